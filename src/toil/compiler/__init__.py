@@ -1,0 +1,1 @@
+"""Front ends: documents and job graphs compiled into the IR (``ir.py``)."""

@@ -1,0 +1,192 @@
+"""The intermediate representation: the job DAG the runtime executes.
+
+Every front end (Toil's Python API, CWL, WDL) compiles into ``NodeSpec``
+records. A node says what to run (``kind`` plus a ``payload``), what it needs
+(``Resources``), and what runs after it:
+
+* ``children`` run after the node's own run finishes, in parallel;
+* ``followons`` run after the node and its whole child subtree finish;
+* ``services`` start after the node runs and before its successors, and stop
+  after them.
+
+A node may have several predecessors; it waits for all of them. A running node
+may add nodes below itself (dynamic expansion): its result lists the new nodes
+and the successors it added. Values flow through promises: a consumer refers
+to ``(producer id, index path)`` and reads the producer's stored return value.
+
+The IR is plain JSON-able data with a version number, so the leader can
+journal it and any worker can read it. Only user payloads are pickled.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+IR_VERSION = 1
+
+# Node kinds the runtime knows how to run. Front ends register more.
+KIND_PYTHON = "python"     # a pickled toil.job.Job
+KIND_SERVICE = "service"   # a pickled Job.Service hosted by a job
+KIND_NOOP = "noop"         # nothing to run: resolved by the leader itself
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """What a job needs from the machine that runs it."""
+
+    cores: float
+    memory: int
+    disk: int
+    accelerators: tuple[tuple[tuple[str, Any], ...], ...] = ()
+    preemptible: bool = False
+
+    def to_json(self) -> list[Any]:
+        return [self.cores, self.memory, self.disk, [dict(a) for a in self.accelerators], self.preemptible]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> "Resources":
+        cores, memory, disk, accel, preemptible = data
+        return cls(float(cores), int(memory), int(disk), accelerators_key(accel), bool(preemptible))
+
+    @property
+    def accelerator_list(self) -> list[dict[str, Any]]:
+        return [dict(a) for a in self.accelerators]
+
+    @property
+    def accelerator_count(self) -> int:
+        return sum(int(dict(a).get("count", 1)) for a in self.accelerators)
+
+    def fits_within(self, other: "Resources") -> bool:
+        """True if a job needing ``self`` can run in an allocation of ``other``."""
+        return (self.cores <= other.cores and self.memory <= other.memory and self.disk <= other.disk
+                and self.accelerator_count <= other.accelerator_count
+                and (self.preemptible or not other.preemptible))
+
+    def describe(self) -> str:
+        from toil.lib.conversions import bytes2human
+        cores = int(self.cores) if float(self.cores).is_integer() else self.cores
+        text = f"{cores} core(s), {bytes2human(self.memory)} memory, {bytes2human(self.disk)} disk"
+        if self.accelerators:
+            text += f", {self.accelerator_count} accelerator(s)"
+        return text
+
+
+def accelerators_key(accelerators: Any) -> tuple[tuple[tuple[str, Any], ...], ...]:
+    """A hashable, order-stable form of a list of accelerator dicts."""
+    return tuple(tuple(sorted(dict(a).items())) for a in (accelerators or ()))
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadRef:
+    """Where a node's pickled payload lives: a slice of a pack file in the job store."""
+
+    pack: str
+    offset: int
+    length: int
+
+    def to_json(self) -> list[Any]:
+        return [self.pack, self.offset, self.length]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> "PayloadRef":
+        return cls(str(data[0]), int(data[1]), int(data[2]))
+
+
+@dataclass(slots=True)
+class NodeSpec:
+    """One node of the job DAG, as compiled."""
+
+    id: str
+    kind: str
+    name: str                      # the job's kind of work, e.g. class or function name (stats group by it)
+    display: str                   # the name shown to people
+    resources: Resources
+    payload: PayloadRef | None = None
+    retries: int | None = None     # None: the workflow's --retryCount
+    checkpoint: bool = False
+    children: list[str] = field(default_factory=list)
+    followons: list[str] = field(default_factory=list)
+    # (service node id, parent service id or None); services are nodes of kind 'service'
+    services: list[tuple[str, str | None]] = field(default_factory=list)
+    keep_return: bool = False      # someone reads this node's return value
+    unit: str = ""                 # Toil's unitName
+    extra: dict[str, Any] = field(default_factory=dict)  # kind-specific data (JSON)
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.id, "k": self.kind, "n": self.name, "r": self.resources.to_json()}
+        if self.display != self.name:
+            d["d"] = self.display
+        if self.payload is not None:
+            d["p"] = self.payload.to_json()
+        if self.retries is not None:
+            d["rt"] = self.retries
+        if self.checkpoint:
+            d["cp"] = 1
+        if self.children:
+            d["c"] = self.children
+        if self.followons:
+            d["f"] = self.followons
+        if self.services:
+            d["s"] = [list(s) for s in self.services]
+        if self.keep_return:
+            d["kr"] = 1
+        if self.unit:
+            d["u"] = self.unit
+        if self.extra:
+            d["x"] = self.extra
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "NodeSpec":
+        return cls(
+            id=d["id"], kind=d["k"], name=d["n"], display=d.get("d", d["n"]),
+            resources=Resources.from_json(d["r"]),
+            payload=PayloadRef.from_json(d["p"]) if "p" in d else None,
+            retries=d.get("rt"), checkpoint=bool(d.get("cp")),
+            children=list(d.get("c", ())), followons=list(d.get("f", ())),
+            services=[(s[0], s[1]) for s in d.get("s", ())],
+            keep_return=bool(d.get("kr")), unit=d.get("u", ""), extra=dict(d.get("x", {})),
+        )
+
+    def label(self) -> str:
+        """How logs name this node: its display name and id."""
+        return f"'{self.display}' {self.id}"
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """What one finished run of a node adds to the graph (the worker's result, the leader's journal)."""
+
+    id: str
+    epoch: int
+    add: list[NodeSpec] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+    followons: list[str] = field(default_factory=list)
+    services: list[tuple[str, str | None]] = field(default_factory=list)
+    delete_files: list[str] = field(default_factory=list)    # deleteGlobalFile, done after the run is recorded
+    cleanup_files: list[str] = field(default_factory=list)   # cleanup=True files, deleted when the subtree is done
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"t": "ran", "id": self.id, "e": self.epoch}
+        if self.add:
+            d["add"] = [n.to_json() for n in self.add]
+        if self.children:
+            d["c"] = self.children
+        if self.followons:
+            d["f"] = self.followons
+        if self.services:
+            d["s"] = [list(s) for s in self.services]
+        if self.delete_files:
+            d["del"] = self.delete_files
+        if self.cleanup_files:
+            d["cln"] = self.cleanup_files
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "RunRecord":
+        return cls(
+            id=d["id"], epoch=int(d["e"]), add=[NodeSpec.from_json(n) for n in d.get("add", ())],
+            children=list(d.get("c", ())), followons=list(d.get("f", ())),
+            services=[(s[0], s[1]) for s in d.get("s", ())],
+            delete_files=list(d.get("del", ())), cleanup_files=list(d.get("cln", ())),
+        )

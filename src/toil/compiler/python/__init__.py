@@ -1,0 +1,1 @@
+"""The Python front end: Toil's Job API, compiled onto the IR."""

@@ -1,0 +1,169 @@
+"""Promises: a job's return value, referenced before the job has run.
+
+``job.rv(*path)`` makes a ``Promise``. When a job holding promises is
+compiled, each promise pickles as a reference ``(producer node id, path)``
+and the producer is marked to keep its return value. When a worker loads the
+consumer, each reference is resolved by reading the producer's stored return
+value from the job store and indexing it by ``path``.
+"""
+from __future__ import annotations
+
+import pickle
+import threading
+from typing import Any, Callable, Protocol
+
+from toil.exceptions import ToilUserError
+
+
+class JobPromiseConstraintError(ToilUserError):
+    """A promise is passed to a job that may run before the promising job."""
+
+    def __init__(self, promising: Any, recipient: Any = None, detail: str = "") -> None:
+        self.promisingJob, self.recipientJob = promising, recipient
+        if recipient is None:
+            msg = f"job {promising} cannot promise its return value to a job that is not its successor"
+        else:
+            msg = (f"job {recipient} is given a promise of the return value of job {promising}, which may not "
+                   f"have run before it; make it a successor (child or follow-on) of {promising}")
+        super().__init__(msg + (f" ({detail})" if detail else ""))
+
+
+class Promise:
+    """The return value (or a part of it) of a job that has not run yet."""
+
+    def __init__(self, job: Any, path: tuple[Any, ...]) -> None:
+        self.job = job
+        self.path = tuple(path)
+
+    def __reduce__(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        ctx = _pickling.context
+        if ctx is None:
+            raise JobPromiseConstraintError(self.job, detail="a promise can only be passed inside a job graph")
+        producer_id = ctx.reference(self)
+        return _resolve_promise, (producer_id, self.path)
+
+    def __repr__(self) -> str:
+        return f"Promise({self.job}, path={self.path!r})"
+
+
+class PromiseContext(Protocol):
+    """What compiling provides while it pickles jobs: a node id for each promise's producer."""
+
+    def reference(self, promise: Promise) -> str: ...
+
+
+class _Pickling(threading.local):
+    context: PromiseContext | None = None
+
+
+_pickling = _Pickling()
+
+
+class pickling_context:
+    """Make promises pickle as references of the given compile context."""
+
+    def __init__(self, ctx: PromiseContext) -> None:
+        self.ctx = ctx
+
+    def __enter__(self) -> PromiseContext:
+        self.saved, _pickling.context = _pickling.context, self.ctx
+        return self.ctx
+
+    def __exit__(self, *exc: Any) -> None:
+        _pickling.context = self.saved
+
+
+class ReturnValueReader(Protocol):
+    def read_return(self, node_id: str) -> bytes: ...
+
+
+class _Resolving(threading.local):
+    reader: ReturnValueReader | None = None
+    cache: dict[str, Any] | None = None
+
+
+_resolving = _Resolving()
+
+
+class resolving_promises:
+    """While loading a job in a worker, resolve promise references from this job store."""
+
+    def __init__(self, reader: ReturnValueReader) -> None:
+        self.reader = reader
+
+    def __enter__(self) -> None:
+        self.saved = (_resolving.reader, _resolving.cache)
+        _resolving.reader, _resolving.cache = self.reader, {}
+
+    def __exit__(self, *exc: Any) -> None:
+        _resolving.reader, _resolving.cache = self.saved
+
+
+class PromiseNotReadyError(ToilUserError):
+    """A promise was read before its job had finished."""
+
+
+def _resolve_promise(producer_id: str, path: tuple[Any, ...]) -> Any:
+    reader, cache = _resolving.reader, _resolving.cache
+    if reader is None or cache is None:
+        raise PromiseNotReadyError(f"the promised return value of job {producer_id} can only be read by a job "
+                                   f"of the same workflow")
+    if producer_id not in cache:
+        try:
+            raw = reader.read_return(producer_id)
+        except KeyError:
+            raise PromiseNotReadyError(
+                f"a job was given the promised return value of job {producer_id}, which had not finished when "
+                f"the job ran; make the job a successor of {producer_id} (a child or follow-on)") from None
+        cache[producer_id] = pickle.loads(raw)
+    value = cache[producer_id]
+    for index in path:
+        value = value[index]
+    return value
+
+
+class PromisedRequirement:
+    """A resource requirement computed from promised values when they are known.
+
+    ``PromisedRequirement(A.rv())`` takes A's return value as the requirement;
+    ``PromisedRequirement(lambda x: 2 * x, A.rv())`` computes it.
+    """
+
+    def __init__(self, valueOrCallable: Any, *args: Any) -> None:
+        import cloudpickle
+
+        if callable(valueOrCallable):
+            if not args:
+                raise ValueError("a PromisedRequirement function needs at least one argument")
+            func = valueOrCallable
+        else:
+            if args:
+                raise ValueError("give a function to combine several promises into one requirement")
+            func = _identity
+            args = (valueOrCallable,)
+        self._func = cloudpickle.dumps(func)
+        self._args = list(args)
+
+    def getValue(self) -> Any:
+        import cloudpickle
+
+        return cloudpickle.loads(self._func)(*self._args)
+
+    @staticmethod
+    def convertPromises(kwargs: dict[str, Any]) -> bool:
+        """True if a requirement keyword holds a promise; bare promises become PromisedRequirements."""
+        from toil.compiler.python.requirements import REQUIREMENT_NAMES
+
+        found = False
+        for name in REQUIREMENT_NAMES:
+            value = kwargs.get(name)
+            if isinstance(value, Promise):
+                kwargs[name] = PromisedRequirement(value)
+                found = True
+            elif isinstance(value, PromisedRequirement):
+                found = True
+        return found
+
+
+def _identity(x: Any) -> Any:
+    return x

@@ -1,0 +1,4 @@
+"""Toil's ``toil.fileStores``: ``FileID``."""
+from toil.runtime.filestore import FileID
+
+__all__ = ["FileID"]

@@ -1,0 +1,1 @@
+"""Toil's ``toil.jobStores`` import paths."""

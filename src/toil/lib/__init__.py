@@ -1,0 +1,1 @@
+"""Small helpers at Toil's ``toil.lib`` import paths."""

@@ -1,0 +1,1 @@
+"""The runtime: leader, scheduling state machine, job stores, workers, batch systems."""

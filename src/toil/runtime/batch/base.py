@@ -1,0 +1,96 @@
+"""The interface every batch system implements."""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any
+
+from toil.compiler.ir import Resources
+
+
+@dataclass
+class BatchJob:
+    """One job handed to a batch system: what it needs and the message its worker runs."""
+
+    token: str
+    node_id: str
+    label: str
+    resources: Resources
+    message: dict[str, Any]
+    service: bool = False
+
+
+@dataclass
+class Completion:
+    """A job that ended, however it ended."""
+
+    token: str
+    exit_code: int | None          # None when killed by a signal or lost
+    signal: int | None = None
+    wall: float = 0.0
+    cpu: float = 0.0
+    maxrss_kb: int = 0
+    killed: bool = False           # killed on the leader's request
+    lost: bool = False             # lost with its node (preempted): not the job's fault
+    oom: bool = False              # killed for exceeding its memory
+    reason: str = ""
+    log_path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+class BatchSystem(abc.ABC):
+    """Runs jobs somewhere; the leader issues, waits for completions, and kills."""
+
+    name = "abstract"
+
+    @abc.abstractmethod
+    def start(self) -> None: ...
+
+    @abc.abstractmethod
+    def check_resources(self, resources: Resources, label: str) -> None:
+        """Raise InsufficientSystemResources if a job could never run here."""
+
+    @abc.abstractmethod
+    def issue(self, job: BatchJob) -> None: ...
+
+    @abc.abstractmethod
+    def wait(self, timeout: float) -> list[Completion]:
+        """Completions that arrived, waiting up to timeout seconds for the first."""
+
+    @abc.abstractmethod
+    def kill(self, tokens: list[str]) -> None:
+        """Kill jobs; each still produces a Completion with killed=True."""
+
+    @abc.abstractmethod
+    def shutdown(self) -> None:
+        """Kill everything still running and release resources."""
+
+    @abc.abstractmethod
+    def issued_tokens(self) -> list[str]: ...
+
+    def after_commit(self) -> None:
+        """Called after the leader made everything it received so far durable."""
+
+    def running_tokens(self) -> list[str]:
+        return self.issued_tokens()
+
+    def read_log(self, completion: Completion) -> bytes | None:
+        if completion.log_path:
+            try:
+                with open(completion.log_path, "rb") as f:
+                    return f.read()
+            except OSError:
+                return None
+        return None
+
+    def discard_log(self, completion: Completion) -> None:
+        import os
+        if completion.log_path:
+            try:
+                os.unlink(completion.log_path)
+            except OSError:
+                pass

@@ -1,0 +1,73 @@
+"""The resolved options of one workflow (Toil's ``Config``), as plain data."""
+from __future__ import annotations
+
+import argparse
+import os
+import uuid
+from typing import Any
+
+from toil.runtime import options as opts
+from toil.runtime.jobstores.locator import normalize_locator
+
+
+class Config:
+    """Every workflow option as an attribute, plus the workflow's identity.
+
+    Attribute names are Toil's (``maxCores``, ``defaultMemory``, ``jobStore`` ...).
+    The object is plain data: ``to_json``/``from_json`` round-trip it, so a job
+    store can keep it and workers on other machines can read it.
+    """
+
+    def __init__(self) -> None:
+        for dest, value in opts.defaults().items():
+            setattr(self, dest, value)
+        self.jobStore: str | None = None
+        self.workflowID: str | None = None
+        self.workflowAttemptNumber: int = 0
+        self.config: str | None = None
+
+    def setOptions(self, options: argparse.Namespace) -> None:
+        """Take option values from a parsed namespace (environment and config file applied)."""
+        options = opts.resolve(options)
+        for dest in opts.defaults():
+            setattr(self, dest, getattr(options, dest))
+        self.config = getattr(options, "config", None)
+        locator = getattr(options, "jobStore", None)
+        self.jobStore = normalize_locator(locator) if locator else None
+        if self.logLevel and str(self.logLevel).upper() == "OFF":
+            self.logLevel = "CRITICAL"
+        if self.stats and self.clean != "never":
+            # Toil keeps the job store for 'toil stats' whenever --stats is on.
+            self.clean = "never"
+
+    # Toil spells a few of these two ways; keep the old spelling readable.
+    @property
+    def defaultPreemptable(self) -> bool:
+        return bool(self.defaultPreemptible)
+
+    @property
+    def workflow_id(self) -> str | None:
+        return self.workflowID
+
+    def assign_workflow_id(self) -> str:
+        if not self.workflowID:
+            self.workflowID = str(uuid.uuid4())
+        return self.workflowID
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Config":
+        cfg = cls()
+        for k, v in data.items():
+            setattr(cfg, k, v)
+        return cfg
+
+    def work_dir(self) -> str:
+        """The directory that holds this machine's per-workflow temporary directory."""
+        return self.workDir or os.environ.get("TMPDIR") or "/tmp"
+
+    def __repr__(self) -> str:
+        return f"Config(jobStore={self.jobStore!r}, workflowID={self.workflowID!r})"

@@ -1,0 +1,396 @@
+"""The ``file:`` job store: a directory on a local or shared file system.
+
+Layout (directories 0700, files 0600)::
+
+    toil.json            metadata: format version, workflow id, options
+    leader.lock          flock'ed by the one running leader; leader.json says who
+    state/               journal-<seq>.log and snapshot.json (see journal.py)
+    payloads/<p>.pack    pickled job payloads, many jobs per pack
+    returns/<node>       pickled return values that promises read
+    results/<token>      a worker's result for the leader (rename-atomic)
+    files/<xx>/<id>      global files (symlinks for linked imports)
+    shared/<name>        shared files (import_file with a shared name)
+    flags/<name>         service start/stop flags
+    logs/<name>          logs of failed jobs
+    stats/stats.jsonl    per-job statistics (--stats)
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import re
+import shutil
+import socket
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from typing import IO, Any, Iterator
+
+from toil.compiler.ir import PayloadRef
+from toil.exceptions import (JobStoreExistsException, JobStoreLockedError, NoSuchJobStoreException,
+                             ToilUserError)
+from toil.runtime.jobstores.base import JobStore, NoSuchFileException
+from toil.runtime.jobstores.fsutil import atomic_write, fsync_dir, temp_name, unlink_quiet
+from toil.runtime.jobstores.journal import Journal
+
+FORMAT = "toil-py-jobstore/1"
+META = "toil.json"
+_SUBDIRS = ("state", "payloads", "returns", "results", "files", "shared", "flags", "logs", "stats", "tmp")
+_FILE_ID = re.compile(r"^[0-9a-f]{32}/[^/\x00]+$")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.@+-][A-Za-z0-9_.@+-]*$")
+
+
+def _clean_basename(name: str | None) -> str:
+    base = os.path.basename(name or "") or "file"
+    if base in (".", ".."):
+        base = "file"
+    return base.replace("\x00", "_")[:200]
+
+
+class FileJobStore(JobStore):
+    """A job store in a directory."""
+
+    def __init__(self, path: str) -> None:
+        self.path = os.path.abspath(path)
+        self.locator = f"file:{self.path}"
+        self._lock_fd: int | None = None
+        self._journal: Journal | None = None
+
+    # -- lifecycle
+    def exists(self) -> bool:
+        return os.path.exists(os.path.join(self.path, META))
+
+    def create(self, meta: dict[str, Any]) -> None:
+        if self.exists():
+            raise JobStoreExistsException(self.locator)
+        if os.path.exists(self.path):
+            if not os.path.isdir(self.path):
+                raise ToilUserError(f"cannot create the job store {self.locator}: a file of that name exists")
+            if os.listdir(self.path):
+                raise ToilUserError(f"cannot create the job store {self.locator}: the directory exists, is not "
+                                    f"empty and holds no job store; choose another path")
+        try:
+            os.makedirs(self.path, mode=0o700, exist_ok=True)
+            for sub in _SUBDIRS:
+                os.makedirs(os.path.join(self.path, sub), mode=0o700, exist_ok=True)
+        except OSError as e:
+            raise ToilUserError(f"cannot create the job store {self.locator}: {e.strerror}") from None
+        self.write_meta({"format": FORMAT, "created": time.time(), **meta})
+        fsync_dir(self.path)
+
+    def read_meta(self) -> dict[str, Any]:
+        path = os.path.join(self.path, META)
+        try:
+            with open(path, "rb") as f:
+                meta = json.load(f)
+        except FileNotFoundError:
+            raise NoSuchJobStoreException(self.locator) from None
+        except ValueError as e:
+            raise ToilUserError(f"{path}: the job store's metadata is damaged ({e})") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ToilUserError(f"{self.locator} is not a job store of this version of toil "
+                                f"(format {meta.get('format') if isinstance(meta, dict) else '?'!r})")
+        return meta
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        atomic_write(os.path.join(self.path, META), json.dumps(meta, indent=1, default=str).encode())
+
+    def destroy(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        if not os.path.exists(self.path):
+            return
+        if not self.exists() and os.listdir(self.path):
+            raise ToilUserError(f"refusing to delete {self.path}: it is not a job store")
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def lock_leader(self) -> "FileJobStore":
+        path = os.path.join(self.path, "leader.lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise
+            who = self.leader_info()
+            detail = f" (pid {who.get('pid')} on {who.get('host')})" if who else ""
+            raise JobStoreLockedError(
+                f"another leader{detail} is running on the job store {self.locator}; wait for it to finish "
+                f"or stop it with 'toil kill {self.locator}'") from None
+        self._lock_fd = fd
+        atomic_write(os.path.join(self.path, "leader.json"),
+                     json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                 "started": time.time()}).encode(), durable=False)
+        return self
+
+    def unlock_leader(self) -> None:
+        if self._lock_fd is not None:
+            unlink_quiet(os.path.join(self.path, "leader.json"))
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def leader_info(self) -> dict[str, Any]:
+        try:
+            with open(os.path.join(self.path, "leader.json"), "rb") as f:
+                return dict(json.load(f))
+        except (OSError, ValueError):
+            return {}
+
+    def journal(self) -> Journal:
+        if self._journal is None:
+            self._journal = Journal(os.path.join(self.path, "state"))
+        return self._journal
+
+    # -- payloads, returns, results
+    # Workers write with rename-atomicity but no fsync of their own: the leader's journal fsync is the
+    # one durability point. On ext4 (data=ordered) that commit also flushes the data of files renamed
+    # before it, so what a durable record refers to is durable too.
+    def write_pack(self, name: str, data: bytes) -> None:
+        atomic_write(self._p("payloads", f"{name}.pack"), data, durable=False)
+
+    def read_payload(self, ref: PayloadRef) -> bytes:
+        with open(self._p("payloads", f"{ref.pack}.pack"), "rb") as f:
+            return os.pread(f.fileno(), ref.length, ref.offset)
+
+    def delete_pack(self, name: str) -> None:
+        unlink_quiet(self._p("payloads", f"{name}.pack"))
+
+    def write_return(self, node_id: str, data: bytes) -> None:
+        # Written in place, not renamed: it is read only after the producer's completion is recorded,
+        # and a producer that dies while writing it is run again and rewrites it.
+        fd = os.open(self._p("returns", node_id), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+
+    def read_return(self, node_id: str) -> bytes:
+        try:
+            with open(self._p("returns", node_id), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            raise KeyError(node_id) from None
+
+    def write_result(self, token: str, data: bytes) -> None:
+        # Not fsynced: the leader journals what it reads, and a lost result only means a re-run.
+        atomic_write(self._p("results", token), data, durable=False)
+
+    def read_result(self, token: str) -> bytes | None:
+        try:
+            with open(self._p("results", token), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def delete_result(self, token: str) -> None:
+        unlink_quiet(self._p("results", token))
+
+    def result_log_path(self, name: str) -> str:
+        """A per-worker append-only results log (see worker.AppendLogSink)."""
+        return self._p("results", f"{name}.rlog")
+
+    def list_results(self) -> list[str]:
+        return [n for n in os.listdir(os.path.join(self.path, "results")) if not n.startswith(".")]
+
+    # -- flags
+    def set_flag(self, name: str) -> None:
+        atomic_write(self._p("flags", name), b"", durable=False)
+
+    def has_flag(self, name: str) -> bool:
+        return os.path.exists(self._p("flags", name))
+
+    def clear_flag(self, name: str) -> None:
+        unlink_quiet(self._p("flags", name))
+
+    # -- global files
+    def _file_path(self, file_id: str) -> str:
+        if not isinstance(file_id, str) or not _FILE_ID.match(file_id):
+            raise NoSuchFileException(str(file_id), "not a file ID of this job store")
+        hexid = file_id.split("/", 1)[0]
+        return os.path.join(self.path, "files", hexid[:2], hexid)
+
+    def _new_file(self, basename: str | None) -> tuple[str, str]:
+        hexid = uuid.uuid4().hex
+        file_id = f"{hexid}/{_clean_basename(basename)}"
+        d = os.path.join(self.path, "files", hexid[:2])
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        return file_id, os.path.join(d, hexid)
+
+    def local_path(self, file_id: str) -> str:
+        """The path of a global file in this job store (for linking)."""
+        path = self._file_path(file_id)
+        if not os.path.lexists(path):
+            raise NoSuchFileException(file_id)
+        return path
+
+    def write_file(self, local_path: str, basename: str | None = None) -> tuple[str, int, bool]:
+        file_id, dest = self._new_file(basename or local_path)
+        tmp = temp_name(dest)
+        shutil.copyfile(local_path, tmp)
+        executable = bool(os.stat(local_path).st_mode & 0o100)
+        os.chmod(tmp, 0o700 if executable else 0o600)
+        size = os.stat(tmp).st_size
+        os.replace(tmp, dest)
+        return file_id, size, executable
+
+    @contextmanager
+    def write_file_stream(self, basename: str | None = None) -> Iterator[tuple[IO[bytes], str]]:
+        file_id, dest = self._new_file(basename)
+        tmp = temp_name(dest)
+        with open(tmp, "wb") as f:
+            os.chmod(tmp, 0o600)
+            try:
+                yield f, file_id
+                f.flush()
+            except BaseException:
+                f.close()
+                unlink_quiet(tmp)
+                raise
+        os.replace(tmp, dest)
+
+    def read_file(self, file_id: str, local_path: str, link: str = "copy") -> None:
+        src = self.local_path(file_id)
+        real = os.path.realpath(src)
+        if not os.path.exists(real):
+            raise NoSuchFileException(file_id, f"its source {real} is gone")
+        if os.path.lexists(local_path):
+            os.unlink(local_path)
+        if link == "symlink":
+            os.symlink(real, local_path)
+            return
+        if link == "hardlink":
+            try:
+                os.link(real, local_path)
+                return
+            except OSError:
+                pass
+        shutil.copyfile(real, local_path)
+        if os.stat(real).st_mode & 0o100:
+            os.chmod(local_path, 0o755)
+
+    @contextmanager
+    def read_file_stream(self, file_id: str) -> Iterator[IO[bytes]]:
+        path = self.local_path(file_id)
+        try:
+            f = open(path, "rb")
+        except FileNotFoundError:
+            raise NoSuchFileException(file_id) from None
+        with f:
+            yield f
+
+    def delete_file(self, file_id: str) -> None:
+        try:
+            unlink_quiet(self._file_path(file_id))
+        except NoSuchFileException:
+            pass
+
+    def file_exists(self, file_id: str) -> bool:
+        try:
+            return os.path.exists(self._file_path(file_id))
+        except NoSuchFileException:
+            return False
+
+    def get_file_size(self, file_id: str) -> int:
+        try:
+            return os.stat(self._file_path(file_id)).st_size
+        except FileNotFoundError:
+            raise NoSuchFileException(file_id) from None
+
+    def import_file(self, src_uri: str, shared_file_name: str | None = None,
+                    symlink: bool = False) -> tuple[str, int, bool] | None:
+        scheme, src = _split_uri(src_uri)
+        if shared_file_name is not None:
+            self.write_shared_file(shared_file_name, _read_uri(scheme, src))
+            return None
+        if scheme == "file":
+            if not os.path.isfile(src):
+                raise ToilUserError(f"cannot import {src_uri}: no such file")
+            if symlink:
+                file_id, dest = self._new_file(src)
+                os.symlink(os.path.abspath(src), dest)
+                return file_id, os.path.getsize(src), bool(os.stat(src).st_mode & 0o100)
+            return self.write_file(src, basename=src)
+        with self.write_file_stream(basename=os.path.basename(urllib.parse.urlparse(src_uri).path)) as (f, fid):
+            data = _read_uri(scheme, src)
+            f.write(data)
+        return fid, len(data), False
+
+    def export_file(self, file_id: str, dst_uri: str) -> None:
+        scheme, dst = _split_uri(dst_uri)
+        if scheme != "file":
+            raise ToilUserError(f"cannot export to {dst_uri}: only file paths and file:// URLs are supported")
+        parent = os.path.dirname(os.path.abspath(dst))
+        os.makedirs(parent, exist_ok=True)
+        tmp = temp_name(os.path.abspath(dst))
+        self.read_file(file_id, tmp, link="copy")
+        os.replace(tmp, dst)
+
+    def write_shared_file(self, name: str, data: bytes) -> None:
+        atomic_write(self._p("shared", self._shared(name)), data, durable=False)
+
+    def read_shared_file(self, name: str) -> bytes:
+        try:
+            with open(self._p("shared", self._shared(name)), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            raise NoSuchFileException(name, "no shared file of that name") from None
+
+    @staticmethod
+    def _shared(name: str) -> str:
+        if not _SAFE_NAME.match(name):
+            raise ToilUserError(f"bad shared file name {name!r}: use letters, digits, '.', '_', '-'")
+        return name
+
+    # -- logs and stats
+    def write_log(self, name: str, data: bytes) -> None:
+        atomic_write(self._p("logs", name), data, durable=False)
+
+    def read_log(self, name: str) -> bytes | None:
+        try:
+            with open(self._p("logs", name), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def append_stats(self, lines: list[bytes]) -> None:
+        fd = os.open(self._p("stats", "stats.jsonl"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, b"".join(lines))
+        finally:
+            os.close(fd)
+
+    def _p(self, *parts: str) -> str:
+        return os.path.join(self.path, *parts)
+
+
+def _split_uri(uri: str) -> tuple[str, str]:
+    """('file', path) for paths and file:// URLs, else (scheme, uri)."""
+    parsed = urllib.parse.urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        path = urllib.parse.unquote(parsed.path) if parsed.scheme == "file" else uri
+        return "file", os.path.abspath(os.path.expanduser(path))
+    if parsed.scheme in ("http", "https", "ftp"):
+        return parsed.scheme, uri
+    raise ToilUserError(f"cannot use {uri}: unsupported URL scheme {parsed.scheme!r}")
+
+
+def _read_uri(scheme: str, src: str) -> bytes:
+    if scheme == "file":
+        try:
+            with open(src, "rb") as f:
+                return f.read()
+        except OSError as e:
+            raise ToilUserError(f"cannot read {src}: {e.strerror}") from None
+    try:
+        with urllib.request.urlopen(src, timeout=60) as r:
+            return bytes(r.read())
+    except OSError as e:
+        raise ToilUserError(f"cannot fetch {src}: {e}") from None

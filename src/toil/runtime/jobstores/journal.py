@@ -1,0 +1,181 @@
+"""The leader's append-only journal of state changes, plus snapshots.
+
+Each record is one line: compact JSON, a tab, and the CRC-32 of the JSON in
+hex. A record is durable once ``sync`` returns; the leader acts on a change
+only after that. On load, a damaged *last* record (a write torn by a crash) is
+cut off and the load continues from the last good one; a damaged record
+followed by good ones means the file was corrupted, and loading stops with an
+error naming the file and line.
+
+A snapshot holds the whole state as of some record count ``seq``; records
+after it live in ``journal-<seq>.log``. Writing a snapshot starts a new
+journal file and removes the old ones.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import zlib
+from typing import Any, Iterator
+
+from toil.exceptions import JobStoreCorruptError
+from toil.runtime.jobstores.fsutil import atomic_write, fsync_dir
+
+log = logging.getLogger(__name__)
+
+_JOURNAL_NAME = re.compile(r"^journal-(\d{12})\.log$")
+SNAPSHOT = "snapshot.json"
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    body = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return body + b"\t" + b"%08x" % zlib.crc32(body) + b"\n"
+
+
+def decode_line(line: bytes) -> dict[str, Any] | None:
+    """The record on a line, or None if the line is damaged."""
+    body, sep, crc = line.rstrip(b"\n").rpartition(b"\t")
+    if not sep or len(crc) != 8:
+        return None
+    try:
+        if int(crc, 16) != zlib.crc32(body):
+            return None
+        rec = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return rec if isinstance(rec, dict) else None
+
+
+class Journal:
+    """Append-only records in a directory, with snapshots."""
+
+    def __init__(self, directory: str) -> None:
+        self.dir = directory
+        self._fd: int | None = None
+        self._buffer: list[bytes] = []
+        self.seq = 0               # records durable or buffered so far, counting those in the snapshot
+        self.base_seq = 0          # the seq the current journal file starts at
+
+    # -- reading
+    def load(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """Read the latest snapshot (or None) and the records after it; repair a torn tail."""
+        os.makedirs(self.dir, exist_ok=True)
+        snapshot = self._read_snapshot()
+        base = int(snapshot["seq"]) if snapshot else 0
+        path = self._journal_path(base)
+        records = list(self._read_records(path)) if os.path.exists(path) else []
+        self.base_seq = base
+        self.seq = base + len(records)
+        return snapshot, records
+
+    def _read_snapshot(self) -> dict[str, Any] | None:
+        path = os.path.join(self.dir, SNAPSHOT)
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+        except FileNotFoundError:
+            return None
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict) or "seq" not in data or "state" not in data:
+                raise ValueError("missing fields")
+        except ValueError as e:
+            raise JobStoreCorruptError(f"{path}: the state snapshot is damaged ({e}); "
+                                       f"the job store cannot be resumed safely") from None
+        return data
+
+    def _read_records(self, path: str) -> Iterator[dict[str, Any]]:
+        with open(path, "rb") as f:
+            data = f.read()
+        lines = data.split(b"\n")
+        tail_incomplete = not data.endswith(b"\n")
+        good_end = 0
+        offset = 0
+        bad_at: int | None = None
+        out: list[dict[str, Any]] = []
+        for i, line in enumerate(lines):
+            is_last = i == len(lines) - 1
+            if is_last and line == b"":
+                break
+            rec = None if (is_last and tail_incomplete) else decode_line(line)
+            if rec is None:
+                if bad_at is None:
+                    bad_at = i
+                offset += len(line) + 1
+                continue
+            if bad_at is not None:
+                raise JobStoreCorruptError(
+                    f"{path}: record {bad_at + 1} is damaged but later records are intact; "
+                    f"the job store cannot be resumed safely")
+            out.append(rec)
+            offset += len(line) + 1
+            good_end = offset
+        if bad_at is not None:
+            log.warning("Journal %s ended in a torn record (a crash mid-write); dropping it and "
+                        "resuming from record %d", path, len(out))
+            with open(path, "r+b") as f:
+                f.truncate(good_end)
+                f.flush()
+                os.fsync(f.fileno())
+        yield from out
+
+    # -- writing
+    def open_for_append(self) -> None:
+        os.makedirs(self.dir, exist_ok=True)
+        path = self._journal_path(self.base_seq)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fsync_dir(self.dir)
+
+    def append(self, records: list[dict[str, Any]]) -> None:
+        """Buffer records; they are durable after ``sync``."""
+        for rec in records:
+            self._buffer.append(encode_record(rec))
+        self.seq += len(records)
+
+    def sync(self) -> None:
+        """Write buffered records and make them durable."""
+        if not self._buffer:
+            return
+        if self._fd is None:
+            self.open_for_append()
+        data = b"".join(self._buffer)
+        self._buffer.clear()
+        from toil.runtime import faults
+        faults.maybe_crash("journal-before-write")
+        if faults.armed("journal-torn-write"):
+            os.write(self._fd, data[: max(1, len(data) // 2)])
+            faults.maybe_crash("journal-torn-write")
+        view = memoryview(data)
+        while view:
+            n = os.write(self._fd, view)
+            view = view[n:]
+        faults.maybe_crash("journal-before-fsync")
+        os.fdatasync(self._fd)
+        faults.maybe_crash("journal-after-fsync")
+
+    def write_snapshot(self, state: dict[str, Any]) -> None:
+        """Persist the whole state as of ``self.seq`` and start a new journal file."""
+        self.sync()
+        seq = self.seq
+        atomic_write(os.path.join(self.dir, SNAPSHOT),
+                     json.dumps({"version": 1, "seq": seq, "state": state}, separators=(",", ":")).encode())
+        old_fd, self._fd = self._fd, None
+        self.base_seq = seq
+        self.open_for_append()
+        if old_fd is not None:
+            os.close(old_fd)
+        for name in os.listdir(self.dir):
+            m = _JOURNAL_NAME.match(name)
+            if m and int(m.group(1)) != seq:
+                os.unlink(os.path.join(self.dir, name))
+
+    def close(self) -> None:
+        self.sync()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _journal_path(self, base: int) -> str:
+        return os.path.join(self.dir, f"journal-{base:012d}.log")

@@ -1,0 +1,355 @@
+"""The leader: drives the scheduling state machine with a batch system and a job store.
+
+One loop, single-threaded: issue ready nodes; wait for completions; turn
+each worker result into journal records; make them durable (one fsync for
+the whole batch); apply them to the state; then act on the effects (delete
+files, stop services, kill jobs). Nothing is acted on before it is durable,
+so a leader killed at any instant resumes with --restart without losing
+recorded work or running a recorded job again.
+"""
+from __future__ import annotations
+
+import gzip
+import heapq
+import json
+import logging
+import os
+import time
+from typing import Any
+
+from toil.compiler.ir import NodeSpec, Resources
+from toil.exceptions import FailedJobsException, InsufficientSystemResources
+from toil.runtime import faults
+from toil.runtime.batch.base import BatchJob, BatchSystem, Completion
+from toil.runtime.jobstores.base import JobStore
+from toil.runtime.jobstores.journal import Journal, decode_line
+from toil.runtime.scheduling import Node, WorkflowState
+
+log = logging.getLogger("toil.leader")
+
+SERVICE_POLL_SECONDS = 0.05
+IDLE_WAIT_SECONDS = 1.0
+BACKOFF_BASE = float(os.environ.get("TOIL_RETRY_BACKOFF_SECONDS", "2"))
+BACKOFF_FACTOR = 3.0
+BACKOFF_MAX = 600.0
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based): 2 s, then x3 each time."""
+    return min(BACKOFF_MAX, BACKOFF_BASE * BACKOFF_FACTOR ** max(0, attempt - 1))
+
+
+class Leader:
+    def __init__(self, job_store: JobStore, config: Any, state: WorkflowState, batch: BatchSystem,
+                 journal: Journal) -> None:
+        self.job_store = job_store
+        self.config = config
+        self.state = state
+        self.batch = batch
+        self.journal = journal
+        self.issued: dict[str, str] = {}          # token -> node id
+        self.services_starting: dict[str, str] = {}  # service node id -> token
+        self.timers: list[tuple[float, str]] = []  # (due, node id) for retries waiting out their backoff
+        self.not_before: dict[str, float] = {}
+        self.failure_notes: dict[str, str] = {}   # node id -> why it failed (last attempt)
+        self._pending_records: list[dict[str, Any]] = []
+        self._deadlock_since: float | None = None
+        self.completed_runs = 0
+
+    # ------------------------------------------------------------------ main loop
+    def run(self) -> None:
+        self._rescue_results()
+        while True:
+            self._issue_ready()
+            if not self.issued and not self.timers and not self._pending_records:
+                if self.state.finished or not self.state.has_ready():
+                    break
+            completions = self.batch.wait(self._timeout())
+            records: list[dict[str, Any]] = list(self._pending_records)
+            self._pending_records.clear()
+            finished_tokens = []
+            for c in completions:
+                records.extend(self._collect(c))
+                finished_tokens.append(c.token)
+            records.extend(self._poll_services())
+            self._commit(records)
+            for token in finished_tokens:
+                self.job_store.delete_result(token)
+            self.batch.after_commit()
+            self._check_deadlock()
+        self._finish()
+
+    def _timeout(self) -> float:
+        t = IDLE_WAIT_SECONDS
+        if self.services_starting:
+            t = SERVICE_POLL_SECONDS
+        if self.timers:
+            t = min(t, max(0.0, self.timers[0][0] - time.time()))
+        return t
+
+    def _commit(self, records: list[dict[str, Any]]) -> None:
+        """Journal records durably, then apply them and act on their effects (repeat for requested records)."""
+        while records:
+            self.journal.append(records)
+            self.journal.sync()
+            faults.maybe_crash("leader-after-commit")
+            for rec in records:
+                self.state.apply(rec)
+            records = self._perform(self.state.drain_effects())
+        self._maybe_snapshot()
+
+    def _perform(self, effects: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        more: list[dict[str, Any]] = []
+        for effect in effects:
+            kind = effect[0]
+            if kind == "delete_files":
+                for file_id in effect[1]:
+                    self.job_store.delete_file(file_id)
+            elif kind == "stop_services":
+                for sid in effect[1]:
+                    self.job_store.set_flag(f"{sid}.stop")
+            elif kind == "kill":
+                more.extend(self._kill_nodes(effect[1]))
+            elif kind == "retry":
+                _, node_id, attempt = effect
+                self.not_before[node_id] = time.time() + retry_delay(attempt)
+            elif kind == "record":
+                more.append(effect[1])
+        return more
+
+    def _kill_nodes(self, node_ids: list[str]) -> list[dict[str, Any]]:
+        wanted = set(node_ids)
+        self.batch.kill([t for t, n in self.issued.items() if n in wanted])
+        records = []
+        # retries still waiting out their backoff were never issued: stop them here
+        for due, node_id in list(self.timers):
+            if node_id in wanted:
+                self.timers.remove((due, node_id))
+                node = self.state.nodes.get(node_id)
+                if node is not None:
+                    records.append({"t": "fail", "id": node_id, "e": node.epoch, "counts": False})
+        heapq.heapify(self.timers)
+        return records
+
+    def _maybe_snapshot(self) -> None:
+        since = self.journal.seq - self.journal.base_seq
+        if since > max(20000, 2 * len(self.state.nodes)):
+            self.journal.write_snapshot(self.state.to_json())
+
+    # ------------------------------------------------------------------ issuing
+    def _issue_ready(self) -> None:
+        now = time.time()
+        while self.timers and self.timers[0][0] <= now:
+            _, node_id = heapq.heappop(self.timers)
+            node = self.state.nodes.get(node_id)
+            if node is not None:
+                self._submit(node)
+        for node in self.state.take_ready():
+            due = self.not_before.pop(node.id, 0.0)
+            if due > now:
+                heapq.heappush(self.timers, (due, node.id))
+            else:
+                self._submit(node)
+
+    def _resources(self, node: Node) -> Resources:
+        r = node.spec.resources
+        if node.memory is not None and node.memory != r.memory:
+            r = Resources(r.cores, node.memory, r.disk, r.accelerators, r.preemptible)
+        return r
+
+    def _submit(self, node: Node) -> None:
+        resources = self._resources(node)
+        try:
+            self.batch.check_resources(resources, node.spec.label())
+        except InsufficientSystemResources as e:
+            log.error("%s", e)
+            self.failure_notes[node.id] = str(e)
+            self._pending_records.append({"t": "fail", "id": node.id, "e": node.epoch, "permanent": True})
+            return
+        token = f"{node.id}.{node.epoch}"
+        message = {"token": token, "spec": node.spec.to_json(), "epoch": node.epoch, "alloc": resources.to_json(),
+                   "next": self._chain_hint(node)}
+        self.issued[token] = node.id
+        if node.spec.kind == "service":
+            self.services_starting[node.id] = token
+        self.batch.issue(BatchJob(token, node.id, node.spec.label(), resources, message,
+                                  service=node.spec.kind == "service"))
+
+    def _chain_hint(self, node: Node) -> list[Any] | None:
+        """The spec of node's single next successor, so the worker can chain into it."""
+        phase = node.children if node.children else node.followons
+        if len(phase) != 1 or getattr(self.config, "disableChaining", False):
+            return None
+        succ = self.state.nodes.get(phase[0])
+        if succ is None or succ.npreds != 1:
+            return None
+        return [succ.spec.to_json(), succ.npreds]
+
+    # ------------------------------------------------------------------ completions
+    def _collect(self, c: Completion) -> list[dict[str, Any]]:
+        node_id = self.issued.pop(c.token, None)
+        if node_id is None:
+            return []
+        self.services_starting.pop(node_id, None)
+        raw = c.extra.get("result") or self.job_store.read_result(c.token)
+        result = _parse_result(raw)
+        records = self._records_from_result(result)
+        failed = (result or {}).get("failed")
+        running = (result or {}).get("running")
+        if c.ok and result is not None and not failed:
+            self._handle_logs(c, failed=False)
+            return records
+        if failed:
+            fid, epoch, permanent = failed["id"], int(failed["e"]), bool(failed.get("permanent"))
+            why = failed.get("error", "")
+        else:
+            # no result, or a chain cut short: the job that was running died with its process
+            if running:
+                fid, epoch = running["id"], int(running["e"])
+            else:
+                fid, epoch = node_id, int(c.token.rsplit(".", 1)[1])
+            permanent = False
+            why = c.reason or "the job's process died"
+        counts = not (c.lost or c.killed)
+        rec: dict[str, Any] = {"t": "fail", "id": fid, "e": epoch, "counts": counts, "permanent": permanent}
+        if c.oom and getattr(self.config, "doubleMem", False):
+            node = self.state.nodes.get(fid)
+            if node is not None:
+                rec["memory"] = 2 * self._resources(node).memory
+        self.failure_notes[fid] = why
+        if not c.killed:
+            self._report_failure(c, fid, why, counts, permanent)
+        self._handle_logs(c, failed=True)
+        records.append(rec)
+        return records
+
+    def _records_from_result(self, result: dict[str, Any] | None) -> list[dict[str, Any]]:
+        if not result:
+            return []
+        for level, text in result.get("messages", ()):
+            log.log(int(level), "Got message from job at time %s: %s", time.strftime("%m-%d-%Y %H:%M:%S"), text)
+        if getattr(self.config, "stats", False) and result.get("stats"):
+            self.job_store.append_stats([json.dumps(s).encode() + b"\n" for s in result["stats"]])
+        self.completed_runs += len(result.get("runs", ()))
+        return list(result.get("runs", ()))
+
+    def _report_failure(self, c: Completion, node_id: str, why: str, counts: bool, permanent: bool) -> None:
+        node = self.state.nodes.get(node_id)
+        label = node.spec.label() if node else node_id
+        if node is not None and not permanent:
+            left = node.tries_left - (1 if counts else 0)
+            total = self.state._tries(node.spec)
+            if left > 0:
+                attempt = total - left
+                plan = f"retrying in {retry_delay(attempt):g} s (try {attempt + 1} of {total})"
+            else:
+                plan = f"no tries left (it had {total})"
+        else:
+            plan = "not retried: retrying cannot fix this"
+        log.warning("Job %s failed: %s; %s", label, why, plan)
+        text = self.batch.read_log(c)
+        if text:
+            limit = int(getattr(self.config, "maxLogFileSize", 100 * 1024 * 1024) or 0)
+            if limit and len(text) > limit:
+                text = text[-limit:]
+            body = "\n".join("\t" + line for line in text.decode("utf-8", "replace").rstrip("\n").split("\n"))
+            log.warning("Log from job %s follows:\n=========>\n%s\n<=========", label, body)
+
+    def _handle_logs(self, c: Completion, failed: bool) -> None:
+        target = getattr(self.config, "writeLogs", None) or getattr(self.config, "writeLogsGzip", None)
+        if target and (failed or getattr(self.config, "writeLogsFromAllJobs", False)):
+            text = self.batch.read_log(c)
+            if text is not None:
+                os.makedirs(target, exist_ok=True)
+                name = ("failed_" if failed else "") + c.token.replace("/", "-") + ".log"
+                if getattr(self.config, "writeLogsGzip", None):
+                    with gzip.open(os.path.join(target, name + ".gz"), "wb") as f:
+                        f.write(text)
+                else:
+                    with open(os.path.join(target, name), "wb") as f:
+                        f.write(text)
+        self.batch.discard_log(c)
+
+    # ------------------------------------------------------------------ services and deadlocks
+    def _poll_services(self) -> list[dict[str, Any]]:
+        records = []
+        for sid in list(self.services_starting):
+            if self.job_store.has_flag(f"{sid}.started"):
+                del self.services_starting[sid]
+                records.append({"t": "svc_started", "id": sid})
+        return records
+
+    def _check_deadlock(self) -> None:
+        queued = getattr(self.batch, "queued_tokens", lambda: [])()
+        running = self.batch.running_tokens()
+        only_services = running and all(self.state.nodes.get(self.issued.get(t, ""), None) is not None
+                                         and self.state.nodes[self.issued[t]].spec.kind == "service"
+                                         and self.issued[t] not in self.services_starting for t in running)
+        if not (queued and only_services):
+            self._deadlock_since = None
+            return
+        now = time.time()
+        if self._deadlock_since is None:
+            self._deadlock_since = now
+        elif now - self._deadlock_since > float(getattr(self.config, "deadlockWait", 60)):
+            raise FailedJobsException(
+                self.job_store.locator, [], detail=f"deadlock: {len(running)} service job(s) hold all the "
+                f"resources, so the {len(queued)} job(s) waiting for them can never start; give services fewer "
+                f"resources or allow more with --maxCores/--maxMemory")
+
+    # ------------------------------------------------------------------ restart and end
+    def _rescue_results(self) -> None:
+        """Apply results that workers of a dead leader wrote but that leader never recorded."""
+        records: list[dict[str, Any]] = []
+        names = self.job_store.list_results()
+        found: dict[str, dict[str, Any]] = {}
+        for name in names:
+            raw = self.job_store.read_result(name) or b""
+            if name.endswith(".rlog"):
+                for line in raw.split(b"\n"):
+                    rec = decode_line(line) if line else None
+                    if rec is not None and "token" in rec:
+                        found[rec["token"]] = rec   # the last record of a token is its latest
+            else:
+                result = _parse_result(raw)
+                if result is not None:
+                    found[result.get("token", name)] = result
+        for token, result in found.items():
+            node_id, _, epoch = token.rpartition(".")
+            node = self.state.nodes.get(node_id)
+            if node is None or not epoch.isdigit() or node.epoch != int(epoch):
+                continue
+            records.extend(self._records_from_result(result))
+            failed = result.get("failed")
+            if failed:
+                records.append({"t": "fail", "id": failed["id"], "e": int(failed["e"]),
+                                "permanent": bool(failed.get("permanent"))})
+        if records:
+            log.info("Recovered %d finished job run(s) that the previous leader had not recorded", len(records))
+        self._commit(records)
+        for name in names:
+            self.job_store.delete_result(name)
+
+    def _finish(self) -> None:
+        if self.state.finished:
+            return
+        failed = self.state.failed
+        if failed:
+            first = next(iter(failed))
+            note = self.failure_notes.get(first)
+            detail = f"{len(failed)} job(s) failed, first {failed[first]}" + (f": {note}" if note else "")
+            raise FailedJobsException(self.job_store.locator, list(failed.values()), detail=detail)
+        stuck = [n.spec.label() for n in self.state.nodes.values()][:5]
+        raise FailedJobsException(self.job_store.locator, [], detail=f"the workflow stopped with jobs that can "
+                                  f"never run ({', '.join(stuck)})")
+
+
+def _parse_result(raw: bytes | None) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    try:
+        result = json.loads(raw)
+    except ValueError:
+        log.warning("Ignoring a damaged worker result")
+        return None
+    return result if isinstance(result, dict) else None

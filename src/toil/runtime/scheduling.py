@@ -1,0 +1,456 @@
+"""The workflow's scheduling state: a pure, deterministic state machine over the IR.
+
+It holds no I/O. The leader feeds it journaled records (``apply``), takes
+runnable nodes from it (``take_ready``) and performs the effects it asks for
+(``effects``: delete files, stop services, kill jobs, journal a record).
+Replaying the same records gives the same state, which is what makes a
+leader killed at any instant resumable.
+
+Ordering rules (Toil's):
+* a node is ready once every predecessor has reached the phase that holds it;
+* a node's children are released after its run, once its services started;
+* its follow-ons are released after its children's whole subtrees are done;
+* it is done when its last phase is done and its services have stopped.
+
+Records: ``init`` (root graph), ``ran`` (a run's RunRecord), ``fail``
+(a failed attempt), ``svc_started``, ``reset`` (restart a checkpoint).
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Iterable
+
+from toil.compiler.ir import KIND_NOOP, KIND_SERVICE, NodeSpec, RunRecord
+from toil.exceptions import JobStoreCorruptError
+
+WAITING, READY, ISSUED, RAN, FAILED, STOPPED = range(6)
+STATUS_NAMES = ("waiting", "ready", "issued", "ran", "failed", "stopped")
+
+
+class Node:
+    """The runtime state of one node of the graph."""
+
+    __slots__ = ("spec", "status", "npreds", "released", "preds", "phase", "pending", "epoch", "tries_left",
+                 "children", "followons", "services", "cleanup", "creator", "abandoned", "resetting",
+                 "svc_waiting", "svc_live", "stopping", "begun", "owner", "parent_service", "started",
+                 "memory")
+
+    def __init__(self, spec: NodeSpec, creator: str | None, tries: int) -> None:
+        self.spec = spec
+        self.status = WAITING
+        self.npreds = 0
+        self.released = 0
+        self.preds: list[str] = []
+        self.phase = 0
+        self.pending = 0
+        self.epoch = 0
+        self.tries_left = tries
+        self.children = list(spec.children)
+        self.followons = list(spec.followons)
+        self.services = list(spec.services)
+        self.cleanup: list[str] = []
+        self.creator = creator
+        self.abandoned: str | None = None     # id of the checkpoint whose subtree is being reset
+        self.resetting = False
+        self.svc_waiting = 0                  # services not yet started
+        self.svc_live = 0                     # services not yet finished
+        self.stopping = False
+        self.begun = False                    # phases have begun (services had started)
+        self.owner: str | None = None         # for a service node: the job that owns it
+        self.parent_service: str | None = None
+        self.started = False
+        self.memory: int | None = None        # memory override after an out-of-memory kill
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    def to_json(self) -> dict[str, Any]:
+        status = READY if self.status == ISSUED else self.status
+        d = {"spec": self.spec.to_json(), "st": status, "np": self.npreds, "rl": self.released,
+             "pr": self.preds, "ph": self.phase, "pe": self.pending, "ep": self.epoch, "tl": self.tries_left,
+             "c": self.children, "f": self.followons, "s": [list(s) for s in self.services],
+             "cl": self.cleanup, "cr": self.creator, "ab": self.abandoned, "rs": self.resetting,
+             "sw": self.svc_waiting, "sl": self.svc_live, "sp": self.stopping, "bg": self.begun,
+             "ow": self.owner, "ps": self.parent_service, "sd": self.started, "m": self.memory}
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Node":
+        n = cls(NodeSpec.from_json(d["spec"]), d["cr"], d["tl"])
+        n.status, n.npreds, n.released, n.preds = d["st"], d["np"], d["rl"], list(d["pr"])
+        n.phase, n.pending, n.epoch = d["ph"], d["pe"], d["ep"]
+        n.children, n.followons = list(d["c"]), list(d["f"])
+        n.services = [(s[0], s[1]) for s in d["s"]]
+        n.cleanup, n.abandoned, n.resetting = list(d["cl"]), d["ab"], d["rs"]
+        n.svc_waiting, n.svc_live, n.stopping, n.begun = d["sw"], d["sl"], d["sp"], d["bg"]
+        n.owner, n.parent_service, n.started, n.memory = d["ow"], d["ps"], d["sd"], d["m"]
+        return n
+
+
+class WorkflowState:
+    """All live nodes and what happens to them; see the module docstring."""
+
+    def __init__(self, default_retries: int) -> None:
+        self.default_retries = default_retries
+        self.nodes: dict[str, Node] = {}
+        self.root: str | None = None
+        self.root_done = False
+        self.done_count = 0
+        self.failed: dict[str, str] = {}      # permanently failed node id -> label
+        self.gate: set[str] = set()           # services restarting after a leader restart
+        self.effects: list[tuple[Any, ...]] = []
+        self._ready: deque[str] = deque()
+
+    # ------------------------------------------------------------------ records
+    def apply(self, rec: dict[str, Any]) -> None:
+        t = rec.get("t")
+        if t == "ran":
+            self._ran(RunRecord.from_json(rec))
+        elif t == "fail":
+            self._fail(rec)
+        elif t == "svc_started":
+            self._svc_started(rec["id"])
+        elif t == "reset":
+            self._reset(rec["id"])
+        elif t == "init":
+            self._init(rec)
+        else:
+            raise JobStoreCorruptError(f"unknown journal record type {t!r}; was this job store written by a "
+                                       f"newer version?")
+
+    def _init(self, rec: dict[str, Any]) -> None:
+        specs = [NodeSpec.from_json(n) for n in rec["nodes"]]
+        self.root = rec["root"]
+        self._add_nodes(specs, creator=None)
+        self._make_ready(self.nodes[self.root], None)
+
+    def _tries(self, spec: NodeSpec) -> int:
+        return 1 + (self.default_retries if spec.retries is None else spec.retries)
+
+    def _add_nodes(self, specs: Iterable[NodeSpec], creator: str | None) -> None:
+        specs = list(specs)
+        for spec in specs:
+            self.nodes[spec.id] = Node(spec, creator, self._tries(spec))
+        for spec in specs:
+            self._link(spec.id, spec.children + spec.followons, spec.services)
+
+    def _link(self, pred: str, successors: list[str], services: list[tuple[str, str | None]]) -> None:
+        try:
+            for sid in successors:
+                succ = self.nodes[sid]
+                succ.npreds += 1
+                succ.preds.append(pred)
+            for sid, parent in services:
+                svc = self.nodes[sid]
+                svc.owner, svc.parent_service = pred, parent
+        except KeyError as e:
+            raise JobStoreCorruptError(f"node {pred} refers to unknown node {e.args[0]}") from None
+
+    # ------------------------------------------------------------------ a run finished
+    def _current(self, node_id: str, epoch: int) -> Node | None:
+        n = self.nodes.get(node_id)
+        if n is None or n.epoch != epoch or n.status not in (READY, ISSUED):
+            return None  # a stale report: the node was reset, retried or already recorded
+        return n
+
+    def _ran(self, r: RunRecord) -> None:
+        n = self._current(r.id, r.epoch)
+        if n is None:
+            return
+        if n.abandoned:
+            n.status = STOPPED
+            self._check_quiescent(n.abandoned)
+            return
+        self._add_nodes(r.add, creator=n.id)
+        n.children += r.children
+        n.followons += r.followons
+        n.services += r.services
+        self._link(n.id, r.children + r.followons, r.services)
+        n.cleanup += r.cleanup_files
+        if r.delete_files:
+            self.effects.append(("delete_files", list(r.delete_files)))
+        n.status = RAN
+        if n.spec.kind == KIND_SERVICE:
+            self._service_finished(n)
+        else:
+            self._after_run(n)
+
+    def _after_run(self, n: Node) -> None:
+        if n.services:
+            n.svc_waiting = n.svc_live = len(n.services)
+            for sid, parent in n.services:
+                if parent is None:
+                    self._make_ready(self.nodes[sid], None)
+            return
+        self._advance([n])
+
+    def _advance(self, work: list[Node]) -> None:
+        """Move nodes to their next non-empty phase, releasing its successors; finish exhausted nodes."""
+        while work:
+            n = work.pop()
+            if n.status != RAN or n.id not in self.nodes:
+                continue
+            n.begun = True
+            while n.phase < 2:
+                phase = n.children if n.phase == 0 else n.followons
+                if phase:
+                    n.pending = len(phase)
+                    for sid in phase:
+                        self._release(self.nodes[sid], work)
+                    break
+                n.phase += 1
+            else:
+                self._complete(n, work)
+
+    def _release(self, s: Node, work: list[Node]) -> None:
+        s.released += 1
+        if s.released == s.npreds:
+            self._make_ready(s, work)
+
+    def _make_ready(self, s: Node, work: list[Node] | None) -> None:
+        if s.spec.kind == KIND_NOOP:
+            s.status = RAN
+            if work is not None and not s.services:
+                work.append(s)
+            else:
+                self._after_run(s)
+            return
+        s.status = READY
+        self._ready.append(s.id)
+
+    def _complete(self, n: Node, work: list[Node]) -> None:
+        """All phases of n are done: stop its services, or finish it."""
+        if n.svc_live > 0:
+            if not n.stopping:
+                n.stopping = True
+                self.effects.append(("stop_services", [sid for sid, _ in n.services if sid in self.nodes]))
+            return
+        self._finish(n, work)
+
+    def _finish(self, n: Node, work: list[Node]) -> None:
+        del self.nodes[n.id]
+        self.done_count += 1
+        if n.cleanup:
+            self.effects.append(("delete_files", list(n.cleanup)))
+        if n.id == self.root:
+            self.root_done = True
+        for pid in n.preds:
+            p = self.nodes.get(pid)
+            if p is None or p.status != RAN or p.abandoned:
+                continue
+            p.pending -= 1
+            if p.pending == 0:
+                p.phase += 1
+                work.append(p)
+
+    # ------------------------------------------------------------------ services
+    def _svc_started(self, sid: str) -> None:
+        s = self.nodes.get(sid)
+        if s is None or s.started or s.spec.kind != KIND_SERVICE:
+            return
+        s.started = True
+        self.gate.discard(sid)
+        owner = self.nodes.get(s.owner or "")
+        if owner is None:
+            return
+        for child, parent in owner.services:
+            if parent == sid and child in self.nodes:
+                self._make_ready(self.nodes[child], None)
+        owner.svc_waiting -= 1
+        if owner.svc_waiting == 0 and not owner.begun and owner.status == RAN:
+            self._advance([owner])
+
+    def _service_finished(self, s: Node) -> None:
+        if not s.started:
+            self._svc_started(s.id)
+        del self.nodes[s.id]
+        self.done_count += 1
+        owner = self.nodes.get(s.owner or "")
+        if owner is None:
+            return
+        owner.svc_live -= 1
+        if owner.svc_live == 0 and owner.stopping and owner.status == RAN:
+            self._finish(owner, work := [])
+            self._advance(work)
+
+    # ------------------------------------------------------------------ failures
+    def _fail(self, rec: dict[str, Any]) -> None:
+        n = self._current(rec["id"], int(rec["e"]))
+        if n is None:
+            return
+        if n.abandoned:
+            n.status = STOPPED
+            self._check_quiescent(n.abandoned)
+            return
+        n.epoch += 1
+        if rec.get("memory"):
+            n.memory = int(rec["memory"])
+        if rec.get("counts", True):
+            n.tries_left -= 1
+        if not rec.get("permanent") and n.tries_left > 0:
+            n.status = READY
+            self._ready.append(n.id)
+            self.effects.append(("retry", n.id, self._tries(n.spec) - n.tries_left))
+            return
+        self._fail_permanently(n)
+
+    def _fail_permanently(self, n: Node) -> None:
+        n.status = FAILED
+        self.failed[n.id] = n.spec.label()
+        self.gate.discard(n.id)
+        checkpoint = self._checkpoint_for(n)
+        if checkpoint is not None:
+            self._begin_reset(checkpoint)
+            return
+        if n.spec.kind == KIND_SERVICE and n.owner in self.nodes:
+            owner = self.nodes[n.owner]
+            others = [sid for sid, _ in owner.services if sid in self.nodes and sid != n.id]
+            if others:
+                self.effects.append(("stop_services", others))
+            if owner.status == RAN and not owner.begun:
+                self._fail_permanently(owner)
+
+    def _checkpoint_for(self, n: Node) -> Node | None:
+        """The nearest checkpoint that created n (transitively) and can still be retried."""
+        cid = n.creator
+        while cid is not None:
+            c = self.nodes.get(cid)
+            if c is None:
+                return None
+            if c.spec.checkpoint and c.status == RAN and c.tries_left > 1 and not c.resetting:
+                return c
+            cid = c.creator
+        return None
+
+    def _subtree(self, c: Node) -> list[Node]:
+        """Every live node created, directly or not, by c's run."""
+        inside: dict[str, bool] = {c.id: True}
+        out = []
+        for node in self.nodes.values():
+            chain = []
+            cur: str | None = node.id
+            verdict = False
+            while cur is not None:
+                if cur in inside:
+                    verdict = inside[cur]
+                    break
+                chain.append(cur)
+                parent = self.nodes.get(cur)
+                cur = parent.creator if parent is not None else None
+            for x in chain:
+                inside[x] = verdict
+            if verdict and node.id != c.id:
+                out.append(node)
+        return out
+
+    def _begin_reset(self, c: Node) -> None:
+        c.resetting = True
+        running = []
+        for x in self._subtree(c):
+            x.abandoned = c.id
+            if x.status == ISSUED:
+                running.append(x.id)
+            elif x.status == READY:
+                x.status = STOPPED
+        if running:
+            self.effects.append(("kill", running))
+        else:
+            self.effects.append(("record", {"t": "reset", "id": c.id}))
+
+    def _check_quiescent(self, cid: str) -> None:
+        c = self.nodes.get(cid)
+        if c is None or not c.resetting:
+            return
+        if not any(x.status == ISSUED for x in self._subtree(c)):
+            self.effects.append(("record", {"t": "reset", "id": c.id}))
+
+    def _reset(self, cid: str) -> None:
+        c = self.nodes.get(cid)
+        if c is None or not c.resetting:
+            return
+        for x in self._subtree(c):
+            del self.nodes[x.id]
+            self.failed.pop(x.id, None)
+            self.gate.discard(x.id)
+        c.children, c.followons = list(c.spec.children), list(c.spec.followons)
+        c.services = list(c.spec.services)
+        c.phase = c.pending = c.svc_waiting = c.svc_live = 0
+        c.cleanup = []
+        c.resetting = c.stopping = c.begun = False
+        c.epoch += 1
+        c.tries_left -= 1
+        c.status = READY
+        self._ready.append(c.id)
+
+    # ------------------------------------------------------------------ driver interface
+    def take_ready(self, limit: int | None = None) -> list[Node]:
+        """Hand out runnable nodes (marking them issued). While services restart, only services."""
+        out: list[Node] = []
+        held: list[str] = []
+        while self._ready and (limit is None or len(out) < limit):
+            nid = self._ready.popleft()
+            n = self.nodes.get(nid)
+            if n is None or n.status != READY:
+                continue
+            if self.gate and n.spec.kind != KIND_SERVICE:
+                held.append(nid)
+                continue
+            n.status = ISSUED
+            out.append(n)
+        self._ready.extendleft(reversed(held))
+        return out
+
+    def has_ready(self) -> bool:
+        return any(self.nodes.get(i) is not None and self.nodes[i].status == READY for i in self._ready)
+
+    def recover(self) -> None:
+        """After replaying the journal of a dead leader: restart what died with it."""
+        self.effects.clear()
+        for n in list(self.nodes.values()):
+            if n.spec.kind == KIND_SERVICE and n.status == READY and n.started:
+                owner = self.nodes.get(n.owner or "")
+                if owner is not None and owner.stopping:
+                    n.status = RAN
+                    self._service_finished(n)
+                    continue
+                n.started = False
+                self.gate.add(n.id)
+                if owner is not None:
+                    owner.svc_waiting += 1
+        for n in list(self.nodes.values()):
+            if n.resetting:
+                self._check_quiescent(n.id)
+
+    def drain_effects(self) -> list[tuple[Any, ...]]:
+        out, self.effects = self.effects, []
+        return out
+
+    @property
+    def finished(self) -> bool:
+        return self.root_done
+
+    def counts(self) -> dict[str, int]:
+        c = {name: 0 for name in STATUS_NAMES}
+        for n in self.nodes.values():
+            c[STATUS_NAMES[n.status]] += 1
+        c["done"] = self.done_count
+        return c
+
+    # ------------------------------------------------------------------ snapshots
+    def to_json(self) -> dict[str, Any]:
+        ready = [i for i in self._ready if i in self.nodes and self.nodes[i].status == READY]
+        ready += [i for i, n in self.nodes.items() if n.status == ISSUED]
+        return {"root": self.root, "root_done": self.root_done, "done": self.done_count,
+                "failed": self.failed, "ready": ready, "nodes": [n.to_json() for n in self.nodes.values()]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], default_retries: int) -> "WorkflowState":
+        st = cls(default_retries)
+        st.root, st.root_done, st.done_count = data["root"], data["root_done"], data["done"]
+        st.failed = dict(data["failed"])
+        for nd in data["nodes"]:
+            n = Node.from_json(nd)
+            st.nodes[n.id] = n
+        st._ready = deque(data["ready"])
+        return st

@@ -1,0 +1,228 @@
+"""A worker runs one issued node: load it, run it, record the result, and chain.
+
+Chaining (Toil's): if the node's next phase holds exactly one successor whose
+only predecessor is this node and which fits in this allocation, the worker
+runs it too, without going back through the leader. Each run's record goes
+into the result in order; the result is rewritten before each chained run so
+a crash mid-chain loses nothing that finished.
+
+The node kinds a worker can run are looked up in ``KIND_RUNNERS`` (by module
+path, imported on first use) so front ends add kinds without the runtime
+importing them.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import resource
+import shutil
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from toil.compiler.ir import KIND_PYTHON, NodeSpec, Resources, RunRecord
+from toil.exceptions import ToilUserError
+from toil.runtime.deferred import DeferredFunctions
+from toil.runtime.filestore import AbstractFileStore
+from toil.runtime.jobstores.base import JobStore
+
+log = logging.getLogger("toil.worker")
+
+KIND_RUNNERS: dict[str, str] = {
+    "python": "toil.compiler.python.runner:run_python",
+    "service": "toil.compiler.python.runner:run_service",
+}
+_loaded: dict[str, Callable[["RunContext"], "RunOutcome"]] = {}
+
+
+def warm_up() -> None:
+    """Import every known runner now (in the fork server) so each job does not import it again."""
+    for kind in KIND_RUNNERS:
+        try:
+            runner_for(kind)
+        except ImportError:
+            pass
+    import uuid  # noqa: F401  (used by atomic writes and compilation)
+
+
+def runner_for(kind: str) -> Callable[["RunContext"], "RunOutcome"]:
+    if kind not in _loaded:
+        target = KIND_RUNNERS.get(kind)
+        if target is None:
+            raise ToilUserError(f"this worker cannot run nodes of kind {kind!r}")
+        module, _, name = target.partition(":")
+        _loaded[kind] = getattr(importlib.import_module(module), name)
+    return _loaded[kind]
+
+
+@dataclass
+class RunContext:
+    """Everything a kind runner gets to run one node."""
+
+    job_store: JobStore
+    config: Any
+    spec: NodeSpec
+    epoch: int
+    payload: bytes
+    file_store: AbstractFileStore
+    deferred: DeferredFunctions
+    workdir: str
+
+
+@dataclass
+class RunOutcome:
+    record: RunRecord
+    packs: dict[str, bytes] = field(default_factory=dict)   # packs this run wrote, for chaining
+
+
+def _payload(job_store: JobStore, spec: NodeSpec, packs: dict[str, bytes]) -> bytes:
+    ref = spec.payload
+    if ref is None:
+        return b""
+    if ref.pack in packs:
+        return packs[ref.pack][ref.offset:ref.offset + ref.length]
+    return job_store.read_payload(ref)
+
+
+def _chain_target(current: NodeSpec, record: RunRecord, alloc: Resources, static_next: Any,
+                  config: Any) -> NodeSpec | None:
+    """The successor to run next in this process, if chaining applies."""
+    if getattr(config, "disableChaining", False) or current.kind != KIND_PYTHON or current.checkpoint:
+        return None
+    if current.services or record.services:
+        return None
+    children = current.children + record.children
+    phase = children if children else current.followons + record.followons
+    if len(phase) != 1:
+        return None
+    target_id = phase[0]
+    new_specs = {s.id: s for s in record.add}
+    if target_id in new_specs:
+        target = new_specs[target_id]
+        npreds = sum((s.children + s.followons).count(target_id) for s in record.add)
+        npreds += (record.children + record.followons).count(target_id)
+    elif static_next and static_next[0]["id"] == target_id:
+        target, npreds = NodeSpec.from_json(static_next[0]), int(static_next[1])
+    else:
+        return None
+    if npreds != 1 or target.kind != KIND_PYTHON or target.checkpoint or target.services:
+        return None
+    return target if target.resources.fits_within(alloc) else None
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0] if text else ''}"[:500]
+
+
+def _finish_dir(path: str, policy: str, succeeded: bool, reused: bool, keep_as: str) -> None:
+    """Clean a job's temporary directory per --cleanWorkDir; a reused scratch directory is emptied or moved."""
+    clean = policy == "always" or (policy == "onSuccess" and succeeded) or (policy == "onError" and not succeeded)
+    if not reused:
+        if clean:
+            shutil.rmtree(path, ignore_errors=True)
+        return
+    if clean:
+        if os.listdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+            os.makedirs(path, mode=0o700, exist_ok=True)
+    else:
+        os.replace(path, keep_as)
+        os.makedirs(path, mode=0o700, exist_ok=True)
+
+
+class ResultSink:
+    """Where a worker leaves its result for the leader: by default, a result file in the job store."""
+
+    def __init__(self, job_store: JobStore) -> None:
+        self.job_store = job_store
+
+    def write(self, token: str, data: bytes) -> None:
+        self.job_store.write_result(token, data)
+
+
+class AppendLogSink(ResultSink):
+    """Results appended to one log file per warm worker: no file created or renamed per job.
+
+    The leader gets each result directly from the worker; the log exists so a
+    restarted leader can recover results its dead predecessor never recorded.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    def write(self, token: str, data: bytes) -> None:
+        import zlib
+        if self.fd is None:
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        line = data + b"\t" + b"%08x" % zlib.crc32(data) + b"\n"
+        os.write(self.fd, line)
+
+
+def run_attempt(job_store: JobStore, config: Any, message: dict[str, Any], workflow_dir: str,
+                sink: ResultSink | None = None, scratch: str | None = None) -> tuple[int, bytes]:
+    """Run the issued node (and any chained successors); leave the result with sink; return (exit code, result).
+
+    With ``scratch`` (a warm worker's own directory), jobs use it as their
+    temporary directory instead of creating and deleting one each.
+    """
+    sink = sink or ResultSink(job_store)
+    token = message["token"]
+    current = NodeSpec.from_json(message["spec"])
+    epoch = int(message["epoch"])
+    alloc = Resources.from_json(message["alloc"])
+    static_next = message.get("next")
+    result: dict[str, Any] = {"token": token, "runs": [], "messages": [], "stats": []}
+    deferred = DeferredFunctions(os.path.join(workflow_dir, "deferred"))
+    packs: dict[str, bytes] = {}
+    exit_code = 0
+    policy = getattr(config, "cleanWorkDir", "always")
+    while True:
+        job_dir = scratch or os.path.join(workflow_dir, f"{current.id}.{epoch}")
+        os.makedirs(job_dir, mode=0o700, exist_ok=True)
+        fs = AbstractFileStore(job_store, config, current.id, current.display, job_dir, result["messages"])
+        started, cpu0 = time.time(), time.process_time()
+        outcome: RunOutcome | None = None
+        cwd = os.getcwd()
+        try:
+            os.chdir(job_dir)
+            ctx = RunContext(job_store, config, current, epoch, _payload(job_store, current, packs), fs,
+                             deferred, job_dir)
+            outcome = runner_for(current.kind)(ctx)
+        except BaseException as e:  # the job's failure, whatever it is, is reported, not raised
+            sys.stderr.write(f"Job {current.label()} failed:\n")
+            traceback.print_exc(file=sys.stderr)
+            sys.stderr.flush()
+            fs.shutdown_failed_attempt()
+            result["failed"] = {"id": current.id, "e": epoch, "error": _one_line(e),
+                                "permanent": isinstance(e, ToilUserError)}
+            exit_code = 1
+        finally:
+            os.chdir(cwd)
+            deferred.run_all()
+            _finish_dir(job_dir, policy, outcome is not None, scratch is not None,
+                        os.path.join(workflow_dir, f"{current.id}.{epoch}"))
+        result["stats"].append({"id": current.id, "name": current.name, "display": current.display,
+                                "start": started, "wall": time.time() - started,
+                                "cpu": time.process_time() - cpu0,
+                                "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                                "ok": outcome is not None})
+        if outcome is None:
+            break
+        result["runs"].append(outcome.record.to_json())
+        packs.update(outcome.packs)
+        nxt = _chain_target(current, outcome.record, alloc, static_next, config)
+        if nxt is None:
+            break
+        result["running"] = {"id": nxt.id, "e": 0}
+        sink.write(token, json.dumps(result, separators=(",", ":")).encode())
+        current, epoch, static_next = nxt, 0, None
+    result.pop("running", None)
+    data = json.dumps(result, separators=(",", ":")).encode()
+    sink.write(token, data)
+    return exit_code, data

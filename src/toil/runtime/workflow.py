@@ -1,0 +1,272 @@
+"""One workflow's life: create or resume its job store, run the leader, clean up.
+
+``toil.common.Toil`` is a thin facade over this class. The order of
+operations is what makes runs safe to kill and resume:
+
+1. lock the job store (one leader at a time);
+2. on restart, wait for the previous leader's job processes to be gone;
+3. start the batch system (fork the zygote before building large state);
+4. start: compile the root graph, journal it; restart: replay the journal;
+5. run the leader loop; 6. clean up per --clean.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import pickle
+import shutil
+import time
+from typing import Any
+
+from toil.exceptions import (JobStoreExistsException, NoSuchJobStoreException, ToilRestartException,
+                             ToilUserError)
+from toil.runtime.config import Config
+from toil.runtime.jobstores import JobStore, open_job_store
+from toil.runtime.scheduling import WorkflowState
+
+log = logging.getLogger("toil.common")
+
+WORKERS_LOCK = "workers.lock"
+PREVIOUS_WORKERS_WAIT = 120.0
+
+
+class Workflow:
+    def __init__(self, config: Config) -> None:
+        if not config.jobStore:
+            raise ToilUserError("no job store given: pass a path or file:PATH")
+        self.config = config
+        self.job_store: JobStore = open_job_store(config.jobStore)
+        self.created_here = False
+        self.started = False      # a workflow was recorded in the job store (init record or earlier)
+        self.succeeded = False
+        self.workflow_dir: str | None = None
+        self._locked = False
+
+    # ------------------------------------------------------------------ open and close
+    def open(self) -> None:
+        js = self.job_store
+        if self.config.restart:
+            if not js.exists():
+                raise NoSuchJobStoreException(js.locator, ", so there is no workflow to restart; run without "
+                                                          "--restart to start one")
+            js.lock_leader()
+            self._locked = True
+            meta = js.read_meta()
+            self._adopt_stored_config(meta)
+            self.started = True
+        else:
+            if js.exists():
+                raise JobStoreExistsException(js.locator)
+            self.config.assign_workflow_id()
+            js.create({"workflow_id": self.config.workflowID, "config": self.config.to_json()})
+            self.created_here = True
+            js.lock_leader()
+            self._locked = True
+        self.job_store.config = self.config  # type: ignore[attr-defined]
+        self.workflow_dir = os.path.join(self.config.work_dir(), f"toil-{self.config.workflowID}")
+        os.makedirs(self.workflow_dir, mode=0o700, exist_ok=True)
+
+    def _adopt_stored_config(self, meta: dict[str, Any]) -> None:
+        """Keep the workflow's identity and job defaults; take run-time options from this command line."""
+        stored = meta.get("config", {})
+        self.config.workflowID = meta.get("workflow_id") or stored.get("workflowID")
+        self.config.workflowAttemptNumber = int(stored.get("workflowAttemptNumber", 0)) + 1
+        for key in ("retryCount", "defaultMemory", "defaultCores", "defaultDisk", "defaultPreemptible",
+                    "defaultAccelerators"):
+            if key in stored:
+                setattr(self.config, key, stored[key])
+        meta["config"] = {**stored, "workflowAttemptNumber": self.config.workflowAttemptNumber}
+        self.job_store.write_meta(meta)
+
+    def close(self, failed: bool) -> None:
+        js = self.job_store
+        if self._locked:
+            js.unlock_leader()  # type: ignore[attr-defined]
+            self._locked = False
+        clean = self.config.clean
+        success = not failed and self.succeeded
+        if self.created_here and not self.started:
+            js.destroy()   # nothing was recorded: there is nothing to lose
+        elif clean == "always" or (clean == "onSuccess" and success) or (clean == "onError" and failed):
+            js.destroy()
+        if self.workflow_dir and self.config.cleanWorkDir != "never":
+            shutil.rmtree(self.workflow_dir, ignore_errors=True)
+
+    # ------------------------------------------------------------------ running
+    def start(self, root_job: Any) -> Any:
+        from toil.compiler.python.compile import compile_graph
+        from toil.compiler.python.job import Job
+
+        if self.config.restart:
+            raise ToilRestartException("this workflow was started before: call restart() to resume it")
+        if self.started:
+            raise ToilRestartException("a workflow can only be started once: call restart() to resume it")
+        if not isinstance(root_job, Job):
+            raise ToilUserError(f"start() needs a Job, got {type(root_job).__name__}")
+        if root_job._directPredecessors:
+            raise ToilUserError(f"the job {root_job} passed to start() has predecessors: pass the root of "
+                                f"the graph")
+        batch = self._start_batch()
+        try:
+            compiled = compile_graph(root_job, self.config)
+            specs = compiled.specs
+            specs[0].keep_return = True
+            if compiled.pack:
+                self.job_store.write_pack(compiled.pack_name, compiled.pack)
+            journal = self.job_store.journal()
+            journal.load()
+            init = {"t": "init", "root": specs[0].id, "nodes": [s.to_json() for s in specs]}
+            journal.append([init])
+            journal.sync()
+            self.started = True
+            state = WorkflowState(int(self.config.retryCount))
+            state.apply(init)
+            return self._run(state, batch)
+        finally:
+            batch.shutdown()
+
+    def restart(self) -> Any:
+        if not self.config.restart:
+            raise ToilRestartException("restart() needs the --restart option")
+        state = self._replay()
+        if state.finished:
+            log.info("The workflow in %s had already finished", self.job_store.locator)
+            self.succeeded = True
+            return self._root_value(state)
+        self._run_orphaned_deferred()
+        batch = self._start_batch()
+        try:
+            return self._run(state, batch)
+        finally:
+            batch.shutdown()
+
+    def _replay(self) -> WorkflowState:
+        journal = self.job_store.journal()
+        snapshot, records = journal.load()
+        retries = int(self.config.retryCount)
+        state = WorkflowState.from_json(snapshot["state"], retries) if snapshot else WorkflowState(retries)
+        if snapshot is None and (not records or records[0].get("t") != "init"):
+            raise ToilUserError(f"the job store {self.job_store.locator} holds no started workflow (it was "
+                                f"created but never started); remove it with 'toil clean {self.job_store.locator}'")
+        started = time.time()
+        for rec in records:
+            state.apply(rec)
+        state.recover()
+        log.info("Resumed the workflow from %d journal record(s) in %.2f s: %d job(s) done, %d to go",
+                 len(records), time.time() - started, state.done_count, len(state.nodes))
+        return state
+
+    def _run(self, state: WorkflowState, batch: Any) -> Any:
+        from toil.runtime.leader import Leader
+
+        leader = Leader(self.job_store, self.config, state, batch, self.job_store.journal())
+        leader.run()
+        self.succeeded = True
+        self.job_store.journal().write_snapshot(state.to_json())
+        return self._root_value(state)
+
+    def _root_value(self, state: WorkflowState) -> Any:
+        from toil.compiler.python.promise import resolving_promises
+        if state.root is None:
+            return None
+        try:
+            raw = self.job_store.read_return(state.root)
+        except KeyError:
+            return None
+        with resolving_promises(self.job_store):
+            return pickle.loads(raw)
+
+    def _start_batch(self) -> Any:
+        from toil.runtime.batch import batch_system_class
+
+        self._wait_for_previous_workers()
+        cls = batch_system_class(self.config.batchSystem)
+        js, config, wdir = self.job_store, self.config, self.workflow_dir or "/tmp"
+        leader_fds = [fd for fd in (getattr(js, "_lock_fd", None),) if fd is not None]
+        batch = cls(config, js, wdir, lock_path=self._workers_lock_path(), leader_fds=leader_fds)
+        rt = None
+        if getattr(config, "realTimeLogging", False):
+            from toil.runtime.realtime import RealtimeServer, enable_for_jobs
+            rt = RealtimeServer()
+            enable_for_jobs(rt.address, config.logLevel)
+        batch.start()
+        if rt is not None:
+            rt.start()
+            stop_batch = batch.shutdown
+
+            def shutdown() -> None:
+                stop_batch()
+                rt.stop()
+            batch.shutdown = shutdown
+        return batch
+
+    def _workers_lock_path(self) -> str | None:
+        path = getattr(self.job_store, "path", None)
+        return os.path.join(path, WORKERS_LOCK) if path else None
+
+    def _wait_for_previous_workers(self) -> None:
+        """Job processes of a killed leader may still be dying: wait until none holds the workers lock."""
+        path = self._workers_lock_path()
+        if path is None or not os.path.exists(path):
+            return
+        fd = os.open(path, os.O_RDWR)
+        try:
+            deadline = time.time() + PREVIOUS_WORKERS_WAIT
+            warned = False
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.time() > deadline:
+                        raise ToilUserError(f"job processes of a previous leader still run on "
+                                            f"{self.job_store.locator}; stop them and try again") from None
+                    if not warned:
+                        log.info("Waiting for job processes of the previous leader to exit")
+                        warned = True
+                    time.sleep(0.05)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def _run_orphaned_deferred(self) -> None:
+        from toil.runtime.deferred import run_orphaned
+        directory = os.path.join(self.workflow_dir or "", "deferred")
+        if not os.path.isdir(directory):
+            return
+        for name in os.listdir(directory):
+            if name.startswith("deferred-") and name.endswith(".pkl"):
+                pid = int(name[len("deferred-"):-len(".pkl")])
+                if not _pid_alive(pid):
+                    run_orphaned(directory, pid)
+
+    # ------------------------------------------------------------------ files
+    def import_file(self, src_uri: str, shared_file_name: str | None = None, symlink: bool = True,
+                    check_existence: bool = True) -> Any:
+        from toil.runtime.filestore import FileID
+        link = bool(symlink and getattr(self.config, "symlinkImports", True))
+        try:
+            result = self.job_store.import_file(src_uri, shared_file_name=shared_file_name, symlink=link)
+        except ToilUserError:
+            if check_existence:
+                raise
+            return None
+        if result is None:
+            return None
+        file_id, size, executable = result
+        return FileID(file_id, size, executable)
+
+    def export_file(self, file_id: Any, dst_uri: str) -> None:
+        self.job_store.export_file(str(file_id), dst_uri)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
