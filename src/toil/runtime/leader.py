@@ -59,6 +59,10 @@ class Leader:
     # ------------------------------------------------------------------ main loop
     def run(self) -> None:
         self._rescue_results()
+        if self.state.failed:
+            log.info("Retrying %d job(s) that had failed: %s", len(self.state.failed),
+                     ", ".join(list(self.state.failed.values())[:5]))
+            self._commit([{"t": "revive"}])
         while True:
             self._issue_ready()
             if not self.issued and not self.timers and not self._pending_records:

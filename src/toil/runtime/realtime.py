@@ -15,7 +15,8 @@ from typing import Any
 
 ENV_ADDRESS = "TOIL_RT_LOGGING_ADDRESS"
 ENV_LEVEL = "TOIL_RT_LOGGING_LEVEL"
-LOGGER_NAME = "toil-rt"
+LOGGER_NAME = "toil-rt"              # where the leader logs what jobs sent
+SENDER_NAME = "toil-rt-sender"       # what RealtimeLogger writes to inside a job
 
 
 class RealtimeServer:
@@ -33,8 +34,7 @@ class RealtimeServer:
         self._thread.start()
 
     def _serve(self) -> None:
-        logger = logging.getLogger(LOGGER_NAME)
-        self.sock.settimeout(0.5)
+        self.sock.settimeout(0.2)
         while not self._stop:
             try:
                 data, _ = self.sock.recvfrom(65536)
@@ -42,16 +42,25 @@ class RealtimeServer:
                 continue
             except OSError:
                 return
-            try:
-                rec = json.loads(data)
-                logger.log(int(rec.get("level", logging.INFO)), "%s", rec.get("msg", ""))
-            except (ValueError, TypeError):
-                continue
+            self._log(data)
+
+    def _log(self, data: bytes) -> None:
+        try:
+            rec = json.loads(data)
+            logging.getLogger(LOGGER_NAME).log(int(rec.get("level", logging.INFO)), "%s", rec.get("msg", ""))
+        except (ValueError, TypeError):
+            pass
 
     def stop(self) -> None:
         self._stop = True
         if self._thread is not None:
             self._thread.join(timeout=2)
+        self.sock.setblocking(False)
+        while True:   # what the jobs sent just before the end
+            try:
+                self._log(self.sock.recvfrom(65536)[0])
+            except OSError:
+                break
         self.sock.close()
 
 
@@ -76,7 +85,7 @@ _configured_for: str | None = None
 def worker_logger() -> logging.Logger:
     """The logger RealtimeLogger writes to in this process, wired to the leader if enabled."""
     global _configured_for
-    logger = logging.getLogger(LOGGER_NAME)
+    logger = logging.getLogger(SENDER_NAME)
     address = os.environ.get(ENV_ADDRESS, "")
     if address != _configured_for:
         for h in list(logger.handlers):

@@ -13,7 +13,8 @@ Ordering rules (Toil's):
 * it is done when its last phase is done and its services have stopped.
 
 Records: ``init`` (root graph), ``ran`` (a run's RunRecord), ``fail``
-(a failed attempt), ``svc_started``, ``reset`` (restart a checkpoint).
+(a failed attempt), ``svc_started``, ``reset`` (restart a checkpoint),
+``revive`` (a restart gives failed jobs their tries back).
 """
 from __future__ import annotations
 
@@ -113,6 +114,8 @@ class WorkflowState:
             self._svc_started(rec["id"])
         elif t == "reset":
             self._reset(rec["id"])
+        elif t == "revive":
+            self._revive()
         elif t == "init":
             self._init(rec)
         else:
@@ -383,6 +386,17 @@ class WorkflowState:
         c.status = READY
         self._ready.append(c.id)
 
+    def _revive(self) -> None:
+        """A restart after the user fixed the cause: failed jobs get all their tries back."""
+        for node_id in list(self.failed):
+            n = self.nodes.get(node_id)
+            if n is None or n.status != FAILED:
+                continue
+            n.tries_left = self._tries(n.spec)
+            n.status = READY
+            self._ready.append(n.id)
+        self.failed.clear()
+
     # ------------------------------------------------------------------ driver interface
     def take_ready(self, limit: int | None = None) -> list[Node]:
         """Hand out runnable nodes (marking them issued). While services restart, only services."""
@@ -439,7 +453,7 @@ class WorkflowState:
 
     # ------------------------------------------------------------------ snapshots
     def to_json(self) -> dict[str, Any]:
-        ready = [i for i in self._ready if i in self.nodes and self.nodes[i].status == READY]
+        ready = list(dict.fromkeys(i for i in self._ready if i in self.nodes and self.nodes[i].status == READY))
         ready += [i for i, n in self.nodes.items() if n.status == ISSUED]
         return {"root": self.root, "root_done": self.root_done, "done": self.done_count,
                 "failed": self.failed, "ready": ready, "nodes": [n.to_json() for n in self.nodes.values()]}

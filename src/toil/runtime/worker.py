@@ -93,8 +93,8 @@ def _chain_target(current: NodeSpec, record: RunRecord, alloc: Resources, static
     """The successor to run next in this process, if chaining applies."""
     if getattr(config, "disableChaining", False) or current.kind != KIND_PYTHON or current.checkpoint:
         return None
-    if current.services or record.services:
-        return None
+    if current.services or record.services or record.delete_files:
+        return None   # deletions take effect once the run is recorded: successors must not run before
     children = current.children + record.children
     phase = children if children else current.followons + record.followons
     if len(phase) != 1:

@@ -107,5 +107,12 @@ def parse_requirements(values: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in values.items():
         if value is None:
             continue
-        out[name] = value if isinstance(value, PromisedRequirement) else parse_requirement(name, value)
+        if isinstance(value, PromisedRequirement):
+            out[name] = value
+            continue
+        try:
+            out[name] = parse_requirement(name, value)
+        except (TypeError, ValueError) as e:
+            text = str(e)
+            raise type(e)(text if repr(name) in text else f"{name}: {text}") from None
     return out

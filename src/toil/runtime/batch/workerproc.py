@@ -114,6 +114,20 @@ def _redirect_output(log_path: str | None) -> None:
     os.close(target)
 
 
+def _bind_standard_streams() -> None:
+    """Point sys.stdout/sys.stderr (and logging) at file descriptors 1 and 2, as in a fresh process.
+
+    The leader's objects may be something else (a test runner's capture, say);
+    a job's output must land in its own log.
+    """
+    import io
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True)
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setStream(sys.stderr)
+
+
 def _cpu_seconds() -> float:
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
@@ -131,6 +145,7 @@ def worker_main(address: str, worker_id: str, run_job: Callable[[dict[str, Any]]
         os.dup2(devnull, 0)
         os.close(devnull)
         _redirect_output(None)
+        _bind_standard_streams()
     baseline = _Baseline()
     sel = selectors.DefaultSelector()
     sel.register(sock.fileno(), selectors.EVENT_READ)
