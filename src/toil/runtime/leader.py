@@ -312,8 +312,14 @@ class Leader:
             if name.endswith(".rlog"):
                 for line in raw.split(b"\n"):
                     rec = decode_line(line) if line else None
-                    if rec is not None and "token" in rec:
-                        found[rec["token"]] = rec   # the last record of a token is its latest
+                    if rec is None or "token" not in rec:
+                        continue
+                    if rec.get("part"):           # one more finished run of a chain in progress
+                        so_far = found.setdefault(rec["token"], {"token": rec["token"], "runs": []})
+                        so_far["runs"].append(rec["run"])
+                        so_far["running"] = rec.get("running")
+                    else:
+                        found[rec["token"]] = rec   # the whole result
             else:
                 result = _parse_result(raw)
                 if result is not None:

@@ -136,12 +136,26 @@ def _finish_dir(path: str, policy: str, succeeded: bool, reused: bool, keep_as: 
 
 
 class ResultSink:
-    """Where a worker leaves its result for the leader: by default, a result file in the job store."""
+    """Where a worker leaves its result for the leader: by default, a result file in the job store.
+
+    ``progress`` is called after each run of a chain, so a crash part way loses
+    little; a file sink rewrites the whole result, so it does so at most once
+    per PROGRESS_SECONDS to keep long chains linear.
+    """
+
+    PROGRESS_SECONDS = 1.0
 
     def __init__(self, job_store: JobStore) -> None:
         self.job_store = job_store
+        self._last = 0.0
 
-    def write(self, token: str, data: bytes) -> None:
+    def progress(self, token: str, result: dict[str, Any]) -> None:
+        now = time.monotonic()
+        if now - self._last >= self.PROGRESS_SECONDS:
+            self._last = now
+            self.job_store.write_result(token, json.dumps(result, separators=(",", ":")).encode())
+
+    def finish(self, token: str, data: bytes) -> None:
         self.job_store.write_result(token, data)
 
 
@@ -150,18 +164,26 @@ class AppendLogSink(ResultSink):
 
     The leader gets each result directly from the worker; the log exists so a
     restarted leader can recover results its dead predecessor never recorded.
+    Progress lines carry only the newest run of a chain (``part``); the last
+    line of a token carries the whole result.
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.fd: int | None = None
 
-    def write(self, token: str, data: bytes) -> None:
+    def _append(self, data: bytes) -> None:
         import zlib
         if self.fd is None:
             self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        line = data + b"\t" + b"%08x" % zlib.crc32(data) + b"\n"
-        os.write(self.fd, line)
+        os.write(self.fd, data + b"\t" + b"%08x" % zlib.crc32(data) + b"\n")
+
+    def progress(self, token: str, result: dict[str, Any]) -> None:
+        part = {"token": token, "part": 1, "run": result["runs"][-1], "running": result.get("running")}
+        self._append(json.dumps(part, separators=(",", ":")).encode())
+
+    def finish(self, token: str, data: bytes) -> None:
+        self._append(data)
 
 
 def run_attempt(job_store: JobStore, config: Any, message: dict[str, Any], workflow_dir: str,
@@ -220,9 +242,9 @@ def run_attempt(job_store: JobStore, config: Any, message: dict[str, Any], workf
         if nxt is None:
             break
         result["running"] = {"id": nxt.id, "e": 0}
-        sink.write(token, json.dumps(result, separators=(",", ":")).encode())
+        sink.progress(token, result)
         current, epoch, static_next = nxt, 0, None
     result.pop("running", None)
     data = json.dumps(result, separators=(",", ":")).encode()
-    sink.write(token, data)
+    sink.finish(token, data)
     return exit_code, data

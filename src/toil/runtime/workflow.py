@@ -14,7 +14,6 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import pickle
 import shutil
 import time
 from typing import Any
@@ -57,7 +56,12 @@ class Workflow:
             self.started = True
         else:
             if js.exists():
-                raise JobStoreExistsException(js.locator)
+                if not self._holds_a_workflow():
+                    # A previous run died before recording anything: there is nothing to lose.
+                    log.warning("Reusing the job store %s: it holds no started workflow", js.locator)
+                    js.destroy()
+                else:
+                    raise JobStoreExistsException(js.locator)
             self.config.assign_workflow_id()
             js.create({"workflow_id": self.config.workflowID, "config": self.config.to_json()})
             self.created_here = True
@@ -66,6 +70,14 @@ class Workflow:
         self.job_store.config = self.config  # type: ignore[attr-defined]
         self.workflow_dir = os.path.join(self.config.work_dir(), f"toil-{self.config.workflowID}")
         os.makedirs(self.workflow_dir, mode=0o700, exist_ok=True)
+
+    def _holds_a_workflow(self) -> bool:
+        try:
+            self.job_store.read_meta()
+        except ToilUserError:
+            return True        # not ours, or damaged: never delete it implicitly
+        snapshot, records = self.job_store.journal().load()
+        return snapshot is not None or bool(records)
 
     def _adopt_stored_config(self, meta: dict[str, Any]) -> None:
         """Keep the workflow's identity and job defaults; take run-time options from this command line."""
@@ -147,8 +159,8 @@ class Workflow:
         retries = int(self.config.retryCount)
         state = WorkflowState.from_json(snapshot["state"], retries) if snapshot else WorkflowState(retries)
         if snapshot is None and (not records or records[0].get("t") != "init"):
-            raise ToilUserError(f"the job store {self.job_store.locator} holds no started workflow (it was "
-                                f"created but never started); remove it with 'toil clean {self.job_store.locator}'")
+            raise ToilUserError(f"the job store {self.job_store.locator} holds no started workflow (the run "
+                                f"stopped before its first job was recorded): run again without --restart")
         started = time.time()
         for rec in records:
             state.apply(rec)
@@ -167,15 +179,15 @@ class Workflow:
         return self._root_value(state)
 
     def _root_value(self, state: WorkflowState) -> Any:
-        from toil.compiler.python.promise import resolving_promises
+        from toil.compiler.python.promise import load_return, resolving_promises
         if state.root is None:
             return None
         try:
-            raw = self.job_store.read_return(state.root)
+            self.job_store.read_return(state.root)
         except KeyError:
             return None
         with resolving_promises(self.job_store):
-            return pickle.loads(raw)
+            return load_return(self.job_store, state.root)
 
     def _start_batch(self) -> Any:
         from toil.runtime.batch import batch_system_class

@@ -109,16 +109,58 @@ def _resolve_promise(producer_id: str, path: tuple[Any, ...]) -> Any:
         raise PromiseNotReadyError(f"the promised return value of job {producer_id} can only be read by a job "
                                    f"of the same workflow")
     if producer_id not in cache:
-        try:
-            raw = reader.read_return(producer_id)
-        except KeyError:
-            raise PromiseNotReadyError(
-                f"a job was given the promised return value of job {producer_id}, which had not finished when "
-                f"the job ran; make the job a successor of {producer_id} (a child or follow-on)") from None
-        cache[producer_id] = pickle.loads(raw)
+        cache[producer_id] = load_return(reader, producer_id)
     value = cache[producer_id]
     for index in path:
         value = value[index]
+    return value
+
+
+class _PromiseRef:
+    """A promise reference seen while peeking at a stored value, not yet resolved."""
+
+    def __init__(self, producer_id: str, path: tuple[Any, ...]) -> None:
+        self.producer_id, self.path = producer_id, tuple(path)
+
+
+class _PeekingUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if module == __name__ and name == "_resolve_promise":
+            return _PromiseRef
+        return super().find_class(module, name)
+
+
+def load_return(reader: ReturnValueReader, producer_id: str) -> Any:
+    """A node's return value with every promise in it resolved.
+
+    A job that returns another job's promise (common in recursive
+    workflows) makes a chain; the chain is followed in a loop, not by
+    recursion, so it can be as long as the workflow is deep.
+    """
+    import io
+
+    paths: list[tuple[Any, ...]] = []
+    current = producer_id
+    seen: set[str] = set()
+    while True:
+        try:
+            raw = reader.read_return(current)
+        except KeyError:
+            raise PromiseNotReadyError(
+                f"a job was given the promised return value of job {current}, which had not finished when "
+                f"the job ran; make the job a successor of {current} (a child or follow-on)") from None
+        if b"_resolve_promise" in raw and current not in seen:
+            top = _PeekingUnpickler(io.BytesIO(raw)).load()
+            if isinstance(top, _PromiseRef):
+                seen.add(current)
+                paths.append(top.path)
+                current = top.producer_id
+                continue
+        value = pickle.loads(raw)   # promises nested inside are shallow: resolved as they load
+        break
+    for path in reversed(paths):
+        for index in path:
+            value = value[index]
     return value
 
 

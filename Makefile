@@ -1,0 +1,41 @@
+# Set-up and everyday commands. `make demo` and `make test` are the README's two set-up commands.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-unit test-integration bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# A real workflow on the embedded defaults: a parallel merge sort of a generated file
+# (local batch system, file: job store).
+demo: install
+	rm -rf demo-jobstore
+	$(BIN)/python examples/mergesort.py file:demo-jobstore --generate 200000 --output demo-output/sorted.txt \
+		--logLevel WARNING
+
+# Fast unit tests first, then integration tests that run real workflows.
+test: install
+	$(BIN)/python -m pytest -q tests/unit
+	$(BIN)/python -m pytest -q tests/integration
+
+test-unit: install
+	$(BIN)/python -m pytest -q tests/unit
+
+test-integration: install
+	$(BIN)/python -m pytest -q tests/integration
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) demo-jobstore demo-output .pytest_cache build *.egg-info src/*.egg-info
