@@ -58,3 +58,9 @@ class InsufficientSystemResources(ToilUserError):
 
 class ToilRestartException(ToilUserError):
     """start() was called on a workflow that must be restarted, or the reverse."""
+
+
+class WorkflowInterrupted(ToilUserError):
+    """The leader was asked to stop (Ctrl-C, SIGTERM, toil kill); jobs were killed, the job store kept."""
+
+    exit_code = 130

@@ -131,3 +131,22 @@ def test_a_second_leader_is_refused(tmp_path):
     finally:
         first.kill()
         first.communicate()
+
+
+def test_sigterm_stops_the_leader_kills_its_jobs_and_keeps_the_job_store(tmp_path):
+    js, side = tmp_path / "js", tmp_path / "side"
+    env = dict(os.environ, SIDE_FILE=str(side), JOB_DELAY="30")
+    leader = subprocess.Popen([sys.executable, str(SCRIPT), *base_args(js)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while side_counts(side).total() < 1 and time.time() < deadline:   # a job is running
+        time.sleep(0.05)
+    leader.send_signal(signal.SIGTERM)
+    _, err = leader.communicate(timeout=30)
+    assert leader.returncode == 130
+    assert "stopped by SIGTERM" in err.strip().splitlines()[-1] and "Traceback" not in err
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-f", str(js)], capture_output=True, text=True).stdout.split()
+    assert left == [], "job processes outlived the leader"
+    done = finish(js, side, {"SIDE_FILE": str(side)})
+    assert f"RESULT {EXPECTED}" in done.stdout

@@ -359,3 +359,81 @@ def test_start_toil_and_multiple_predecessors(job_store):
     options = toil_options(job_store)
     assert Job.Runner.startToil(root, options) is None
     assert not Path(job_store).exists()
+
+
+def encapsulated_parent(job, path):
+    inner = Job.wrapJobFn(ordered_child, path, "inner")
+    wrapped = inner.encapsulate()
+    job.addChild(wrapped)
+    wrapped.addChildFn(log_event, path, "after-wrapped")
+    return wrapped.rv()
+
+
+def test_encapsulated_successors_run_after_the_whole_subtree(run_workflow, tmp_path):
+    path = tmp_path / "events"
+    run_workflow(Job.wrapJobFn(encapsulated_parent, str(path)))
+    events = [line.split()[0] for line in path.read_text().splitlines()]
+    assert events == ["inner", "inner-child", "after-wrapped"]
+
+
+class CheckedService(Job.Service):
+    def __init__(self, path, fail):
+        Job.Service.__init__(self, memory="10M", cores=0.1, disk="1M")
+        self.path, self.fail = path, fail
+
+    def start(self, job):
+        return "ok"
+
+    def check(self):
+        log_event(self.path, "check")
+        if self.fail:
+            raise RuntimeError("the service died")
+        return True
+
+    def stop(self, job):
+        log_event(self.path, "stop")
+
+
+def slow_user(job, value):
+    time.sleep(0.6)
+
+
+def service_owner(job, path, fail):
+    job.addChildJobFn(slow_user, job.addService(CheckedService(path, fail)))
+
+
+def test_service_check_is_called_and_its_failure_fails_the_workflow(run_workflow, tmp_path):
+    path = tmp_path / "events"
+    run_workflow(Job.wrapJobFn(service_owner, str(path), False), servicePollingInterval=0.1)
+    text = path.read_text()
+    assert text.count("check") >= 2 and text.rstrip().endswith(text.splitlines()[-1]) and "stop" in text
+    with pytest.raises(FailedJobsException, match="CheckedService"):
+        run_workflow(Job.wrapJobFn(service_owner, str(path), True), servicePollingInterval=0.1, retryCount=0,
+                     jobStore=str(tmp_path / "js2"))
+
+
+def temp_names(job):
+    name = job.fileStore.getLocalTempFileName()
+    assert not os.path.exists(name) and os.path.dirname(name) == os.path.abspath(job.fileStore.localTempDir)
+    return os.getcwd() == job.fileStore.localTempDir
+
+
+def test_temp_names_and_working_directory(run_workflow):
+    assert run_workflow(Job.wrapJobFn(temp_names)) is True      # jobs run inside their temp directory
+
+
+def test_users_own_argparse_parser(tmp_path):
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=3)
+    Job.Runner.addToilOptions(parser)
+    options = parser.parse_args([str(tmp_path / "js"), "--n", "4", "--maxCores", "1", "--logLevel", "WARNING"])
+    with Toil(options) as toil:
+        assert toil.start(Job.wrapJobFn(fan_out, options.n)) == 14
+        assert toil.config.maxCores == 1 and toil.options is options
+
+
+def test_log_file(run_workflow, tmp_path):
+    log_file = tmp_path / "leader.log"
+    run_workflow(Greeter("file"), logFile=str(log_file), logLevel="INFO")
+    assert "greeting file" in log_file.read_text()

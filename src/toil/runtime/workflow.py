@@ -15,11 +15,13 @@ import fcntl
 import logging
 import os
 import shutil
+import signal
+import threading
 import time
 from typing import Any
 
 from toil.exceptions import (JobStoreExistsException, NoSuchJobStoreException, ToilRestartException,
-                             ToilUserError)
+                             ToilUserError, WorkflowInterrupted)
 from toil.runtime.config import Config
 from toil.runtime.jobstores import JobStore, open_job_store
 from toil.runtime.scheduling import WorkflowState
@@ -173,7 +175,8 @@ class Workflow:
         from toil.runtime.leader import Leader
 
         leader = Leader(self.job_store, self.config, state, batch, self.job_store.journal())
-        leader.run()
+        with _stop_on_signals(self.job_store.locator):
+            leader.run()
         self.succeeded = True
         self.job_store.journal().write_snapshot(state.to_json())
         return self._root_value(state)
@@ -271,6 +274,30 @@ class Workflow:
 
     def export_file(self, file_id: Any, dst_uri: str) -> None:
         self.job_store.export_file(str(file_id), dst_uri)
+
+
+class _stop_on_signals:
+    """Turn SIGINT/SIGTERM into WorkflowInterrupted, so jobs are killed and the job store kept."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, locator: str) -> None:
+        self.locator = locator
+        self.saved: dict[int, Any] = {}
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in self.SIGNALS:
+            self.saved[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        raise WorkflowInterrupted(f"stopped by {signal.Signals(signum).name}: running jobs were killed and the job "
+                                  f"store {self.locator} is kept; rerun with --restart to continue")
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
 
 
 def _pid_alive(pid: int) -> bool:
