@@ -114,27 +114,13 @@ class NodeSpec:
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "k": self.kind, "n": self.name, "r": self.resources.to_json()}
-        if self.display != self.name:
-            d["d"] = self.display
         if self.payload is not None:
             d["p"] = self.payload.to_json()
         if self.retries is not None:
             d["rt"] = self.retries
-        if self.checkpoint:
-            d["cp"] = 1
-        if self.children:
-            d["c"] = self.children
-        if self.followons:
-            d["f"] = self.followons
-        if self.services:
-            d["s"] = [list(s) for s in self.services]
-        if self.keep_return:
-            d["kr"] = 1
-        if self.unit:
-            d["u"] = self.unit
-        if self.extra:
-            d["x"] = self.extra
-        return d
+        return _put_set(d, d=self.display if self.display != self.name else None, cp=int(self.checkpoint),
+                        c=self.children, f=self.followons, s=[list(s) for s in self.services],
+                        kr=int(self.keep_return), u=self.unit, x=self.extra)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "NodeSpec":
@@ -167,20 +153,10 @@ class RunRecord:
     cleanup_files: list[str] = field(default_factory=list)   # cleanup=True files, deleted when the subtree is done
 
     def to_json(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"t": "ran", "id": self.id, "e": self.epoch}
-        if self.add:
-            d["add"] = [n.to_json() for n in self.add]
-        if self.children:
-            d["c"] = self.children
-        if self.followons:
-            d["f"] = self.followons
-        if self.services:
-            d["s"] = [list(s) for s in self.services]
-        if self.delete_files:
-            d["del"] = self.delete_files
-        if self.cleanup_files:
-            d["cln"] = self.cleanup_files
-        return d
+        return _put_set({"t": "ran", "id": self.id, "e": self.epoch}, add=[n.to_json() for n in self.add],
+                        c=self.children, f=self.followons, s=[list(s) for s in self.services],
+                        **{"del": self.delete_files, "cln": self.cleanup_files})
+
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "RunRecord":
@@ -190,3 +166,11 @@ class RunRecord:
             services=[(s[0], s[1]) for s in d.get("s", ())],
             delete_files=list(d.get("del", ())), cleanup_files=list(d.get("cln", ())),
         )
+
+
+def _put_set(record: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """Add the fields that are set (non-empty, non-zero): records stay small in the journal."""
+    for key, value in fields.items():
+        if value:
+            record[key] = value
+    return record

@@ -157,13 +157,18 @@ class WorkflowState:
             return None  # a stale report: the node was reset, retried or already recorded
         return n
 
-    def _ran(self, r: RunRecord) -> None:
-        n = self._current(r.id, r.epoch)
-        if n is None:
-            return
-        if n.abandoned:
+    def _attempt_ended(self, node_id: str, epoch: int) -> Node | None:
+        """The node whose current attempt just ended, or None if the report is stale or the node abandoned."""
+        n = self._current(node_id, epoch)
+        if n is not None and n.abandoned:
             n.status = STOPPED
             self._check_quiescent(n.abandoned)
+            return None
+        return n
+
+    def _ran(self, r: RunRecord) -> None:
+        n = self._attempt_ended(r.id, r.epoch)
+        if n is None:
             return
         self._add_nodes(r.add, creator=n.id)
         n.children += r.children
@@ -279,12 +284,8 @@ class WorkflowState:
 
     # ------------------------------------------------------------------ failures
     def _fail(self, rec: dict[str, Any]) -> None:
-        n = self._current(rec["id"], int(rec["e"]))
+        n = self._attempt_ended(rec["id"], int(rec["e"]))
         if n is None:
-            return
-        if n.abandoned:
-            n.status = STOPPED
-            self._check_quiescent(n.abandoned)
             return
         n.epoch += 1
         if rec.get("memory"):
