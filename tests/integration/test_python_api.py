@@ -437,3 +437,52 @@ def test_log_file(run_workflow, tmp_path):
     log_file = tmp_path / "leader.log"
     run_workflow(Greeter("file"), logFile=str(log_file), logLevel="INFO")
     assert "greeting file" in log_file.read_text()
+
+
+def test_jobs_killed_at_random_are_retried_and_the_workflow_completes(run_workflow, caplog):
+    with caplog.at_level(logging.WARNING):
+        assert run_workflow(Job.wrapJobFn(fan_out, 60), badWorker=0.3, badWorkerFailInterval=0.005,
+                            retryCount=20) == sum(i * i for i in range(60))
+    assert "killed by signal SIGKILL" in caplog.text      # some were killed, and each was retried
+
+
+def read_env(name):
+    return os.environ.get(name)
+
+
+def test_set_env_reaches_jobs(run_workflow, monkeypatch):
+    monkeypatch.setenv("FROM_LEADER", "leader-value")
+    root = Job.wrapFn(read_env, "MY_SETTING")
+    root.addFollowOnFn(read_env, "FROM_LEADER")
+    assert run_workflow(root, environment={"MY_SETTING": "42", "FROM_LEADER": None}) == "42"
+
+
+def hog_owner(job):
+    value = job.addService(HogService())
+    job.addChildFn(read_env, "X", cores=1)
+    return value
+
+
+class HogService(Job.Service):
+    def __init__(self):
+        Job.Service.__init__(self, cores=2, memory="10M", disk="1M")
+
+    def start(self, job):
+        return 1
+
+    def stop(self, job):
+        pass
+
+
+def test_services_holding_every_core_are_reported_as_a_deadlock(run_workflow):
+    with pytest.raises(FailedJobsException, match="deadlock"):
+        run_workflow(Job.wrapJobFn(hog_owner, cores=0.1), maxCores=2, deadlockWait=1)
+
+
+def test_stats_keep_the_job_store_and_record_each_job(job_store):
+    with Toil(toil_options(job_store, stats=True, clean="always")) as toil:
+        toil.start(Job.wrapJobFn(fan_out, 3))
+    lines = (job_store / "stats" / "stats.jsonl").read_text().splitlines()
+    import json
+    names = sorted(json.loads(line)["name"] for line in lines)
+    assert names.count("square") == 3 and "fan_out" in names and "add_all" in names

@@ -36,6 +36,9 @@ class Config:
         self.jobStore = normalize_locator(locator) if locator else None
         if self.logLevel and str(self.logLevel).upper() == "OFF":
             self.logLevel = "CRITICAL"
+        # --setEnv NAME (no value) means the leader's own value, taken now.
+        self.environment = {name: (os.environ.get(name, "") if value is None else value)
+                            for name, value in dict(self.environment or {}).items()}
         if self.stats and self.clean != "never":
             # Toil keeps the job store for 'toil stats' whenever --stats is on.
             self.clean = "never"

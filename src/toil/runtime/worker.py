@@ -186,6 +186,17 @@ class AppendLogSink(ResultSink):
         self._append(data)
 
 
+def _maybe_be_a_bad_worker(config: Any) -> None:
+    """--badWorker: for testing, kill this job's process at a random moment of its first moments."""
+    import random
+    import signal
+    fraction = float(getattr(config, "badWorker", 0.0) or 0.0)
+    if fraction > 0 and random.random() < fraction:
+        delay = random.uniform(0.0, float(getattr(config, "badWorkerFailInterval", 0.01) or 0.01))
+        signal.signal(signal.SIGALRM, lambda *_: os.kill(os.getpid(), signal.SIGKILL))
+        signal.setitimer(signal.ITIMER_REAL, max(delay, 1e-4))
+
+
 def run_attempt(job_store: JobStore, config: Any, message: dict[str, Any], workflow_dir: str,
                 sink: ResultSink | None = None, scratch: str | None = None) -> tuple[int, bytes]:
     """Run the issued node (and any chained successors); leave the result with sink; return (exit code, result).
@@ -193,6 +204,8 @@ def run_attempt(job_store: JobStore, config: Any, message: dict[str, Any], workf
     With ``scratch`` (a warm worker's own directory), jobs use it as their
     temporary directory instead of creating and deleting one each.
     """
+    _maybe_be_a_bad_worker(config)
+    os.environ.update(getattr(config, "environment", None) or {})   # --setEnv (a warm worker restores after)
     sink = sink or ResultSink(job_store)
     token = message["token"]
     current = NodeSpec.from_json(message["spec"])
