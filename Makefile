@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-unit test-integration bench clean
+.PHONY: install demo test test-unit test-integration typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,9 @@ demo: install
 	$(BIN)/python examples/mergesort.py file:demo-jobstore --generate 200000 --output demo-output/sorted.txt \
 		--logLevel WARNING
 
-# Fast unit tests first, then integration tests that run real workflows.
+# Type check and fast unit tests first, then integration tests that run real workflows.
 test: install
+	$(BIN)/python -m mypy src/toil
 	$(BIN)/python -m pytest -q tests/unit
 	$(BIN)/python -m pytest -q tests/integration
 
@@ -33,6 +34,9 @@ test-unit: install
 
 test-integration: install
 	$(BIN)/python -m pytest -q tests/integration
+
+typecheck: install
+	$(BIN)/python -m mypy src/toil
 
 bench: install
 	$(BIN)/python bench/run_all.py

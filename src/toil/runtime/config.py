@@ -18,6 +18,40 @@ class Config:
     store can keep it and workers on other machines can read it.
     """
 
+    # The options the runtime reads (all others are set too, from the option table).
+    jobStore: str | None
+    workDir: str | None
+    batchSystem: str
+    restart: bool
+    clean: str
+    cleanWorkDir: str
+    stats: bool
+    logLevel: str
+    logFile: str | None
+    logRotating: bool
+    retryCount: int
+    maxCores: float
+    maxMemory: int
+    maxDisk: int
+    defaultMemory: int
+    defaultCores: float
+    defaultDisk: int
+    defaultPreemptible: bool
+    defaultAccelerators: list[Any]
+    environment: dict[str, Any]
+    disableChaining: bool
+    maxJobsPerWorker: int
+    servicePollingInterval: float
+    deadlockWait: int
+    realTimeLogging: bool
+    writeLogs: str | None
+    writeLogsGzip: str | None
+    writeLogsFromAllJobs: bool
+    maxLogFileSize: int
+    doubleMem: bool
+    badWorker: float
+    badWorkerFailInterval: float
+
     def __init__(self) -> None:
         for dest, value in opts.defaults().items():
             setattr(self, dest, value)

@@ -284,7 +284,7 @@ class Leader:
         return records
 
     def _check_deadlock(self) -> None:
-        queued = getattr(self.batch, "queued_tokens", lambda: [])()
+        queued: list[str] = getattr(self.batch, "queued_tokens", lambda: [])()
         running = self.batch.running_tokens()
         only_services = running and all(self.state.nodes.get(self.issued.get(t, ""), None) is not None
                                          and self.state.nodes[self.issued[t]].spec.kind == "service"

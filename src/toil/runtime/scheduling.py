@@ -279,7 +279,8 @@ class WorkflowState:
             return
         owner.svc_live -= 1
         if owner.svc_live == 0 and owner.stopping and owner.status == RAN:
-            self._finish(owner, work := [])
+            work: list[Node] = []
+            self._finish(owner, work)
             self._advance(work)
 
     # ------------------------------------------------------------------ failures

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pickle
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from toil.compiler.ir import KIND_NOOP, KIND_PYTHON, KIND_SERVICE, NodeSpec, PayloadRef, Resources, accelerators_key
 from toil.compiler.python.job import (Job, JobException, JobGraphDeadlockException, ServiceHostJob, is_noop)
@@ -130,7 +130,7 @@ def check_graph(running: Job | None, jobs: list[Job]) -> dict[int, list[Job]]:
     for root in jobs:
         if colour[id(root)] != WHITE:
             continue
-        stack: list[tuple[Job, Iterable[Job]]] = [(root, iter(before[id(root)]))]
+        stack: list[tuple[Job, Iterator[Job]]] = [(root, iter(before[id(root)]))]
         colour[id(root)] = GREY
         while stack:
             job, it = stack[-1]
@@ -207,7 +207,8 @@ class _Compiler:
         if producer is self.running:
             return True  # every new job is a successor of the running job
         if isinstance(producer, ServiceHostJob):
-            owner = next((j for j in self.jobs if any(h is producer for h, _ in j._services)), self.running)
+            owners = [j for j in self.jobs if any(h is producer for h, _ in j._services)]
+            owner = owners[0] if owners else self.running
             return owner is not None and (owner is consumer or self._runs_before(owner, consumer)
                                           or owner is self.running)
         return id(producer) in self._ancestors(consumer)

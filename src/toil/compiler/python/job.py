@@ -565,7 +565,8 @@ class ServiceHostJob(Job):
     def addChild(self, childJob: Job) -> Job:
         raise JobException("service host jobs cannot have children, follow-ons or services")
 
-    addFollowOn = addChild
+    def addFollowOn(self, followOnJob: Job) -> Job:
+        raise JobException("service host jobs cannot have children, follow-ons or services")
 
     def addService(self, service: "Job.Service", parentService: Optional["Job.Service"] = None) -> Promise:
         raise JobException("service host jobs cannot have children, follow-ons or services")

@@ -92,14 +92,12 @@ class LocalBatchSystem(BatchSystem):
         self.listener.listen(1024)
         self.listener.setblocking(False)
         policy = Policy(max_jobs=max(1, int(getattr(config, "maxJobsPerWorker", 1000) or 1)))
-        from toil.runtime.deferred import run_orphaned
         from toil.runtime.worker import warm_up
         self._logs_to_delete: list[str] = []
         self.zygote = Zygote(partial(_worker_entry, self.address, job_store, config, workflow_dir, policy,
                                      self.capture),
                              lock_path=lock_path, warm_up=warm_up,
-                             on_worker_exit=lambda pid, code: run_orphaned(os.path.join(workflow_dir, "deferred"),
-                                                                           pid),
+                             on_worker_exit=partial(_run_deferred_of_dead_worker, workflow_dir),
                              close_in_child=lambda: [self.listener.fileno()],
                              close_in_zygote=list(leader_fds or []))
         self.sel = selectors.DefaultSelector()
@@ -414,6 +412,11 @@ def _worker_entry(address: str, job_store: Any, config: Any, workflow_dir: str, 
     finally:
         import shutil as _shutil
         _shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_deferred_of_dead_worker(workflow_dir: str, pid: int, code: int) -> None:
+    from toil.runtime.deferred import run_orphaned
+    run_orphaned(os.path.join(workflow_dir, "deferred"), pid)
 
 
 def _kill_group(pid: int) -> None:

@@ -75,7 +75,7 @@ class _Baseline:
         signal.alarm(0)
         signal.setitimer(signal.ITIMER_REAL, 0)
         tempfile.tempdir = self.tempdir
-        warnings.filters[:] = self.warning_filters
+        warnings.filters[:] = self.warning_filters  # type: ignore[index]
 
 
 def _rss() -> int:
@@ -153,7 +153,7 @@ def worker_main(address: str, worker_id: str, run_job: Callable[[dict[str, Any]]
     while True:
         msg = _next_message(channel, sel)
         if msg is None or msg[0] == "exit":
-            return _exit()
+            _exit()
         _, token, message, log_path = msg
         if capture_output:
             _redirect_output(log_path)
@@ -178,7 +178,7 @@ def worker_main(address: str, worker_id: str, run_job: Callable[[dict[str, Any]]
         while channel.pending_output and not channel.closed:
             _wait_writable(channel)
         if recycle or channel.closed:
-            return _exit()
+            _exit()
 
 
 def _exit() -> NoReturn:

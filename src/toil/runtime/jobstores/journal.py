@@ -140,19 +140,21 @@ class Journal:
             return
         if self._fd is None:
             self.open_for_append()
+        fd = self._fd
+        assert fd is not None
         data = b"".join(self._buffer)
         self._buffer.clear()
         from toil.runtime import faults
         faults.maybe_crash("journal-before-write")
         if faults.armed("journal-torn-write"):
-            os.write(self._fd, data[: max(1, len(data) // 2)])
+            os.write(fd, data[: max(1, len(data) // 2)])
             faults.maybe_crash("journal-torn-write")
         view = memoryview(data)
         while view:
-            n = os.write(self._fd, view)
+            n = os.write(fd, view)
             view = view[n:]
         faults.maybe_crash("journal-before-fsync")
-        os.fdatasync(self._fd)
+        os.fdatasync(fd)
         faults.maybe_crash("journal-after-fsync")
 
     def write_snapshot(self, state: dict[str, Any]) -> None:
