@@ -64,3 +64,7 @@ class WorkflowInterrupted(ToilUserError):
     """The leader was asked to stop (Ctrl-C, SIGTERM, toil kill); jobs were killed, the job store kept."""
 
     exit_code = 130
+
+
+class JobStoreWriteError(ToilUserError):
+    """The job store cannot be written (disk full, read-only, permissions): the workflow stops, resumable."""

@@ -150,3 +150,26 @@ def test_sigterm_stops_the_leader_kills_its_jobs_and_keeps_the_job_store(tmp_pat
     assert left == [], "job processes outlived the leader"
     done = finish(js, side, {"SIDE_FILE": str(side)})
     assert f"RESULT {EXPECTED}" in done.stdout
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    mount = tmp_path / "small"
+    mount.mkdir()
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {p.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)])
+
+
+def test_disk_full_fails_clearly_and_restart_completes_after_space_is_freed(small_disk):
+    script = Path(__file__).parent / "scripts" / "fill_disk.py"
+    args = [str(small_disk / "js"), "--workDir", str(small_disk), "--logLevel", "CRITICAL"]
+    p = run_script(script, *args, "--retryCount", "0")
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    line = p.stderr.strip().splitlines()[-1]
+    assert "No space left on device" in line and "--restart" in line
+    subprocess.run(["mount", "-o", "remount,size=60m", str(small_disk)], check=True)
+    done = run_script(script, *args, "--restart")
+    assert done.returncode == 0 and "RESULT 20" in done.stdout, done.stderr[-2000:]

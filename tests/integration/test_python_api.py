@@ -186,16 +186,16 @@ def chain(job, i, n, path):
     return i
 
 
-def slow_with_interval(job, path):
+def slow_with_interval(job, path, memory_per_job=None):
     start = time.time()
     time.sleep(0.2)
     with open(path, "a") as f:
         f.write(f"{start} {time.time()}\n")
 
 
-def many_slow(job, n, path):
+def many_slow(job, n, path, cores=1, memory="10M"):
     for _ in range(n):
-        job.addChildJobFn(slow_with_interval, path, cores=1, memory="10M", disk="1M")
+        job.addChildJobFn(slow_with_interval, path, cores=cores, memory=memory, disk="1M")
 
 
 def realtime(job):
@@ -329,9 +329,16 @@ def test_disable_chaining_still_correct(run_workflow, tmp_path):
     assert len(pids) == 11       # one fresh process per job
 
 
-def test_local_batch_never_oversubscribes(run_workflow, tmp_path):
+@pytest.mark.parametrize("job_cores,job_memory,limits", [
+    (1, "10M", {"maxCores": 2}),                       # 2 fit by cores
+    (0.1, "60M", {"maxCores": 2, "maxMemory": "130M"}),  # 2 fit by memory
+])
+def test_local_batch_never_oversubscribes(run_workflow, tmp_path, job_cores, job_memory, limits):
+    from toil.lib.conversions import human2bytes
+    limits = {k: human2bytes(v) if isinstance(v, str) else v for k, v in limits.items()}
     path = tmp_path / "intervals"
-    run_workflow(Job.wrapJobFn(many_slow, 8, str(path), cores=0.1, memory="10M", disk="1M"), maxCores=2)
+    run_workflow(Job.wrapJobFn(many_slow, 8, str(path), job_cores, job_memory, cores=0.1, memory="1M",
+                               disk="1M"), **limits)
     intervals = [tuple(map(float, line.split())) for line in path.read_text().splitlines()]
     assert len(intervals) == 8
     peak = max(sum(1 for s, e in intervals if s <= t < e) for t, _ in intervals)
@@ -486,3 +493,18 @@ def test_stats_keep_the_job_store_and_record_each_job(job_store):
     import json
     names = sorted(json.loads(line)["name"] for line in lines)
     assert names.count("square") == 3 and "fan_out" in names and "add_all" in names
+
+
+def kill_the_fork_server(job, marker):
+    import signal as _signal
+    if not os.path.exists(marker):
+        open(marker, "w").write("done")
+        os.kill(os.getppid(), _signal.SIGKILL)      # a worker's parent is the fork server
+        time.sleep(5)
+    return "survived"
+
+
+def test_the_fork_server_dying_is_survived(run_workflow, tmp_path):
+    root = Job.wrapJobFn(kill_the_fork_server, str(tmp_path / "marker"))
+    root.addChildFn(square, 3)
+    assert run_workflow(root) == "survived"

@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from toil.compiler.ir import NodeSpec, Resources
-from toil.exceptions import FailedJobsException, InsufficientSystemResources
+from toil.exceptions import FailedJobsException, InsufficientSystemResources, JobStoreWriteError
 from toil.runtime import faults
 from toil.runtime.batch.base import BatchJob, BatchSystem, Completion
 from toil.runtime.jobstores.base import JobStore
@@ -95,7 +95,12 @@ class Leader:
         """Journal records durably, then apply them and act on their effects (repeat for requested records)."""
         while records:
             self.journal.append(records)
-            self.journal.sync()
+            try:
+                self.journal.sync()
+            except OSError as e:
+                raise JobStoreWriteError(
+                    f"cannot write to the job store {self.job_store.locator}: {e.strerror or e}; the workflow "
+                    f"stopped with its state intact: fix this and rerun with --restart") from None
             faults.maybe_crash("leader-after-commit")
             for rec in records:
                 self.state.apply(rec)

@@ -20,6 +20,7 @@ import threading
 import time
 from typing import Any
 
+from toil.compiler.ir import IR_VERSION
 from toil.exceptions import (JobStoreExistsException, NoSuchJobStoreException, ToilRestartException,
                              ToilUserError, WorkflowInterrupted)
 from toil.runtime.config import Config
@@ -54,6 +55,9 @@ class Workflow:
             js.lock_leader()
             self._locked = True
             meta = js.read_meta()
+            if meta.get("ir_version") != IR_VERSION:
+                raise ToilUserError(f"the job store {js.locator} was written with job graph format "
+                                    f"{meta.get('ir_version')}, and this version of toil reads format {IR_VERSION}")
             self._adopt_stored_config(meta)
             self.started = True
         else:
@@ -65,7 +69,8 @@ class Workflow:
                 else:
                     raise JobStoreExistsException(js.locator)
             self.config.assign_workflow_id()
-            js.create({"workflow_id": self.config.workflowID, "config": self.config.to_json()})
+            js.create({"workflow_id": self.config.workflowID, "ir_version": IR_VERSION,
+                       "config": self.config.to_json()})
             self.created_here = True
             js.lock_leader()
             self._locked = True
@@ -175,9 +180,14 @@ class Workflow:
         from toil.runtime.leader import Leader
 
         leader = Leader(self.job_store, self.config, state, batch, self.job_store.journal())
+        log.info("Running workflow %s in %s on the %s batch system", self.config.workflowID,
+                 self.job_store.locator, self.config.batchSystem)
+        started = time.time()
         with _stop_on_signals(self.job_store.locator):
             leader.run()
         self.succeeded = True
+        log.info("Finished toil run successfully: %d job run(s) in %.1f s", leader.completed_runs,
+                 time.time() - started)
         self.job_store.journal().write_snapshot(state.to_json())
         return self._root_value(state)
 

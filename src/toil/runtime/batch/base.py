@@ -79,6 +79,8 @@ class BatchSystem(abc.ABC):
         return self.issued_tokens()
 
     def read_log(self, completion: Completion) -> bytes | None:
+        if "log" in completion.extra:
+            return bytes(completion.extra["log"])
         if completion.log_path:
             try:
                 with open(completion.log_path, "rb") as f:

@@ -31,6 +31,7 @@ from toil.runtime.batch.zygote import Channel, Zygote
 log = logging.getLogger("toil.batch.local")
 
 LOOKAHEAD = 64   # how far past a job that does not fit the dispatcher looks for one that does
+MAX_ZYGOTE_RESTARTS = 5
 
 
 def physical_memory() -> int:
@@ -69,7 +70,6 @@ class LocalBatchSystem(BatchSystem):
                  leader_fds: list[int] | None = None) -> None:
         self.config = config
         self.job_store = job_store
-        self.log_dir = os.path.join(workflow_dir, "logs")
         self.scale = float(getattr(config, "scale", 1.0) or 1.0)
         self.max_cores = min(float(config.maxCores), float(cpu_count()))
         self.max_memory = min(int(config.maxMemory), physical_memory())
@@ -86,6 +86,7 @@ class LocalBatchSystem(BatchSystem):
         self.capture = not getattr(config, "disableWorkerOutputCapture", False)
         self.keep_logs = bool(getattr(config, "writeLogsFromAllJobs", False))
         self.idle_cap = max(2, cpu_count())
+        self.zygote_restarts = 0
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.address = f"\0toil-{uuid.uuid4().hex}"
         self.listener.bind(self.address)
@@ -110,7 +111,6 @@ class LocalBatchSystem(BatchSystem):
         return (self._millicores(r.cores * self.scale), r.memory, r.disk)
 
     def start(self) -> None:
-        os.makedirs(self.log_dir, mode=0o700, exist_ok=True)
         self.zygote.start()
         assert self.zygote.channel is not None
         self.sel.register(self.listener, selectors.EVENT_READ, "listener")
@@ -294,10 +294,30 @@ class LocalBatchSystem(BatchSystem):
                 if log_path:
                     self._logs_to_delete.append(log_path)
         if ch.closed:
-            self.sel.unregister(ch.read_fd)
-            for worker in list(self.running.values()):
-                self._finish(worker, Completion(worker.job.token if worker.job else "", None, lost=True,
-                                                reason="the fork server died"))
+            self._zygote_died()
+
+    def _zygote_died(self) -> None:
+        """The fork server died (and its workers with it): start a new one, report running jobs as lost."""
+        assert self.zygote.channel is not None
+        self.sel.unregister(self.zygote.channel.read_fd)
+        self.zygote.stop()
+        self.zygote_restarts += 1
+        if self.zygote_restarts > MAX_ZYGOTE_RESTARTS:
+            raise RuntimeError(f"the fork server of the single_machine batch system died "
+                               f"{self.zygote_restarts} times; giving up")
+        log.warning("The fork server died; starting a new one and re-running the jobs it was running")
+        lost = [w for w in self.running.values()]
+        for worker in list(self.workers.values()):
+            self._forget(worker)
+        self.workers.clear()
+        self.by_pid.clear()
+        self.idle.clear()
+        self.zygote.start()
+        assert self.zygote.channel is not None
+        self.sel.register(self.zygote.channel.read_fd, selectors.EVENT_READ, "zygote")
+        for worker in lost:
+            if worker.job is not None:
+                self._finish(worker, Completion(worker.job.token, None, lost=True, reason="the fork server died"))
 
     def _finish(self, worker: _Worker, c: Completion) -> None:
         """Record a job's end, keep its output if needed, free its resources, start queued jobs."""
@@ -308,7 +328,7 @@ class LocalBatchSystem(BatchSystem):
         self.running.pop(job.token, None)
         if worker.memfd >= 0:
             if c.exit_code != 0 or self.keep_logs:
-                c.log_path = self._save_log(job.token, worker.memfd)
+                c.extra["log"] = self._read_log(worker.memfd)
             os.close(worker.memfd)
             worker.memfd = -1
         for i, n in enumerate(worker.need):
@@ -317,19 +337,19 @@ class LocalBatchSystem(BatchSystem):
         self._done.append(c)
         self._dispatch()
 
-    def _save_log(self, token: str, memfd: int) -> str:
-        path = os.path.join(self.log_dir, f"{token}.log")
-        out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            size, offset = os.fstat(memfd).st_size, 0
-            while offset < size:
-                n = os.sendfile(out, memfd, offset, size - offset)
-                if n <= 0:
-                    break
-                offset += n
-        finally:
-            os.close(out)
-        return path
+    def _read_log(self, memfd: int) -> bytes:
+        """The job's output (its tail, up to --maxLogFileSize), kept in memory: no disk needed to report it."""
+        limit = int(getattr(self.config, "maxLogFileSize", 0) or 0)
+        size = os.fstat(memfd).st_size
+        start = max(0, size - limit) if limit > 0 else 0
+        chunks, offset = [], start
+        while offset < size:
+            chunk = os.pread(memfd, min(1 << 20, size - offset), offset)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            offset += len(chunk)
+        return b"".join(chunks)
 
     def _forget(self, worker: _Worker) -> None:
         if worker in self.idle:
