@@ -91,7 +91,7 @@ def test_repeated_random_kills_then_restart(tmp_path):
     before: list[tuple[set, collections.Counter]] = []
     restart: list[str] = []
     kills = 0
-    for attempt in range(40):
+    for _attempt in range(40):
         proc = subprocess.Popen([sys.executable, str(SCRIPT), *base_args(js), *restart], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:

@@ -17,7 +17,7 @@ import os
 import time
 from typing import Any
 
-from toil.compiler.ir import NodeSpec, Resources
+from toil.compiler.ir import Resources
 from toil.exceptions import FailedJobsException, InsufficientSystemResources, JobStoreWriteError
 from toil.runtime import faults
 from toil.runtime.batch.base import BatchJob, BatchSystem, Completion

@@ -1,5 +1,5 @@
 """Each job writes a 400 kB global file: fills a small disk, for disk-full tests."""
-import os, sys
+import os
 from toil.common import Toil
 from toil.job import Job
 def big(job, i):

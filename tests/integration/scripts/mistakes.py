@@ -1,5 +1,4 @@
 """Workflows with a user mistake chosen by --mistake, for testing one-line errors."""
-import sys
 
 from toil.common import Toil
 from toil.job import Job

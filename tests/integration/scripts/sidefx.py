@@ -4,7 +4,6 @@ Each line is 'NAME NODEID'. The workflow has a fan-out summed through
 promises, a chain, a file passed between jobs, a follow-on and a service.
 """
 import os
-import sys
 import time
 
 from toil.common import Toil

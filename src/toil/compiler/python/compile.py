@@ -15,7 +15,7 @@ from __future__ import annotations
 import pickle
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from toil.compiler.ir import KIND_NOOP, KIND_PYTHON, KIND_SERVICE, NodeSpec, PayloadRef, Resources, accelerators_key
 from toil.compiler.python.job import (Job, JobException, JobGraphDeadlockException, ServiceHostJob, is_noop)

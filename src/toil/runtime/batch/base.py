@@ -72,7 +72,7 @@ class BatchSystem(abc.ABC):
     @abc.abstractmethod
     def issued_tokens(self) -> list[str]: ...
 
-    def after_commit(self) -> None:
+    def after_commit(self) -> None:  # noqa: B027 (an optional hook)
         """Called after the leader made everything it received so far durable."""
 
     def running_tokens(self) -> list[str]:

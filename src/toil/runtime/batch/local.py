@@ -19,7 +19,7 @@ import time
 import uuid
 from collections import deque
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from toil.compiler.ir import Resources
 from toil.exceptions import InsufficientSystemResources
