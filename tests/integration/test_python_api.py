@@ -508,3 +508,19 @@ def test_the_fork_server_dying_is_survived(run_workflow, tmp_path):
     root = Job.wrapJobFn(kill_the_fork_server, str(tmp_path / "marker"))
     root.addChildFn(square, 3)
     assert run_workflow(root) == "survived"
+
+
+def chain_then_die(job, i, path, die_at):
+    log_event(path, str(i))
+    if i == die_at and not os.path.exists(path + ".died"):
+        open(path + ".died", "w").write("x")
+        os.kill(os.getpid(), 9)
+    if i < die_at + 2:
+        job.addChildJobFn(chain_then_die, i + 1, path, die_at)
+
+
+def test_a_worker_dying_mid_chain_keeps_the_finished_links(run_workflow, tmp_path):
+    path = str(tmp_path / "events")
+    run_workflow(Job.wrapJobFn(chain_then_die, 0, path, 3), retryCount=1)
+    runs = [line.split()[0] for line in open(path).read().splitlines()]
+    assert runs == ["0", "1", "2", "3", "3", "4", "5"]     # only the link that died runs again

@@ -286,9 +286,12 @@ class LocalBatchSystem(BatchSystem):
                 self._drain(worker)   # a 'done' may still wait in its socket
                 if worker.job is not None and not worker.done:
                     sig = -code if code < 0 else None
-                    self._finish(worker, Completion(worker.job.token, None if sig else code, signal=sig, cpu=cpu,
-                                                    maxrss_kb=maxrss, killed=worker.killed,
-                                                    reason=_describe(code, worker.killed, died=True)))
+                    c = Completion(worker.job.token, None if sig else code, signal=sig, cpu=cpu, maxrss_kb=maxrss,
+                                   killed=worker.killed, reason=_describe(code, worker.killed, died=True))
+                    partial = self._partial_result(worker_id, worker.job.token)
+                    if partial is not None:
+                        c.extra["result"] = partial
+                    self._finish(worker, c)
                 self._forget(worker)
                 log_path = self._results_log(worker_id)
                 if log_path:
@@ -362,6 +365,25 @@ class LocalBatchSystem(BatchSystem):
             worker.sock.close()
             worker.sock = None
             worker.channel = None
+
+    def _partial_result(self, worker_id: str, token: str) -> bytes | None:
+        """What a worker that died in the middle of a chain had finished, from its results log."""
+        import json
+
+        from toil.runtime.jobstores.journal import decode_line
+        path = self._results_log(worker_id)
+        if not path or not os.path.exists(path):
+            return None
+        runs, running = [], None
+        with open(path, "rb") as f:
+            for line in f:
+                rec = decode_line(line)
+                if rec is not None and rec.get("token") == token and rec.get("part"):
+                    runs.append(rec["run"])
+                    running = rec.get("running")
+        if not runs:
+            return None
+        return json.dumps({"token": token, "runs": runs, "running": running}).encode()
 
     def _results_log(self, worker_id: str) -> str | None:
         getter = getattr(self.job_store, "result_log_path", None)
