@@ -148,14 +148,14 @@ class Workflow:
     def restart(self) -> Any:
         if not self.config.restart:
             raise ToilRestartException("restart() needs the --restart option")
-        state = self._replay()
-        if state.finished:
-            log.info("The workflow in %s had already finished", self.job_store.locator)
-            self.succeeded = True
-            return self._root_value(state)
         self._run_orphaned_deferred()
-        batch = self._start_batch()
+        batch = self._start_batch()    # fork the zygote before the replayed state fills this process
         try:
+            state = self._replay()
+            if state.finished:
+                log.info("The workflow in %s had already finished", self.job_store.locator)
+                self.succeeded = True
+                return self._root_value(state)
             return self._run(state, batch)
         finally:
             batch.shutdown()
