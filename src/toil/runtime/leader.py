@@ -71,13 +71,14 @@ class Leader:
             completions = self.batch.wait(self._timeout())
             records: list[dict[str, Any]] = list(self._pending_records)
             self._pending_records.clear()
-            finished_tokens = []
+            result_files = []
             for c in completions:
                 records.extend(self._collect(c))
-                finished_tokens.append(c.token)
+                if "result" not in c.extra:
+                    result_files.append(c.token)    # the worker left its result in the job store
             records.extend(self._poll_services())
             self._commit(records)
-            for token in finished_tokens:
+            for token in result_files:
                 self.job_store.delete_result(token)
             self.batch.after_commit()
             self._check_deadlock()
@@ -247,7 +248,7 @@ class Leader:
         label = node.spec.label() if node else node_id
         if node is not None and not permanent:
             left = node.tries_left - (1 if counts else 0)
-            total = self.state._tries(node.spec)
+            total = self.state.total_tries(node.spec)
             if left > 0:
                 attempt = total - left
                 plan = f"retrying in {retry_delay(attempt):g} s (try {attempt + 1} of {total})"

@@ -128,13 +128,14 @@ class WorkflowState:
         self._add_nodes(specs, creator=None)
         self._make_ready(self.nodes[self.root], None)
 
-    def _tries(self, spec: NodeSpec) -> int:
+    def total_tries(self, spec: NodeSpec) -> int:
+        """How many times a node may run: once, plus its retries."""
         return 1 + (self.default_retries if spec.retries is None else spec.retries)
 
     def _add_nodes(self, specs: Iterable[NodeSpec], creator: str | None) -> None:
         specs = list(specs)
         for spec in specs:
-            self.nodes[spec.id] = Node(spec, creator, self._tries(spec))
+            self.nodes[spec.id] = Node(spec, creator, self.total_tries(spec))
         for spec in specs:
             self._link(spec.id, spec.children + spec.followons, spec.services)
 
@@ -296,7 +297,7 @@ class WorkflowState:
         if not rec.get("permanent") and n.tries_left > 0:
             n.status = READY
             self._ready.append(n.id)
-            self.effects.append(("retry", n.id, self._tries(n.spec) - n.tries_left))
+            self.effects.append(("retry", n.id, self.total_tries(n.spec) - n.tries_left))
             return
         self._fail_permanently(n)
 
@@ -394,7 +395,7 @@ class WorkflowState:
             n = self.nodes.get(node_id)
             if n is None or n.status != FAILED:
                 continue
-            n.tries_left = self._tries(n.spec)
+            n.tries_left = self.total_tries(n.spec)
             n.status = READY
             self._ready.append(n.id)
         self.failed.clear()
