@@ -36,6 +36,8 @@ class DeferredFunctions:
 
     def run_all(self) -> None:
         """Run every deferred function (errors are logged, not raised), then forget them."""
+        if not self.functions:
+            return      # nothing registered, so no state file was written either
         functions, self.functions = self.functions, []
         for function, args, kwargs in functions:
             _call(function, args, kwargs)

@@ -44,6 +44,7 @@ class Workflow:
         self.succeeded = False
         self.workflow_dir: str | None = None
         self._locked = False
+        self._realtime: Any = None
 
     # ------------------------------------------------------------------ open and close
     def open(self) -> None:
@@ -143,7 +144,7 @@ class Workflow:
             state.apply(init)
             return self._run(state, batch)
         finally:
-            batch.shutdown()
+            self._stop_batch(batch)
 
     def restart(self) -> Any:
         if not self.config.restart:
@@ -158,7 +159,7 @@ class Workflow:
                 return self._root_value(state)
             return self._run(state, batch)
         finally:
-            batch.shutdown()
+            self._stop_batch(batch)
 
     def _replay(self) -> WorkflowState:
         journal = self.job_store.journal()
@@ -192,15 +193,14 @@ class Workflow:
         return self._root_value(state)
 
     def _root_value(self, state: WorkflowState) -> Any:
-        from toil.compiler.python.promise import load_return, resolving_promises
+        from toil.compiler.python.promise import PromiseNotReadyError, load_return, resolving_promises
         if state.root is None:
             return None
-        try:
-            self.job_store.read_return(state.root)
-        except KeyError:
-            return None
         with resolving_promises(self.job_store):
-            return load_return(self.job_store, state.root)
+            try:
+                return load_return(self.job_store, state.root)
+            except PromiseNotReadyError:
+                return None
 
     def _start_batch(self) -> Any:
         from toil.runtime.batch import batch_system_class
@@ -210,21 +210,20 @@ class Workflow:
         js, config, wdir = self.job_store, self.config, self.workflow_dir or "/tmp"
         leader_fds = [fd for fd in (getattr(js, "_lock_fd", None),) if fd is not None]
         batch = cls(config, js, wdir, lock_path=self._workers_lock_path(), leader_fds=leader_fds)
-        rt = None
         if getattr(config, "realTimeLogging", False):
             from toil.runtime.realtime import RealtimeServer, enable_for_jobs
-            rt = RealtimeServer()
-            enable_for_jobs(rt.address, config.logLevel)
+            self._realtime = RealtimeServer()   # bound before the fork so jobs know its address
+            enable_for_jobs(self._realtime.address, config.logLevel)
         batch.start()
-        if rt is not None:
-            rt.start()
-            stop_batch = batch.shutdown
-
-            def shutdown() -> None:
-                stop_batch()
-                rt.stop()
-            batch.shutdown = shutdown
+        if self._realtime is not None:
+            self._realtime.start()
         return batch
+
+    def _stop_batch(self, batch: Any) -> None:
+        batch.shutdown()
+        if self._realtime is not None:
+            self._realtime.stop()
+            self._realtime = None
 
     def _workers_lock_path(self) -> str | None:
         path = getattr(self.job_store, "path", None)
