@@ -35,13 +35,23 @@ log = logging.getLogger("toil.worker")
 KIND_RUNNERS: dict[str, str] = {
     "python": "toil.compiler.python.runner:run_python",
     "service": "toil.compiler.python.runner:run_service",
+    "cwl": "toil.compiler.cwl.runner:run_cwl",
+    "wdl": "toil.compiler.wdl.runner:run_wdl",
 }
+ALWAYS_WARM = ("python", "service")
 _loaded: dict[str, Callable[["RunContext"], "RunOutcome"]] = {}
 
 
 def warm_up() -> None:
-    """Import every known runner now (in the fork server) so each job does not import it again."""
-    for kind in KIND_RUNNERS:
+    """Import runners now (in the fork server) so each job does not import them again.
+
+    The Python runners always; a front end's runner when the leader already
+    imported its module (importing cwltool or miniwdl for every workflow
+    would slow every start).
+    """
+    for kind, target in KIND_RUNNERS.items():
+        if kind not in ALWAYS_WARM and target.partition(":")[0] not in sys.modules:
+            continue
         try:
             runner_for(kind)
         except ImportError:

@@ -45,6 +45,8 @@ class Workflow:
         self.workflow_dir: str | None = None
         self._locked = False
         self._realtime: Any = None
+        # How to read the root's return value; None: a pickled Python value (Toil's API)
+        self.root_reader: Any = None
 
     # ------------------------------------------------------------------ open and close
     def open(self) -> None:
@@ -115,7 +117,6 @@ class Workflow:
 
     # ------------------------------------------------------------------ running
     def start(self, root_job: Any) -> Any:
-        from toil.compiler.python.compile import compile_graph
         from toil.compiler.python.job import Job
 
         if self.config.restart:
@@ -127,16 +128,22 @@ class Workflow:
         if root_job._directPredecessors:
             raise ToilUserError(f"the job {root_job} passed to start() has predecessors: pass the root of "
                                 f"the graph")
+        return self.start_graph(lambda: _compile_python(root_job, self.config, self.job_store))
+
+    def start_graph(self, build: Any) -> Any:
+        """Start a workflow whose graph ``build()`` makes as (specs, root id); run it; return the root's value.
+
+        The graph is built after the batch system started, so the zygote is
+        forked before the (possibly large) graph fills this process.
+        """
+        if self.config.restart or self.started:
+            raise ToilRestartException("this workflow was started before: call restart() to resume it")
         batch = self._start_batch()
         try:
-            compiled = compile_graph(root_job, self.config)
-            specs = compiled.specs
-            specs[0].keep_return = True
-            if compiled.pack:
-                self.job_store.write_pack(compiled.pack_name, compiled.pack)
+            specs, root_id = build()
             journal = self.job_store.journal()
             journal.load()
-            init = {"t": "init", "root": specs[0].id, "nodes": [s.to_json() for s in specs]}
+            init = {"t": "init", "root": root_id, "nodes": [s.to_json() for s in specs]}
             journal.append([init])
             journal.sync()
             self.started = True
@@ -193,6 +200,8 @@ class Workflow:
         return self._root_value(state)
 
     def _root_value(self, state: WorkflowState) -> Any:
+        if self.root_reader is not None:
+            return self.root_reader(self.job_store, state.root)
         from toil.compiler.python.promise import PromiseNotReadyError, load_return, resolving_promises
         if state.root is None:
             return None
@@ -283,6 +292,16 @@ class Workflow:
 
     def export_file(self, file_id: Any, dst_uri: str) -> None:
         self.job_store.export_file(str(file_id), dst_uri)
+
+
+def _compile_python(root_job: Any, config: Config, job_store: JobStore) -> tuple[list[Any], str]:
+    from toil.compiler.python.compile import compile_graph
+    compiled = compile_graph(root_job, config)
+    specs = compiled.specs
+    specs[0].keep_return = True
+    if compiled.pack:
+        job_store.write_pack(compiled.pack_name, compiled.pack)
+    return specs, specs[0].id
 
 
 class _stop_on_signals:

@@ -1,0 +1,82 @@
+"""Run a document workflow (CWL, WDL) from its command-line front end.
+
+The front end parses its document and inputs, then hands this module two
+functions: ``build()`` makes the graph (specs, root id) and ``read_output``
+reads the workflow's result from the job store once it finished. This
+module owns the job store's life: a temporary one when the user gave none,
+``--restart`` of a kept one, cleaning per ``--clean``, and the front end's
+own record (``frontend.json``) that a restart reads back.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from typing import Any, Callable
+
+from toil.runtime.config import Config
+from toil.runtime.logs import set_logging_from_options
+from toil.runtime.workflow import Workflow
+
+log = logging.getLogger("toil.driver")
+
+FRONTEND_RECORD = "frontend.json"
+Build = Callable[[Workflow], tuple[list[Any], str]]
+
+
+def config_from_options(options: Any, default_store_prefix: str) -> Config:
+    """A Config from parsed Toil options; without --jobStore, a fresh temporary job store path."""
+    config = Config()
+    config.setOptions(options)
+    if not config.jobStore:
+        parent = getattr(options, "workDir", None) or tempfile.gettempdir()
+        config.jobStore = os.path.join(tempfile.mkdtemp(prefix=default_store_prefix, dir=parent), "jobstore")
+    return config
+
+
+def run_workflow(config: Config, build: Build, read_output: Callable[[Workflow, dict[str, Any]], Any],
+                 record: dict[str, Any] | None = None) -> Any:
+    """Start (or with --restart, resume) the workflow; return ``read_output(workflow, record)``.
+
+    ``record`` is what the front end must know again on restart (the
+    output's reference, the document's location); ``build`` may add to it.
+    It is kept in the job store with the graph.
+    """
+    record = {} if record is None else record
+    set_logging_from_options(config)
+    workflow = Workflow(config)
+    workflow.open()
+    workflow.root_reader = lambda job_store, root: None   # the front end reads its own output
+    failed = True
+    try:
+        if config.restart:
+            record = read_frontend_record(workflow)
+            workflow.restart()
+        else:
+            def build_and_record() -> tuple[list[Any], str]:
+                graph = build(workflow)
+                workflow.job_store.write_shared_file(FRONTEND_RECORD, json.dumps(record).encode())
+                return graph
+            workflow.start_graph(build_and_record)
+        result = read_output(workflow, record)
+        failed = False
+        return result
+    finally:
+        workflow.close(failed=failed)
+        _remove_temporary_parent(config)
+
+
+def read_frontend_record(workflow: Workflow) -> dict[str, Any]:
+    return dict(json.loads(workflow.job_store.read_shared_file(FRONTEND_RECORD)))
+
+
+def _remove_temporary_parent(config: Config) -> None:
+    """A temporary job store lives in a directory of its own: remove it once the store is gone."""
+    parent = os.path.dirname(str(config.jobStore).removeprefix("file:"))
+    if os.path.basename(parent).startswith(("toil-cwl-", "toil-wdl-")) and not os.path.exists(
+            os.path.join(parent, "jobstore")):
+        try:
+            os.rmdir(parent)
+        except OSError:
+            pass
