@@ -18,9 +18,11 @@ class ToilUserError(Exception):
 class FailedJobsException(ToilUserError):
     """The workflow ended with jobs that failed after all their retries."""
 
-    def __init__(self, job_store: str, failed_jobs: Iterable[str] = (), exit_code: int = 1, detail: str = "") -> None:
+    def __init__(self, job_store: str, failed_jobs: Iterable[str] = (), exit_code: int = 1, detail: str = "",
+                 reasons: Iterable[str] = ()) -> None:
         self.jobStoreLocator = job_store
         self.failedJobs = list(failed_jobs)
+        self.reasons = list(reasons)     # why each failed job failed (one line each)
         self.exit_code = exit_code
         names = ", ".join(self.failedJobs[:5]) + (" ..." if len(self.failedJobs) > 5 else "")
         msg = (f"workflow failed: {len(self.failedJobs)} job(s) failed ({names}); "

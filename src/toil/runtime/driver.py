@@ -68,7 +68,12 @@ def run_workflow(config: Config, build: Build, read_output: Callable[[Workflow, 
 
 
 def read_frontend_record(workflow: Workflow) -> dict[str, Any]:
-    return dict(json.loads(workflow.job_store.read_shared_file(FRONTEND_RECORD)))
+    return read_frontend_record_from(workflow.job_store)
+
+
+def read_frontend_record_from(job_store: Any) -> dict[str, Any]:
+    """The front end's record, as a worker reads it."""
+    return dict(json.loads(job_store.read_shared_file(FRONTEND_RECORD)))
 
 
 def _remove_temporary_parent(config: Config) -> None:

@@ -354,7 +354,8 @@ class Leader:
             first = next(iter(failed))
             note = self.failure_notes.get(first)
             detail = f"{len(failed)} job(s) failed, first {failed[first]}" + (f": {note}" if note else "")
-            raise FailedJobsException(self.job_store.locator, list(failed.values()), detail=detail)
+            raise FailedJobsException(self.job_store.locator, list(failed.values()), detail=detail,
+                                      reasons=[self.failure_notes.get(f, "") for f in failed])
         stuck = [n.spec.label() for n in self.state.nodes.values()][:5]
         raise FailedJobsException(self.job_store.locator, [], detail=f"the workflow stopped with jobs that can "
                                   f"never run ({', '.join(stuck)})")

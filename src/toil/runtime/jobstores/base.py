@@ -125,6 +125,14 @@ class JobStore(abc.ABC):
     def export_file(self, file_id: str, dst_uri: str) -> None: ...
 
     @abc.abstractmethod
+    def local_area(self, name: str) -> str | None:
+        """A directory inside the job store where workers may keep a front end's files; None if not local.
+
+        Document front ends keep step outputs there so the next step reads
+        them in place; it is deleted with the job store.
+        """
+        return None
+
     def write_shared_file(self, name: str, data: bytes) -> None: ...
 
     @abc.abstractmethod

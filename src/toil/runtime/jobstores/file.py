@@ -336,6 +336,11 @@ class FileJobStore(JobStore):
     def write_shared_file(self, name: str, data: bytes) -> None:
         atomic_write(self._p("shared", self._shared(name)), data, durable=False)
 
+    def local_area(self, name: str) -> str | None:
+        path = self._p("areas", name)
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        return path
+
     def read_shared_file(self, name: str) -> bytes:
         try:
             with open(self._p("shared", self._shared(name)), "rb") as f:

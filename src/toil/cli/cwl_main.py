@@ -1,0 +1,63 @@
+"""``toil-cwl-runner`` (also ``cwltoil``): cwltool's command line, run on this project's runtime.
+
+cwltool parses the command line (its flags, the document, the job order and
+tool inputs given as flags), loads and validates the document and prints the
+output object; the executor in toil.compiler.cwl.executor compiles and runs
+it. Toil's workflow options (``--jobStore``, ``--batchSystem``, ...) are added
+to cwltool's parser.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+PROG = "toil-cwl-runner"
+
+
+def _parser() -> Any:
+    from cwltool.argparser import arg_parser
+
+    from toil.runtime.options import add_options
+    parser = arg_parser()
+    parser.prog = PROG
+    parser.description = ("Run a CWL tool or workflow: every step is a job of the workflow runtime (local machine "
+                          "by default, or a cluster's batch system).")
+    add_options(parser, jobstore_as_flag=True)
+    # The CWL specification allows any character in a file name but '/'; cwltool's strict check refuses
+    # names like 'item #1.txt' unless --relax-path-checks. Relaxed is the default here.
+    parser.add_argument("--strict-path-checks", dest="relax_path_checks", action="store_false",
+                        help="Refuse file names with characters other than letters, digits and ._+-~ (cwltool's "
+                             "default)")
+    parser.set_defaults(relax_path_checks=True)
+    return parser
+
+
+def _version() -> str:
+    import importlib.metadata
+
+    from toil.version import version
+    return f"{PROG} {version} (cwltool {importlib.metadata.version('cwltool')})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from toil.runtime.errors import install_excepthook
+    install_excepthook()
+    try:
+        import cwltool.main
+    except ImportError:
+        sys.stderr.write(f"{PROG}: error: cwltool is not installed: pip install 'toil[cwl]'\n")
+        return 1
+    from toil.compiler.cwl.executor import ToilCWLExecutor
+
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if not getattr(args, "jobStore", None):
+        args.jobStore = None
+    logging.getLogger("salad").setLevel(logging.WARNING)
+    logging.getLogger("cwltool").propagate = False   # cwltool has its own handler; the runtime's would repeat it
+    code = cwltool.main.main(args=args, executor=ToilCWLExecutor(args), versionfunc=_version)
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

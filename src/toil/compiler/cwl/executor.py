@@ -1,0 +1,161 @@
+"""The leader side of toil-cwl-runner: a cwltool executor that runs the process on the IR runtime.
+
+cwltool's ``main`` loads and validates the document and the job order, then
+calls its executor. This executor compiles the process onto the IR, runs it
+with the project's runtime (job store, leader, batch system), and moves the
+final outputs from the job store to ``--outdir`` before the job store goes.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from typing import Any
+
+from cwltool.context import RuntimeContext
+from cwltool.errors import UnsupportedRequirement, WorkflowException
+from cwltool.executors import JobExecutor
+from cwltool.process import Process, relocateOutputs
+from cwltool.utils import DEFAULT_TMP_PREFIX
+from schema_salad.sourceline import SourceLine
+
+from toil.compiler.cwl import loading
+from toil.compiler.cwl.compile import compile_workflow, is_workflow, run_node
+from toil.compiler.cwl.runner import CWLUnsupported
+from toil.compiler.dag import SubDag
+from toil.compiler.values import ReturnReader, ref
+from toil.exceptions import FailedJobsException
+from toil.runtime.driver import config_from_options, run_workflow
+
+log = logging.getLogger("toil.cwl")
+
+DOC = "main"    # the key of the workflow's document in the worker registry
+CWL_REQUIREMENTS = "https://w3id.org/cwl/cwl#requirements"
+
+
+class ToilCWLExecutor(JobExecutor):
+    """Runs a loaded CWL process as a workflow of the project's runtime."""
+
+    def __init__(self, options: Any) -> None:
+        super().__init__()
+        self.options = options
+
+    def run_jobs(self, process: Process, job_order_object: Any, logger: logging.Logger,
+                 runtime_context: RuntimeContext) -> None:   # pragma: no cover - execute() is overridden
+        raise NotImplementedError
+
+    def execute(self, process: Process, job_order_object: Any, runtime_context: RuntimeContext,
+                logger: logging.Logger = log) -> tuple[Any, str]:
+        _refuse_abstract_operations(process, runtime_context)
+        job_requirements = _job_requirements(process, job_order_object)
+        for req in job_requirements:
+            process.requirements.append(req)
+        _check_supported(process, runtime_context)
+        if runtime_context.validate_only:
+            return None, "ValidationSuccess"
+        config = config_from_options(self.options, "toil-cwl-")
+        if getattr(self.options, "quiet", False) and not _given(self.options, "logLevel"):
+            config.logLevel = "WARNING"
+        settings = loading.settings_of(runtime_context)
+        settings["_user_tmp_outdir_prefix"] = runtime_context.tmp_outdir_prefix != DEFAULT_TMP_PREFIX
+        settings["_user_tmpdir_prefix"] = runtime_context.tmpdir_prefix != DEFAULT_TMP_PREFIX
+        loading.register(DOC, process, settings)      # before the batch system forks its workers
+        record = loading.record_for(process.tool["id"], self.options, runtime_context, job_requirements)
+        record["runtime"] = settings
+        final_outdir = os.path.abspath(runtime_context.outdir) if isinstance(runtime_context.outdir, str) else None
+        keep_store = config.clean in ("never", "onError") or bool(getattr(config, "stats", False))
+
+        def build(workflow: Any) -> tuple[list[Any], str]:
+            dag, output = _compile_root(process, dict(job_order_object), config, runtime_context)
+            record["output"] = output
+            return dag.as_graph(_name(process))
+
+        def read_output(workflow: Any, rec: dict[str, Any]) -> Any:
+            out = ReturnReader.of(workflow.job_store).resolve(rec["output"])
+            area = workflow.job_store.local_area("cwl")
+            if out is not None and final_outdir is not None:
+                action = "copy" if keep_store or runtime_context.move_outputs == "copy" else \
+                    runtime_context.move_outputs
+                out = relocateOutputs(out, final_outdir, {area} if area else set(), action,
+                                      runtime_context.make_fs_access(""),
+                                      bool(runtime_context.compute_checksum),
+                                      path_mapper=runtime_context.path_mapper)
+            return out
+
+        try:
+            output = run_workflow(config, build, read_output, record)
+        except FailedJobsException as e:
+            if any(r.startswith((CWLUnsupported.__name__, "UnsupportedRequirement")) for r in e.reasons):
+                raise UnsupportedRequirement(next(r for r in e.reasons if "Unsupported" in r)) from None
+            logger.error("%s", e)
+            return None, "permanentFail"
+        return output, "success"
+
+
+def _compile_root(process: Process, job_order: dict[str, Any], config: Any,
+                  runtime_context: RuntimeContext) -> tuple[SubDag, Any]:
+    """The root graph: a workflow's steps, or one node running a lone tool."""
+    job_order.pop("id", None)
+    context = runtime_context.copy()
+    context.outdir = None
+    context.toplevel = True     # cwltool discovers secondary files of the top-level inputs only
+    if is_workflow(process):
+        return compile_workflow(DOC, [], process, dict(process._init_job(job_order, context).job), config)
+    # A lone tool initialises its job order in its own job (initialising twice would list directories twice);
+    # here only to know the resources it asks for.
+    builder = process._init_job(copy.deepcopy(job_order), context)
+    dag = SubDag()
+    node = run_node(DOC, [], process, job_order, config, builder=builder)
+    node.extra["toplevel"] = True
+    dag.add(node)
+    return dag, ref(node.id)
+
+
+def _name(process: Process) -> str:
+    pid = str(process.tool.get("id", "cwl"))
+    return pid.rsplit("/", 1)[-1]
+
+
+def _given(options: Any, dest: str) -> bool:
+    """Whether an option differs from its default (the options table cannot tell 'given' from 'default')."""
+    from toil.runtime.options import defaults
+    return bool(getattr(options, dest, None) != defaults().get(dest))
+
+
+def _job_requirements(process: Process, job_order: Any) -> list[Any]:
+    """Requirements given in the job order (``cwl:requirements``), as cwltool's executor reads them."""
+    from cwltool.update import ORIGINAL_CWLVERSION
+    reqs = job_order.get(CWL_REQUIREMENTS) if isinstance(job_order, dict) else None
+    if reqs is None:
+        defaults = process.metadata.get("cwl:defaults")
+        reqs = defaults.get(CWL_REQUIREMENTS) if isinstance(defaults, dict) else None
+    if reqs is not None and process.metadata.get(ORIGINAL_CWLVERSION) == "v1.0":
+        raise WorkflowException("`cwl:requirements` in the input object is not part of CWL v1.0. You can adjust "
+                                "to use `cwltool:overrides` instead; or you can set the cwlVersion to v1.1")
+    return list(reqs) if isinstance(reqs, list) else []
+
+
+def _refuse_abstract_operations(process: Process, runtime_context: RuntimeContext) -> None:
+    def check(tool: Any) -> None:
+        if tool["class"] == "Operation":
+            raise SourceLine(tool, "class", WorkflowException, runtime_context.debug).makeError(
+                "Workflow has unrunnable abstract Operation")
+    process.visit(check)
+
+
+def _check_supported(process: Process, runtime_context: RuntimeContext) -> None:
+    """Fail before anything runs if a tool needs what this run cannot give (exit code 33)."""
+    for tool in _tools(process):
+        if tool.tool.get("class") == "CommandLineTool":
+            tool.make_job_runner(runtime_context)
+
+
+def _tools(process: Any) -> list[Any]:
+    found, stack = [], [process]
+    while stack:
+        p = stack.pop()
+        if is_workflow(p):
+            stack.extend(step.embedded_tool for step in p.steps)
+        else:
+            found.append(p)
+    return found

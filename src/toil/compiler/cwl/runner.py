@@ -1,0 +1,230 @@
+"""Run CWL nodes in a worker: resolve a step's inputs, run a tool with cwltool, or expand.
+
+A tool runs through cwltool's own job classes (command line building, path
+mapping, staging, time limits, output collection). Its output directory is
+made inside the job store, so later steps read the files where they are.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from typing import Any
+
+from cwltool.context import RuntimeContext
+from cwltool.errors import UnsupportedRequirement, WorkflowException
+from cwltool.mutation import MutationManager
+from cwltool.process import shortname
+from cwltool.secrets import SecretStore
+from cwltool.stdfsaccess import StdFsAccess
+
+from toil.compiler.cwl import loading, steps
+from toil.compiler.cwl.compile import compile_workflow, is_workflow, run_node
+from toil.compiler.dag import SubDag
+from toil.compiler.ir import RunRecord
+from toil.compiler.values import ReturnReader, dumps, ref
+from toil.exceptions import ToilUserError
+from toil.runtime.worker import RunContext, RunOutcome
+
+log = logging.getLogger("toil.cwl")
+
+
+class CWLJobFailed(ToilUserError):
+    """A tool or expression failed: running it again gives the same result, so it is not retried."""
+
+
+class CWLUnsupported(ToilUserError):
+    """The document needs a feature this runner cannot provide here (cwltool's exit code 33)."""
+
+    exit_code = 33
+
+
+def run_cwl(ctx: RunContext) -> RunOutcome:
+    extra = ctx.spec.extra
+    if not loading.is_loaded(extra["doc"]):
+        from toil.runtime.driver import read_frontend_record_from
+        loading.load_again(extra["doc"], read_frontend_record_from(ctx.job_store))
+    runtime = worker_runtime_context(extra["doc"], ctx)
+    reader = ReturnReader.of(ctx.job_store)
+    op = extra["op"]
+    try:
+        if op == "step":
+            value, dag = _run_step(ctx, runtime, reader)
+        elif op == "run":
+            value, dag = _run_process(ctx, runtime, extra["path"], reader.resolve(extra["job"]))
+        elif op == "outputs":
+            value, dag = _collect_outputs(ctx, reader), None
+        else:
+            raise ToilUserError(f"unknown CWL node operation {op!r}")
+    except UnsupportedRequirement as e:
+        raise CWLUnsupported(f"UnsupportedRequirement: {e}") from e
+    except WorkflowException as e:
+        raise CWLJobFailed(f"{ctx.spec.display}: {_first_line(e)}") from e
+    ctx.job_store.write_return(ctx.spec.id, dumps(value))
+    record = dag.as_run(ctx.spec.id, ctx.epoch) if dag else RunRecord(id=ctx.spec.id, epoch=ctx.epoch)
+    return RunOutcome(record)
+
+
+def _first_line(e: BaseException) -> str:
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return lines[-1] if lines else type(e).__name__
+
+
+def worker_runtime_context(doc: str, ctx: RunContext) -> RuntimeContext:
+    """cwltool's RuntimeContext for a job: the user's settings, outputs kept in the job store."""
+    settings = loading.runtime_settings(doc)
+    runtime = RuntimeContext(dict(settings))
+    if not settings.get("_user_tmp_outdir_prefix"):
+        area = ctx.job_store.local_area("cwl")
+        runtime.tmp_outdir_prefix = os.path.join(area or ctx.workdir, "out-")
+    if not settings.get("_user_tmpdir_prefix"):
+        runtime.tmpdir_prefix = os.path.join(ctx.workdir, "tmp-")
+    runtime.basedir = ctx.workdir
+    runtime.outdir = None
+    runtime.make_fs_access = StdFsAccess
+    runtime.mutation_manager = MutationManager()
+    runtime.secret_store = SecretStore()
+    runtime.workflow_eval_lock = threading.Condition(threading.RLock())
+    runtime.name = ctx.spec.display
+    runtime.toplevel = bool(ctx.spec.extra.get("toplevel"))
+    return runtime
+
+
+def _run_step(ctx: RunContext, runtime: RuntimeContext, reader: ReturnReader) -> tuple[Any, SubDag | None]:
+    extra = ctx.spec.extra
+    doc, path = extra["doc"], extra["path"]
+    workflow = loading.process_at(doc, path[:-1])
+    step = loading.step_of(workflow, path[-1])
+    steps.check_value_from(workflow, step)
+    io = steps.gather(workflow, step.tool["inputs"], reader.resolve(extra["env"]), "source", frag_only=False)
+    out_keys = [shortname(o["id"]) for o in step.tool["outputs"]]
+    if "scatter" in step.tool:
+        return _expand_scatter(ctx, runtime, workflow, step, io, out_keys)
+    evaluated = steps.post_scatter_eval(workflow, step, io, runtime)
+    if evaluated is None:
+        log.info("Step %s skipped: its 'when' is false", ctx.spec.display)
+        return steps.skipped_outputs(step), None
+    job = steps.tool_job_order(step, evaluated)
+    if extra.get("inline"):
+        outputs = run_tool(step.embedded_tool, job, runtime)
+        return _step_outputs(step, outputs), None
+    dag = SubDag()
+    node = dag.add(_run_node_for(ctx, path, step.embedded_tool, job, runtime))
+    return {k: ref(node, k) for k in out_keys}, dag
+
+
+def _expand_scatter(ctx: RunContext, runtime: RuntimeContext, workflow: Any, step: Any, io: dict[str, Any],
+                    out_keys: list[str]) -> tuple[Any, SubDag]:
+    items, shape = steps.scatter_items(step, io)
+    dag = SubDag()
+    item_nodes: list[str | None] = []
+    for index, item in enumerate(items):
+        evaluated = steps.post_scatter_eval(workflow, step, item, runtime)
+        if evaluated is None:
+            item_nodes.append(None)
+            continue
+        job = steps.tool_job_order(step, evaluated)
+        label = f"{ctx.spec.display}[{index}]"
+        item_nodes.append(dag.add(_run_node_for(ctx, ctx.spec.extra["path"], step.embedded_tool, job, runtime,
+                                                label)))
+    outputs = {k: shape([ref(n, k) if n is not None else None for n in item_nodes]) for k in out_keys}
+    return outputs, dag
+
+
+def _run_node_for(ctx: RunContext, path: list[str], process: Any, job: dict[str, Any], runtime: RuntimeContext,
+                  label: str = "") -> Any:
+    """A run node with the resources the process asks for on this job order."""
+    builder = None
+    if not is_workflow(process) and process.tool.get("class") == "CommandLineTool":
+        builder = process._init_job(_copy(job), runtime)
+    return run_node(ctx.spec.extra["doc"], path, process, job, ctx.config, label or ctx.spec.display, builder)
+
+
+def _copy(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def _run_process(ctx: RunContext, runtime: RuntimeContext, path: list[str],
+                 job: dict[str, Any]) -> tuple[Any, SubDag | None]:
+    process = loading.process_at(ctx.spec.extra["doc"], path)
+    if is_workflow(process):
+        job = dict(process._init_job(job, runtime).job)   # validated, with defaults (cwltool's Workflow.job)
+        dag, outputs = compile_workflow(ctx.spec.extra["doc"], path, process, job, ctx.config)
+        return outputs, dag
+    return run_tool(process, job, runtime), None
+
+
+def _collect_outputs(ctx: RunContext, reader: ReturnReader) -> Any:
+    extra = ctx.spec.extra
+    workflow = loading.process_at(extra["doc"], extra["path"])
+    env = reader.resolve(extra["env"])
+    return steps.gather(workflow, workflow.tool["outputs"], env, "outputSource", frag_only=True, incomplete=True)
+
+
+def _step_outputs(step: Any, outputs: dict[str, Any]) -> dict[str, Any]:
+    result = {}
+    for out in step.tool["outputs"]:
+        key = shortname(out["id"])
+        if key not in outputs:
+            raise WorkflowException(f"Output is missing expected field {key}")
+        result[key] = outputs[key]
+    return result
+
+
+def run_tool(process: Any, job: dict[str, Any], runtime: RuntimeContext) -> dict[str, Any]:
+    """Run a CommandLineTool or ExpressionTool with cwltool's job classes; return its output object."""
+    results: list[tuple[Any, str]] = []
+
+    def collect(out: Any, status: str) -> None:
+        results.append((out, status))
+
+    outdirs = []
+    for cwl_job in process.job(job, collect, runtime):
+        if cwl_job is None:
+            raise WorkflowException(f"{shortname(process.tool.get('id', 'tool'))} could not be started")
+        cwl_job.run(runtime)
+        if getattr(cwl_job, "outdir", None):
+            outdirs.append(os.path.realpath(cwl_job.outdir))
+    if not results:
+        raise WorkflowException("the tool produced no output object")
+    out, status = results[-1]
+    if status != "success":
+        raise WorkflowException(f"{shortname(process.tool.get('id', 'tool'))} finished with status {status}")
+    _refuse_escaping_symlinks(out or {}, outdirs, job)
+    return _copy(out or {})
+
+
+def _local_paths(value: Any) -> list[str]:
+    """The real paths of every local File and Directory in a value."""
+    found: list[str] = []
+
+    def visit(v: Any) -> None:
+        if isinstance(v, dict):
+            location = v.get("location") or v.get("path")
+            if v.get("class") in ("File", "Directory") and isinstance(location, str):
+                if location.startswith("file://"):
+                    from schema_salad.ref_resolver import uri_file_path
+                    found.append(os.path.realpath(uri_file_path(location)))
+                elif location.startswith("/"):
+                    found.append(os.path.realpath(location))
+            for item in v.values():
+                visit(item)
+        elif isinstance(v, list):
+            for item in v:
+                visit(item)
+    visit(value)
+    return found
+
+
+def _refuse_escaping_symlinks(outputs: Any, outdirs: list[str], job: Any) -> None:
+    """An output that is a symlink to a file the job was not given escapes its working directory.
+
+    In a container such a link dangles, so the tool fails; run on the host it
+    would quietly export a file from anywhere on the machine.
+    """
+    allowed = outdirs + _local_paths(job)
+    for path in _local_paths(outputs):
+        if not any(path == a or path.startswith(a.rstrip("/") + "/") for a in allowed):
+            raise WorkflowException(f"an output is a symbolic link to {path}, outside the job's working directory "
+                                    f"and inputs")
