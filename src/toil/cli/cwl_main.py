@@ -21,6 +21,7 @@ def _parser() -> Any:
     from toil.runtime.options import add_options
     parser = arg_parser()
     parser.prog = PROG
+    parser.allow_abbrev = False    # '--log' must reach a tool input named log, not abbreviate --logLevel
     parser.description = ("Run a CWL tool or workflow: every step is a job of the workflow runtime (local machine "
                           "by default, or a cluster's batch system).")
     add_options(parser, jobstore_as_flag=True)

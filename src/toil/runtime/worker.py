@@ -40,6 +40,20 @@ KIND_RUNNERS: dict[str, str] = {
 }
 ALWAYS_WARM = ("python", "service")
 _loaded: dict[str, Callable[["RunContext"], "RunOutcome"]] = {}
+_kept_children: set[int] = set()
+
+
+def keep_child_between_jobs(pid: int) -> None:
+    """Declare a child process a long-lived helper of this worker (e.g. cwltool's Node.js engine).
+
+    A warm worker is otherwise replaced after a job that leaves children
+    behind; a declared helper stays, so the next job need not start it again.
+    """
+    _kept_children.add(pid)
+
+
+def kept_children() -> set[int]:
+    return _kept_children
 
 
 def warm_up() -> None:

@@ -35,8 +35,11 @@ log = logging.getLogger("toil.cwl")
 
 KIND = "cwl"
 MIB = 1024 * 1024
-# A step that only resolves values or expands into other nodes needs little.
-LIGHT = Resources(cores=0.1, memory=100 * MIB, disk=0)
+# A step that only resolves values or expands into other nodes needs little. Not too little: it may
+# start cwltool's Node.js engine for an expression, and many of those at once on few cores crawl.
+LIGHT = Resources(cores=0.25, memory=100 * MIB, disk=0)
+# An ExpressionTool is all expression: a whole core, so they queue instead of fighting for the CPU.
+EXPRESSION = Resources(cores=1, memory=256 * MIB, disk=0)
 PREEMPTIBLE_HINT = "http://arvados.org/cwl#UsePreemptible"
 CUDA_HINT = "http://commonwl.org/cwltool#CUDARequirement"
 _clamp_warned: set[str] = set()
@@ -62,6 +65,8 @@ def has_dynamic_resources(process: Any) -> bool:
 
 def resources_of(process: Any, config: Any, builder: Any = None) -> Resources:
     """A tool's IR resources from its requirements (cwltool's defaults where unset)."""
+    if process.tool.get("class") == "ExpressionTool":
+        return EXPRESSION
     if process.tool.get("class") != "CommandLineTool":
         return LIGHT
     request = process.evalResources(builder, RuntimeContext())

@@ -25,7 +25,7 @@ from toil.compiler.dag import SubDag
 from toil.compiler.ir import RunRecord
 from toil.compiler.values import ReturnReader, dumps, ref
 from toil.exceptions import ToilUserError
-from toil.runtime.worker import RunContext, RunOutcome
+from toil.runtime.worker import RunContext, RunOutcome, keep_child_between_jobs
 
 log = logging.getLogger("toil.cwl")
 
@@ -62,8 +62,18 @@ def run_cwl(ctx: RunContext) -> RunOutcome:
     except WorkflowException as e:
         raise CWLJobFailed(f"{ctx.spec.display}: {_first_line(e)}") from e
     ctx.job_store.write_return(ctx.spec.id, dumps(value))
+    _keep_javascript_engine()
     record = dag.as_run(ctx.spec.id, ctx.epoch) if dag else RunRecord(id=ctx.spec.id, epoch=ctx.epoch)
     return RunOutcome(record)
+
+
+def _keep_javascript_engine() -> None:
+    """cwltool keeps one Node.js process per thread for expressions: let it serve this worker's next jobs."""
+    from cwl_utils.sandboxjs import get_js_engine
+    procs = getattr(getattr(get_js_engine(), "localdata", None), "procs", None) or {}
+    for proc in procs.values():
+        if proc.poll() is None:
+            keep_child_between_jobs(proc.pid)
 
 
 def _first_line(e: BaseException) -> str:
@@ -179,19 +189,23 @@ def run_tool(process: Any, job: dict[str, Any], runtime: RuntimeContext) -> dict
     def collect(out: Any, status: str) -> None:
         results.append((out, status))
 
-    outdirs = []
+    outdirs, given, staged = [], [job], []
     for cwl_job in process.job(job, collect, runtime):
         if cwl_job is None:
             raise WorkflowException(f"{shortname(process.tool.get('id', 'tool'))} could not be started")
         cwl_job.run(runtime)
         if getattr(cwl_job, "outdir", None):
             outdirs.append(os.path.realpath(cwl_job.outdir))
+        builder = getattr(cwl_job, "builder", None)
+        if builder is not None:
+            given.append(builder.job)     # with the secondary files and listings cwltool found
+        staged += _staged_paths(cwl_job)
     if not results:
         raise WorkflowException("the tool produced no output object")
     out, status = results[-1]
     if status != "success":
         raise WorkflowException(f"{shortname(process.tool.get('id', 'tool'))} finished with status {status}")
-    _refuse_escaping_symlinks(out or {}, outdirs, job)
+    _refuse_escaping_symlinks(out or {}, outdirs + staged, given)
     return _copy(out or {})
 
 
@@ -217,13 +231,27 @@ def _local_paths(value: Any) -> list[str]:
     return found
 
 
-def _refuse_escaping_symlinks(outputs: Any, outdirs: list[str], job: Any) -> None:
+def _staged_paths(cwl_job: Any) -> list[str]:
+    """The local files cwltool staged for a job (inputs, InitialWorkDir entries, the document's own files)."""
+    paths = []
+    for mapper in (getattr(cwl_job, "pathmapper", None), getattr(cwl_job, "generatemapper", None)):
+        for _, entry in (mapper.items() if mapper is not None else ()):
+            resolved = str(entry.resolved)
+            if resolved.startswith("file://"):
+                from schema_salad.ref_resolver import uri_file_path
+                resolved = uri_file_path(resolved)
+            if resolved.startswith("/"):
+                paths.append(os.path.realpath(resolved))
+    return paths
+
+
+def _refuse_escaping_symlinks(outputs: Any, outdirs: list[str], given: Any) -> None:
     """An output that is a symlink to a file the job was not given escapes its working directory.
 
     In a container such a link dangles, so the tool fails; run on the host it
     would quietly export a file from anywhere on the machine.
     """
-    allowed = outdirs + _local_paths(job)
+    allowed = outdirs + _local_paths(given)
     for path in _local_paths(outputs):
         if not any(path == a or path.startswith(a.rstrip("/") + "/") for a in allowed):
             raise WorkflowException(f"an output is a symbolic link to {path}, outside the job's working directory "

@@ -87,12 +87,15 @@ def _rss() -> int:
 
 
 def _has_children() -> bool:
+    """Whether a job left child processes behind (helpers a runner declared long-lived do not count)."""
+    from toil.runtime.worker import kept_children
+    keep = kept_children()
     try:
         for tid in os.listdir("/proc/self/task"):
             with open(f"/proc/self/task/{tid}/children", "rb") as f:
-                if f.read().strip():
+                if any(int(pid) not in keep for pid in f.read().split()):
                     return True
-    except OSError:
+    except (OSError, ValueError):
         return False
     return False
 

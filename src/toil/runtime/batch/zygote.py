@@ -200,13 +200,15 @@ class _Server:
 
     def serve(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, self._on_terminate)
         for fd in self.zygote.close_in_zygote:
             try:
                 os.close(fd)   # e.g. the leader's lock: it must die with the leader, not live on in us
             except OSError:
                 pass
-        set_pdeathsig()
+        # On the leader's death, SIGTERM (not SIGKILL): we kill every worker's process group first, so the
+        # commands jobs started (a CWL tool, a WDL task) do not run on as orphans.
+        set_pdeathsig(signal.SIGTERM)
         if self.zygote.lock_path:
             # Every worker inherits this shared lock: a new leader can wait for the last one to die.
             self.lock_fd = os.open(self.zygote.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -246,6 +248,10 @@ class _Server:
                 except KeyError:
                     pass
         self.channel.flush()
+
+    def _on_terminate(self, signum: int, frame: Any) -> None:
+        self._kill_all()
+        os._exit(1)
 
     def _kill_all(self) -> None:
         for pid in list(self.workers):
@@ -298,6 +304,10 @@ class _Server:
         poller.unregister(pidfd)
         os.close(pidfd)
         worker_id, _ = self.workers.pop(pid)
+        try:
+            os.killpg(pid, signal.SIGKILL)   # what the worker's jobs started and left behind dies with it
+        except (ProcessLookupError, PermissionError):
+            pass
         _, status, usage = os.wait4(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         if code != 0 and self.zygote.on_worker_exit is not None:
