@@ -1,0 +1,137 @@
+"""Running one WDL task on this host, with miniwdl's task machinery.
+
+miniwdl evaluates the task's declarations, runtime section, command and
+outputs (``WDL.runtime.task``); it expects a container backend to run the
+command. ``HostContainer`` is that backend for running on the host: paths
+inside the "container" are the host paths themselves, and the command runs
+in the task's working directory with bash. Images are not used until the
+containers issue; the first task naming one says so, once per process.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from typing import Any, Callable, Iterable
+
+import WDL
+from WDL import Value
+from WDL.runtime import config as wdl_config
+from WDL.runtime.cache import CallCacheAddPaths
+from WDL.runtime.error import CommandFailed
+from WDL.runtime.task import _eval_task_command, _eval_task_inputs, _eval_task_outputs, _eval_task_runtime
+from WDL.runtime.task_container import TaskContainer
+from WDL.runtime._stdlib import TaskInputStdLib
+
+from toil.compiler.wdl import values as wv
+from toil.compiler.wdl.document import WDLUserError, describe
+from toil.compiler.wdl.evaluate import coerce_inputs
+from toil.compiler.wdl.files import Store, group_key, localize, store_local
+
+log = logging.getLogger("toil.wdl")
+_config: wdl_config.Loader | None = None
+_said_image_ignored = False
+STDERR_TAIL = 30
+
+
+def miniwdl_config() -> wdl_config.Loader:
+    """miniwdl's configuration (its defaults), loaded once per process."""
+    global _config
+    if _config is None:
+        _config = wdl_config.Loader(logging.getLogger("toil.wdl.miniwdl"), filenames=[])
+    return _config
+
+
+class HostContainer(TaskContainer):
+    """A miniwdl task 'container' that is the host: input paths map to themselves."""
+
+    @classmethod
+    def global_init(cls, cfg: wdl_config.Loader, logger: logging.Logger) -> None:
+        pass
+
+    @classmethod
+    def detect_resource_limits(cls, cfg: wdl_config.Loader, logger: logging.Logger) -> dict[str, int]:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        return {"cpu": os.cpu_count() or 1, "mem_bytes": int(pages)}
+
+    def __init__(self, cfg: wdl_config.Loader, run_id: str, host_dir: str) -> None:
+        super().__init__(cfg, run_id, host_dir)
+        self.container_dir = host_dir
+
+    def add_paths(self, host_paths: Iterable[str]) -> None:
+        for path in host_paths:
+            if not os.path.exists(path.rstrip("/")):
+                raise WDL.Error.InputError("input path not found: " + path)
+            self.input_path_map[path] = path
+            self.input_path_map_rev[path] = path
+
+    def copy_input_files(self, logger: logging.Logger) -> None:
+        pass
+
+    def process_runtime(self, logger: logging.Logger, runtime_eval: dict[str, Value.Base]) -> None:
+        super().process_runtime(logger, runtime_eval)
+        global _said_image_ignored
+        image = self.runtime_values.get("docker")
+        if image and not _said_image_ignored:
+            _said_image_ignored = True
+            log.warning("Tasks run on this host: the container image %s (and any other) is ignored", image)
+
+    def _run(self, logger: logging.Logger, terminating: Callable[[], bool], command: str) -> int:
+        script = os.path.join(self.host_dir, "command")
+        with open(script, "w") as f:
+            f.write(command)
+        env = dict(os.environ)
+        env.update({k: str(v) for k, v in (self.runtime_values.get("env") or {}).items()})
+        with open(self.host_stdout_txt(), "wb") as out, open(self.host_stderr_txt(), "wb") as err:
+            proc = subprocess.run(["bash", script], cwd=self.host_work_dir(), stdout=out, stderr=err,
+                                  stdin=subprocess.DEVNULL, env=env)
+        return proc.returncode
+
+
+class TaskFailed(Exception):
+    """The task's command failed: retried per the task's maxRetries or --retryCount."""
+
+
+def run_task(task: WDL.Tree.Task, inputs: dict[str, Any], store: Store, workdir: str, node_id: str,
+             call: str) -> dict[str, Any]:
+    """Run the task on stored inputs; return its outputs with their files stored."""
+    cfg = miniwdl_config()
+    logger = logging.getLogger(f"toil.wdl.task.{task.name}")
+    local = wv.decode_env(localize(inputs, store, os.path.join(workdir, "inputs")))
+    posix_inputs = coerce_inputs(task, local)
+    container = HostContainer(cfg, call, os.path.join(workdir, "task"))
+    add_paths = CallCacheAddPaths()
+    try:
+        env = _eval_task_inputs(logger, task, posix_inputs, container, add_paths)
+        stdlib = TaskInputStdLib(task.effective_wdl_version, logger, container, source_dir=task.source_dir,
+                                 cache_add_paths=add_paths)
+        _eval_task_runtime(cfg, logger, call, task, posix_inputs, container, env, stdlib)
+        command = _eval_task_command(cfg, task, logger, container, env, attempt=0, cache_add_paths=add_paths)
+    except (WDL.Error.EvalError, WDL.Error.RuntimeError, WDL.Error.InputError) as e:
+        raise WDLUserError(f"task {call}: {describe(e)}") from None
+    try:
+        container.run(logger, command)
+    except CommandFailed as e:
+        report_failure(call, command, e.exit_status, container.host_stderr_txt())
+        raise TaskFailed(f"task {call} failed with exit code {e.exit_status}") from None
+    try:
+        outputs = _eval_task_outputs(logger, call, task, env, container)
+    except (WDL.Error.EvalError, WDL.Error.RuntimeError, WDL.Error.InputError) as e:
+        raise WDLUserError(f"task {call}: {describe(e)}") from None
+    data = wv.encode_env(outputs)
+    return store_local(data, store, lambda d: group_key(node_id, d))
+
+
+def report_failure(call: str, command: str, exit_code: int, stderr_path: str) -> None:
+    """What a user needs to see about a failed command: the command, its exit code, its stderr's end."""
+    try:
+        with open(stderr_path, "rb") as f:
+            tail = f.read().decode("utf-8", "replace").splitlines()[-STDERR_TAIL:]
+    except OSError:
+        tail = []
+    sys.stderr.write(f"WDL task {call} failed with exit code {exit_code}.\nCommand:\n")
+    sys.stderr.write("\n".join("    " + line for line in command.strip("\n").splitlines()) + "\n")
+    sys.stderr.write(f"Standard error (last {len(tail)} lines):\n")
+    sys.stderr.write("\n".join("    " + line for line in tail) + "\n")
+    sys.stderr.flush()
