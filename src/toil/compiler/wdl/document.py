@@ -46,10 +46,12 @@ def load(path: str) -> WDL.Tree.Document:
         if not os.path.exists(path):
             raise WDLUserError(f"no such WDL file: {path}")
         try:
-            _documents[path] = WDL.load(path, path=[os.path.dirname(path)])
+            doc = WDL.load(path, path=[os.path.dirname(path)])
         except (WDL.Error.SyntaxError, WDL.Error.ValidationError, WDL.Error.MultipleValidationErrors,
                 WDL.Error.ImportError) as e:
             raise WDLUserError(describe(e)) from None
+        check_version_rules(doc)
+        _documents[path] = doc
     return _documents[path]
 
 
@@ -116,3 +118,26 @@ def all_dependencies(node: Any) -> set[str]:
         for inner in node.body:
             deps |= all_dependencies(inner)
     return deps
+
+
+def check_version_rules(doc: WDL.Tree.Document) -> None:
+    """Rules of WDL 1.1 that miniwdl's type checker lets pass: no compound value coerces to a String.
+
+    An array literal mixing a compound item with strings would make the compound a String.
+    """
+    for d in _all_documents(doc):
+        version = d.effective_wdl_version
+        if version in ("draft-2", "1.0"):
+            continue
+        stack: list[Any] = [d]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, WDL.Expr.Array) and isinstance(x.type, WDL.Type.Array) \
+                    and isinstance(x.type.item_type, WDL.Type.String):
+                for item in x.items:
+                    if isinstance(item.type, (WDL.Type.Array, WDL.Type.Map, WDL.Type.Pair, WDL.Type.StructInstance,
+                                              WDL.Type.Object)):
+                        pos = item.pos
+                        raise WDLUserError(f"{pos.abspath or pos.uri}:{pos.line}:{pos.column}: a {item.type} value "
+                                           f"cannot be coerced to String in WDL {version}")
+            stack.extend(x.children)

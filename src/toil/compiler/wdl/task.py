@@ -19,7 +19,7 @@ import WDL
 from WDL import Value
 from WDL.runtime import config as wdl_config
 from WDL.runtime.cache import CallCacheAddPaths
-from WDL.runtime.error import CommandFailed
+from WDL.runtime.error import CommandFailed, OutputError
 from WDL.runtime.task import _eval_task_command, _eval_task_inputs, _eval_task_outputs, _eval_task_runtime
 from WDL.runtime.task_container import TaskContainer
 from WDL.runtime._stdlib import TaskInputStdLib
@@ -68,6 +68,20 @@ class HostContainer(TaskContainer):
 
     def copy_input_files(self, logger: logging.Logger) -> None:
         pass
+
+    def host_path(self, container_path: str, inputs_only: bool = False) -> str | None:
+        """As miniwdl's, but an output may be a link to an input (in a container it would be inside)."""
+        try:
+            return super().host_path(container_path, inputs_only)
+        except OutputError:
+            path = os.path.join(self.host_work_dir(), container_path)
+            if os.path.islink(path) and os.path.abspath(path).startswith(self.host_work_dir() + "/"):
+                real = os.path.realpath(path)
+                for given in self.input_path_map:
+                    root = os.path.realpath(given.rstrip("/"))
+                    if real == root or real.startswith(root + "/"):
+                        return path
+            raise
 
     def process_runtime(self, logger: logging.Logger, runtime_eval: dict[str, Value.Base]) -> None:
         super().process_runtime(logger, runtime_eval)
