@@ -33,7 +33,7 @@ from toil.compiler.ir import Resources
 from toil.compiler.wdl import values as wv
 from toil.compiler.wdl.document import all_dependencies, node_idents, ref_of
 from toil.compiler.wdl.evaluate import Evaluator, coerce_inputs, is_concrete, needed
-from toil.compiler.wdl.resources import from_runtime
+from toil.compiler.wdl.resources import clamp, from_runtime
 
 KIND = "wdl"
 NOOP_RESOURCES = Resources(0.1, 64 * 1024 * 1024, 0)   # expansion and evaluation nodes are light
@@ -43,11 +43,12 @@ class Expander:
     """Adds the nodes of one workflow's body (or part of it) to a SubDag."""
 
     def __init__(self, doc_path: str, workflow: Tree.Workflow, evaluator: Evaluator, defaults: Resources,
-                 overrides: dict[str, Any] | None = None, where: str = "") -> None:
+                 overrides: dict[str, Any] | None = None, where: str = "", limits: Resources | None = None) -> None:
         self.doc_path = doc_path
         self.workflow = workflow
         self.ev = evaluator
         self.defaults = defaults
+        self.limits = limits
         self.overrides = overrides or {}
         self.where = where or workflow.name
         self.dag = SubDag()
@@ -164,7 +165,7 @@ class Expander:
             payload = {"op": "workflow", "doc": self.doc_path, "wf": ref_of(callee), "env": inputs,
                        "where": display}
             return json_node(KIND, callee.name, display, NOOP_RESOURCES, payload, hint=call.name)
-        return task_node(self.doc_path, callee, inputs, display, self.ev, self.defaults, call.name)
+        return task_node(self.doc_path, callee, inputs, display, self.ev, self.defaults, call.name, self.limits)
 
     # ------------------------------------------------------------------ sections
     def scatter(self, section: Tree.Scatter, env: dict[str, Any], where: str) -> None:
@@ -224,9 +225,10 @@ class Expander:
 
 
 def task_node(doc_path: str, task: Tree.Task, inputs: dict[str, Any], display: str, ev: Evaluator,
-              defaults: Resources, hint: str) -> Any:
+              defaults: Resources, hint: str, limits: Resources | None = None) -> Any:
     """A node running the task on these inputs, with the resources its runtime section asks for."""
     tr = from_runtime(runtime_values(task, inputs, ev), defaults)
+    tr.resources = clamp(tr.resources, limits)
     payload = {"op": "task", "doc": doc_path, "task": ref_of(task), "inputs": inputs, "call": display}
     if tr.preemptible_tries:
         payload["preemptible_tries"] = tr.preemptible_tries

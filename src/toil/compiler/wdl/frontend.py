@@ -18,7 +18,7 @@ from toil.compiler.wdl.compile import KIND, NOOP_RESOURCES, task_node
 from toil.compiler.wdl.document import WDLUserError, describe
 from toil.compiler.wdl.evaluate import Evaluator
 from toil.compiler.wdl.files import Store, import_inputs, is_stored, split_uri, stored_basename
-from toil.compiler.wdl.runner import default_resources
+from toil.compiler.wdl.runner import default_resources, limits_for
 from toil.runtime.driver import config_from_options, run_workflow
 
 log = logging.getLogger("toil.wdl")
@@ -58,7 +58,8 @@ def run(options: Any, inputs: dict[str, Any], search: list[str]) -> dict[str, An
         else:
             scratch = tempfile.mkdtemp(prefix="toil-wdl-eval-")
             ev = Evaluator(target.effective_wdl_version, store, scratch, "leader")
-            spec = task_node(doc_path, target, imported, target.name, ev, default_resources(config), target.name)
+            spec = task_node(doc_path, target, imported, target.name, ev, default_resources(config), target.name,
+                             limits_for(config))
         record["root"] = dag.add(spec)
         return dag.as_graph(f"wdl {target.name}")
 

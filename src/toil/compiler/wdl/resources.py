@@ -100,3 +100,28 @@ def from_runtime(runtime: dict[str, Value.Base], defaults: Resources) -> TaskRes
     out.resources = Resources(cores, int(memory), int(disk), accelerators_key(accelerators),
                               out.preemptible_tries > 0)
     return out
+
+
+def clamp(resources: Resources, limits: Resources | None) -> Resources:
+    """Cores, memory and disk cut to what one machine can give (as miniwdl does on one host).
+
+    Only for the single-machine batch system: WDL written for the cloud often
+    asks for more than a laptop has, and the task can still run.
+    """
+    if limits is None:
+        return resources
+    return Resources(min(resources.cores, limits.cores), min(resources.memory, limits.memory),
+                     min(resources.disk, limits.disk), resources.accelerators, resources.preemptible)
+
+
+def machine_limits(config: Any) -> Resources | None:
+    """What the single-machine batch system can give one job; None for other batch systems."""
+    if getattr(config, "batchSystem", "single_machine") != "single_machine":
+        return None
+    import shutil
+    import tempfile
+
+    from toil.runtime.batch.local import cpu_count, physical_memory
+    free = shutil.disk_usage(getattr(config, "workDir", None) or tempfile.gettempdir()).free
+    return Resources(min(float(config.maxCores), float(cpu_count())), min(int(config.maxMemory), physical_memory()),
+                     min(int(config.maxDisk), int(free)))

@@ -17,13 +17,25 @@ from toil.compiler.wdl import document
 from toil.compiler.wdl.compile import Expander
 from toil.compiler.wdl.evaluate import Evaluator
 from toil.compiler.wdl.files import Store
+from toil.compiler.wdl.resources import machine_limits
 from toil.compiler.wdl.task import run_task
 
 
 def default_resources(config: Any) -> Resources:
+    """A task's resources where its runtime section says nothing: the workflow's defaults."""
     return Resources(float(getattr(config, "defaultCores", 1)), int(getattr(config, "defaultMemory", 2 << 30)),
                      int(getattr(config, "defaultDisk", 2 << 30)), (),
                      bool(getattr(config, "defaultPreemptible", False)))
+
+
+_limits: dict[str, Resources | None] = {}
+
+
+def limits_for(config: Any) -> Resources | None:
+    """The single machine's limits (computed once per process)."""
+    if "limits" not in _limits:
+        _limits["limits"] = machine_limits(config)
+    return _limits["limits"]
 
 
 def run_wdl(ctx: Any) -> Any:
@@ -56,7 +68,8 @@ def expand(ctx: Any, extra: dict[str, Any], op: str, reader: refs.ReturnReader,
         overrides.update({k: v for k, v in env.items() if "." in k})
         env = {k: v for k, v in env.items() if "." not in k}
     ev = Evaluator(workflow.effective_wdl_version, store, os.path.join(ctx.workdir, "eval"), ctx.spec.id)
-    exp = Expander(extra["doc"], workflow, ev, default_resources(ctx.config), overrides, extra.get("where", ""))
+    exp = Expander(extra["doc"], workflow, ev, default_resources(ctx.config), overrides, extra.get("where", ""),
+                   limits_for(ctx.config))
     if op == "workflow":
         value = exp.workflow_body(env)
     elif op == "decls":
