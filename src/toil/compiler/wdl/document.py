@@ -55,7 +55,7 @@ def load(path: str) -> WDL.Tree.Document:
     return _documents[path]
 
 
-def _all_documents(doc: WDL.Tree.Document) -> list[WDL.Tree.Document]:
+def all_documents(doc: WDL.Tree.Document) -> list[WDL.Tree.Document]:
     seen: dict[int, WDL.Tree.Document] = {}
     stack = [doc]
     while stack:
@@ -74,7 +74,7 @@ def ref_of(exe: Executable) -> list[str]:
 def find(main_path: str, ref: list[str]) -> Executable:
     """The task or workflow a node names (loading the main document if this process has not)."""
     abspath, name = ref
-    for doc in _all_documents(load(main_path)):
+    for doc in all_documents(load(main_path)):
         if doc.pos.abspath != abspath:
             continue
         if doc.workflow is not None and doc.workflow.name == name:
@@ -125,7 +125,7 @@ def check_version_rules(doc: WDL.Tree.Document) -> None:
 
     An array literal mixing a compound item with strings would make the compound a String.
     """
-    for d in _all_documents(doc):
+    for d in all_documents(doc):
         version = d.effective_wdl_version
         if version in ("draft-2", "1.0"):
             continue

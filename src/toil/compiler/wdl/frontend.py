@@ -20,6 +20,7 @@ from toil.compiler.wdl.evaluate import Evaluator
 from toil.compiler.wdl.files import Store, import_inputs, is_stored, split_uri, stored_basename
 from toil.compiler.wdl.runner import default_resources, limits_for
 from toil.runtime.driver import config_from_options, run_workflow
+from toil.runtime.logs import set_logging_from_options
 
 log = logging.getLogger("toil.wdl")
 
@@ -72,7 +73,8 @@ def run(options: Any, inputs: dict[str, Any], search: list[str]) -> dict[str, An
             return {"dir": outdir, "outputs": named}
         return named
 
-    document.load(doc_path)   # workers forked from here inherit it, on restart too
+    set_logging_from_options(config)
+    warn_images_ignored(document.load(doc_path))   # workers forked from here inherit it, on restart too
     return dict(run_workflow(config, build, read_output, record))
 
 
@@ -93,3 +95,18 @@ def export_outputs(outputs: dict[str, Any], store: Store, outdir: str) -> dict[s
         return dest + ("/" if tag == wv.DIRECTORY and not dest.endswith("/") else "")
 
     return {k: wv.map_files(v, export) for k, v in outputs.items()}
+
+
+def warn_images_ignored(doc: WDL.Tree.Document) -> None:
+    """Tasks run on this host until the containers issue: say so once if the document names images."""
+    images: list[str] = []
+    for d in document.all_documents(doc):
+        for task in d.tasks:
+            expr = task.runtime.get("container", task.runtime.get("docker"))
+            if expr is not None:
+                text = expr.literal.value if getattr(expr, "literal", None) is not None else str(expr)
+                if text not in images:
+                    images.append(text)
+    if images:
+        log.warning("Tasks run directly on this host: their container image(s) are ignored (%s)",
+                    ", ".join(images[:5]) + (" ..." if len(images) > 5 else ""))

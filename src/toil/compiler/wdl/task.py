@@ -31,7 +31,6 @@ from toil.compiler.wdl.files import Store, group_key, localize, store_local
 
 log = logging.getLogger("toil.wdl")
 _config: wdl_config.Loader | None = None
-_said_image_ignored = False
 STDERR_TAIL = 30
 
 
@@ -82,14 +81,6 @@ class HostContainer(TaskContainer):
                     if real == root or real.startswith(root + "/"):
                         return path
             raise
-
-    def process_runtime(self, logger: logging.Logger, runtime_eval: dict[str, Value.Base]) -> None:
-        super().process_runtime(logger, runtime_eval)
-        global _said_image_ignored
-        image = self.runtime_values.get("docker")
-        if image and not _said_image_ignored:
-            _said_image_ignored = True
-            log.warning("Tasks run on this host: the container image %s (and any other) is ignored", image)
 
     def _run(self, logger: logging.Logger, terminating: Callable[[], bool], command: str) -> int:
         script = os.path.join(self.host_dir, "command")
