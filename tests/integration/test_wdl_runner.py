@@ -122,3 +122,25 @@ def test_mistakes_end_in_one_line(tmp_path, args, needle):
     assert "Traceback" not in p.stderr, p.stderr
     lines = [line for line in p.stderr.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("toil-wdl-runner: error:") and needle in lines[0], p.stderr
+
+
+def test_a_killed_run_continues_with_restart_without_rerunning_finished_tasks(tmp_path):
+    import signal
+    import time
+    log = tmp_path / "naps.log"
+    args = [RUNNER, str(WDL_DIR / "parallel.wdl"), "-i", json.dumps({"parallel.log": str(log)}),
+            "--jobStore", str(tmp_path / "js"), "--maxCores", "2", "--logLevel", "WARNING", "-o", str(tmp_path / "o")]
+    leader = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (log.exists() and log.read_text().strip()):
+        time.sleep(0.05)
+    os.kill(leader.pid, signal.SIGKILL)
+    leader.wait()
+    finished = {line.split()[0] for line in log.read_text().splitlines()}
+    assert 0 < len(finished) < 4
+    p = wdl_run(*args[1:], "--restart", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"parallel.ids": [0, 1, 2, 3]}
+    ran = [line.split()[0] for line in log.read_text().splitlines()]
+    assert sorted(set(ran)) == ["0", "1", "2", "3"]
+    assert all(ran.count(i) == 1 for i in finished)

@@ -165,6 +165,7 @@ class Expander:
             payload = {"op": "workflow", "doc": self.doc_path, "wf": ref_of(callee), "env": inputs,
                        "where": display}
             return json_node(KIND, callee.name, display, NOOP_RESOURCES, payload, hint=call.name)
+        assert isinstance(callee, Tree.Task)
         return task_node(self.doc_path, callee, inputs, display, self.ev, self.defaults, call.name, self.limits)
 
     # ------------------------------------------------------------------ sections
@@ -203,7 +204,7 @@ class Expander:
         for name in names:
             env[name] = inner.get(name)
 
-    def _ready_expr(self, section: Tree.WorkflowSection, env: dict[str, Any]) -> bool | None:
+    def _ready_expr(self, section: Tree.Scatter | Tree.Conditional, env: dict[str, Any]) -> bool | None:
         names = needed(env, _expr_idents(section.expr))
         return True if all(is_concrete(env[n]) for n in names) else None
 
@@ -229,7 +230,8 @@ def task_node(doc_path: str, task: Tree.Task, inputs: dict[str, Any], display: s
     """A node running the task on these inputs, with the resources its runtime section asks for."""
     tr = from_runtime(runtime_values(task, inputs, ev), defaults)
     tr.resources = clamp(tr.resources, limits)
-    payload = {"op": "task", "doc": doc_path, "task": ref_of(task), "inputs": inputs, "call": display}
+    payload: dict[str, Any] = {"op": "task", "doc": doc_path, "task": ref_of(task), "inputs": inputs,
+                               "call": display}
     if tr.preemptible_tries:
         payload["preemptible_tries"] = tr.preemptible_tries
     return json_node(KIND, task.name, display, tr.resources, payload, retries=tr.retries, hint=hint)

@@ -104,7 +104,8 @@ def warn_images_ignored(doc: WDL.Tree.Document) -> None:
         for task in d.tasks:
             expr = task.runtime.get("container", task.runtime.get("docker"))
             if expr is not None:
-                text = expr.literal.value if getattr(expr, "literal", None) is not None else str(expr)
+                literal = expr.literal
+                text = str(literal.value) if literal is not None else str(expr)
                 if text not in images:
                     images.append(text)
     if images:

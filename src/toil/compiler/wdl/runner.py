@@ -73,7 +73,7 @@ def expand(ctx: Any, extra: dict[str, Any], op: str, reader: refs.ReturnReader,
     if op == "workflow":
         value = exp.workflow_body(env)
     elif op == "decls":
-        decls = [workflow.get_node(i) for i in extra["decls"]]
+        decls = [node for node in (workflow.get_node(i) for i in extra["decls"]) if isinstance(node, Tree.Decl)]
         for d in decls:
             env.pop(d.name, None)
         exp.decls_group(decls, env, ctx.spec.display)
