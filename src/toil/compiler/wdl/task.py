@@ -22,6 +22,7 @@ from WDL.runtime.cache import CallCacheAddPaths
 from WDL.runtime.error import CommandFailed, OutputError
 from WDL.runtime.task import _eval_task_command, _eval_task_inputs, _eval_task_outputs, _eval_task_runtime
 from WDL.runtime.task_container import TaskContainer
+from WDL._util import WDLVersion, wdl_version_geq
 from WDL.runtime._stdlib import TaskInputStdLib
 
 from toil.compiler.wdl import values as wv
@@ -107,11 +108,15 @@ def run_task(task: WDL.Tree.Task, inputs: dict[str, Any], store: Store, workdir:
     posix_inputs = coerce_inputs(task, local)
     container = HostContainer(cfg, call, os.path.join(workdir, "task"))
     add_paths = CallCacheAddPaths()
+    v1_2 = wdl_version_geq(task.effective_wdl_version, WDLVersion.V1_2)
     try:
         env = _eval_task_inputs(logger, task, posix_inputs, container, add_paths)
         stdlib = TaskInputStdLib(task.effective_wdl_version, logger, container, source_dir=task.source_dir,
                                  cache_add_paths=add_paths)
         _eval_task_runtime(cfg, logger, call, task, posix_inputs, container, env, stdlib)
+        if v1_2:   # the `task` variable of WDL 1.2 (as miniwdl's run_local_task binds it)
+            container.build_task_runtime_info_struct(logger, call, task)
+            env = env.bind("task", container.task_runtime_info_struct)
         command = _eval_task_command(cfg, task, logger, container, env, attempt=0, cache_add_paths=add_paths)
     except (WDL.Error.EvalError, WDL.Error.RuntimeError, WDL.Error.InputError) as e:
         raise WDLUserError(f"task {call}: {describe(e)}") from None
@@ -121,6 +126,10 @@ def run_task(task: WDL.Tree.Task, inputs: dict[str, Any], store: Store, workdir:
         report_failure(call, command, e.exit_status, container.host_stderr_txt())
         raise TaskFailed(f"task {call} failed with exit code {e.exit_status}") from None
     try:
+        if v1_2:
+            container.update_task_runtime_info_struct(task, output_section=True, attempt=Value.Int(0),
+                                                      return_code=Value.Int(container.last_exit_code or 0))
+            env = env.bind("task", container.task_runtime_info_struct)
         outputs = _eval_task_outputs(logger, call, task, env, container)
     except (WDL.Error.EvalError, WDL.Error.RuntimeError, WDL.Error.InputError) as e:
         raise WDLUserError(f"task {call}: {describe(e)}") from None
