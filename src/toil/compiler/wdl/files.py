@@ -110,7 +110,10 @@ class Store:
         self._stored[dest] = uri
         return dest
 
-    def _read_dir(self, manifest_id: str, dest: str) -> None:
+    def _read_dir(self, manifest_id: str, dest: str,
+                  put: Callable[[str, str], None] | None = None) -> None:
+        """Recreate a stored directory at ``dest``; ``put(file id, path)`` places each file (default: link)."""
+        put = put or (lambda file_id, target: self.job_store.read_file(file_id, target, link="hardlink"))
         with self.job_store.read_file_stream(manifest_id) as f:
             manifest = json.loads(f.read())
         os.makedirs(dest, exist_ok=True)
@@ -119,19 +122,13 @@ class Store:
         for rel, file_id in manifest["files"]:
             target = os.path.join(dest, rel)
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            self.job_store.read_file(file_id, target, link="hardlink")
+            put(file_id, target)
 
     def export(self, uri: str, dest: str) -> None:
         """Copy a stored file or directory out to ``dest``."""
-        group, file_id = split_uri(uri)
+        file_id = split_uri(uri)[1]
         if uri.startswith(DIR_SCHEME):
-            with self.job_store.read_file_stream(file_id) as f:
-                manifest = json.loads(f.read())
-            os.makedirs(dest, exist_ok=True)
-            for rel in manifest["dirs"]:
-                os.makedirs(os.path.join(dest, rel), exist_ok=True)
-            for rel, fid in manifest["files"]:
-                self.job_store.export_file(fid, os.path.join(dest, rel))
+            self._read_dir(file_id, dest, self.job_store.export_file)
         else:
             self.job_store.export_file(file_id, dest)
 

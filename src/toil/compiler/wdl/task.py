@@ -116,6 +116,7 @@ def run_task(task: WDL.Tree.Task, inputs: dict[str, Any], store: Store, workdir:
         _eval_task_runtime(cfg, logger, call, task, posix_inputs, container, env, stdlib)
         if v1_2:   # the `task` variable of WDL 1.2 (as miniwdl's run_local_task binds it)
             container.build_task_runtime_info_struct(logger, call, task)
+            assert container.task_runtime_info_struct is not None
             env = env.bind("task", container.task_runtime_info_struct)
         command = _eval_task_command(cfg, task, logger, container, env, attempt=0, cache_add_paths=add_paths)
     except (WDL.Error.EvalError, WDL.Error.RuntimeError, WDL.Error.InputError) as e:
@@ -129,6 +130,7 @@ def run_task(task: WDL.Tree.Task, inputs: dict[str, Any], store: Store, workdir:
         if v1_2:
             container.update_task_runtime_info_struct(task, output_section=True, attempt=Value.Int(0),
                                                       return_code=Value.Int(container.last_exit_code or 0))
+            assert container.task_runtime_info_struct is not None
             env = env.bind("task", container.task_runtime_info_struct)
         outputs = _eval_task_outputs(logger, call, task, env, container)
     except (WDL.Error.EvalError, WDL.Error.RuntimeError, WDL.Error.InputError) as e:
