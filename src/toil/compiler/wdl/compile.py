@@ -52,6 +52,7 @@ class Expander:
         self.overrides = overrides or {}
         self.where = where or workflow.name
         self.dag = SubDag()
+        self.added: list[str] = []      # node ids in the order they were added (dag.specs is keyed)
         self.ir_of: MutableMapping[str, set[str]] = ChainMap({})
 
     # ------------------------------------------------------------------ walking a body
@@ -59,9 +60,9 @@ class Expander:
         """Process the nodes in dependency order, binding what each produces in ``env``."""
         where = where or self.where
         for node in _ordered(nodes):
-            before = len(self.dag.specs)
+            before = len(self.added)
             self.node(node, env, where)
-            added = set(list(self.dag.specs)[before:])
+            added = set(self.added[before:])
             self.ir_of[node.workflow_node_id] = added
             if isinstance(node, Tree.WorkflowSection):
                 for g in node.gathers.values():
@@ -99,6 +100,10 @@ class Expander:
         if self.overrides:
             payload["ov"] = self.overrides
         spec = json_node(KIND, op, display, NOOP_RESOURCES, payload, hint=op)
+        return self._add(spec, deps)
+
+    def _add(self, spec: Any, deps: Iterable[str] = ()) -> str:
+        self.added.append(spec.id)
         return self.dag.add(spec, deps)
 
     # ------------------------------------------------------------------ declarations
@@ -126,7 +131,7 @@ class Expander:
         deps = set(refs.iter_refs(visible))
         payload = {"op": "decls", "doc": self.doc_path, "wf": ref_of(self.workflow), "env": visible,
                    "where": self.where, "decls": [d.workflow_node_id for d in decls]}
-        node_id = self.dag.add(json_node(KIND, "outputs", display, NOOP_RESOURCES, payload, hint="outputs"), deps)
+        node_id = self._add(json_node(KIND, "outputs", display, NOOP_RESOURCES, payload, hint="outputs"), deps)
         for d in decls:
             env[d.name] = refs.ref(node_id, d.name)
 
@@ -141,7 +146,7 @@ class Expander:
             deps: set[str] = set()
             for dep in all_dependencies(call):
                 deps |= self.ir_of.get(dep, set())
-            node_id = self.dag.add(self.callee_spec(call, inputs, display), deps)
+            node_id = self._add(self.callee_spec(call, inputs, display), deps)
         for b in call.effective_outputs:
             env[b.name] = refs.ref(node_id, b.name[len(call.name) + 1:])
 
