@@ -144,3 +144,12 @@ def test_a_killed_run_continues_with_restart_without_rerunning_finished_tasks(tm
     ran = [line.split()[0] for line in log.read_text().splitlines()]
     assert sorted(set(ran)) == ["0", "1", "2", "3"]
     assert all(ran.count(i) == 1 for i in finished)
+
+
+def test_inputs_of_calls_and_subworkflows_set_from_the_inputs_file(tmp_path):
+    p = wdl_run(str(WDL_DIR / "overrides.wdl"), "-i", json.dumps({"overrides.t.b": "set", "overrides.cs.scale": 5}),
+                "--logLevel", "WARNING", "-o", str(tmp_path / "o"), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"overrides.o": ["1-set", "2-set"], "overrides.tot": 15}
+    p = wdl_run(str(WDL_DIR / "overrides.wdl"), "--logLevel", "WARNING", "-o", str(tmp_path / "o"), cwd=tmp_path)
+    assert json.loads(p.stdout) == {"overrides.o": ["1-dflt", "2-dflt"], "overrides.tot": 3}
