@@ -153,3 +153,25 @@ def test_inputs_of_calls_and_subworkflows_set_from_the_inputs_file(tmp_path):
     assert json.loads(p.stdout) == {"overrides.o": ["1-set", "2-set"], "overrides.tot": 15}
     p = wdl_run(str(WDL_DIR / "overrides.wdl"), "--logLevel", "WARNING", "-o", str(tmp_path / "o"), cwd=tmp_path)
     assert json.loads(p.stdout) == {"overrides.o": ["1-dflt", "2-dflt"], "overrides.tot": 3}
+
+
+def test_relative_file_paths_in_the_workflow_are_taken_from_where_it_was_started(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "rel.txt").write_text("relative content\n")
+    wdl = tmp_path / "rel.wdl"
+    wdl.write_text("""version 1.0
+workflow rel {
+  File f = "data/rel.txt"
+  String first = read_string(f)
+  call show { input: f = f }
+  output { String s = first  String t = show.out }
+}
+task show {
+  input { File f }
+  command <<< cat ~{f} >>>
+  output { String out = read_string(stdout()) }
+}
+""")
+    p = wdl_run(str(wdl), "--logLevel", "WARNING", "-o", str(tmp_path / "o"), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"rel.s": "relative content", "rel.t": "relative content"}

@@ -96,11 +96,14 @@ class Expander:
         for dep in all_dependencies(node):
             deps |= self.ir_of.get(dep, set())
         payload = {"op": op, "doc": self.doc_path, "wf": ref_of(self.workflow), "env": visible,
-                   "where": where, **extra}
+                   "where": where, **extra, **self._launch()}
         if self.overrides:
             payload["ov"] = self.overrides
         spec = json_node(KIND, op, display, NOOP_RESOURCES, payload, hint=op)
         return self._add(spec, deps)
+
+    def _launch(self) -> dict[str, str]:
+        return {"cwd": self.ev.launch_dir} if self.ev.launch_dir else {}
 
     def _add(self, spec: Any, deps: Iterable[str] = ()) -> str:
         self.added.append(spec.id)
@@ -130,7 +133,7 @@ class Expander:
             return
         deps = set(refs.iter_refs(visible))
         payload = {"op": "decls", "doc": self.doc_path, "wf": ref_of(self.workflow), "env": visible,
-                   "where": self.where, "decls": [d.workflow_node_id for d in decls]}
+                   "where": self.where, "decls": [d.workflow_node_id for d in decls], **self._launch()}
         node_id = self._add(json_node(KIND, "outputs", display, NOOP_RESOURCES, payload, hint="outputs"), deps)
         for d in decls:
             env[d.name] = refs.ref(node_id, d.name)
@@ -168,7 +171,7 @@ class Expander:
         callee = call.callee
         if isinstance(callee, Tree.Workflow):
             payload = {"op": "workflow", "doc": self.doc_path, "wf": ref_of(callee), "env": inputs,
-                       "where": display}
+                       "where": display, **self._launch()}
             return json_node(KIND, callee.name, display, NOOP_RESOURCES, payload, hint=call.name)
         assert isinstance(callee, Tree.Task)
         return task_node(self.doc_path, callee, inputs, display, self.ev, self.defaults, call.name, self.limits)

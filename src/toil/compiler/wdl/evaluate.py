@@ -15,7 +15,7 @@ from WDL import StdLib, Value
 from toil.compiler import values as refs
 from toil.compiler.wdl import values as wv
 from toil.compiler.wdl.document import WDLUserError, describe
-from toil.compiler.wdl.files import Store, group_key, is_stored, store_local
+from toil.compiler.wdl.files import Store, group_key, is_stored, is_url, store_local
 
 EVAL_ERRORS = (WDL.Error.EvalError, WDL.Error.RuntimeError, WDL.Error.InputError, ValueError, KeyError,
                TypeError, IndexError, ZeroDivisionError, FileNotFoundError)
@@ -24,14 +24,17 @@ EVAL_ERRORS = (WDL.Error.EvalError, WDL.Error.RuntimeError, WDL.Error.InputError
 class WorkflowStdLib(StdLib.Base):
     """The standard library outside tasks: stored files are linked in to be read."""
 
-    def __init__(self, wdl_version: str, store: Store, base: str) -> None:
+    def __init__(self, wdl_version: str, store: Store, base: str, launch_dir: str | None = None) -> None:
         super().__init__(wdl_version, write_dir=os.path.join(base, "write"))
         self._store = store
         self._base = base
+        self._launch_dir = launch_dir
 
     def _devirtualize_filename(self, filename: str) -> str:
         if is_stored(filename):
             return self._store.read(filename, os.path.join(self._base, "files"))
+        if self._launch_dir and not os.path.isabs(filename) and not is_url(filename):
+            return os.path.join(self._launch_dir, filename)
         return filename
 
     def _virtualize_filename(self, filename: str) -> str:
@@ -44,10 +47,11 @@ class WorkflowStdLib(StdLib.Base):
 class Evaluator:
     """Evaluates declarations and expressions over an environment of stored JSON values."""
 
-    def __init__(self, wdl_version: str, store: Store, base: str, owner: str) -> None:
-        self.stdlib = WorkflowStdLib(wdl_version, store, base)
+    def __init__(self, wdl_version: str, store: Store, base: str, owner: str, launch_dir: str | None = None) -> None:
+        self.stdlib = WorkflowStdLib(wdl_version, store, base, launch_dir)
         self.store = store
         self.owner = owner   # groups the files written here
+        self.launch_dir = launch_dir   # relative paths in workflow expressions are taken from here
 
     def bindings(self, env: dict[str, Any], names: Iterable[str] | None = None) -> WDL.Env.Bindings[Value.Base]:
         out: WDL.Env.Bindings[Value.Base] = WDL.Env.Bindings()
@@ -57,7 +61,7 @@ class Evaluator:
 
     def store_value(self, v: Value.Base) -> Any:
         """The JSON form of a value, with files written during evaluation stored."""
-        return store_local(wv.encode(v), self.store, lambda d: group_key(self.owner, d))
+        return store_local(wv.encode(v), self.store, lambda d: group_key(self.owner, d), self.launch_dir)
 
     def eval(self, expr: WDL.Expr.Base, env: WDL.Env.Bindings[Value.Base]) -> Value.Base:
         try:

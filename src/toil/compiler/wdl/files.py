@@ -143,12 +143,17 @@ def localize(data: Any, store: Store, base: str) -> Any:
     return map_files(data, local)
 
 
-def store_local(data: Any, store: Store, group_of: Callable[[str], str]) -> Any:
-    """The JSON form with local files and directories stored; paths that do not exist become null."""
+def store_local(data: Any, store: Store, group_of: Callable[[str], str], base: str | None = None) -> Any:
+    """The JSON form with local files and directories stored; paths that do not exist become null.
+
+    Relative paths are taken from ``base`` (where the user started the workflow) when given.
+    """
     def stored(tag: str, value: str) -> str | None:
         if is_stored(value) or is_url(value):
             return value
         path = value.rstrip("/")
+        if base and not os.path.isabs(path):
+            path = os.path.join(base, path)
         if not os.path.exists(path):
             return None
         return store.write(path, group_of(os.path.dirname(os.path.abspath(path))))

@@ -54,11 +54,11 @@ def run(options: Any, inputs: dict[str, Any], search: list[str]) -> dict[str, An
         dag = SubDag()
         if isinstance(target, Tree.Workflow):
             payload = {"op": "workflow", "doc": doc_path, "wf": document.ref_of(target), "env": imported,
-                       "where": target.name}
+                       "where": target.name, "cwd": os.getcwd()}
             spec = json_node(KIND, target.name, target.name, NOOP_RESOURCES, payload, hint=target.name)
         else:
             scratch = tempfile.mkdtemp(prefix="toil-wdl-eval-")
-            ev = Evaluator(target.effective_wdl_version, store, scratch, "leader")
+            ev = Evaluator(target.effective_wdl_version, store, scratch, "leader", os.getcwd())
             spec = task_node(doc_path, target, imported, target.name, ev, default_resources(config), target.name,
                              limits_for(config))
         record["root"] = dag.add(spec)

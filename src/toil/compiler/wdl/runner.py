@@ -67,7 +67,8 @@ def expand(ctx: Any, extra: dict[str, Any], op: str, reader: refs.ReturnReader,
     if op == "workflow":
         overrides.update({k: v for k, v in env.items() if "." in k})
         env = {k: v for k, v in env.items() if "." not in k}
-    ev = Evaluator(workflow.effective_wdl_version, store, os.path.join(ctx.workdir, "eval"), ctx.spec.id)
+    ev = Evaluator(workflow.effective_wdl_version, store, os.path.join(ctx.workdir, "eval"), ctx.spec.id,
+                   extra.get("cwd"))
     exp = Expander(extra["doc"], workflow, ev, default_resources(ctx.config), overrides, extra.get("where", ""),
                    limits_for(ctx.config))
     if op == "workflow":
