@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-unit test-integration typecheck bench clean conformance-cwl
+.PHONY: install demo test test-unit test-integration typecheck bench clean conformance-cwl conformance-wdl
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,7 @@ test: install
 	$(BIN)/python -m mypy src/toil
 	$(BIN)/python -m pytest -q tests/unit
 	$(BIN)/python -m pytest -q tests/integration
+	$(MAKE) conformance-wdl
 	$(MAKE) conformance-cwl
 
 # The whole CWL v1.2 conformance suite (../shared/conformance/cwl-v1.2) with cwltest, -j2; fails on a
@@ -43,6 +44,11 @@ test-integration: install
 
 typecheck: install
 	$(BIN)/python -m mypy src/toil
+
+# The WDL conformance suite (../shared/conformance/wdl, or $$WDL_CONFORMANCE_DIR): fails on a test not
+# listed in conformance/wdl-known-failures.txt.
+conformance-wdl: install
+	$(BIN)/python conformance/wdl_conformance.py --jobs 2
 
 bench: install
 	$(BIN)/python bench/run_all.py

@@ -1,0 +1,143 @@
+"""Loading WDL documents with miniwdl, finding their tasks and workflows, and naming errors.
+
+Documents are cached per process: the front end loads the document before the
+workflow starts, so warm workers forked from the leader inherit the parsed
+tree; a worker elsewhere loads it again from the path in the node.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Union
+
+import WDL
+
+from toil.exceptions import ToilUserError
+
+Executable = Union[WDL.Tree.Task, WDL.Tree.Workflow]
+_documents: dict[str, WDL.Tree.Document] = {}
+
+
+class WDLUserError(ToilUserError):
+    """A mistake in a WDL document or its inputs: not retried."""
+
+
+def position(exn: BaseException) -> str:
+    pos = getattr(exn, "pos", None)
+    if pos is None:
+        node = getattr(exn, "node", None)
+        pos = getattr(node, "pos", None)
+    if pos is None:
+        return ""
+    return f"{pos.abspath or pos.uri}:{pos.line}:{pos.column}: "
+
+
+def describe(exn: BaseException) -> str:
+    """One line naming the file, line and column of a miniwdl error."""
+    if isinstance(exn, WDL.Error.MultipleValidationErrors):
+        return "; ".join(describe(e) for e in exn.exceptions[:5])
+    text = " ".join(str(exn).split()) or type(exn).__name__
+    return position(exn) + text
+
+
+def load(path: str) -> WDL.Tree.Document:
+    """The parsed, type-checked document at ``path`` (cached); errors as one line with file:line:col."""
+    path = os.path.abspath(path)
+    if path not in _documents:
+        if not os.path.exists(path):
+            raise WDLUserError(f"no such WDL file: {path}")
+        try:
+            doc = WDL.load(path, path=[os.path.dirname(path)])
+        except (WDL.Error.SyntaxError, WDL.Error.ValidationError, WDL.Error.MultipleValidationErrors,
+                WDL.Error.ImportError) as e:
+            raise WDLUserError(describe(e)) from None
+        check_version_rules(doc)
+        _documents[path] = doc
+    return _documents[path]
+
+
+def all_documents(doc: WDL.Tree.Document) -> list[WDL.Tree.Document]:
+    seen: dict[int, WDL.Tree.Document] = {}
+    stack = [doc]
+    while stack:
+        d = stack.pop()
+        if id(d) not in seen:
+            seen[id(d)] = d
+            stack.extend(imp.doc for imp in d.imports if imp.doc is not None)
+    return list(seen.values())
+
+
+def ref_of(exe: Executable) -> list[str]:
+    """How nodes name a task or workflow: [absolute path of its document, name]."""
+    return [exe.pos.abspath, exe.name]
+
+
+def find(main_path: str, ref: list[str]) -> Executable:
+    """The task or workflow a node names (loading the main document if this process has not)."""
+    abspath, name = ref
+    for doc in all_documents(load(main_path)):
+        if doc.pos.abspath != abspath:
+            continue
+        if doc.workflow is not None and doc.workflow.name == name:
+            return doc.workflow
+        for task in doc.tasks:
+            if task.name == name:
+                return task
+    raise WDLUserError(f"{abspath}: no task or workflow named {name}")
+
+
+def target_of(doc: WDL.Tree.Document) -> Executable:
+    """What a document runs: its workflow, or its only task."""
+    if doc.workflow is not None:
+        return doc.workflow
+    if len(doc.tasks) == 1:
+        return doc.tasks[0]
+    raise WDLUserError(f"{doc.pos.abspath}: the document has no workflow and {len(doc.tasks)} tasks: "
+                       f"nothing to run")
+
+
+def node_idents(node: Any) -> set[str]:
+    """The names a workflow node (and everything inside it) reads."""
+    cache = getattr(node, "_toil_idents", None)
+    if cache is not None:
+        return cache
+    names: set[str] = set()
+    stack = [node]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, WDL.Expr.Ident):
+            names.add(str(x.name))
+        stack.extend(x.children)
+    setattr(node, "_toil_idents", names)
+    return names
+
+
+def all_dependencies(node: Any) -> set[str]:
+    """The workflow node ids a node, or anything inside a section, depends on."""
+    deps = set(node.workflow_node_dependencies)
+    if isinstance(node, WDL.Tree.WorkflowSection):
+        for inner in node.body:
+            deps |= all_dependencies(inner)
+    return deps
+
+
+def check_version_rules(doc: WDL.Tree.Document) -> None:
+    """Rules of WDL 1.1 that miniwdl's type checker lets pass: no compound value coerces to a String.
+
+    An array literal mixing a compound item with strings would make the compound a String.
+    """
+    for d in all_documents(doc):
+        version = d.effective_wdl_version
+        if version in ("draft-2", "1.0"):
+            continue
+        stack: list[Any] = [d]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, WDL.Expr.Array) and isinstance(x.type, WDL.Type.Array) \
+                    and isinstance(x.type.item_type, WDL.Type.String):
+                for item in x.items:
+                    if isinstance(item.type, (WDL.Type.Array, WDL.Type.Map, WDL.Type.Pair, WDL.Type.StructInstance,
+                                              WDL.Type.Object)):
+                        pos = item.pos
+                        raise WDLUserError(f"{pos.abspath or pos.uri}:{pos.line}:{pos.column}: a {item.type} value "
+                                           f"cannot be coerced to String in WDL {version}")
+            stack.extend(x.children)

@@ -1,0 +1,90 @@
+"""Run one WDL node in a worker: a task, or an expansion of part of a workflow.
+
+Every node reads the stored values it was given (resolving references to
+other nodes' results), does its work, and stores its result as JSON; nodes
+that expand return a RunRecord adding their sub-DAG below themselves.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from WDL import Tree
+
+from toil.compiler import values as refs
+from toil.compiler.ir import Resources, RunRecord
+from toil.compiler.wdl import document
+from toil.compiler.wdl.compile import Expander
+from toil.compiler.wdl.evaluate import Evaluator
+from toil.compiler.wdl.files import Store
+from toil.compiler.wdl.resources import machine_limits
+from toil.compiler.wdl.task import run_task
+
+
+def default_resources(config: Any) -> Resources:
+    """A task's resources where its runtime section says nothing: the workflow's defaults."""
+    return Resources(float(getattr(config, "defaultCores", 1)), int(getattr(config, "defaultMemory", 2 << 30)),
+                     int(getattr(config, "defaultDisk", 2 << 30)), (),
+                     bool(getattr(config, "defaultPreemptible", False)))
+
+
+_limits: dict[str, Resources | None] = {}
+
+
+def limits_for(config: Any) -> Resources | None:
+    """The single machine's limits (computed once per process)."""
+    if "limits" not in _limits:
+        _limits["limits"] = machine_limits(config)
+    return _limits["limits"]
+
+
+def run_wdl(ctx: Any) -> Any:
+    from toil.runtime.worker import RunOutcome
+
+    extra = ctx.spec.extra
+    op = extra["op"]
+    reader = refs.ReturnReader.of(ctx.job_store)
+    store = Store(ctx.job_store)
+    record = RunRecord(id=ctx.spec.id, epoch=ctx.epoch)
+    if op == "task":
+        task = document.find(extra["doc"], extra["task"])
+        assert isinstance(task, Tree.Task)
+        inputs = reader.resolve(extra["inputs"])
+        value: Any = run_task(task, inputs, store, ctx.workdir, ctx.spec.id, extra["call"])
+    else:
+        value, record = expand(ctx, extra, op, reader, store)
+    ctx.job_store.write_return(ctx.spec.id, refs.dumps(value))
+    return RunOutcome(record=record)
+
+
+def expand(ctx: Any, extra: dict[str, Any], op: str, reader: refs.ReturnReader,
+           store: Store) -> tuple[Any, RunRecord]:
+    """Expand a workflow, a deferred call, section or declarations: (return value, run record)."""
+    workflow = document.find(extra["doc"], extra["wf"])
+    assert isinstance(workflow, Tree.Workflow)
+    env = reader.resolve(extra["env"])
+    overrides = dict(extra.get("ov") or {})
+    if op == "workflow":
+        overrides.update({k: v for k, v in env.items() if "." in k})
+        env = {k: v for k, v in env.items() if "." not in k}
+    ev = Evaluator(workflow.effective_wdl_version, store, os.path.join(ctx.workdir, "eval"), ctx.spec.id,
+                   extra.get("cwd"))
+    exp = Expander(extra["doc"], workflow, ev, default_resources(ctx.config), overrides, extra.get("where", ""),
+                   limits_for(ctx.config))
+    if op == "workflow":
+        value = exp.workflow_body(env)
+    elif op == "decls":
+        decls = [node for node in (workflow.get_node(i) for i in extra["decls"]) if isinstance(node, Tree.Decl)]
+        for d in decls:
+            env.pop(d.name, None)
+        exp.decls_group(decls, env, ctx.spec.display)
+        value = {d.name: env[d.name] for d in decls}
+    else:
+        node = workflow.get_node(extra["node"])
+        before = set(env)
+        exp.node(node, env, extra.get("where", workflow.name))
+        value = {k: v for k, v in env.items() if k not in before}
+        if isinstance(node, Tree.Call):   # consumers read the call's outputs by their own names
+            value = {k[len(node.name) + 1:]: v for k, v in value.items()}
+    return value, exp.dag.as_run(ctx.spec.id, ctx.epoch)
+
