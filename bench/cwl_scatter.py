@@ -54,17 +54,19 @@ def peak_rss_mib(pid: int) -> float:
 
 
 def run(command: list[str], cwd: str) -> tuple[float, float, Any]:
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    peak = 0.0
-    while proc.poll() is None:
-        peak = max(peak, peak_rss_mib(proc.pid))
-        time.sleep(0.05)
-    wall = time.perf_counter() - started
-    out = proc.stdout.read() if proc.stdout else b""
+    out_path = os.path.join(cwd, "stdout.json")      # a file, not a pipe: the output object is large
+    with open(out_path, "wb") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL)
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, peak_rss_mib(proc.pid))
+            time.sleep(0.05)
+        wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"{command[0]} exited with {proc.returncode}")
-    return wall, peak, json.loads(out)
+    with open(out_path, "rb") as f:
+        return wall, peak, json.loads(f.read())
 
 
 def bench(n: int, runner: str, command: list[str]) -> dict[str, Any]:

@@ -111,6 +111,8 @@ class NodeSpec:
     keep_return: bool = False      # someone reads this node's return value
     unit: str = ""                 # Toil's unitName
     extra: dict[str, Any] = field(default_factory=dict)  # kind-specific data (JSON)
+    # Cromwell's `preemptible: N`: the first N attempts may run preemptible, later ones may not (None: all)
+    preemptible_tries: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "k": self.kind, "n": self.name, "r": self.resources.to_json()}
@@ -120,7 +122,7 @@ class NodeSpec:
             d["rt"] = self.retries
         return _put_set(d, d=self.display if self.display != self.name else None, cp=int(self.checkpoint),
                         c=self.children, f=self.followons, s=[list(s) for s in self.services],
-                        kr=int(self.keep_return), u=self.unit, x=self.extra)
+                        kr=int(self.keep_return), u=self.unit, x=self.extra, pt=self.preemptible_tries)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "NodeSpec":
@@ -132,6 +134,7 @@ class NodeSpec:
             children=list(d.get("c", ())), followons=list(d.get("f", ())),
             services=[(s[0], s[1]) for s in d.get("s", ())],
             keep_return=bool(d.get("kr")), unit=d.get("u", ""), extra=dict(d.get("x", {})),
+            preemptible_tries=d.get("pt"),
         )
 
     def label(self) -> str:

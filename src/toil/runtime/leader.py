@@ -23,7 +23,7 @@ from toil.runtime import faults
 from toil.runtime.batch.base import BatchJob, BatchSystem, Completion
 from toil.runtime.jobstores.base import JobStore
 from toil.runtime.jobstores.journal import Journal, decode_line
-from toil.runtime.scheduling import Node, WorkflowState
+from toil.runtime.scheduling import Node, WorkflowState, attempt_resources
 
 log = logging.getLogger("toil.leader")
 
@@ -162,10 +162,7 @@ class Leader:
                 self._submit(node)
 
     def _resources(self, node: Node) -> Resources:
-        r = node.spec.resources
-        if node.memory is not None and node.memory != r.memory:
-            r = Resources(r.cores, node.memory, r.disk, r.accelerators, r.preemptible)
-        return r
+        return attempt_resources(node)
 
     def _submit(self, node: Node) -> None:
         resources = self._resources(node)

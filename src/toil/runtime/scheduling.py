@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Iterable
 
-from toil.compiler.ir import KIND_NOOP, KIND_SERVICE, NodeSpec, RunRecord
+from toil.compiler.ir import KIND_NOOP, KIND_SERVICE, NodeSpec, Resources, RunRecord
 from toil.exceptions import JobStoreCorruptError
 
 WAITING, READY, ISSUED, RAN, FAILED, STOPPED = range(6)
@@ -87,6 +87,19 @@ class Node:
         n.svc_waiting, n.svc_live, n.stopping, n.begun = d["sw"], d["sl"], d["sp"], d["bg"]
         n.owner, n.parent_service, n.started, n.memory = d["ow"], d["ps"], d["sd"], d["m"]
         return n
+
+
+def attempt_resources(node: Node) -> Resources:
+    """What the node's next attempt asks for: memory raised after an out-of-memory kill, and no longer
+    preemptible once its preemptible attempts (``preemptible_tries``) are used up."""
+    r = node.spec.resources
+    preemptible = r.preemptible
+    if preemptible and node.spec.preemptible_tries is not None and node.epoch >= node.spec.preemptible_tries:
+        preemptible = False
+    memory = node.memory if node.memory is not None else r.memory
+    if memory != r.memory or preemptible != r.preemptible:
+        r = Resources(r.cores, memory, r.disk, r.accelerators, preemptible)
+    return r
 
 
 class WorkflowState:

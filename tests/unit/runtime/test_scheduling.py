@@ -240,3 +240,21 @@ def test_statuses_are_reported():
     d.ran("root")
     assert d.state.counts()["ran"] == 1 and d.state.nodes["a"].status == READY
     assert WAITING != ISSUED != RAN
+
+
+def test_preemptible_attempts_run_out_then_regular_nodes_and_memory_overrides() -> None:
+    from toil.compiler.ir import NodeSpec, Resources
+    from toil.runtime.scheduling import Node, attempt_resources
+    spec = NodeSpec(id="n", kind="wdl", name="t", display="t", resources=Resources(1, 100, 0, (), True),
+                    preemptible_tries=2)
+    assert NodeSpec.from_json(spec.to_json()).preemptible_tries == 2
+    node = Node(spec, None, 5)
+    assert attempt_resources(node).preemptible
+    node.epoch = 2
+    assert not attempt_resources(node).preemptible
+    node.memory = 400
+    assert attempt_resources(node).memory == 400 and attempt_resources(node).cores == 1
+    always = Node(NodeSpec(id="m", kind="wdl", name="t", display="t", resources=Resources(1, 1, 0, (), True)),
+                  None, 5)
+    always.epoch = 9
+    assert attempt_resources(always).preemptible

@@ -240,9 +240,10 @@ def task_node(doc_path: str, task: Tree.Task, inputs: dict[str, Any], display: s
     tr.resources = clamp(tr.resources, limits)
     payload: dict[str, Any] = {"op": "task", "doc": doc_path, "task": ref_of(task), "inputs": inputs,
                                "call": display}
+    node = json_node(KIND, task.name, display, tr.resources, payload, retries=tr.retries, hint=hint)
     if tr.preemptible_tries:
-        payload["preemptible_tries"] = tr.preemptible_tries
-    return json_node(KIND, task.name, display, tr.resources, payload, retries=tr.retries, hint=hint)
+        node.preemptible_tries = tr.preemptible_tries
+    return node
 
 
 def runtime_values(task: Tree.Task, inputs: dict[str, Any], ev: Evaluator) -> dict[str, Value.Base]:
