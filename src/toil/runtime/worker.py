@@ -38,7 +38,6 @@ KIND_RUNNERS: dict[str, str] = {
     "cwl": "toil.compiler.cwl.runner:run_cwl",
     "wdl": "toil.compiler.wdl.runner:run_wdl",
 }
-ALWAYS_WARM = ("python", "service")
 _loaded: dict[str, Callable[["RunContext"], "RunOutcome"]] = {}
 _kept_children: set[int] = set()
 
@@ -57,14 +56,15 @@ def kept_children() -> set[int]:
 
 
 def warm_up() -> None:
-    """Import runners now (in the fork server) so each job does not import them again.
+    """Import, in the fork server, the runners of the front ends the leader uses, so jobs need not.
 
-    The Python runners always; a front end's runner when the leader already
-    imported its module (importing cwltool or miniwdl for every workflow
-    would slow every start).
+    A front end is in use when the leader imported its package (toil.job imports the Python one;
+    toil-cwl-runner the CWL one): importing cwltool or miniwdl, or even the Python API, for every
+    workflow would slow every start.
     """
     for kind, target in KIND_RUNNERS.items():
-        if kind not in ALWAYS_WARM and target.partition(":")[0] not in sys.modules:
+        package = target.partition(":")[0].rpartition(".")[0]
+        if package not in sys.modules:
             continue
         try:
             runner_for(kind)
@@ -254,8 +254,11 @@ def run_attempt(job_store: JobStore, config: Any, message: dict[str, Any], workf
                              deferred, job_dir)
             outcome = runner_for(current.kind)(ctx)
         except BaseException as e:  # the job's failure, whatever it is, is reported, not raised
-            sys.stderr.write(f"Job {current.label()} failed:\n")
-            traceback.print_exc(file=sys.stderr)
+            if isinstance(e, ToilUserError) and not os.environ.get("TOIL_TRACEBACK"):
+                sys.stderr.write(f"Job {current.label()} failed: {e}\n")   # a user's mistake: no traceback
+            else:
+                sys.stderr.write(f"Job {current.label()} failed:\n")
+                traceback.print_exc(file=sys.stderr)
             sys.stderr.flush()
             fs.shutdown_failed_attempt()
             result["failed"] = {"id": current.id, "e": epoch, "error": _one_line(e),

@@ -18,6 +18,7 @@ from cwltool.mutation import MutationManager
 from cwltool.process import shortname
 from cwltool.secrets import SecretStore
 from cwltool.stdfsaccess import StdFsAccess
+from schema_salad.exceptions import ValidationException
 
 from toil.compiler.cwl import loading, steps
 from toil.compiler.cwl.compile import compile_workflow, is_workflow, run_node
@@ -59,7 +60,7 @@ def run_cwl(ctx: RunContext) -> RunOutcome:
             raise ToilUserError(f"unknown CWL node operation {op!r}")
     except UnsupportedRequirement as e:
         raise CWLUnsupported(f"UnsupportedRequirement: {e}") from e
-    except WorkflowException as e:
+    except (WorkflowException, ValidationException) as e:
         raise CWLJobFailed(f"{ctx.spec.display}: {_first_line(e)}") from e
     ctx.job_store.write_return(ctx.spec.id, dumps(value))
     _keep_javascript_engine()

@@ -86,6 +86,15 @@ def _rss() -> int:
         return 0
 
 
+def _has_threads() -> bool:
+    """Whether a job left threads running. A cancelled timer (cwltool times expressions with one) is
+    finishing on its own: wait a moment for it instead of replacing the worker."""
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer) and thread.finished.is_set():
+            thread.join(0.2)
+    return threading.active_count() > 1
+
+
 def _has_children() -> bool:
     """Whether a job left child processes behind (helpers a runner declared long-lived do not count)."""
     from toil.runtime.worker import kept_children
@@ -172,7 +181,7 @@ def worker_main(address: str, worker_id: str, run_job: Callable[[dict[str, Any]]
         cpu = _cpu_seconds() - cpu0
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         jobs += 1
-        recycle = (code != 0 or jobs >= policy.max_jobs or threading.active_count() > 1 or _has_children()
+        recycle = (code != 0 or jobs >= policy.max_jobs or _has_threads() or _has_children()
                    or _rss() > baseline.rss + policy.memory_growth)
         if capture_output:
             _redirect_output(None)

@@ -217,7 +217,9 @@ class _Server:
         _load_prctl()
         if self.zygote.warm_up is not None:
             self.zygote.warm_up()
-        gc.collect()
+        # Freeze (no collect first: on a leader that loaded a large document, a full collection costs
+        # tens of milliseconds before the first job can start): jobs' collections skip these objects,
+        # so forked workers do not copy the pages they live on.
         gc.freeze()
         poller = select.poll()
         poller.register(self.channel.read_fd, select.POLLIN)
