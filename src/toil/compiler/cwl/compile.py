@@ -35,10 +35,10 @@ log = logging.getLogger("toil.cwl")
 
 KIND = "cwl"
 MIB = 1024 * 1024
-# A step that only resolves values or expands into other nodes needs little. Not too little: it may
-# start cwltool's Node.js engine for an expression, and many of those at once on few cores crawl.
-LIGHT = Resources(cores=0.25, memory=100 * MIB, disk=0)
-# An ExpressionTool is all expression: a whole core, so they queue instead of fighting for the CPU.
+# A step that resolves values, evaluates expressions or expands into other nodes needs little memory,
+# but a whole core: its expressions run in cwltool's Node.js engine, and many engines starting at once
+# on few cores crawl (a whole core each also lets a warm worker's engine serve job after job).
+LIGHT = Resources(cores=1, memory=100 * MIB, disk=0)
 EXPRESSION = Resources(cores=1, memory=256 * MIB, disk=0)
 PREEMPTIBLE_HINT = "http://arvados.org/cwl#UsePreemptible"
 CUDA_HINT = "http://commonwl.org/cwltool#CUDARequirement"

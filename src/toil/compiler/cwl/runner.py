@@ -129,17 +129,23 @@ def _expand_scatter(ctx: RunContext, runtime: RuntimeContext, workflow: Any, ste
                     out_keys: list[str]) -> tuple[Any, SubDag]:
     items, shape = steps.scatter_items(step, io)
     dag = SubDag()
-    item_nodes: list[str | None] = []
+    # An ExpressionTool is an expression, evaluated where it is needed as cwltool does: a job per item
+    # would cost more than the evaluation.
+    inline = step.embedded_tool.tool.get("class") == "ExpressionTool"
+    results: list[Any] = []
     for index, item in enumerate(items):
         evaluated = steps.post_scatter_eval(workflow, step, item, runtime)
         if evaluated is None:
-            item_nodes.append(None)
+            results.append(None)
             continue
         job = steps.tool_job_order(step, evaluated)
+        if inline:
+            results.append(_step_outputs(step, run_tool(step.embedded_tool, job, runtime)))
+            continue
         label = f"{ctx.spec.display}[{index}]"
-        item_nodes.append(dag.add(_run_node_for(ctx, ctx.spec.extra["path"], step.embedded_tool, job, runtime,
-                                                label)))
-    outputs = {k: shape([ref(n, k) if n is not None else None for n in item_nodes]) for k in out_keys}
+        node = dag.add(_run_node_for(ctx, ctx.spec.extra["path"], step.embedded_tool, job, runtime, label))
+        results.append({k: ref(node, k) for k in out_keys})
+    outputs = {k: shape([r[k] if r is not None else None for r in results]) for k in out_keys}
     return outputs, dag
 
 
