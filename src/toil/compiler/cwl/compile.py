@@ -80,6 +80,19 @@ def resources_of(process: Any, config: Any, builder: Any = None) -> Resources:
                     process.tool.get("id", "tool"))
 
 
+def resource_builder(process: Any, job: dict[str, Any], runtime: Any) -> Any:
+    """cwltool's Builder for a tool on a job order, to evaluate its resource requirement.
+
+    The job's own run makes its directories; this evaluation must not (cwltool would create an
+    output, a temporary and a staging directory for every call).
+    """
+    import copy
+    import tempfile
+    context = runtime.copy()
+    context.outdir = context.tmpdir = context.stagedir = tempfile.gettempdir()
+    return process._init_job(copy.deepcopy(job), context)
+
+
 def _preemptible(process: Any, config: Any) -> bool:
     req, _ = process.get_requirement(PREEMPTIBLE_HINT)
     if req is not None and "usePreemptible" in req:

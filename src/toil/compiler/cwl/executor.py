@@ -7,7 +7,6 @@ final outputs from the job store to ``--outdir`` before the job store goes.
 """
 from __future__ import annotations
 
-import copy
 import logging
 import os
 from typing import Any
@@ -20,8 +19,8 @@ from cwltool.utils import DEFAULT_TMP_PREFIX
 from schema_salad.sourceline import SourceLine
 
 from toil.compiler.cwl import loading
-from toil.compiler.cwl.compile import compile_workflow, is_workflow, run_node
-from toil.compiler.cwl.runner import CWLUnsupported
+from toil.compiler.cwl.compile import compile_workflow, is_workflow, resource_builder, run_node
+from toil.compiler.cwl.runner import USER_OUTDIRS, CWLUnsupported
 from toil.compiler.dag import SubDag
 from toil.compiler.values import ReturnReader, ref
 from toil.exceptions import FailedJobsException
@@ -80,6 +79,8 @@ class ToilCWLExecutor(JobExecutor):
                                       runtime_context.make_fs_access(""),
                                       bool(runtime_context.compute_checksum),
                                       path_mapper=runtime_context.path_mapper)
+            if area and runtime_context.rm_tmpdir:
+                _remove_listed_dirs(os.path.join(area, USER_OUTDIRS))
             return out
 
         try:
@@ -103,12 +104,24 @@ def _compile_root(process: Process, job_order: dict[str, Any], config: Any,
         return compile_workflow(DOC, [], process, dict(process._init_job(job_order, context).job), config)
     # A lone tool initialises its job order in its own job (initialising twice would list directories twice);
     # here only to know the resources it asks for.
-    builder = process._init_job(copy.deepcopy(job_order), context)
+    builder = resource_builder(process, job_order, context)
     dag = SubDag()
     node = run_node(DOC, [], process, job_order, config, builder=builder)
     node.extra["toplevel"] = True
     dag.add(node)
     return dag, ref(node.id)
+
+
+def _remove_listed_dirs(listing: str) -> None:
+    """Remove the intermediate output directories jobs made under --tmp-outdir-prefix (as cwltool does)."""
+    import shutil
+    try:
+        with open(listing) as f:
+            for line in f:
+                if line.strip():
+                    shutil.rmtree(line.strip(), ignore_errors=True)
+    except FileNotFoundError:
+        pass
 
 
 def _name(process: Process) -> str:

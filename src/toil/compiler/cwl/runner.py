@@ -21,7 +21,7 @@ from cwltool.stdfsaccess import StdFsAccess
 from schema_salad.exceptions import ValidationException
 
 from toil.compiler.cwl import loading, steps
-from toil.compiler.cwl.compile import compile_workflow, is_workflow, run_node
+from toil.compiler.cwl.compile import compile_workflow, is_workflow, resource_builder, run_node
 from toil.compiler.dag import SubDag
 from toil.compiler.ir import RunRecord
 from toil.compiler.values import ReturnReader, dumps, ref
@@ -29,6 +29,10 @@ from toil.exceptions import ToilUserError
 from toil.runtime.worker import RunContext, RunOutcome, keep_child_between_jobs
 
 log = logging.getLogger("toil.cwl")
+
+
+USER_OUTDIRS = "user-outdirs"     # output directories made under the user's --tmp-outdir-prefix, one per line
+_outdir_log: str | None = None
 
 
 class CWLJobFailed(ToilUserError):
@@ -84,11 +88,15 @@ def _first_line(e: BaseException) -> str:
 
 def worker_runtime_context(doc: str, ctx: RunContext) -> RuntimeContext:
     """cwltool's RuntimeContext for a job: the user's settings, outputs kept in the job store."""
+    global _outdir_log
     settings = loading.runtime_settings(doc)
     runtime = RuntimeContext(dict(settings))
+    area = ctx.job_store.local_area("cwl")
+    _outdir_log = None
     if not settings.get("_user_tmp_outdir_prefix"):
-        area = ctx.job_store.local_area("cwl")
         runtime.tmp_outdir_prefix = os.path.join(area or ctx.workdir, "out-")
+    elif area:
+        _outdir_log = os.path.join(area, USER_OUTDIRS)   # the leader removes them once outputs are exported
     if not settings.get("_user_tmpdir_prefix"):
         runtime.tmpdir_prefix = os.path.join(ctx.workdir, "tmp-")
     runtime.basedir = ctx.workdir
@@ -154,7 +162,7 @@ def _run_node_for(ctx: RunContext, path: list[str], process: Any, job: dict[str,
     """A run node with the resources the process asks for on this job order."""
     builder = None
     if not is_workflow(process) and process.tool.get("class") == "CommandLineTool":
-        builder = process._init_job(_copy(job), runtime)
+        builder = resource_builder(process, job, runtime)
     return run_node(ctx.spec.extra["doc"], path, process, job, ctx.config, label or ctx.spec.display, builder)
 
 
@@ -203,6 +211,9 @@ def run_tool(process: Any, job: dict[str, Any], runtime: RuntimeContext) -> dict
         cwl_job.run(runtime)
         if getattr(cwl_job, "outdir", None):
             outdirs.append(os.path.realpath(cwl_job.outdir))
+            if _outdir_log:
+                with open(_outdir_log, "a") as f:
+                    f.write(cwl_job.outdir + "\n")
         builder = getattr(cwl_job, "builder", None)
         if builder is not None:
             given.append(builder.job)     # with the secondary files and listings cwltool found
