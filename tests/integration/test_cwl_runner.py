@@ -102,3 +102,21 @@ def test_restart_after_the_leader_is_killed_does_not_rerun_finished_steps(tmp_pa
     done = json.loads(p.stdout)["done"]
     assert Path(done["path"]).read_text() == "marked\n"
     assert not store.exists()                                # cleaned after success
+
+
+def test_an_output_linking_outside_the_job_fails(tmp_path: Path) -> None:
+    p = cwl("--quiet", "--outdir", str(tmp_path / "out"), str(DOCS / "escape.cwl"), cwd=tmp_path)
+    assert p.returncode == 1
+    assert "outside the job's working directory" in p.stderr
+
+
+def test_output_directories_under_tmp_outdir_prefix_are_removed(tmp_path: Path) -> None:
+    prefix = tmp_path / "outs"
+    prefix.mkdir()
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"words": ["a", "b"]}))
+    p = cwl("--quiet", "--tmp-outdir-prefix", f"{prefix}/", "--outdir", str(tmp_path / "out"), str(DOCS / "fan.cwl"),
+            str(job), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert len(json.loads(p.stdout)["shouted"]) == 2
+    assert os.listdir(prefix) == []
