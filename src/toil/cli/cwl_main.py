@@ -56,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         args.jobStore = None
     logging.getLogger("salad").setLevel(logging.WARNING)
     logging.getLogger("cwltool").propagate = False   # cwltool has its own handler; the runtime's would repeat it
-    code = cwltool.main.main(args=args, executor=ToilCWLExecutor(args), versionfunc=_version)
+    from toil.compiler.cwl.schemas import setup_schemas
+    code = cwltool.main.main(args=args, executor=ToilCWLExecutor(args), versionfunc=_version,
+                             custom_schema_callback=lambda: setup_schemas(args))
     return int(code)
 
 
