@@ -134,6 +134,9 @@ def test_a_killed_run_continues_with_restart_without_rerunning_finished_tasks(tm
     deadline = time.time() + 60
     while time.time() < deadline and not (log.exists() and log.read_text().strip()):
         time.sleep(0.05)
+    # A task's line is written before its worker reports it: give the leader a moment to record the first
+    # tasks (the next ones nap for a second) so "finished" means recorded, then kill it.
+    time.sleep(0.5)
     os.kill(leader.pid, signal.SIGKILL)
     leader.wait()
     finished = {line.split()[0] for line in log.read_text().splitlines()}
