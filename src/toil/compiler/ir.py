@@ -62,6 +62,11 @@ class Resources:
                 and self.accelerator_count <= other.accelerator_count
                 and (self.preemptible or not other.preemptible))
 
+    def capped(self, limits: "Resources") -> "Resources":
+        """Cores, memory and disk no larger than ``limits`` (accelerators and preemptibility kept)."""
+        return Resources(min(self.cores, limits.cores), min(self.memory, limits.memory), min(self.disk, limits.disk),
+                         self.accelerators, self.preemptible)
+
     def describe(self) -> str:
         from toil.lib.conversions import bytes2human
         cores = int(self.cores) if float(self.cores).is_integer() else self.cores

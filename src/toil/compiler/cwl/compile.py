@@ -29,7 +29,6 @@ from toil.compiler.cwl.steps import sources_of
 from toil.compiler.dag import SubDag, json_node
 from toil.compiler.ir import Resources
 from toil.compiler.values import iter_refs, ref
-from toil.lib.conversions import human2bytes
 
 log = logging.getLogger("toil.cwl")
 
@@ -102,22 +101,15 @@ def _preemptible(process: Any, config: Any) -> bool:
 
 def _clamped(res: Resources, config: Any, name: str) -> Resources:
     """Requests beyond the batch system's per-job limits run at the limits, as cwltool runs them anyway."""
-    max_cores = float(getattr(config, "maxCores", 0) or 0)
-    max_memory = _size(getattr(config, "maxMemory", 0))
-    max_disk = _size(getattr(config, "maxDisk", 0))
-    cores = min(res.cores, max_cores) if max_cores else res.cores
-    memory = min(res.memory, max_memory) if max_memory else res.memory
-    disk = min(res.disk, max_disk) if max_disk else res.disk
-    if (cores, memory, disk) != (res.cores, res.memory, res.disk) and name not in _clamp_warned:
+    cores = float(getattr(config, "maxCores", 0) or res.cores)
+    memory = int(getattr(config, "maxMemory", 0) or res.memory)
+    disk = int(getattr(config, "maxDisk", 0) or res.disk)
+    limits = Resources(cores, memory, disk)
+    capped = res.capped(limits)
+    if capped != res and name not in _clamp_warned:
         _clamp_warned.add(name)
         log.warning("%s asks for %s; running it within this batch system's limits", shortname(name), res.describe())
-    return Resources(cores, memory, disk, res.accelerators, res.preemptible)
-
-
-def _size(value: Any) -> int:
-    if not value:
-        return 0
-    return int(value) if isinstance(value, (int, float)) else int(human2bytes(str(value)))
+    return capped
 
 
 def _names(process: Any, label: str) -> tuple[str, str]:

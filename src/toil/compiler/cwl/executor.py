@@ -59,8 +59,7 @@ class ToilCWLExecutor(JobExecutor):
         settings["_user_tmp_outdir_prefix"] = runtime_context.tmp_outdir_prefix != DEFAULT_TMP_PREFIX
         settings["_user_tmpdir_prefix"] = runtime_context.tmpdir_prefix != DEFAULT_TMP_PREFIX
         loading.register(DOC, process, settings)      # before the batch system forks its workers
-        record = loading.record_for(process.tool["id"], self.options, runtime_context, job_requirements)
-        record["runtime"] = settings
+        record = loading.record_for(process.tool["id"], self.options, settings, job_requirements)
         final_outdir = os.path.abspath(runtime_context.outdir) if isinstance(runtime_context.outdir, str) else None
         keep_store = config.clean in ("never", "onError") or bool(getattr(config, "stats", False))
 

@@ -96,9 +96,9 @@ def load_again(key: str, record: dict[str, Any] | None) -> Any:
     return root
 
 
-def record_for(uri: str, loading_context: Any, runtime_context: Any, job_requirements: list[Any]) -> dict[str, Any]:
+def record_for(uri: str, loading_context: Any, runtime: dict[str, Any], job_requirements: list[Any]) -> dict[str, Any]:
     """What a worker elsewhere needs to load the document the same way."""
     loading = {k: getattr(loading_context, k) for k in LOADING_KEYS
                if isinstance(getattr(loading_context, k, None), (bool, str, int))}
-    return {"uri": uri, "loading": loading, "runtime": settings_of(runtime_context),
+    return {"uri": uri, "loading": loading, "runtime": runtime,
             "job_requirements": json.loads(json.dumps(job_requirements, default=str))}

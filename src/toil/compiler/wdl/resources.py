@@ -108,10 +108,7 @@ def clamp(resources: Resources, limits: Resources | None) -> Resources:
     Only for the single-machine batch system: WDL written for the cloud often
     asks for more than a laptop has, and the task can still run.
     """
-    if limits is None:
-        return resources
-    return Resources(min(resources.cores, limits.cores), min(resources.memory, limits.memory),
-                     min(resources.disk, limits.disk), resources.accelerators, resources.preemptible)
+    return resources if limits is None else resources.capped(limits)
 
 
 def machine_limits(config: Any) -> Resources | None:
