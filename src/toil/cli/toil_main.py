@@ -1,7 +1,6 @@
 """The ``toil`` command: utilities that read and steer a workflow's job store."""
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Callable
 
@@ -11,21 +10,42 @@ from toil.runtime.errors import install_excepthook
 
 
 def _clean(argv: list[str]) -> int:
-    from toil.runtime.jobstores import normalize_locator, open_job_store
-    parser = ToilArgumentParser(prog="toil clean", description="Delete a workflow's job store.")
-    parser.add_argument("jobStore", help="The job store to delete: file:PATH or a bare PATH.")
-    parser.add_argument("--logLevel", default="INFO", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    js = open_job_store(normalize_locator(args.jobStore))
-    if not js.exists():
-        raise ToilUserError(f"the job store {js.locator} does not exist: nothing to clean")
+    from toil.cli.utility import open_existing_job_store, utility_parser
+    args = utility_parser("toil clean", "Delete a workflow's job store.", log_level="INFO").parse_args(argv)
+    js = open_existing_job_store(args.jobStore, ": nothing to clean")
     js.destroy()
     print(f"Deleted the job store {js.locator}")
     return 0
 
 
+def _config(argv: list[str]) -> int:
+    from toil.runtime.options import write_config
+    parser = ToilArgumentParser(prog="toil config", description="Write a commented YAML file of every workflow "
+                                "option with its default, to edit and pass back with --config.")
+    parser.add_argument("output", help="The file to write.")
+    args = parser.parse_args(argv)
+    try:
+        write_config(args.output)
+    except OSError as e:
+        raise ToilUserError(f"cannot write {args.output}: {e.strerror}") from None
+    print(f"Wrote the default options to {args.output}; use it with --config {args.output}")
+    return 0
+
+
+def _lazy(module: str) -> Callable[[list[str]], int]:
+    def run(argv: list[str]) -> int:
+        import importlib
+        return int(importlib.import_module(module).main(argv))
+    return run
+
+
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
+    "status": (_lazy("toil.cli.toil_status"), "Report where a workflow stands: jobs queued, running, failed."),
+    "stats": (_lazy("toil.cli.toil_stats"), "Report the time and memory of the jobs of a run with --stats."),
     "clean": (_clean, "Delete a workflow's job store."),
+    "kill": (_lazy("toil.cli.toil_kill"), "Stop a running workflow and every job it issued."),
+    "debug-job": (_lazy("toil.cli.toil_debug_job"), "Run one job of a workflow again, in the foreground."),
+    "config": (_config, "Write a commented YAML file of all options, for --config."),
 }
 
 

@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 from typing import Any
 
 from toil.exceptions import ToilUserError

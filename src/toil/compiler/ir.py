@@ -46,7 +46,15 @@ class Resources:
     @classmethod
     def from_json(cls, data: list[Any]) -> "Resources":
         cores, memory, disk, accel, preemptible = data
-        return cls(float(cores), int(memory), int(disk), accelerators_key(accel), bool(preemptible))
+        if accel:
+            return cls(float(cores), int(memory), int(disk), accelerators_key(accel), bool(preemptible))
+        key = (cores, memory, disk, preemptible)
+        r = _PLAIN_RESOURCES.get(key)
+        if r is None:     # most jobs of a workflow share a few shapes: share the (immutable) objects too
+            r = cls(float(cores), int(memory), int(disk), (), bool(preemptible))
+            if len(_PLAIN_RESOURCES) < 4096:
+                _PLAIN_RESOURCES[key] = r
+        return r
 
     @property
     def accelerator_list(self) -> list[dict[str, Any]]:
@@ -74,6 +82,9 @@ class Resources:
         if self.accelerators:
             text += f", {self.accelerator_count} accelerator(s)"
         return text
+
+
+_PLAIN_RESOURCES: dict[tuple[Any, ...], Resources] = {}
 
 
 def accelerators_key(accelerators: Any) -> tuple[tuple[tuple[str, Any], ...], ...]:
@@ -131,16 +142,15 @@ class NodeSpec:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "NodeSpec":
-        return cls(
-            id=d["id"], kind=d["k"], name=d["n"], display=d.get("d", d["n"]),
-            resources=Resources.from_json(d["r"]),
-            payload=PayloadRef.from_json(d["p"]) if "p" in d else None,
-            retries=d.get("rt"), checkpoint=bool(d.get("cp")),
-            children=list(d.get("c", ())), followons=list(d.get("f", ())),
-            services=[(s[0], s[1]) for s in d.get("s", ())],
-            keep_return=bool(d.get("kr")), unit=d.get("u", ""), extra=dict(d.get("x", {})),
-            preemptible_tries=d.get("pt"),
-        )
+        # Positional and branch-light: a restart or 'toil status' builds one per job of the workflow.
+        get = d.get
+        name, payload, children, followons = d["n"], get("p"), get("c"), get("f")
+        services, extra = get("s"), get("x")
+        return cls(d["id"], d["k"], name, get("d", name), Resources.from_json(d["r"]),
+                   PayloadRef(str(payload[0]), int(payload[1]), int(payload[2])) if payload else None,
+                   get("rt"), bool(get("cp")), list(children) if children else [],
+                   list(followons) if followons else [], [(s[0], s[1]) for s in services] if services else [],
+                   bool(get("kr")), get("u", ""), dict(extra) if extra else {}, get("pt"))
 
     def label(self) -> str:
         """How logs name this node: its display name and id."""

@@ -14,11 +14,13 @@ import heapq
 import json
 import logging
 import os
+import re
 import time
 from typing import Any
 
 from toil.compiler.ir import Resources
-from toil.exceptions import FailedJobsException, InsufficientSystemResources, JobStoreWriteError
+from toil.exceptions import (FailedJobsException, InsufficientSystemResources, JobStoreWriteError,
+                             WorkflowInterrupted)
 from toil.runtime import faults
 from toil.runtime.batch.base import BatchJob, BatchSystem, Completion
 from toil.runtime.jobstores.base import JobStore
@@ -27,6 +29,8 @@ from toil.runtime.scheduling import Node, WorkflowState, attempt_resources
 
 log = logging.getLogger("toil.leader")
 
+_SAFE_FILE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+KILL_FLAG = "toil-kill"          # set by 'toil kill'; the leader stops when it sees it
 SERVICE_POLL_SECONDS = 0.05
 IDLE_WAIT_SECONDS = 1.0
 BACKOFF_BASE = float(os.environ.get("TOIL_RETRY_BACKOFF_SECONDS", "2"))
@@ -55,9 +59,41 @@ class Leader:
         self._pending_records: list[dict[str, Any]] = []
         self._deadlock_since: float | None = None
         self.completed_runs = 0
+        from toil.runtime.monitor import make_monitor
+        self.monitor = make_monitor(self, config)
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> None:
+        """Run the workflow to its end, publishing its progress (status file, progress bar, metrics)."""
+        self.job_store.clear_flag(KILL_FLAG)     # a kill of an earlier run is not meant for this one
+        self._stats_line({"t": "run", "attempt": getattr(self.config, "workflowAttemptNumber", 0),
+                          "start": time.time(), "batchSystem": getattr(self.batch, "name", ""),
+                          "defaultCores": self.config.defaultCores, "defaultMemory": self.config.defaultMemory,
+                          "maxCores": self.config.maxCores})
+        outcome = "failed"
+        try:
+            self._loop()
+            outcome = "completed"
+        except WorkflowInterrupted:
+            outcome = "stopped"
+            raise
+        finally:
+            self.monitor.close(outcome)
+            self._stats_line({"t": "end", "attempt": getattr(self.config, "workflowAttemptNumber", 0),
+                              "end": time.time(), "outcome": outcome, "leader_cpu": time.process_time()})
+
+    def _stats_line(self, record: dict[str, Any]) -> None:
+        if getattr(self.config, "stats", False):
+            self._best_effort(self.job_store.append_stats, [json.dumps(record).encode() + b"\n"])
+
+    def _best_effort(self, write: Any, *args: Any) -> None:
+        """Reports (logs, stats) must not stop a workflow, e.g. on a full disk: the journal's write will."""
+        try:
+            write(*args)
+        except OSError as e:
+            log.warning("Could not record %s in the job store: %s", write.__name__, e.strerror or e)
+
+    def _loop(self) -> None:
         self._rescue_results()
         if self.state.failed:
             log.info("Retrying %d job(s) that had failed: %s", len(self.state.failed),
@@ -82,6 +118,10 @@ class Leader:
                 self.job_store.delete_result(token)
             self.batch.after_commit()
             self._check_deadlock()
+            self.monitor.tick()
+            if self.job_store.has_flag(KILL_FLAG):
+                raise WorkflowInterrupted(f"stopped by 'toil kill': running jobs were killed and the job store "
+                                          f"{self.job_store.locator} is kept; rerun with --restart to continue")
         self._finish()
 
     def _timeout(self) -> float:
@@ -235,8 +275,10 @@ class Leader:
             return []
         for level, text in result.get("messages", ()):
             log.log(int(level), "Got message from job at time %s: %s", time.strftime("%m-%d-%Y %H:%M:%S"), text)
+        self.monitor.job_ended(result.get("stats", ()))
         if getattr(self.config, "stats", False) and result.get("stats"):
-            self.job_store.append_stats([json.dumps(s).encode() + b"\n" for s in result["stats"]])
+            self._best_effort(self.job_store.append_stats, [json.dumps(s, separators=(",", ":")).encode() + b"\n"
+                                                            for s in result["stats"]])
         self.completed_runs += len(result.get("runs", ()))
         return list(result.get("runs", ()))
 
@@ -256,6 +298,7 @@ class Leader:
         log.warning("Job %s failed: %s; %s", label, why, plan)
         text = self.batch.read_log(c)
         if text:
+            self._best_effort(self.job_store.write_log, node_id, text)  # for 'toil status --printLogs'
             limit = int(getattr(self.config, "maxLogFileSize", 100 * 1024 * 1024) or 0)
             if limit and len(text) > limit:
                 text = text[-limit:]
@@ -263,13 +306,17 @@ class Leader:
             log.warning("Log from job %s follows:\n=========>\n%s\n<=========", label, body)
 
     def _handle_logs(self, c: Completion, failed: bool) -> None:
-        target = getattr(self.config, "writeLogs", None) or getattr(self.config, "writeLogsGzip", None)
-        if target and (failed or getattr(self.config, "writeLogsFromAllJobs", False)):
+        """With --writeLogs/--writeLogsGzip DIR, keep every job's log in DIR, named after the job."""
+        gzipped = getattr(self.config, "writeLogsGzip", None)
+        target = getattr(self.config, "writeLogs", None) or gzipped
+        if target:
             text = self.batch.read_log(c)
             if text is not None:
                 os.makedirs(target, exist_ok=True)
-                name = ("failed_" if failed else "") + c.token.replace("/", "-") + ".log"
-                if getattr(self.config, "writeLogsGzip", None):
+                node = self.state.nodes.get(c.token.rpartition(".")[0])
+                label = _SAFE_FILE_NAME.sub("_", node.spec.display if node else "job")[:80]
+                name = f"{'failed_' if failed else ''}{label}_{c.token.replace('/', '-')}.log"
+                if gzipped:
                     with gzip.open(os.path.join(target, name + ".gz"), "wb") as f:
                         f.write(text)
                 else:

@@ -30,7 +30,7 @@ def _bool(value: str) -> bool:
 
 def _size(value: str) -> int:
     try:
-        n = human2bytes(value)
+        n = int(value) if str(value).isdigit() else human2bytes(value)   # exact for huge byte counts
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     if n < 1:
@@ -235,7 +235,10 @@ OPTIONS: list[Option] = [
     _o("nodeStorageOverrides", "--nodeStorageOverrides", type=_str_list, default=[], group="autoscaling",
        help="Comma-separated NODETYPE:GB overrides of --nodeStorage."),
     _o("metrics", "--metrics", action="optional_bool", default=False, group="autoscaling",
-       help="Expose the workflow's counters for Prometheus."),
+       help="Serve the workflow's counters (jobs by name and state, queue size, cores in use) for Prometheus "
+            "on http://127.0.0.1:PORT/metrics; 'toil status' shows the address."),
+    _o("metricsPort", "--metricsPort", type=_nonneg_int, default=0, env="TOIL_METRICS_PORT", group="autoscaling",
+       metavar="PORT", help="The port of --metrics. Default: any free port."),
     _o("assume_zero_overhead", "--assumeZeroOverhead", action="optional_bool", default=False,
        group="autoscaling", help="Assume jobs may use every byte of a node when autoscaling."),
     # -- services
@@ -282,11 +285,12 @@ OPTIONS: list[Option] = [
     _o("maxLogFileSize", "--maxLogFileSize", type=_size, default=100 * 1024 * 1024, group="logs",
        help="Keep at most this much of each job log (the tail)."),
     _o("writeLogs", "--writeLogs", action="optional_path", group="logs", metavar="OPT_PATH",
-       help="Write the logs of jobs into files in this directory (default: the current directory)."),
+       help="Keep the log of every job (failed ones prefixed failed_) in a file in this directory, named after the "
+            "job (default: the current directory)."),
     _o("writeLogsGzip", "--writeLogsGzip", action="optional_path", group="logs", metavar="OPT_PATH",
        help="Like --writeLogs, gzipped."),
     _o("writeLogsFromAllJobs", "--writeLogsFromAllJobs", action="optional_bool", default=False, group="logs",
-       help="Write the logs of successful jobs too."),
+       help="Kept for Toil's scripts: --writeLogs already keeps every job's log."),
     _o("write_messages", "--writeMessages", group="logs", metavar="PATH",
        help="File to write the leader's message bus to."),
     _o("realTimeLogging", "--realTimeLogging", action="optional_bool", default=False, group="logs",
@@ -454,6 +458,10 @@ def _coerce(opt: Option, value: Any, source: str) -> Any:
             return strtobool(value)
         if opt.action == "extend_dict":
             return dict(value) if isinstance(value, dict) else _env_pairs(str(value))
+        if isinstance(value, list) and opt.type not in (_int_list, _str_list):
+            if value and all(isinstance(v, dict) for v in value):
+                return value                       # already parsed (e.g. accelerators written by 'toil config')
+            value = ",".join(map(str, value))       # a YAML list of a comma-separated option
         if opt.type is not None and not (isinstance(value, list) and opt.type in (_int_list, _str_list)):
             value = opt.type(str(value)) if not isinstance(value, (int, float)) or opt.type in (_size,) else value
         if opt.choices is not None and value not in opt.choices:

@@ -78,7 +78,8 @@ class Node:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Node":
-        n = cls(NodeSpec.from_json(d["spec"]), d["cr"], d["tl"])
+        n = cls.__new__(cls)      # every field is set below: skip __init__'s defaults (restart speed)
+        n.spec, n.creator, n.tries_left = NodeSpec.from_json(d["spec"]), d["cr"], d["tl"]
         n.status, n.npreds, n.released, n.preds = d["st"], d["np"], d["rl"], list(d["pr"])
         n.phase, n.pending, n.epoch = d["ph"], d["pe"], d["ep"]
         n.children, n.followons = list(d["c"]), list(d["f"])

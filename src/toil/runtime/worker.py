@@ -18,6 +18,7 @@ import logging
 import os
 import resource
 import shutil
+import socket
 import sys
 import time
 import traceback
@@ -138,6 +139,30 @@ def _chain_target(current: NodeSpec, record: RunRecord, alloc: Resources, static
     return target if target.resources.fits_within(alloc) else None
 
 
+_HOST = socket.gethostname()
+
+
+def _job_stats(spec: NodeSpec, outcome: "RunOutcome | None", started: float, cpu0: float) -> dict[str, Any]:
+    """One line of ``toil stats``: timing, peak memory (KiB, the job's tools included) and successors."""
+    succ = list(spec.children) + list(spec.followons)
+    if outcome is not None:
+        succ += list(outcome.record.children) + list(outcome.record.followons)
+    maxrss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                 resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    stats = {"id": spec.id, "name": spec.name, "start": round(started, 6), "wall": round(time.time() - started, 6),
+             "cpu": round(_cpu_seconds() - cpu0, 6), "maxrss": maxrss, "ok": outcome is not None,
+             "pid": os.getpid(), "host": _HOST, "next": succ}
+    if spec.display != spec.name:
+        stats["display"] = spec.display
+    return stats
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (a job's tools)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _one_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return f"{type(e).__name__}: {text[0] if text else ''}"[:500]
@@ -245,7 +270,7 @@ def run_attempt(job_store: JobStore, config: Any, message: dict[str, Any], workf
         job_dir = scratch or os.path.join(workflow_dir, f"{current.id}.{epoch}")
         os.makedirs(job_dir, mode=0o700, exist_ok=True)
         fs = AbstractFileStore(job_store, config, current.id, current.display, job_dir, result["messages"])
-        started, cpu0 = time.time(), time.process_time()
+        started, cpu0 = time.time(), _cpu_seconds()
         outcome: RunOutcome | None = None
         cwd = os.getcwd()
         try:
@@ -269,11 +294,7 @@ def run_attempt(job_store: JobStore, config: Any, message: dict[str, Any], workf
             deferred.run_all()
             _finish_dir(job_dir, policy, outcome is not None, scratch is not None,
                         os.path.join(workflow_dir, f"{current.id}.{epoch}"))
-        result["stats"].append({"id": current.id, "name": current.name, "display": current.display,
-                                "start": started, "wall": time.time() - started,
-                                "cpu": time.process_time() - cpu0,
-                                "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                                "ok": outcome is not None})
+        result["stats"].append(_job_stats(current, outcome, started, cpu0))
         if outcome is None:
             break
         result["runs"].append(outcome.record.to_json())

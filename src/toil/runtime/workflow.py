@@ -23,6 +23,7 @@ from typing import Any
 from toil.compiler.ir import IR_VERSION
 from toil.exceptions import (JobStoreExistsException, NoSuchJobStoreException, ToilRestartException,
                              ToilUserError, WorkflowInterrupted)
+from toil.runtime.bulk import paused_gc
 from toil.runtime.config import Config
 from toil.runtime.jobstores import JobStore, open_job_store
 from toil.runtime.scheduling import WorkflowState
@@ -73,7 +74,7 @@ class Workflow:
                     raise JobStoreExistsException(js.locator)
             self.config.assign_workflow_id()
             js.create({"workflow_id": self.config.workflowID, "ir_version": IR_VERSION,
-                       "config": self.config.to_json()})
+                       "config": self.config.to_json(), "main": _main_script()})
             self.created_here = True
             js.lock_leader()
             self._locked = True
@@ -170,16 +171,17 @@ class Workflow:
 
     def _replay(self) -> WorkflowState:
         journal = self.job_store.journal()
-        snapshot, records = journal.load()
-        retries = int(self.config.retryCount)
-        state = WorkflowState.from_json(snapshot["state"], retries) if snapshot else WorkflowState(retries)
-        if snapshot is None and (not records or records[0].get("t") != "init"):
-            raise ToilUserError(f"the job store {self.job_store.locator} holds no started workflow (the run "
-                                f"stopped before its first job was recorded): run again without --restart")
         started = time.time()
-        for rec in records:
-            state.apply(rec)
-        state.recover()
+        with paused_gc():
+            snapshot, records = journal.load()
+            retries = int(self.config.retryCount)
+            state = WorkflowState.from_json(snapshot["state"], retries) if snapshot else WorkflowState(retries)
+            if snapshot is None and (not records or records[0].get("t") != "init"):
+                raise ToilUserError(f"the job store {self.job_store.locator} holds no started workflow (the run "
+                                    f"stopped before its first job was recorded): run again without --restart")
+            for rec in records:
+                state.apply(rec)
+            state.recover()
         log.info("Resumed the workflow from %d journal record(s) in %.2f s: %d job(s) done, %d to go",
                  len(records), time.time() - started, state.done_count, len(state.nodes))
         return state
@@ -326,6 +328,13 @@ class _stop_on_signals:
     def __exit__(self, *exc: Any) -> None:
         for sig, handler in self.saved.items():
             signal.signal(sig, handler)
+
+
+def _main_script() -> str | None:
+    """The user's script (for 'toil debug-job', which must import it to unpickle its jobs)."""
+    import sys
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    return os.path.abspath(path) if path and path.endswith(".py") else None
 
 
 def _pid_alive(pid: int) -> bool:

@@ -69,3 +69,14 @@ def test_a_damaged_snapshot_is_refused(tmp_path):
     (tmp_path / "snapshot.json").write_text("{not json")
     with pytest.raises(JobStoreCorruptError, match="snapshot is damaged"):
         Journal(str(tmp_path)).load()
+
+
+def test_a_reader_skips_a_torn_tail_without_changing_the_file(tmp_path):
+    """``toil status`` reads while the leader may be mid-write: it must not 'repair' the leader's file."""
+    j = _write(tmp_path, [{"t": "a"}, {"t": "b"}])
+    path = j._journal_path(0)
+    with open(path, "ab") as f:
+        f.write(b'{"t":"c","x":')
+    size = os.path.getsize(path)
+    snap, recs = Journal(str(tmp_path)).load(repair=False)
+    assert [r["t"] for r in recs] == ["a", "b"] and os.path.getsize(path) == size

@@ -50,6 +50,20 @@ def test_written_config_round_trips(tmp_path):
     assert "retryCount: 1" in text and "# " in text
     o = parse("./js", "--config", str(path))
     assert o.retryCount == 1 and o.defaultMemory == 2 * 2 ** 30
+    # every option written comes back as its default, whatever its type (lists, sizes, dicts, None)
+    from toil.runtime.options import defaults
+    plain = parse("./js")
+    for dest, default in defaults().items():
+        assert getattr(o, dest) == getattr(plain, dest), dest
+
+
+def test_config_with_every_option_changed_reads_back(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("defaultAccelerators: ['cuda:2']\nnodeTypes: [t2.micro, m5.large]\nmaxNodes: [3, 4]\n"
+                    "environment: {A: b}\nstats: true\n")
+    o = parse("./js", "--config", str(path))
+    assert o.defaultAccelerators[0]["count"] == 2 and o.nodeTypes == ["t2.micro", "m5.large"]
+    assert o.maxNodes == [3, 4] and o.environment == {"A": "b"} and o.stats is True
 
 
 def test_config_object_is_plain_data():

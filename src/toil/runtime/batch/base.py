@@ -78,6 +78,14 @@ class BatchSystem(abc.ABC):
     def running_tokens(self) -> list[str]:
         return self.issued_tokens()
 
+    def batch_ids(self) -> dict[str, str]:
+        """The engine's id of each running job (a process group, a Slurm job id), for 'toil kill --force'."""
+        return {}
+
+    @classmethod
+    def kill_batch_ids(cls, ids: list[str]) -> None:  # noqa: B027 (optional)
+        """Kill jobs by the ids ``batch_ids`` gave, without a running batch system (their leader is dead)."""
+
     def read_log(self, completion: Completion) -> bytes | None:
         if "log" in completion.extra:
             return bytes(completion.extra["log"])

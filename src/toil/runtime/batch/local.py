@@ -84,7 +84,8 @@ class LocalBatchSystem(BatchSystem):
         self.idle: list[_Worker] = []
         self._done: list[Completion] = []
         self.capture = not getattr(config, "disableWorkerOutputCapture", False)
-        self.keep_logs = bool(getattr(config, "writeLogsFromAllJobs", False))
+        self.keep_logs = bool(getattr(config, "writeLogsFromAllJobs", False) or getattr(config, "writeLogs", None)
+                              or getattr(config, "writeLogsGzip", None))
         self.idle_cap = max(2, cpu_count())
         self.zygote_restarts = 0
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -433,6 +434,15 @@ class LocalBatchSystem(BatchSystem):
 
     def running_tokens(self) -> list[str]:
         return list(self.running)
+
+    def batch_ids(self) -> dict[str, str]:
+        return {token: str(w.pid) for token, w in self.running.items() if w.pid is not None}
+
+    @classmethod
+    def kill_batch_ids(cls, ids: list[str]) -> None:
+        for pid in ids:
+            if pid.isdigit():
+                _kill_group(int(pid))
 
     def queued_tokens(self) -> list[str]:
         return [j.token for j in self.queue]

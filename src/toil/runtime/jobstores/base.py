@@ -52,6 +52,10 @@ class JobStore(abc.ABC):
     def lock_leader(self) -> Any:
         """Become the only leader, or raise JobStoreLockedError naming the other leader."""
 
+    def leader_info(self) -> dict[str, Any]:
+        """Who holds the leader lock ({"pid", "host", "started"}), or {} when no leader runs (or is known)."""
+        return {}
+
     @abc.abstractmethod
     def journal(self) -> Journal: ...
 
@@ -147,3 +151,14 @@ class JobStore(abc.ABC):
 
     @abc.abstractmethod
     def append_stats(self, lines: list[bytes]) -> None: ...
+
+    @abc.abstractmethod
+    def read_stats(self) -> bytes | None:
+        """The stats log (JSON lines) or None if --stats recorded nothing."""
+
+    @abc.abstractmethod
+    def write_status(self, data: bytes) -> None:
+        """Replace the leader's live status (see runtime/status.py); not durable, rewritten often."""
+
+    @abc.abstractmethod
+    def read_status(self) -> bytes | None: ...

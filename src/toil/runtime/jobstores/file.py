@@ -4,6 +4,7 @@ Layout (directories 0700, files 0600)::
 
     toil.json            metadata: format version, workflow id, options
     leader.lock          flock'ed by the one running leader; leader.json says who
+    status.json          the leader's live counts, rewritten about once a second (toil status)
     state/               journal-<seq>.log and snapshot.json (see journal.py)
     payloads/<p>.pack    pickled job payloads, many jobs per pack
     returns/<node>       pickled return values that promises read
@@ -12,7 +13,7 @@ Layout (directories 0700, files 0600)::
     shared/<name>        shared files (import_file with a shared name)
     flags/<name>         service start/stop flags
     logs/<name>          logs of failed jobs
-    stats/stats.jsonl    per-job statistics (--stats)
+    stats/stats.jsonl    per-job statistics and run records (--stats; see runtime/statsdata.py)
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from toil.runtime.jobstores.journal import Journal
 
 FORMAT = "toil-py-jobstore/1"
 META = "toil.json"
+STATUS = "status.json"
 _SUBDIRS = ("state", "payloads", "returns", "results", "files", "shared", "flags", "logs", "stats", "tmp")
 _FILE_ID = re.compile(r"^[0-9a-f]{32}/[^/\x00]+$")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.@+-][A-Za-z0-9_.@+-]*$")
@@ -371,6 +373,23 @@ class FileJobStore(JobStore):
             os.write(fd, b"".join(lines))
         finally:
             os.close(fd)
+
+    def read_stats(self) -> bytes | None:
+        try:
+            with open(self._p("stats", "stats.jsonl"), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def write_status(self, data: bytes) -> None:
+        atomic_write(self._p(STATUS), data, durable=False)
+
+    def read_status(self) -> bytes | None:
+        try:
+            with open(self._p(STATUS), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
 
     def _p(self, *parts: str) -> str:
         return os.path.join(self.path, *parts)

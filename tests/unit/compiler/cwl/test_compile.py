@@ -1,5 +1,4 @@
 """CWL documents compiled onto the IR: step nodes, data edges, resources from requirements."""
-import os
 import textwrap
 from types import SimpleNamespace
 

@@ -1,0 +1,125 @@
+"""Where a workflow stands, read from its job store without disturbing it (``toil status``, ``toil kill``).
+
+A running leader rewrites the status file about once a second (monitor.py).
+That file answers at once however large the workflow. When the leader is
+gone without writing its final status (killed, crashed) the counts come
+from replaying the journal instead, read-only.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from toil.exceptions import JobStoreCorruptError, ToilUserError
+from toil.runtime.bulk import paused_gc
+from toil.runtime.scheduling import STATUS_NAMES, WorkflowState
+
+# A leader on another host is taken for alive while its status is this fresh.
+REMOTE_ALIVE_SECONDS = 30.0
+
+
+@dataclass
+class WorkflowStatus:
+    """What ``toil status`` reports."""
+
+    locator: str
+    state: str                      # running | completed | failed | stopped | crashed | not started
+    leader: dict[str, Any]          # pid, host of the leader that wrote the status
+    leader_alive: bool
+    counts: dict[str, int]
+    failed_jobs: list[dict[str, Any]] = field(default_factory=list)
+    issued_jobs: list[dict[str, Any]] = field(default_factory=list)
+    metrics_url: str | None = None
+    batch_system: str = ""
+    workflow_id: str = ""
+
+
+def leader_alive(info: dict[str, Any], status_time: float | None) -> bool:
+    """Whether the leader named in the job store's leader record still runs."""
+    if not info:
+        return False
+    if info.get("host") == socket.gethostname():
+        try:
+            os.kill(int(info.get("pid", 0)), 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except (PermissionError, ValueError):
+            return True
+    return status_time is not None and time.time() - status_time < REMOTE_ALIVE_SECONDS
+
+
+def read_workflow_status(job_store: Any) -> WorkflowStatus:
+    """The workflow's status; a clear error if the job store does not exist or is not one of ours."""
+    if not job_store.exists():
+        raise ToilUserError(f"the job store {job_store.locator} does not exist (finished workflows are deleted "
+                            f"unless run with --clean never or --stats)")
+    meta = job_store.read_meta()
+    raw = job_store.read_status()
+    snap: dict[str, Any] | None = None
+    if raw:
+        try:
+            snap = json.loads(raw)
+        except ValueError:
+            snap = None
+    info = job_store.leader_info()
+    alive = leader_alive(info, snap.get("time") if snap else None)
+    if snap is not None and (alive or snap.get("state") != "running"):
+        return WorkflowStatus(job_store.locator, "running" if alive else str(snap["state"]),
+                              dict(snap.get("leader") or {}), alive, dict(snap["counts"]),
+                              list(snap.get("failed_jobs") or []), list(snap.get("issued_jobs") or []),
+                              snap.get("metrics_url"), str(snap.get("batch_system") or ""),
+                              str(snap.get("workflow_id") or meta.get("workflow_id") or ""))
+    return _status_from_journal(job_store, meta, info, alive)
+
+
+def _status_from_journal(job_store: Any, meta: dict[str, Any], info: dict[str, Any],
+                         alive: bool) -> WorkflowStatus:
+    """Counts by replaying the journal: for a leader that died without a last word, or has not written one."""
+    state = replay(job_store)
+    if state is None:
+        return WorkflowStatus(job_store.locator, "running" if alive else "not started", info, alive,
+                              dict.fromkeys(("queued", "issued", "running", "finished", "failed", "waiting",
+                                             "services"), 0), workflow_id=str(meta.get("workflow_id", "")))
+    c = state.counts()
+    counts = {"queued": c["ready"] + c["issued"], "issued": 0, "running": 0, "finished": c["done"],
+              "failed": len(state.failed), "waiting": c["waiting"] + c["ran"],
+              "services": sum(1 for n in state.nodes.values() if n.spec.kind == "service")}
+    if state.finished:
+        outcome = "completed"
+    elif alive:
+        outcome = "running"
+    else:
+        outcome = "crashed" if info else ("failed" if state.failed else "stopped")
+    failed = [{"id": i, "label": label, "why": ""} for i, label in state.failed.items()]
+    return WorkflowStatus(job_store.locator, outcome, info, alive, counts, failed,
+                          workflow_id=str(meta.get("workflow_id", "")))
+
+
+def replay(job_store: Any) -> WorkflowState | None:
+    """The workflow's state from its snapshot and journal, without repairing or writing anything."""
+    for _ in range(3):   # a leader may replace the snapshot while we read: read again
+        with paused_gc():
+            try:
+                snapshot, records = job_store.journal().load(repair=False)
+            except FileNotFoundError:
+                continue
+            state = WorkflowState.from_json(snapshot["state"], 0) if snapshot else WorkflowState(0)
+            if snapshot is None and not records:
+                return None
+            try:
+                for rec in records:
+                    state.apply(rec)
+            except (KeyError, TypeError) as e:
+                raise JobStoreCorruptError(f"the journal of {job_store.locator} is damaged ({e})") from None
+        state.drain_effects()
+        return state
+    raise ToilUserError(f"the job store {job_store.locator} changed while being read three times; try again")
+
+
+def status_name(code: int) -> str:
+    return STATUS_NAMES[code]
