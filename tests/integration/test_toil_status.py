@@ -138,7 +138,8 @@ def test_failed_workflow_status_logs_dot_and_debug_job(tmp_path):
     assert described["id"] == job_id and described["name"] == "work" and described["status"] == "failed"
 
     def leader_inputs():
-        return sorted((str(p.relative_to(js)), p.stat().st_size) for d in ("state", "results") for p in (js / d).iterdir())
+        return sorted((str(p.relative_to(js)), p.stat().st_size)
+                      for d in ("state", "results") for p in (js / d).iterdir())
     before = leader_inputs()
     fix = {"FIX_DIR": str(tmp_path)}
     again = toil("debug-job", str(js), job_id, env=fix)

@@ -64,7 +64,8 @@ def _print_summary(st: Any, out: Any) -> None:
         who += ", " + st.batch_system + ")" if st.batch_system else ")"
     out.write(f"Workflow {st.workflow_id} in {st.locator}: {st.state}{who}\n")
     out.write(f"Jobs: {c['queued']} queued, {c['issued']} issued ({c['running']} running), {c['finished']} finished, "
-              f"{c['failed']} failed, {c['waiting']} waiting for other jobs (or for their own successors), {c['services']} services\n")
+              f"{c['failed']} failed, {c['waiting']} waiting for other jobs (or for their own successors), "
+              f"{c['services']} services\n")
     if st.metrics_url and st.state == "running":
         out.write(f"Metrics: {st.metrics_url}\n")
 

@@ -19,7 +19,7 @@ def progress_wanted(config: Any) -> bool:
 
 
 class ProgressSink:
-    """Draws ``Jobs ━━━━━━ 120/400 · 30 queued · 4 running · 0 failed · 12.3 jobs/s`` on standard error."""
+    """Draws ``Jobs ━━━━ 120/400 · 30 queued · 4 running · 0 failed · 12.3 jobs/s`` on standard error."""
 
     def __init__(self) -> None:
         from rich.console import Console

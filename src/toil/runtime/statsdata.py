@@ -152,8 +152,9 @@ def parse_stats(lines: Iterable[bytes], source: str = "stats") -> WorkflowStats:
             elif kind == "end":
                 ends.append(d)
             else:   # the leader wrote these types; a damaged log fails the checks below
-                jobs.append(JobStat(d["id"], d.get("name") or "", d.get("display") or d.get("name") or d["id"], d["start"],
-                                    d["wall"], d["cpu"], d.get("maxrss", 0), d.get("ok", True),
+                name = d.get("name") or ""
+                jobs.append(JobStat(d["id"], name, d.get("display") or name or d["id"], d["start"], d["wall"],
+                                    d["cpu"], d.get("maxrss", 0), d.get("ok", True),
                                     f"{d.get('host', '')}:{d.get('pid', 0)}", d.get("next") or []))
         except (ValueError, KeyError, TypeError, AttributeError):
             raise ToilUserError(f"{source}, record {number}: not a stats record; the stats log is damaged") from None

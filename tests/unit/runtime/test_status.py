@@ -37,7 +37,8 @@ def test_a_finished_status_file_is_believed(tmp_path):
     js = store(tmp_path)
     counts = {"queued": 0, "issued": 0, "running": 0, "finished": 9, "failed": 1, "waiting": 0, "services": 0}
     js.write_status(json.dumps({"state": "failed", "time": time.time(), "leader": {"pid": 1, "host": "x"},
-                                "counts": counts, "failed_jobs": [{"id": "a", "label": "'a'", "why": "boom"}]}).encode())
+                                "counts": counts,
+                                "failed_jobs": [{"id": "a", "label": "'a'", "why": "boom"}]}).encode())
     st = read_workflow_status(js)
     assert st.state == "failed" and st.counts["finished"] == 9 and st.failed_jobs[0]["why"] == "boom"
 
