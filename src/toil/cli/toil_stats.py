@@ -55,9 +55,15 @@ def main(argv: list[str]) -> int:
 
 
 def _write(path: str, text: str) -> None:
+    """Write a report whole (a temporary file renamed into place), or straight into a device or pipe."""
     import os
-    tmp = f"{path}.tmp-{os.getpid()}"
+    import stat
     try:
+        if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+            with open(path, "w", encoding="utf-8") as f:       # /dev/stdout, a fifo: never replace it
+                f.write(text)
+            return
+        tmp = f"{path}.tmp-{os.getpid()}"
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, path)

@@ -255,7 +255,7 @@ class Leader:
                 fid, epoch = running["id"], int(running["e"])
             else:
                 fid, epoch = node_id, int(c.token.rsplit(".", 1)[1])
-            permanent = False
+            permanent = c.permanent
             why = c.reason or "the job's process died"
         counts = not (c.lost or c.killed)
         rec: dict[str, Any] = {"t": "fail", "id": fid, "e": epoch, "counts": counts, "permanent": permanent}

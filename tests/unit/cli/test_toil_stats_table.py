@@ -60,3 +60,20 @@ def test_raw_report_counts():
     assert raw["jobs"]["total_number"] == 6 and raw["job_types"]["c"]["total_number"] == 3
     assert raw["job_types"]["b"]["median_time"] == 2.0 and raw["worker"]["total_number"] == 2
     assert raw["total_clock"] == 7.75
+
+
+def test_reports_written_whole_and_devices_left_alone(tmp_path):
+    import os
+    import stat
+
+    from toil.cli.toil_stats import _write
+    target = tmp_path / "r.txt"
+    _write(str(target), "one\n")
+    _write(str(target), "two\n")
+    assert target.read_text() == "two\n" and os.listdir(tmp_path) == ["r.txt"]
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    _write(str(fifo), "x\n")
+    assert os.read(reader, 10) == b"x\n" and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    os.close(reader)

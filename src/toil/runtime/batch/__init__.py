@@ -9,8 +9,11 @@ from toil.exceptions import ToilUserError
 # name -> "module:class"; later issues add slurm, grid_engine, kubernetes.
 BATCH_SYSTEMS: dict[str, str] = {
     "single_machine": "toil.runtime.batch.local:LocalBatchSystem",
+    "slurm": "toil.runtime.batch.slurm:SlurmBatchSystem",
+    "grid_engine": "toil.runtime.batch.gridengine:GridEngineBatchSystem",
 }
-ALIASES = {"singleMachine": "single_machine", "single-machine": "single_machine", "local": "single_machine"}
+ALIASES = {"singleMachine": "single_machine", "single-machine": "single_machine", "local": "single_machine",
+           "gridengine": "grid_engine", "gridEngine": "grid_engine", "Slurm": "slurm"}
 
 
 def batch_system_names() -> list[str]:

@@ -33,6 +33,7 @@ class Completion:
     killed: bool = False           # killed on the leader's request
     lost: bool = False             # lost with its node (preempted): not the job's fault
     oom: bool = False              # killed for exceeding its memory
+    permanent: bool = False        # can never succeed as asked (e.g. the scheduler rejected it): do not retry
     reason: str = ""
     log_path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,154 @@
+"""The Slurm batch system: sbatch, then squeue + sacct (or scontrol when accounting is off), scancel."""
+from __future__ import annotations
+
+import logging
+import math
+import re
+from typing import Any
+
+from toil.runtime.batch.base import BatchJob
+from toil.runtime.batch.hpc import HPCBatchSystem, JobState, extra_args, run_command
+
+log = logging.getLogger("toil.batch.slurm")
+
+# Slurm's job states, as this project reads them
+PENDING = {"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD", "SUSPENDED",
+           "STOPPED", "RESIZING", "SIGNALING", "STAGE_OUT"}
+RUNNING = {"RUNNING", "COMPLETING"}
+LOST = {"NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE"}
+
+
+def slurm_state(batch_id: str, state: str, exit_code: str, reason: str = "") -> JobState:
+    """A JobState from Slurm's words: state (``CANCELLED by 0`` too) and ``ExitCode`` ``N:SIG``."""
+    state = state.split()[0] if state else ""
+    code: int | None = None
+    m = re.match(r"^(\d+):(\d+)$", exit_code or "")
+    if m:
+        code = int(m.group(1)) or (128 + int(m.group(2)) if int(m.group(2)) else 0)
+    if state in PENDING:
+        return JobState(batch_id, "pending")
+    if state in RUNNING:
+        return JobState(batch_id, "running")
+    if state == "COMPLETED":
+        return JobState(batch_id, "done", code or 0)
+    if state == "OUT_OF_MEMORY":
+        return JobState(batch_id, "oom", code, "Slurm killed the job for exceeding its memory (OUT_OF_MEMORY)")
+    if state == "TIMEOUT":
+        return JobState(batch_id, "failed", code or 1, "Slurm killed the job at its time limit (TIMEOUT)")
+    if state == "CANCELLED":
+        return JobState(batch_id, "cancelled", code, "the Slurm job was cancelled")
+    if state in LOST:
+        return JobState(batch_id, "lost", code, f"the Slurm job was lost ({state})")
+    return JobState(batch_id, "failed", code if code else 1, f"the Slurm job ended {state or 'unknown'}"
+                    + (f" ({reason})" if reason else ""))
+
+
+class SlurmBatchSystem(HPCBatchSystem):
+    name = "slurm"
+    command = "sbatch"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.accounting: bool | None = None        # is sacct usable? found out at the first poll
+
+    # ------------------------------------------------------------------ submission
+    def submit_argv(self, job: BatchJob, command: list[str], log_path: str) -> list[str]:
+        c, r = self.config, job.resources
+        argv = ["sbatch", "--parsable", "--job-name", self.job_name, "--output", log_path, "--open-mode=append",
+                "--nodes=1", "--ntasks=1", f"--cpus-per-task={self.cores(r)}"]
+        if getattr(c, "slurmAllocateMem", True):
+            argv.append(f"--mem={self.memory_mib(r)}M")
+        gpus = r.accelerator_count
+        partition = getattr(c, "slurmPartition", None)
+        if gpus:
+            argv.append(f"--gres=gpu:{gpus}")
+            partition = getattr(c, "slurmGPUPartition", None) or partition
+        if r.preemptible and getattr(c, "slurmPreemptiblePartition", None):
+            partition = c.slurmPreemptiblePartition
+        if partition:
+            argv.append(f"--partition={partition}")
+        qos = getattr(c, "slurmPreemptibleQOS", None) if r.preemptible else None
+        qos = qos or getattr(c, "slurmQOS", None)
+        if qos:
+            argv.append(f"--qos={qos}")
+        walltime = getattr(c, "slurmTime", None)
+        if walltime:
+            argv.append(f"--time={walltime}")
+        argv += extra_args(c, "slurmArgs", "TOIL_SLURM_ARGS")
+        argv += ["--wrap", "exec " + " ".join(_quote(a) for a in command)]
+        return argv
+
+    def parse_submission(self, stdout: str) -> str | None:
+        first = stdout.strip().split(";")[0] if stdout.strip() else ""
+        return first if first.isdigit() else None
+
+    @classmethod
+    def cancel_argv(cls, ids: list[str]) -> list[str]:
+        return ["scancel", *ids]
+
+    def shutdown(self) -> None:
+        if self.jobs:
+            run_command(["scancel", f"--name={self.job_name}"])     # one call, however many jobs
+        self.jobs.clear()
+        self.by_id.clear()
+
+    # ------------------------------------------------------------------ polling
+    def query(self) -> dict[str, JobState]:
+        states = self._squeue()
+        finished = [i for i in self.by_id if i not in states]
+        if finished or not self.by_id:
+            states.update(self._finished_states())
+        return states
+
+    def _squeue(self) -> dict[str, JobState]:
+        p = run_command(["squeue", "-h", f"--name={self.job_name}", "-o", "%i|%T|%r"])
+        out: dict[str, JobState] = {}
+        for line in p.stdout.splitlines():
+            parts = line.strip().split("|")
+            if len(parts) >= 2:
+                out[parts[0]] = slurm_state(parts[0], parts[1], "", parts[2] if len(parts) > 2 else "")
+        return out
+
+    def _finished_states(self) -> dict[str, JobState]:
+        if self.accounting is not False:
+            states = self._sacct()
+            if states is not None:
+                self.accounting = True
+                return states
+            self.accounting = False
+            log.info("Slurm accounting (sacct) is off: reading job states with scontrol")
+        return self._scontrol()
+
+    def _sacct(self) -> dict[str, JobState] | None:
+        start = _slurm_time(self.started - 60)
+        p = run_command(["sacct", "-n", "-P", "-X", f"--name={self.job_name}", "-S", start,
+                         "-o", "JobIDRaw,State,ExitCode"])
+        if p.returncode != 0:
+            return None
+        out = {}
+        for line in p.stdout.splitlines():
+            parts = line.strip().split("|")
+            if len(parts) == 3:
+                out[parts[0]] = slurm_state(*parts)
+        return out
+
+    def _scontrol(self) -> dict[str, JobState]:
+        """Without accounting: every job slurmctld still remembers (MinJobAge), in one call."""
+        p = run_command(["scontrol", "show", "job", "-o"])
+        out = {}
+        for line in p.stdout.splitlines():
+            fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+            if fields.get("JobName") == self.job_name and "JobId" in fields:
+                out[fields["JobId"]] = slurm_state(fields["JobId"], fields.get("JobState", ""),
+                                                   fields.get("ExitCode", ""), fields.get("Reason", ""))
+        return out
+
+
+def _quote(arg: str) -> str:
+    import shlex
+    return shlex.quote(arg)
+
+
+def _slurm_time(t: float) -> str:
+    import time as _time
+    return _time.strftime("%Y-%m-%dT%H:%M:%S", _time.localtime(math.floor(t)))
