@@ -1,5 +1,5 @@
 #!/bin/bash
-# Single-host (Son of) Grid Engine 8.1.9 from Debian 12: qmaster + execd on localhost, queue all.q (2 slots),
+# From ../shared/INFRA.md (section 2). Single-host (Son of) Grid Engine 8.1.9 from Debian 12: qmaster + execd on localhost, queue all.q (2 slots),
 # parallel environments "smp" and "shm", root allowed to submit, 1 s scheduling interval.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive

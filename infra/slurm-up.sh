@@ -1,6 +1,9 @@
 #!/bin/bash
 # Single-host Slurm 22.05 (Debian 12) with accounting (sacct) via slurmdbd+MariaDB.
 # Usage: bash slurm-up.sh [NUM_NODES]   (default 1; 2 simulates two nodes node1,node2 on 127.0.0.1)
+# From ../shared/INFRA.md (section 1), plus: memory limits enforced by sampling each job's memory every
+# second (OverMemoryKill: a job over its --mem ends OUT_OF_MEMORY, as on clusters with cgroups).
+# Stop it with infra/slurm-down.sh.
 set -euo pipefail
 NODES=${1:-1}
 export DEBIAN_FRONTEND=noninteractive
@@ -54,6 +57,8 @@ SlurmdLogFile=/var/log/slurm/slurmd-%n.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherFrequency=task=1
+JobAcctGatherParams=OverMemoryKill
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStoragePort=6819

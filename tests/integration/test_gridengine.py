@@ -25,6 +25,12 @@ def grid_engine():
     ensure_grid_engine()
 
 
+@pytest.fixture(autouse=True)
+def no_jobs_left_behind():
+    yield
+    subprocess.run(["qdel", "-u", os.environ.get("USER", "root")], capture_output=True, env={**os.environ, **GE_ENV})
+
+
 def accounting(name: str) -> list[dict[str, str]]:
     """qacct's record of every job of that name: one dict per job."""
     p = subprocess.run(["qacct", "-j", name], capture_output=True, text=True, env={**os.environ, **GE_ENV})
@@ -51,7 +57,7 @@ def test_python_fan_out_with_promises_and_files(tmp_path):
     js = tmp_path / "js"
     p = run_script(SCRIPTS / "stats_workflow.py", str(js), *GE, "--clean", "never", timeout=300)
     assert p.returncode == 0 and "RESULT 69" in p.stdout, p.stderr
-    jobs = wait_accounted(workflow_job_name(js), 8)
+    jobs = wait_accounted(workflow_job_name(js), 3)      # tiny jobs of a name after the first are packed
     assert all(j["exit_status"] == "0" and j["failed"] == "0" for j in jobs), jobs
 
 
@@ -91,7 +97,7 @@ def test_toil_kill_deletes_every_grid_engine_job(tmp_path):
     leader = subprocess.Popen([sys.executable, str(SCRIPT), str(js), "--n", "4", "--sleep", "120", "--pid-dir",
                                str(pids), *GE], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: len(job_pids(pids)) == 2, timeout=120, what="two running Grid Engine jobs")
+        wait_for(lambda: len(job_pids(pids)) >= 2, timeout=120, what="two running Grid Engine jobs")
         k = toil("kill", str(js))
         assert k.returncode == 0, k.stderr
         leader.wait(timeout=60)

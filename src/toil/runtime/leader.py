@@ -220,7 +220,7 @@ class Leader:
         if node.spec.kind == "service":
             self.services_starting[node.id] = token
         self.batch.issue(BatchJob(token, node.id, node.spec.label(), resources, message,
-                                  service=node.spec.kind == "service"))
+                                  service=node.spec.kind == "service", name=node.spec.name))
 
     def _chain_hint(self, node: Node) -> list[Any] | None:
         """The spec of node's single next successor, so the worker can chain into it."""

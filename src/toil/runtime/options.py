@@ -199,6 +199,14 @@ OPTIONS: list[Option] = [
        help="Extra sbatch arguments for every job, shell-quoted."),
     _o("slurmAllocateMem", "--slurmAllocateMem", type=_bool, default=True, group="batch", metavar="BOOL",
        help="Ask Slurm for each job's memory (--mem). Default: True."),
+    _o("packJobs", "--packJobs", type=_bool, default=True, group="batch", metavar="BOOL",
+       help="On cluster batch systems (slurm, grid_engine), run jobs known to be short (one of their name ran in "
+            "under --packTinySeconds) many to an allocation, one after another, instead of one scheduler job "
+            "each. Each keeps its own state, retries and log. Default: True."),
+    _o("packSize", "--packSize", type=_positive_int, default=100, group="batch", metavar="INT",
+       help="The most jobs packed into one allocation. Default: 100."),
+    _o("packTinySeconds", "--packTinySeconds", type=_positive_float, default=30.0, group="batch",
+       metavar="SECONDS", help="Jobs whose name ran in at most this long are packed. Default: 30."),
     _o("manualMemArgs", "--manualMemArgs", action="store_true", default=False, group="batch",
        help="Do not add memory arguments to Grid Engine submissions; rely on TOIL_GRIDENGINE_ARGS."),
     _o("run_local_jobs_on_workers", "--runLocalJobsOnWorkers", "--runCwlInternalJobsOnWorkers",

@@ -18,6 +18,7 @@ class BatchJob:
     resources: Resources
     message: dict[str, Any]
     service: bool = False
+    name: str = ""                 # the job's name (what it runs), e.g. to learn how long such jobs take
 
 
 @dataclass

@@ -83,7 +83,7 @@ class GridEngineBatchSystem(HPCBatchSystem):
     # ------------------------------------------------------------------ polling
     def query(self) -> dict[str, JobState]:
         states = self._qstat()
-        gone = [i for i in self.by_id if i not in states]
+        gone = [i for i in self.watched_ids() if i not in states]
         if gone:
             self._read_accounting()
             for batch_id in gone:
@@ -130,7 +130,7 @@ class GridEngineBatchSystem(HPCBatchSystem):
 
     def _qacct_each(self) -> None:
         """Where the accounting file is not readable: ask qacct about each job that left the queue."""
-        for batch_id in list(self.by_id):
+        for batch_id in self.watched_ids():
             p = run_command(["qacct", "-j", batch_id])
             if p.returncode != 0:
                 continue

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 from typing import Any
 
@@ -87,16 +88,30 @@ class SlurmBatchSystem(HPCBatchSystem):
         return ["scancel", *ids]
 
     def shutdown(self) -> None:
-        if self.jobs:
+        if self.watched_ids():
             run_command(["scancel", f"--name={self.job_name}"])     # one call, however many jobs
-        self.jobs.clear()
-        self.by_id.clear()
+        super().shutdown()
+
+    def refine(self, st: JobState, log_path: str) -> JobState:
+        """Without cgroups Slurm ends a job over its --mem FAILED or CANCELLED; slurmstepd's log line says why."""
+        if st.state not in ("failed", "cancelled"):
+            return st
+        try:
+            with open(log_path, "rb") as f:
+                f.seek(max(0, os.path.getsize(log_path) - 65536))
+                tail = f.read()
+        except OSError:
+            return st
+        if b"Exceeded job memory limit" in tail or b"oom-kill" in tail:
+            return JobState(st.batch_id, "oom", st.exit_code, "Slurm killed the job for exceeding its memory")
+        return st
 
     # ------------------------------------------------------------------ polling
     def query(self) -> dict[str, JobState]:
         states = self._squeue()
-        finished = [i for i in self.by_id if i not in states]
-        if finished or not self.by_id:
+        watched = self.watched_ids()
+        finished = [i for i in watched if i not in states]
+        if finished or not watched:
             states.update(self._finished_states())
         return states
 
