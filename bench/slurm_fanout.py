@@ -26,8 +26,12 @@ def one(i):
     return i
 
 
+def total(values):
+    return sum(values)
+
+
 def fan(job, n):
-    return job.addFollowOnFn(sum, [job.addChildFn(one, i, cores=1, memory="100Mi", disk="10Mi").rv()
+    return job.addFollowOnFn(total, [job.addChildFn(one, i, cores=1, memory="100Mi", disk="10Mi").rv()
                                    for i in range(n)], cores=1, memory="100Mi", disk="10Mi").rv()
 
 
@@ -55,7 +59,10 @@ def slurm_jobs_since(start: float) -> int:
 
 def measure(label: str, python: str, n: int, extra: list[str]) -> dict:
     start = time.time()
-    p = subprocess.run([python, os.path.abspath(__file__), "--one", str(n), *extra], capture_output=True, text=True)
+    # as with an activated virtualenv: Toil 9.6 finds its _toil_worker on PATH on the nodes
+    env = {**os.environ, "PATH": os.path.dirname(python) + os.pathsep + os.environ.get("PATH", "")}
+    p = subprocess.run([python, os.path.abspath(__file__), "--one", str(n), *extra], capture_output=True, text=True,
+                       env=env)
     wall = time.time() - start
     if p.returncode != 0:
         raise SystemExit(f"{label} failed: {p.stderr[-2000:]}")

@@ -232,3 +232,13 @@ def test_without_accounting_states_come_from_scontrol(tmp_path):
         subprocess.run(["slurmdbd"], check=True)
         wait_for(lambda: subprocess.run(["sacct", "-n", "-X", "-S", "now"], capture_output=True).returncode == 0,
                  timeout=60, what="sacct to answer again")
+
+
+@pytest.mark.parametrize("runner,doc", [("toil-cwl-runner", "cwl_docs/echo.cwl"),
+                                        ("toil-wdl-runner", "wdl/task_only.wdl")])
+def test_document_runners_need_a_shared_job_store_on_a_cluster(tmp_path, runner, doc):
+    p = subprocess.run([os.path.join(os.path.dirname(sys.executable), runner), "--batchSystem", "slurm",
+                        str(Path(__file__).parent / doc)], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert p.returncode != 0 and "Traceback" not in p.stderr
+    assert p.stderr.strip().splitlines()[-1].endswith("give --jobStore a path on a file system they share (the "
+                                                      "default is a local temporary directory)")

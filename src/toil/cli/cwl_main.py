@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     if not getattr(args, "jobStore", None):
         args.jobStore = None
+    from toil.runtime.driver import check_job_store_reachable
+    check_job_store_reachable(args)    # before cwltool's loop, which would print a user error as a crash
     logging.getLogger("salad").setLevel(logging.WARNING)
     logging.getLogger("cwltool").propagate = False   # cwltool has its own handler; the runtime's would repeat it
     from toil.compiler.cwl.schemas import setup_schemas

@@ -15,6 +15,7 @@ import os
 import tempfile
 from typing import Any, Callable
 
+from toil.exceptions import ToilUserError
 from toil.runtime.config import Config
 from toil.runtime.logs import set_logging_from_options
 from toil.runtime.workflow import Workflow
@@ -22,6 +23,7 @@ from toil.runtime.workflow import Workflow
 log = logging.getLogger("toil.driver")
 
 FRONTEND_RECORD = "frontend.json"
+CLUSTER_BATCH_SYSTEMS = ("slurm", "grid_engine", "gridengine", "gridEngine", "Slurm")
 Build = Callable[[Workflow], tuple[list[Any], str]]
 
 
@@ -29,10 +31,19 @@ def config_from_options(options: Any, default_store_prefix: str) -> Config:
     """A Config from parsed Toil options; without --jobStore, a fresh temporary job store path."""
     config = Config()
     config.setOptions(options)
+    check_job_store_reachable(config)
     if not config.jobStore:
         parent = getattr(options, "workDir", None) or tempfile.gettempdir()
         config.jobStore = os.path.join(tempfile.mkdtemp(prefix=default_store_prefix, dir=parent), "jobstore")
     return config
+
+
+def check_job_store_reachable(options: Any) -> None:
+    """A cluster's nodes cannot see a temporary job store on this machine: ask for one they can."""
+    batch = getattr(options, "batchSystem", "") or ""
+    if not getattr(options, "jobStore", None) and batch in CLUSTER_BATCH_SYSTEMS:
+        raise ToilUserError(f"--batchSystem {batch} runs jobs on other machines: give --jobStore a path on a "
+                            f"file system they share (the default is a local temporary directory)")
 
 
 def run_workflow(config: Config, build: Build, read_output: Callable[[Workflow, dict[str, Any]], Any],
