@@ -446,9 +446,18 @@ def test_log_file(run_workflow, tmp_path):
     assert "greeting file" in log_file.read_text()
 
 
+def slow_square(x):
+    time.sleep(0.02)     # longer than --badWorkerFailInterval: a kill lands while the job runs, not after it
+    return x * x
+
+
+def slow_fan_out(job, n):
+    return job.addFollowOnFn(add_all, [job.addChildFn(slow_square, i).rv() for i in range(n)]).rv()
+
+
 def test_jobs_killed_at_random_are_retried_and_the_workflow_completes(run_workflow, caplog):
     with caplog.at_level(logging.WARNING):
-        assert run_workflow(Job.wrapJobFn(fan_out, 60), badWorker=0.3, badWorkerFailInterval=0.005,
+        assert run_workflow(Job.wrapJobFn(slow_fan_out, 60), badWorker=0.3, badWorkerFailInterval=0.005,
                             retryCount=20) == sum(i * i for i in range(60))
     assert "killed by signal SIGKILL" in caplog.text      # some were killed, and each was retried
 
