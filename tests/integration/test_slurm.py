@@ -80,11 +80,16 @@ def test_failure_retry_then_restart_after_the_fix(tmp_path):
     assert done.returncode == 0 and "RESULT 3" in done.stdout, done.stderr
 
 
+def sleeping_leader(js: Path, pids: Path) -> subprocess.Popen:
+    """A leader in the background whose four jobs record their pids and sleep until GO (or 120 s)."""
+    return subprocess.Popen([sys.executable, str(SCRIPT), str(js), "--n", "4", "--sleep", "120", "--pid-dir",
+                             str(pids), *SLURM], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def test_toil_kill_cancels_every_slurm_job(tmp_path):
     js, pids = tmp_path / "js", tmp_path / "pids"
     pids.mkdir()
-    leader = subprocess.Popen([sys.executable, str(SCRIPT), str(js), "--n", "4", "--sleep", "120", "--pid-dir",
-                               str(pids), *SLURM], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    leader = sleeping_leader(js, pids)
     try:
         wait_for(lambda: len(job_pids(pids)) >= 2, timeout=120, what="two running Slurm jobs")
         name = workflow_job_name(js)
@@ -103,8 +108,7 @@ def test_toil_kill_cancels_every_slurm_job(tmp_path):
 def test_leader_killed_mid_run_restarts_and_finishes(tmp_path):
     js, pids = tmp_path / "js", tmp_path / "pids"
     pids.mkdir()
-    leader = subprocess.Popen([sys.executable, str(SCRIPT), str(js), "--n", "4", "--sleep", "120", "--pid-dir",
-                               str(pids), *SLURM], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    leader = sleeping_leader(js, pids)
     try:
         wait_for(lambda: len(job_pids(pids)) >= 2, timeout=120, what="two running Slurm jobs")
         leader.send_signal(signal.SIGKILL)

@@ -120,7 +120,6 @@ class HPCBatchSystem(BatchSystem):
         self._next_poll = 0.0
         self.started = time.time()
         self.main_script = (job_store.read_meta() or {}).get("main")
-        self.submissions = 0
 
     def watched_ids(self) -> list[str]:
         """Every scheduler job this leader waits on: jobs alone and packs."""
@@ -190,7 +189,6 @@ class HPCBatchSystem(BatchSystem):
     def _submit(self, job: BatchJob, command: list[str], log_path: str) -> tuple[str | None, str]:
         """Submit one scheduler job: (batch id, or None and the scheduler's reason)."""
         p = run_command(self.submit_argv(job, command, log_path))
-        self.submissions += 1
         batch_id = self.parse_submission(p.stdout) if p.returncode == 0 else None
         return batch_id, one_line(p.stderr or p.stdout)
 
