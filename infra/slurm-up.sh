@@ -39,7 +39,8 @@ chmod 600 /etc/slurm/slurmdbd.conf
 (exec 3<>/dev/tcp/127.0.0.1/6819) 2>/dev/null || slurmdbd
 for i in $(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/6819) 2>/dev/null && break; sleep 0.5; done
 # --- slurm.conf ---
-cat > /etc/slurm/slurm.conf <<'EOF'
+CONF=/etc/slurm/slurm.conf.new
+cat > $CONF <<'EOF'
 ClusterName=toiltest
 SlurmctldHost=localhost
 SlurmctldPort=6817
@@ -79,9 +80,15 @@ InactiveLimit=0
 KillWait=5
 EOF
 for n in $(seq 1 "$NODES"); do
-  echo "NodeName=node$n NodeHostname=localhost NodeAddr=127.0.0.1 Port=$((6818 + 10*(n-1))) CPUs=2 RealMemory=4096 State=UNKNOWN" >> /etc/slurm/slurm.conf
+  echo "NodeName=node$n NodeHostname=localhost NodeAddr=127.0.0.1 Port=$((6818 + 10*(n-1))) CPUs=2 RealMemory=4096 State=UNKNOWN" >> $CONF
 done
-echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP" >> /etc/slurm/slurm.conf
+echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP" >> $CONF
+# a controller left running with another configuration (say, another node count) is stopped first
+if ! cmp -s $CONF /etc/slurm/slurm.conf && pgrep -x slurmctld >/dev/null; then
+  bash "$(dirname "$0")/slurm-down.sh" --keep-dbd
+  for i in $(seq 1 150); do pgrep -x slurmctld >/dev/null || pgrep -f "^slurmd -N" >/dev/null || break; sleep 0.2; done
+fi
+mv $CONF /etc/slurm/slurm.conf
 # a slurmctld that was just told to shut down may still be saving state: wait for it to exit
 if ! timeout 5 scontrol ping 2>/dev/null | grep -q UP; then
   while pgrep -f '^slurmctld' >/dev/null; do sleep 0.2; done
