@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-unit test-integration typecheck bench clean conformance-cwl conformance-wdl
+.PHONY: install demo test test-unit test-integration typecheck bench clean conformance-cwl conformance-wdl fuzz fuzz-ci chaos chaos-ci
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,14 @@ demo: install
 	$(BIN)/python examples/mergesort.py file:demo-jobstore --generate 200000 --output demo-output/sorted.txt \
 		--logLevel WARNING
 
-# Type check and fast unit tests first, then integration tests that run real workflows.
+# Type check and fast unit tests first, then integration tests that run real workflows, the bad-input and
+# fault-injection slices, and the conformance suites.
 test: install
 	$(BIN)/python -m mypy src/toil
 	$(BIN)/python -m pytest -q tests/unit
 	$(BIN)/python -m pytest -q tests/integration
+	$(MAKE) fuzz-ci
+	$(MAKE) chaos-ci
 	$(MAKE) conformance-wdl
 	$(MAKE) conformance-cwl
 
@@ -50,8 +53,27 @@ typecheck: install
 conformance-wdl: install
 	$(BIN)/python conformance/wdl_conformance.py --jobs 2
 
+# Fault injection on a ~500-job workflow (tests/chaos): 100 leader kills with --restart, job process kills,
+# torn job store state, a full disk, two leaders, toil kill, failing file system calls; prints a table and
+# fails on a missed target. Needs root (tmpfs). chaos-ci is the slice `make test` runs (about 2.5 minutes).
+chaos: install
+	$(BIN)/python -m tests.chaos.run
+
+chaos-ci: install
+	$(BIN)/python -m tests.chaos.run --slice
+
 bench: install
 	$(BIN)/python bench/run_all.py
+
+# Bad inputs (CWL and WDL documents and inputs, Python job graphs, job store locators, command lines, toil
+# subcommands), generated with hypothesis: every one must end in a one-line error (or be valid), never a traceback,
+# and write nothing outside its own directory. Prints a table; fails on any case that breaks a rule.
+fuzz: install
+	$(BIN)/python -m tests.fuzz.run
+
+# The slice that CI runs on every change.
+fuzz-ci: install
+	$(BIN)/python -m tests.fuzz.run --cases 40
 
 clean:
 	rm -rf $(VENV) demo-jobstore demo-output .pytest_cache build *.egg-info src/*.egg-info

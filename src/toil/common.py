@@ -43,6 +43,9 @@ class Toil:
     """Run a workflow: ``with Toil(options) as toil: toil.start(rootJob)`` (or ``toil.restart()``)."""
 
     def __init__(self, options: argparse.Namespace) -> None:
+        if not hasattr(options, "__dict__") or isinstance(options, type):
+            raise ToilUserError(f"Toil() needs the parsed options (Job.Runner.getDefaultOptions(JOBSTORE) or "
+                                f"Job.Runner.getDefaultArgumentParser().parse_args()), got {type(options).__name__}")
         self.options = options
         self.config = Config()
         self.config.setOptions(options)

@@ -259,6 +259,24 @@ def test_services_start_before_and_stop_after_their_users(run_workflow, tmp_path
     assert "use port-1234" in path.read_text()
 
 
+def failing_user_of_a_service(job, path):
+    job.addService(CounterService(path))
+    job.addChildJobFn(raise_value_error)
+
+
+def raise_value_error(job):
+    raise ValueError("the service's user failed")
+
+
+def test_a_failed_user_stops_its_service_instead_of_hanging(run_workflow, tmp_path):
+    """The service's owner can never finish once a child failed for good: the service is stopped, the run ends."""
+    path = tmp_path / "events"
+    with pytest.raises(FailedJobsException, match="the service's user failed"):
+        run_workflow(Job.wrapJobFn(failing_user_of_a_service, str(path)), retryCount=0)
+    events = [line.split(" ", 1)[0] for line in path.read_text().splitlines()]
+    assert events == ["svc-start", "svc-stop"]
+
+
 def test_checkpoint_reruns_its_subtree(run_workflow, tmp_path):
     marker = tmp_path / "count"
     root = Job.wrapJobFn(flaky_checkpoint, str(marker), checkpoint=True)

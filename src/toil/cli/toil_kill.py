@@ -32,10 +32,13 @@ def main(argv: list[str]) -> int:
     js = open_existing_job_store(args.jobStore, ": there is no workflow to kill")
     info = js.leader_info()
     status = _read_json(js.read_status())
-    if not leader_alive(info, status.get("time")):
+    local = info.get("host") == socket.gethostname()
+    pid = info.get("pid")
+    if local and (not isinstance(pid, int) or isinstance(pid, bool) or not 1 < pid < 2 ** 31):
+        raise ToilUserError(f"the leader record of {js.locator} is damaged (pid {pid!r}): not signalling it")
+    if not leader_alive(info, status.get("time")) or (local and _leader_lock_free(js)):
         print(f"No leader is running on {js.locator}; nothing to kill")
         return 0
-    pid, local = int(info.get("pid", 0)), info.get("host") == socket.gethostname()
     js.set_flag(KILL_FLAG)             # seen by a leader on any host within a second
     if args.force:
         if not local:
@@ -62,9 +65,14 @@ def main(argv: list[str]) -> int:
 
 def _read_json(raw: bytes | None) -> dict[str, Any]:
     try:
-        return dict(json.loads(raw)) if raw else {}
+        data = json.loads(raw) if raw else {}
     except ValueError:
         return {}
+    if not isinstance(data, dict):
+        return {}
+    if not isinstance(data.get("time"), (int, float)) or isinstance(data.get("time"), bool):
+        data.pop("time", None)
+    return data
 
 
 def _signal(pid: int, sig: int) -> None:
@@ -72,6 +80,26 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
+    except PermissionError:
+        raise ToilUserError(f"not allowed to signal the leader (pid {pid}): run 'toil kill' as its user") from None
+
+
+def _leader_lock_free(js: Any) -> bool:
+    """A leader on this host holds the job store's leader lock while it runs. When the lock is free, the pid in
+    the leader record belongs to a leader that died (and may since name another process): never signal it."""
+    path = os.path.join(getattr(js, "path", ""), "leader.lock")
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _kill_issued_jobs(status: dict[str, Any]) -> None:

@@ -52,6 +52,7 @@ def main(argv: list[str]) -> int:
     if args.printDot:
         _print_dot(js, out)
     if args.failIfNotComplete and st.state != "completed":
+        sys.stderr.write(f"toil status: error: the workflow in {js.locator} has not completed (it is {st.state})\n")
         return 1
     return 0
 

@@ -35,11 +35,16 @@ def human2bytes(string: str | int | float) -> int:
     if isinstance(string, bool):
         raise ValueError(f"not a size: {string!r}")
     if isinstance(string, (int, float)):
+        if not math.isfinite(string):
+            raise ValueError(f"not a size: {string!r}")
         return int(string)
     m = _SIZE.match(str(string))
     if not m:
         raise ValueError(f"not a size: {string!r} (expected a number with an optional unit such as 2G or 512Mi)")
-    return int(float(m.group(1)) * bytes_in_unit(m.group(2)))
+    number = float(m.group(1)) * bytes_in_unit(m.group(2))
+    if not math.isfinite(number):
+        raise ValueError(f"not a size: {string!r} (too large)")
+    return int(number)
 
 
 def bytes2human(n: SupportsInt) -> str:

@@ -3,11 +3,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import uuid
 from typing import Any
 
 from toil.runtime import options as opts
 from toil.runtime.jobstores.locator import normalize_locator
+
+_SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an environment variable's name says it holds a secret (AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN ...)."""
+    return bool(_SECRET_NAME.search(name))
 
 
 class Config:
@@ -92,7 +100,14 @@ class Config:
         return self.workflowID
 
     def to_json(self) -> dict[str, Any]:
+        """The options as the job store keeps them: secret-looking --setEnv values are never written.
+
+        Such a variable is kept by name only (null): a worker takes it from the
+        environment it inherits (forked from the leader, or submitted with it).
+        """
         out = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        out["environment"] = {name: None if is_secret_name(name) else value
+                              for name, value in dict(self.environment or {}).items()}
         return out
 
     @classmethod

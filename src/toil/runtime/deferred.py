@@ -31,7 +31,7 @@ class DeferredFunctions:
         import cloudpickle
 
         self.functions.append((function, args, kwargs))
-        os.makedirs(self.directory, exist_ok=True)
+        os.makedirs(self.directory, mode=0o700, exist_ok=True)
         atomic_write(_state_path(self.directory, os.getpid()), cloudpickle.dumps(self.functions), durable=False)
 
     def run_all(self) -> None:

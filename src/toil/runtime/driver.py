@@ -79,7 +79,15 @@ def run_workflow(config: Config, build: Build, read_output: Callable[[Workflow, 
 
 
 def read_frontend_record(workflow: Workflow) -> dict[str, Any]:
-    return read_frontend_record_from(workflow.job_store)
+    from toil.runtime.jobstores import NoSuchFileException
+    locator = workflow.job_store.locator
+    try:
+        return read_frontend_record_from(workflow.job_store)
+    except NoSuchFileException:
+        raise ToilUserError(f"the job store {locator} holds no CWL or WDL workflow (a Python workflow's job store?): "
+                            f"restart it with the program that started it") from None
+    except (ValueError, TypeError) as e:
+        raise ToilUserError(f"the job store {locator} is damaged: its {FRONTEND_RECORD} cannot be read ({e})") from None
 
 
 def read_frontend_record_from(job_store: Any) -> dict[str, Any]:

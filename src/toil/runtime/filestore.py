@@ -18,6 +18,7 @@ import uuid
 from contextlib import contextmanager
 from typing import IO, Any, Iterator, Optional, Union
 
+from toil.exceptions import JobStoreCorruptError
 from toil.runtime.jobstores.base import JobStore, NoSuchFileException
 
 log = logging.getLogger("toil.fileStore")
@@ -148,11 +149,11 @@ class AbstractFileStore:
         """
         if userPath is not None:
             dest = os.path.abspath(userPath)
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
         else:
             base = str(fileStoreID).split("/", 1)[-1] or "file"
             dest = os.path.join(self.localTempDir, f"read-{uuid.uuid4().hex[:8]}", base)
-            os.makedirs(os.path.dirname(dest))
+            os.makedirs(os.path.dirname(dest), mode=0o700)
         if mutable:
             link = "copy"
         elif symlink and self._link_reads:
@@ -160,6 +161,7 @@ class AbstractFileStore:
         else:
             link = "hardlink" if self._link_reads else "copy"
         self.jobStore.read_file(str(fileStoreID), dest, link=link)
+        _check_size(fileStoreID, os.path.getsize(dest))
         self._local.setdefault(str(fileStoreID), []).append(dest)
         return dest
 
@@ -167,6 +169,8 @@ class AbstractFileStore:
     def readGlobalFileStream(self, fileStoreID: Union[str, FileID], encoding: Optional[str] = None,
                              errors: Optional[str] = None) -> Iterator[IO[Any]]:
         with self.jobStore.read_file_stream(str(fileStoreID)) as f:
+            if hasattr(f, "fileno"):
+                _check_size(fileStoreID, os.fstat(f.fileno()).st_size)
             if encoding is None:
                 yield f
             else:
@@ -235,3 +239,11 @@ class AbstractFileStore:
 
 def remove_tree(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _check_size(file_id: Union[str, FileID], actual: int) -> None:
+    """A global file whose size is not the one written is damaged: say so rather than compute on it."""
+    expected = getattr(file_id, "size", None)
+    if expected is not None and expected >= 0 and actual != expected:
+        raise JobStoreCorruptError(f"the global file {file_id} in the job store is damaged: {actual} bytes where "
+                                   f"{expected} were written")

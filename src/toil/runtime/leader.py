@@ -18,11 +18,12 @@ import re
 import time
 from typing import Any
 
-from toil.compiler.ir import Resources
+from toil.compiler.ir import NodeSpec, Resources
 from toil.exceptions import (FailedJobsException, InsufficientSystemResources, JobStoreWriteError,
                              WorkflowInterrupted)
 from toil.runtime import faults
 from toil.runtime.batch.base import BatchJob, BatchSystem, Completion
+from toil.runtime.jobstores import retry
 from toil.runtime.jobstores.base import JobStore
 from toil.runtime.jobstores.journal import Journal, decode_line
 from toil.runtime.scheduling import Node, WorkflowState, attempt_resources
@@ -58,6 +59,7 @@ class Leader:
         self.failure_notes: dict[str, str] = {}   # node id -> why it failed (last attempt)
         self._pending_records: list[dict[str, Any]] = []
         self._deadlock_since: float | None = None
+        self._stranded: set[str] = set()       # services stopped because their owners cannot finish
         self.completed_runs = 0
         from toil.runtime.monitor import make_monitor
         self.monitor = make_monitor(self, config)
@@ -118,10 +120,13 @@ class Leader:
                 self.job_store.delete_result(token)
             self.batch.after_commit()
             self._check_deadlock()
+            self._stop_stranded_services()
             self.monitor.tick()
             if self.job_store.has_flag(KILL_FLAG):
                 raise WorkflowInterrupted(f"stopped by 'toil kill': running jobs were killed and the job store "
                                           f"{self.job_store.locator} is kept; rerun with --restart to continue")
+        if retry.summary():
+            log.warning("Leader: %s", retry.summary())
         self._finish()
 
     def _timeout(self) -> float:
@@ -265,7 +270,7 @@ class Leader:
                 rec["memory"] = 2 * self._resources(node).memory
         self.failure_notes[fid] = why
         if not c.killed:
-            self._report_failure(c, fid, why, counts, permanent)
+            self._report_failure(c, fid, why, counts, permanent, records)
         self._handle_logs(c, failed=True)
         records.append(rec)
         return records
@@ -282,12 +287,14 @@ class Leader:
         self.completed_runs += len(result.get("runs", ()))
         return list(result.get("runs", ()))
 
-    def _report_failure(self, c: Completion, node_id: str, why: str, counts: bool, permanent: bool) -> None:
+    def _report_failure(self, c: Completion, node_id: str, why: str, counts: bool, permanent: bool,
+                        records: list[dict[str, Any]]) -> None:
         node = self.state.nodes.get(node_id)
-        label = node.spec.label() if node else node_id
-        if node is not None and not permanent:
-            left = node.tries_left - (1 if counts else 0)
-            total = self.state.total_tries(node.spec)
+        spec = node.spec if node else _spec_in(records, node_id)   # a chained job: added by these records
+        label = spec.label() if spec else node_id
+        if spec is not None and not permanent:
+            total = self.state.total_tries(spec)
+            left = (node.tries_left if node else total) - (1 if counts else 0)
             if left > 0:
                 attempt = total - left
                 plan = f"retrying in {retry_delay(attempt):g} s (try {attempt + 1} of {total})"
@@ -332,6 +339,20 @@ class Leader:
                 del self.services_starting[sid]
                 records.append({"t": "svc_started", "id": sid})
         return records
+
+    def _stop_stranded_services(self) -> None:
+        """After a permanent failure, services whose owners can never finish would run forever: stop them."""
+        if not self.state.failed or self.timers or self._pending_records or self.state.has_ready():
+            return
+        nodes = [self.state.nodes.get(n) for n in self.issued.values()]
+        if not nodes or any(n is None or n.spec.kind != "service" or n.id in self.services_starting for n in nodes):
+            return
+        for n in nodes:
+            assert n is not None
+            if n.id not in self._stranded:
+                self._stranded.add(n.id)
+                log.warning("Stopping service %s: the jobs that use it cannot finish after a failure", n.spec.label())
+                self.job_store.set_flag(f"{n.id}.stop")
 
     def _check_deadlock(self) -> None:
         queued: list[str] = getattr(self.batch, "queued_tokens", lambda: [])()
@@ -403,6 +424,15 @@ class Leader:
         stuck = [n.spec.label() for n in self.state.nodes.values()][:5]
         raise FailedJobsException(self.job_store.locator, [], detail=f"the workflow stopped with jobs that can "
                                   f"never run ({', '.join(stuck)})")
+
+
+def _spec_in(records: list[dict[str, Any]], node_id: str) -> NodeSpec | None:
+    """The spec of a node that these records add, if they do."""
+    for rec in records:
+        for spec in rec.get("add", ()):
+            if spec.get("id") == node_id:
+                return NodeSpec.from_json(spec)
+    return None
 
 
 def _parse_result(raw: bytes | None) -> dict[str, Any] | None:

@@ -31,9 +31,13 @@ def configure(level: Any = "INFO", log_file: str | None = None, rotating: bool =
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     if log_file and log_file not in _files:
+        try:
+            fh: logging.Handler = (logging.handlers.RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=1)
+                                   if rotating else logging.FileHandler(log_file))
+        except OSError as e:
+            from toil.exceptions import ToilUserError
+            raise ToilUserError(f"cannot write the log file {log_file}: {e.strerror or e}") from None
         _files.append(log_file)
-        fh: logging.Handler = (logging.handlers.RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=1)
-                               if rotating else logging.FileHandler(log_file))
         fh.setFormatter(logging.Formatter(FORMAT, DATEFMT))
         root.addHandler(fh)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import reprlib
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -443,6 +444,10 @@ def load_config_file(path: str) -> dict[str, Any]:
             data = yaml.safe_load(f)
     except FileNotFoundError:
         raise ToilUserError(f"{path}: config file not found") from None
+    except UnicodeDecodeError as e:
+        raise ToilUserError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    except OSError as e:
+        raise ToilUserError(f"{path}: cannot read the config file: {e.strerror}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
@@ -477,21 +482,32 @@ def _coerce(opt: Option, value: Any, source: str) -> Any:
 
     if value is None:
         return None
+    if not isinstance(value, (str, int, float, list, dict)):
+        raise ToilUserError(f"{source}: bad value for {opt.dest}: {type(value).__name__} {reprlib.repr(value)}")
+    if opt.type is None and opt.action == "store" and not isinstance(value, str):    # the string options
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ToilUserError(f"{source}: bad value for {opt.dest}: expected a string, got "
+                                f"{type(value).__name__} {reprlib.repr(value)}")
+        value = str(value)
     try:
         if opt.action in ("store_true", "optional_bool"):
-            return strtobool(value)
+            return strtobool(value if isinstance(value, bool) else str(value))
         if opt.action == "extend_dict":
             return dict(value) if isinstance(value, dict) else _env_pairs(str(value))
         if isinstance(value, list) and opt.type not in (_int_list, _str_list):
             if value and all(isinstance(v, dict) for v in value):
                 return value                       # already parsed (e.g. accelerators written by 'toil config')
             value = ",".join(map(str, value))       # a YAML list of a comma-separated option
+        if isinstance(value, bool) and opt.type not in (None, _bool):
+            raise TypeError(f"expected a value, got {reprlib.repr(value)}")
         if opt.type is not None and not (isinstance(value, list) and opt.type in (_int_list, _str_list)):
-            value = opt.type(str(value)) if not isinstance(value, (int, float)) or opt.type in (_size,) else value
+            numeric = opt.type in (int, float, _positive_float, _nonneg_int, _positive_int)
+            value = opt.type(str(value)) if not isinstance(value, (int, float)) or not numeric else value
         if opt.choices is not None and value not in opt.choices:
-            raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(map(str, opt.choices))}")
+            raise argparse.ArgumentTypeError(f"{reprlib.repr(value)} is not one of "
+                                             f"{', '.join(map(str, opt.choices))}")
         return value
-    except (argparse.ArgumentTypeError, ValueError, TypeError) as e:
+    except (argparse.ArgumentTypeError, ValueError, TypeError, RecursionError) as e:
         raise ToilUserError(f"{source}: bad value for {opt.dest}: {e}") from None
 
 
@@ -516,6 +532,10 @@ def resolve(options: argparse.Namespace) -> argparse.Namespace:
                 current = _coerce(opt, env_value, f"environment variable {opt.env}")
             elif dest in from_file:
                 current = from_file[dest]
+        elif current is not None:
+            # Given on the command line (already parsed), or set on the namespace by a program: checked
+            # as a config file's value would be, so a junk value fails here in one line, not in a job.
+            current = _coerce(BY_DEST[dest], current, f"option {dest}")
         setattr(options, dest, current)
     if not hasattr(options, "config"):
         options.config = None

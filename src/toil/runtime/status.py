@@ -43,12 +43,15 @@ def leader_alive(info: dict[str, Any], status_time: float | None) -> bool:
     if not info:
         return False
     if info.get("host") == socket.gethostname():
+        pid = info.get("pid")
+        if not isinstance(pid, int) or isinstance(pid, bool) or not 1 < pid < 2 ** 31:
+            return False        # a damaged record: 0 or -1 would name a process group, not a leader
         try:
-            os.kill(int(info.get("pid", 0)), 0)
+            os.kill(pid, 0)
             return True
         except ProcessLookupError:
             return False
-        except (PermissionError, ValueError):
+        except PermissionError:
             return True
     return status_time is not None and time.time() - status_time < REMOTE_ALIVE_SECONDS
 
@@ -66,6 +69,8 @@ def read_workflow_status(job_store: Any) -> WorkflowStatus:
             snap = json.loads(raw)
         except ValueError:
             snap = None
+    if not _well_formed(snap):
+        snap = None         # a damaged status file: the journal says the same, more slowly
     info = job_store.leader_info()
     alive = leader_alive(info, snap.get("time") if snap else None)
     if snap is not None and (alive or snap.get("state") != "running"):
@@ -75,6 +80,13 @@ def read_workflow_status(job_store: Any) -> WorkflowStatus:
                               snap.get("metrics_url"), str(snap.get("batch_system") or ""),
                               str(snap.get("workflow_id") or meta.get("workflow_id") or ""))
     return _status_from_journal(job_store, meta, info, alive)
+
+
+def _well_formed(snap: Any) -> bool:
+    """Whether a status file has the fields, of the types, that a leader writes."""
+    return (isinstance(snap, dict) and isinstance(snap.get("state"), str) and isinstance(snap.get("counts"), dict)
+            and isinstance(snap.get("time", 0), (int, float)) and isinstance(snap.get("leader") or {}, dict)
+            and all(isinstance(snap.get(k) or [], list) for k in ("failed_jobs", "issued_jobs")))
 
 
 def _status_from_journal(job_store: Any, meta: dict[str, Any], info: dict[str, Any],

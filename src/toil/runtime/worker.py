@@ -12,6 +12,7 @@ importing them.
 """
 from __future__ import annotations
 
+import collections
 import importlib
 import json
 import logging
@@ -29,6 +30,7 @@ from toil.compiler.ir import KIND_PYTHON, NodeSpec, Resources, RunRecord
 from toil.exceptions import ToilUserError
 from toil.runtime.deferred import DeferredFunctions
 from toil.runtime.filestore import AbstractFileStore
+from toil.runtime.jobstores import retry
 from toil.runtime.jobstores.base import JobStore
 
 log = logging.getLogger("toil.worker")
@@ -163,6 +165,11 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def _said_in_one_line(e: BaseException) -> bool:
+    """A user's mistake, or a full or read-only disk (no bug of the job's): a traceback would not help."""
+    return isinstance(e, ToilUserError) or (isinstance(e, OSError) and e.errno in retry.CANNOT_WRITE)
+
+
 def _one_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return f"{type(e).__name__}: {text[0] if text else ''}"[:500]
@@ -182,6 +189,13 @@ def _finish_dir(path: str, policy: str, succeeded: bool, reused: bool, keep_as: 
     else:
         os.replace(path, keep_as)
         os.makedirs(path, mode=0o700, exist_ok=True)
+
+
+def _report_retries(result: dict[str, Any], before: "collections.Counter[str]") -> None:
+    """Tell the leader (as a job message) about job store calls this job had to retry."""
+    text = retry.summary(retry.RETRIED - before)
+    if text:
+        result["messages"].append((logging.WARNING, text))
 
 
 class ResultSink:
@@ -254,7 +268,8 @@ def run_attempt(job_store: JobStore, config: Any, message: dict[str, Any], workf
     temporary directory instead of creating and deleting one each.
     """
     _maybe_be_a_bad_worker(config)
-    os.environ.update(getattr(config, "environment", None) or {})   # --setEnv (a warm worker restores after)
+    # --setEnv (a warm worker restores after); a null value (a secret) is the one this process inherited
+    os.environ.update({k: v for k, v in (getattr(config, "environment", None) or {}).items() if v is not None})
     sink = sink or ResultSink(job_store)
     token = message["token"]
     current = NodeSpec.from_json(message["spec"])
@@ -262,6 +277,7 @@ def run_attempt(job_store: JobStore, config: Any, message: dict[str, Any], workf
     alloc = Resources.from_json(message["alloc"])
     static_next = message.get("next")
     result: dict[str, Any] = {"token": token, "runs": [], "messages": [], "stats": []}
+    retried_before = retry.RETRIED.copy()
     deferred = DeferredFunctions(os.path.join(workflow_dir, "deferred"))
     packs: dict[str, bytes] = {}
     exit_code = 0
@@ -279,8 +295,8 @@ def run_attempt(job_store: JobStore, config: Any, message: dict[str, Any], workf
                              deferred, job_dir)
             outcome = runner_for(current.kind)(ctx)
         except BaseException as e:  # the job's failure, whatever it is, is reported, not raised
-            if isinstance(e, ToilUserError) and not os.environ.get("TOIL_TRACEBACK"):
-                sys.stderr.write(f"Job {current.label()} failed: {e}\n")   # a user's mistake: no traceback
+            if _said_in_one_line(e) and not os.environ.get("TOIL_TRACEBACK"):
+                sys.stderr.write(f"Job {current.label()} failed: {e}\n")
             else:
                 sys.stderr.write(f"Job {current.label()} failed:\n")
                 traceback.print_exc(file=sys.stderr)
@@ -306,6 +322,7 @@ def run_attempt(job_store: JobStore, config: Any, message: dict[str, Any], workf
         sink.progress(token, result)
         current, epoch, static_next = nxt, 0, None
     result.pop("running", None)
+    _report_retries(result, retried_before)
     data = json.dumps(result, separators=(",", ":")).encode()
     sink.finish(token, data)
     return exit_code, data

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import reprlib
 import shutil
 import signal
 import threading
@@ -280,6 +281,10 @@ class Workflow:
     def import_file(self, src_uri: str, shared_file_name: str | None = None, symlink: bool = True,
                     check_existence: bool = True) -> Any:
         from toil.runtime.filestore import FileID
+        src_uri = os.fspath(src_uri) if isinstance(src_uri, os.PathLike) else src_uri
+        if not isinstance(src_uri, str):
+            raise ToilUserError(f"import_file needs a path or URL string, got {type(src_uri).__name__} "
+                                f"{reprlib.repr(src_uri)}")
         link = bool(symlink and getattr(self.config, "symlinkImports", True))
         try:
             result = self.job_store.import_file(src_uri, shared_file_name=shared_file_name, symlink=link)
@@ -293,7 +298,19 @@ class Workflow:
         return FileID(file_id, size, executable)
 
     def export_file(self, file_id: Any, dst_uri: str) -> None:
-        self.job_store.export_file(str(file_id), dst_uri)
+        from toil.runtime.jobstores import NoSuchFileException
+        dst_uri = os.fspath(dst_uri) if isinstance(dst_uri, os.PathLike) else dst_uri
+        if not isinstance(dst_uri, str) or not dst_uri:
+            raise ToilUserError(f"export_file needs a destination path or URL string, got {reprlib.repr(dst_uri)}")
+        if not isinstance(file_id, str):
+            raise ToilUserError(f"export_file needs a file ID (from import_file or writeGlobalFile), got "
+                                f"{type(file_id).__name__} {reprlib.repr(file_id)}")
+        try:
+            self.job_store.export_file(str(file_id), dst_uri)
+        except NoSuchFileException as e:
+            raise ToilUserError(f"cannot export {reprlib.repr(file_id)}: {e}") from None
+        except OSError as e:
+            raise ToilUserError(f"cannot export to {dst_uri}: {e.strerror or e}") from None
 
 
 def _compile_python(root_job: Any, config: Config, job_store: JobStore) -> tuple[list[Any], str]:

@@ -78,6 +78,7 @@ class ToilCWLExecutor(JobExecutor):
                                       runtime_context.make_fs_access(""),
                                       bool(runtime_context.compute_checksum),
                                       path_mapper=runtime_context.path_mapper)
+                _give_user_modes(out, final_outdir)
             if area and runtime_context.rm_tmpdir:
                 _remove_listed_dirs(os.path.join(area, USER_OUTDIRS))
             return out
@@ -109,6 +110,30 @@ def _compile_root(process: Process, job_order: dict[str, Any], config: Any,
     node.extra["toplevel"] = True
     dag.add(node)
     return dag, ref(node.id)
+
+
+def _give_user_modes(out: Any, outdir: str) -> None:
+    """Outputs in --outdir get the modes the user's umask gives (as with cwltool); in the job store they were
+    private (see runner.run_cwl)."""
+    from toil.compiler.cwl.runner import _local_paths
+    from toil.runtime.jobstores.fsutil import user_mode
+
+    def fix(path: str) -> None:
+        if os.path.islink(path):
+            return
+        if os.path.isdir(path):
+            os.chmod(path, user_mode(directory=True))
+        elif os.path.isfile(path):
+            os.chmod(path, user_mode(executable=bool(os.stat(path).st_mode & 0o100)))
+
+    root = os.path.realpath(outdir)
+    for path in set(_local_paths(out)):
+        if not path.startswith(root + os.sep):
+            continue
+        fix(path)
+        for parent, dirs, files in os.walk(path):
+            for name in dirs + files:
+                fix(os.path.join(parent, name))
 
 
 def _remove_listed_dirs(listing: str) -> None:
@@ -144,6 +169,10 @@ def _job_requirements(process: Process, job_order: Any) -> list[Any]:
     if reqs is not None and process.metadata.get(ORIGINAL_CWLVERSION) == "v1.0":
         raise WorkflowException("`cwl:requirements` in the input object is not part of CWL v1.0. You can adjust "
                                 "to use `cwltool:overrides` instead; or you can set the cwlVersion to v1.1")
+    if reqs is not None and not (isinstance(reqs, list) and all(
+            isinstance(r, dict) and isinstance(r.get("class"), str) for r in reqs)):
+        raise WorkflowException("`cwl:requirements` in the input object must be a list of requirements, each a "
+                                "mapping with a 'class' (such as EnvVarRequirement)")
     return list(reqs) if isinstance(reqs, list) else []
 
 

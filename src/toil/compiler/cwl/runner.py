@@ -26,6 +26,7 @@ from toil.compiler.dag import SubDag
 from toil.compiler.ir import RunRecord
 from toil.compiler.values import ReturnReader, dumps, ref
 from toil.exceptions import ToilUserError
+from toil.runtime.jobstores.fsutil import make_private, private_files
 from toil.runtime.worker import RunContext, RunOutcome, keep_child_between_jobs
 
 log = logging.getLogger("toil.cwl")
@@ -46,6 +47,11 @@ class CWLUnsupported(ToilUserError):
 
 
 def run_cwl(ctx: RunContext) -> RunOutcome:
+    with private_files():       # the tool's files stay the user's alone; --outdir gets the user's umask
+        return _run_cwl(ctx)
+
+
+def _run_cwl(ctx: RunContext) -> RunOutcome:
     extra = ctx.spec.extra
     if not loading.is_loaded(extra["doc"]):
         from toil.runtime.driver import read_frontend_record_from
@@ -205,12 +211,15 @@ def run_tool(process: Any, job: dict[str, Any], runtime: RuntimeContext) -> dict
         results.append((out, status))
 
     outdirs, given, staged = [], [job], []
+    errors = _ErrorRecorder()
     for cwl_job in process.job(job, collect, runtime):
         if cwl_job is None:
             raise WorkflowException(f"{shortname(process.tool.get('id', 'tool'))} could not be started")
-        cwl_job.run(runtime)
+        with errors:
+            cwl_job.run(runtime)
         if getattr(cwl_job, "outdir", None):
-            outdirs.append(os.path.realpath(cwl_job.outdir))
+            make_private(cwl_job.outdir)
+            outdirs += [os.path.realpath(cwl_job.outdir), os.path.abspath(cwl_job.outdir)]
             if _outdir_log:
                 with open(_outdir_log, "a") as f:
                     f.write(cwl_job.outdir + "\n")
@@ -222,14 +231,38 @@ def run_tool(process: Any, job: dict[str, Any], runtime: RuntimeContext) -> dict
         raise WorkflowException("the tool produced no output object")
     out, status = results[-1]
     if status != "success":
-        raise WorkflowException(f"{shortname(process.tool.get('id', 'tool'))} finished with status {status}")
-    _refuse_escaping_symlinks(out or {}, outdirs + staged, given)
+        reason = f": {errors.last}" if errors.last else ""
+        raise WorkflowException(f"{shortname(process.tool.get('id', 'tool'))} finished with status {status}{reason}")
+    _refuse_escaping_outputs(out or {}, outdirs, staged, given)
     return _copy(out or {})
 
 
-def _local_paths(value: Any) -> list[str]:
-    """The real paths of every local File and Directory in a value."""
+class _ErrorRecorder(logging.Handler):
+    """Keeps the last error cwltool logged while running a job (why it failed), as one line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.last = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            lines = [line.strip() for line in record.getMessage().splitlines() if line.strip()]
+        except Exception:   # a record that cannot be formatted says nothing useful
+            return
+        if lines:
+            self.last = lines[-1]
+
+    def __enter__(self) -> None:
+        logging.getLogger("cwltool").addHandler(self)
+
+    def __exit__(self, *exc: Any) -> None:
+        logging.getLogger("cwltool").removeHandler(self)
+
+
+def _local_paths(value: Any, real: bool = True) -> list[str]:
+    """The paths of every local File and Directory in a value: real paths, or as written (normalised)."""
     found: list[str] = []
+    resolve = os.path.realpath if real else os.path.normpath
 
     def visit(v: Any) -> None:
         if isinstance(v, dict):
@@ -237,9 +270,9 @@ def _local_paths(value: Any) -> list[str]:
             if v.get("class") in ("File", "Directory") and isinstance(location, str):
                 if location.startswith("file://"):
                     from schema_salad.ref_resolver import uri_file_path
-                    found.append(os.path.realpath(uri_file_path(location)))
+                    found.append(resolve(uri_file_path(location)))
                 elif location.startswith("/"):
-                    found.append(os.path.realpath(location))
+                    found.append(resolve(location))
             for item in v.values():
                 visit(item)
         elif isinstance(v, list):
@@ -263,14 +296,34 @@ def _staged_paths(cwl_job: Any) -> list[str]:
     return paths
 
 
-def _refuse_escaping_symlinks(outputs: Any, outdirs: list[str], given: Any) -> None:
-    """An output that is a symlink to a file the job was not given escapes its working directory.
+def _within(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 
-    In a container such a link dangles, so the tool fails; run on the host it
-    would quietly export a file from anywhere on the machine.
+
+def _refuse_escaping_outputs(outputs: Any, outdirs: list[str], staged: list[str], given: Any) -> None:
+    """Outputs must be in the tool's output directory or be files it was given (as cwltool requires).
+
+    A glob like ``../../etc/passwd`` passes cwltool's check, which compares
+    paths as strings; and an output that is a symbolic link to a file the job
+    was not given, or a Directory holding one, escapes as well: in a container
+    such a link dangles, so the tool fails, while on the host it would quietly
+    export a file from anywhere on the machine.
     """
-    allowed = outdirs + _local_paths(given)
+    allowed = outdirs + staged + _local_paths(given)
+    written = allowed + _local_paths(given, real=False)
+    for path in _local_paths(outputs, real=False):
+        if not _within(path, written):
+            raise WorkflowException(f"Output file path {path} must be within designated output directory "
+                                    f"({outdirs[-1] if outdirs else '?'}) or an input file pass through.")
     for path in _local_paths(outputs):
-        if not any(path == a or path.startswith(a.rstrip("/") + "/") for a in allowed):
+        if not _within(path, allowed):
             raise WorkflowException(f"an output is a symbolic link to {path}, outside the job's working directory "
                                     f"and inputs")
+        if os.path.isdir(path) and _within(path, outdirs):     # a Directory the tool made (not an input)
+            for parent, dirs, files in os.walk(path):
+                for name in dirs + files:
+                    inner = os.path.join(parent, name)
+                    if os.path.islink(inner) and not _within(os.path.realpath(inner), allowed):
+                        raise WorkflowException(f"the output directory {path} holds a symbolic link to "
+                                                f"{os.path.realpath(inner)}, outside the job's working directory "
+                                                f"and inputs")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 import inspect
 import logging
+import reprlib
 from argparse import ArgumentParser, Namespace
 from typing import Any, Callable, Iterator, Optional
 
@@ -133,6 +134,10 @@ class Job(_Requirements):
                  local: Optional[bool] = None, files: Any = None) -> None:
         if preemptable is not None and preemptible is None:
             preemptible = preemptable
+        for key, name in (("unitName", unitName), ("displayName", displayName)):
+            if name is not None and not isinstance(name, str):
+                raise JobException(f"{key} of job {type(self).__name__} must be a string, got "
+                                   f"{type(name).__name__} {reprlib.repr(name)}")
         try:
             self._requirements = parse_requirements({"memory": memory, "cores": cores, "disk": disk,
                                                      "accelerators": accelerators, "preemptible": preemptible})
@@ -226,7 +231,7 @@ class Job(_Requirements):
 
     def _check_job(self, other: Any) -> None:
         if not isinstance(other, Job):
-            raise JobException(f"expected a Job, got {type(other).__name__}: {other!r}")
+            raise JobException(f"expected a Job, got {type(other).__name__}: {reprlib.repr(other)}")
         if other is self:
             raise JobGraphDeadlockException(f"the job {self} cannot be its own successor")
         if isinstance(other, ServiceHostJob):

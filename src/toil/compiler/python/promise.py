@@ -164,6 +164,10 @@ def load_return(reader: ReturnValueReader, producer_id: str) -> Any:
     return value
 
 
+class PromisedRequirementError(ToilUserError, ValueError):
+    """A PromisedRequirement built with the wrong arguments."""
+
+
 class PromisedRequirement:
     """A resource requirement computed from promised values when they are known.
 
@@ -176,11 +180,11 @@ class PromisedRequirement:
 
         if callable(valueOrCallable):
             if not args:
-                raise ValueError("a PromisedRequirement function needs at least one argument")
+                raise PromisedRequirementError("a PromisedRequirement function needs at least one argument (a promise)")
             func = valueOrCallable
         else:
             if args:
-                raise ValueError("give a function to combine several promises into one requirement")
+                raise PromisedRequirementError("give a function to combine several promises into one requirement")
             func = _identity
             args = (valueOrCallable,)
         self._func = cloudpickle.dumps(func)

@@ -1,6 +1,8 @@
 """Resource requirements of Python jobs, parsed the way Toil parses them."""
 from __future__ import annotations
 
+import math
+import reprlib
 from typing import Any, Mapping
 
 from toil.lib.conversions import human2bytes
@@ -16,20 +18,20 @@ def parse_accelerator(spec: Any) -> dict[str, Any]:
     """Parse one accelerator requirement: 2, '1', 'gpu', 'cuda:1', 'nvidia-tesla-k80:2', or a dict."""
     parsed: dict[str, Any] = {"count": 1, "kind": "gpu"}
     if isinstance(spec, bool):
-        raise TypeError(f"cannot parse {spec!r} as an accelerator requirement")
+        raise TypeError(f"cannot parse {reprlib.repr(spec)} as an accelerator requirement")
     if isinstance(spec, int):
         parsed["count"] = spec
     elif isinstance(spec, str):
         parts = spec.split(":")
         if len(parts) > 2 or not spec:
-            raise ValueError(f"cannot parse accelerator requirement {spec!r}")
+            raise ValueError(f"cannot parse accelerator requirement {reprlib.repr(spec)}")
         description: str | None
         try:
             parsed["count"] = int(parts[-1])
             description = parts[0] if len(parts) > 1 else None
         except ValueError:
             if len(parts) == 2:
-                raise ValueError(f"cannot parse the count in accelerator requirement {spec!r}") from None
+                raise ValueError(f"cannot parse the count in accelerator requirement {reprlib.repr(spec)}") from None
             description = parts[0]
         if description in _KINDS:
             parsed["kind"] = description
@@ -53,7 +55,7 @@ def parse_accelerator(spec: Any) -> dict[str, Any]:
         elif parsed.get("api") == "rocm":
             parsed["brand"] = "amd"
     if not isinstance(parsed["count"], int) or parsed["count"] < 0:
-        raise ValueError(f"accelerator count must be a non-negative integer, got {parsed['count']!r}")
+        raise ValueError(f"accelerator count must be a non-negative integer, got {reprlib.repr(parsed['count'])}")
     return parsed
 
 
@@ -63,23 +65,27 @@ def parse_requirement(name: str, value: Any) -> Any:
         return None
     if name in ("memory", "disk"):
         if isinstance(value, bool):
-            raise TypeError(f"the {name!r} requirement does not accept {value!r}")
+            raise TypeError(f"the {name!r} requirement does not accept {reprlib.repr(value)}")
         if isinstance(value, (str, bytes)):
             value = human2bytes(value.decode() if isinstance(value, bytes) else value)
         if not isinstance(value, (int, float)):
             raise TypeError(f"the {name!r} requirement does not accept values of type {type(value).__name__}")
+        if not math.isfinite(value):
+            raise ValueError(f"the {name!r} requirement must be a finite number, got {reprlib.repr(value)}")
         if value < 0:
-            raise ValueError(f"the {name!r} requirement must not be negative, got {value!r}")
+            raise ValueError(f"the {name!r} requirement must not be negative, got {reprlib.repr(value)}")
         return int(value)
     if name == "cores":
         if isinstance(value, bool):
-            raise TypeError(f"the 'cores' requirement does not accept {value!r}")
+            raise TypeError(f"the 'cores' requirement does not accept {reprlib.repr(value)}")
         if isinstance(value, str):
             value = float(value)
         if not isinstance(value, (int, float)):
             raise TypeError(f"the 'cores' requirement does not accept values of type {type(value).__name__}")
+        if not math.isfinite(value):
+            raise ValueError(f"the 'cores' requirement must be a finite number, got {reprlib.repr(value)}")
         if value < 0:
-            raise ValueError(f"the 'cores' requirement must not be negative, got {value!r}")
+            raise ValueError(f"the 'cores' requirement must not be negative, got {reprlib.repr(value)}")
         return value
     if name == "preemptible":
         if isinstance(value, str):
@@ -88,10 +94,10 @@ def parse_requirement(name: str, value: Any) -> Any:
                 return True
             if low in ("false", "0", "no"):
                 return False
-            raise ValueError(f"the 'preemptible' requirement must be true or false, got {value!r}")
+            raise ValueError(f"the 'preemptible' requirement must be true or false, got {reprlib.repr(value)}")
         if isinstance(value, (bool, int)) and value in (0, 1):
             return bool(value)
-        raise TypeError(f"the 'preemptible' requirement does not accept {value!r}")
+        raise TypeError(f"the 'preemptible' requirement does not accept {reprlib.repr(value)}")
     if name == "accelerators":
         if isinstance(value, (str, int, Mapping)):
             value = [value]

@@ -50,9 +50,23 @@ def load(path: str) -> WDL.Tree.Document:
         except (WDL.Error.SyntaxError, WDL.Error.ValidationError, WDL.Error.MultipleValidationErrors,
                 WDL.Error.ImportError) as e:
             raise WDLUserError(describe(e)) from None
+        except UnicodeDecodeError as e:
+            raise WDLUserError(f"{path} (or a document it imports): not UTF-8 text: byte {e.start} is "
+                               f"{e.object[e.start:e.start + 1]!r}") from None
+        except (AttributeError, TypeError, IndexError, KeyError, ValueError, RecursionError) as e:
+            if not _raised_in_miniwdl(e):
+                raise
+            # miniwdl fails this way on some documents it cannot parse (one that is only a comment)
+            raise WDLUserError(f"{path}: not a WDL document miniwdl can parse ({type(e).__name__}: {e})") from None
         check_version_rules(doc)
         _documents[path] = doc
     return _documents[path]
+
+
+def _raised_in_miniwdl(e: BaseException) -> bool:
+    import traceback
+    frames = traceback.extract_tb(e.__traceback__)
+    return bool(frames) and f"{os.sep}WDL{os.sep}" in frames[-1].filename
 
 
 def all_documents(doc: WDL.Tree.Document) -> list[WDL.Tree.Document]:

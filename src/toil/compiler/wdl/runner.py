@@ -19,6 +19,7 @@ from toil.compiler.wdl.evaluate import Evaluator
 from toil.compiler.wdl.files import Store
 from toil.compiler.wdl.resources import machine_limits
 from toil.compiler.wdl.task import run_task
+from toil.runtime.jobstores.fsutil import private_files
 
 
 def default_resources(config: Any) -> Resources:
@@ -39,6 +40,11 @@ def limits_for(config: Any) -> Resources | None:
 
 
 def run_wdl(ctx: Any) -> Any:
+    with private_files():       # the task's files stay the user's alone; exports get the user's umask
+        return _run_wdl(ctx)
+
+
+def _run_wdl(ctx: Any) -> Any:
     from toil.runtime.worker import RunOutcome
 
     extra = ctx.spec.extra

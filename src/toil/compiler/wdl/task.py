@@ -29,6 +29,7 @@ from toil.compiler.wdl import values as wv
 from toil.compiler.wdl.document import WDLUserError, describe
 from toil.compiler.wdl.evaluate import coerce_inputs
 from toil.compiler.wdl.files import Store, group_key, localize, store_local
+from toil.runtime.jobstores.fsutil import make_private
 
 log = logging.getLogger("toil.wdl")
 _config: wdl_config.Loader | None = None
@@ -124,8 +125,10 @@ def run_task(task: WDL.Tree.Task, inputs: dict[str, Any], store: Store, workdir:
     try:
         container.run(logger, command)
     except CommandFailed as e:
+        make_private(container.host_dir)
         report_failure(call, command, e.exit_status, container.host_stderr_txt())
         raise TaskFailed(f"task {call} failed with exit code {e.exit_status}") from None
+    make_private(container.host_dir)      # what the command left with modes of its own (cp -p, tar x)
     try:
         if v1_2:
             container.update_task_runtime_info_struct(task, output_section=True, attempt=Value.Int(0),

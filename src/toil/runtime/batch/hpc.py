@@ -75,10 +75,11 @@ class Pack:
     missing: int = 0
 
 
-def run_command(argv: list[str], timeout: float = COMMAND_TIMEOUT, check: bool = False) -> subprocess.CompletedProcess:
+def run_command(argv: list[str], timeout: float = COMMAND_TIMEOUT, check: bool = False,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run a scheduler command; a clear error if it is not installed."""
     try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
     except FileNotFoundError:
         raise ToilUserError(f"cannot run {argv[0]}: it is not installed on this machine (is this a cluster "
                             f"head node?)") from None
@@ -179,7 +180,7 @@ class HPCBatchSystem(BatchSystem):
         safe = job.token.replace("/", "_")
         message_path = os.path.join(self.area, f"{safe}.json")
         log_path = os.path.join(self.area, f"{safe}.log")
-        with open(message_path, "w", encoding="utf-8") as f:
+        with open(os.open(message_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
             json.dump(message, f)
         if self.packer.offer(job):
             self._submit_alone(job, message_path, log_path)
@@ -188,7 +189,9 @@ class HPCBatchSystem(BatchSystem):
 
     def _submit(self, job: BatchJob, command: list[str], log_path: str) -> tuple[str | None, str]:
         """Submit one scheduler job: (batch id, or None and the scheduler's reason)."""
-        p = run_command(self.submit_argv(job, command, log_path))
+        # The scheduler appends to its output file, keeping the mode: made here, it is private whatever the umask.
+        os.close(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        p = run_command(self.submit_argv(job, command, log_path), env=submit_environment(self.config))
         batch_id = self.parse_submission(p.stdout) if p.returncode == 0 else None
         return batch_id, one_line(p.stderr or p.stdout)
 
@@ -210,7 +213,7 @@ class HPCBatchSystem(BatchSystem):
         progress, cancel = base + ".progress", base + ".cancel"
         pack = {"main": self.main_script, "progress": progress, "cancel": cancel,
                 "jobs": [{"token": j.token, "message": m, "log": lg} for j, m, lg in members]}
-        with open(base + ".json", "w", encoding="utf-8") as f:
+        with open(os.open(base + ".json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
             json.dump(pack, f)
         first = members[0][0]
         carrier = BatchJob(pack_name, "", f"pack of {len(members)} {first.name or 'jobs'}", first.resources, {})
@@ -353,7 +356,8 @@ class HPCBatchSystem(BatchSystem):
                 continue
             sub.killed = True
             if sub.packed:
-                with open(self.packs[sub.batch_id].cancel, "a", encoding="utf-8") as f:
+                cancel = os.open(self.packs[sub.batch_id].cancel, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                with open(cancel, "a", encoding="utf-8") as f:
                     f.write(token + "\n")
             else:
                 ids.append(sub.batch_id)
@@ -396,6 +400,14 @@ class HPCBatchSystem(BatchSystem):
     @classmethod
     @abc.abstractmethod
     def cancel_argv(cls, ids: list[str]) -> list[str]: ...
+
+
+def submit_environment(config: Any) -> dict[str, str]:
+    """The environment jobs are submitted with (Slurm exports it, qsub -V passes it on): the leader's, plus the
+    --setEnv values the job store does not keep (secrets), which a worker takes from what it inherits."""
+    env = dict(os.environ)
+    env.update({k: str(v) for k, v in (getattr(config, "environment", None) or {}).items() if v is not None})
+    return env
 
 
 def extra_args(config: Any, option: str, env: str) -> list[str]:

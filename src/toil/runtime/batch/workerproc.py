@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, NoReturn
 
 from toil.runtime.batch.zygote import Channel
+from toil.runtime.jobstores.retry import CANNOT_WRITE
 
 MEMORY_GROWTH_LIMIT = 512 * 1024 * 1024
 _SIGNALS = [s for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM,
@@ -174,6 +175,11 @@ def worker_main(address: str, worker_id: str, run_job: Callable[[dict[str, Any]]
         result = b""
         try:
             code, result = run_job(message)
+        except OSError as e:
+            if e.errno not in CANNOT_WRITE:
+                raise
+            print(f"Cannot write the job's result: {e.strerror}", file=sys.stderr, flush=True)
+            code = 3
         except BaseException:
             import traceback
             traceback.print_exc()

@@ -27,22 +27,27 @@ import socket
 import time
 import urllib.parse
 import urllib.request
+import struct
 import uuid
+import zlib
 from contextlib import contextmanager
 from typing import IO, Any, Iterator
 
 from toil.compiler.ir import PayloadRef
-from toil.exceptions import (JobStoreExistsException, JobStoreLockedError, NoSuchJobStoreException,
-                             ToilUserError)
+from toil.exceptions import (JobStoreCorruptError, JobStoreExistsException, JobStoreLockedError,
+                             NoSuchJobStoreException, ToilUserError)
 from toil.runtime.jobstores.base import JobStore, NoSuchFileException
-from toil.runtime.jobstores.fsutil import atomic_write, fsync_dir, temp_name, unlink_quiet
+from toil.runtime.jobstores.fsutil import atomic_write, fsync_dir, temp_name, unlink_quiet, user_mode
 from toil.runtime.jobstores.journal import Journal
+from toil.runtime.jobstores.retry import retried
 
 FORMAT = "toil-py-jobstore/1"
 META = "toil.json"
 STATUS = "status.json"
 _SUBDIRS = ("state", "payloads", "returns", "results", "files", "shared", "flags", "logs", "stats", "tmp")
 _FILE_ID = re.compile(r"^[0-9a-f]{32}/[^/\x00]+$")
+_RETURN_HEADER = struct.Struct(">4sQI")     # magic, length, CRC-32 of a return value
+_RETURN_MAGIC = b"TRV1"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.@+-][A-Za-z0-9_.@+-]*$")
 
 
@@ -153,38 +158,58 @@ class FileJobStore(JobStore):
     # Workers write with rename-atomicity but no fsync of their own: the leader's journal fsync is the
     # one durability point. On ext4 (data=ordered) that commit also flushes the data of files renamed
     # before it, so what a durable record refers to is durable too.
+    @retried
     def write_pack(self, name: str, data: bytes) -> None:
         atomic_write(self._p("payloads", f"{name}.pack"), data, durable=False)
 
+    @retried
     def read_payload(self, ref: PayloadRef) -> bytes:
-        with open(self._p("payloads", f"{ref.pack}.pack"), "rb") as f:
-            return os.pread(f.fileno(), ref.length, ref.offset)
+        path = self._p("payloads", f"{ref.pack}.pack")
+        with open(path, "rb") as f:
+            data = os.pread(f.fileno(), ref.length, ref.offset)
+        if len(data) != ref.length:
+            raise JobStoreCorruptError(f"{path}: a job's payload is cut short ({len(data)} of {ref.length} bytes); "
+                                       f"the job store cannot be resumed safely")
+        return data
 
     def delete_pack(self, name: str) -> None:
         unlink_quiet(self._p("payloads", f"{name}.pack"))
 
+    @retried
     def write_return(self, node_id: str, data: bytes) -> None:
         # Written in place, not renamed: it is read only after the producer's completion is recorded,
-        # and a producer that dies while writing it is run again and rewrites it.
+        # and a producer that dies while writing it is run again and rewrites it. The header (length and
+        # CRC-32) lets a reader tell a damaged value from a good one.
         fd = os.open(self._p("returns", node_id), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            view = memoryview(data)
+            view = memoryview(_RETURN_HEADER.pack(_RETURN_MAGIC, len(data), zlib.crc32(data)) + data)
             while view:
                 view = view[os.write(fd, view):]
         finally:
             os.close(fd)
 
+    @retried
     def read_return(self, node_id: str) -> bytes:
+        path = self._p("returns", node_id)
         try:
-            with open(self._p("returns", node_id), "rb") as f:
-                return f.read()
+            with open(path, "rb") as f:
+                raw = f.read()
         except FileNotFoundError:
             raise KeyError(node_id) from None
-
+        size = _RETURN_HEADER.size
+        if len(raw) >= size:
+            magic, length, crc = _RETURN_HEADER.unpack_from(raw)
+            data = raw[size:]
+            if magic == _RETURN_MAGIC and length == len(data) and crc == zlib.crc32(data):
+                return data
+        raise JobStoreCorruptError(f"{path}: the return value of job {node_id} is damaged ({len(raw)} bytes, "
+                                   f"truncated or overwritten); the job store cannot be resumed safely")
+    @retried
     def write_result(self, token: str, data: bytes) -> None:
         # Not fsynced: the leader journals what it reads, and a lost result only means a re-run.
         atomic_write(self._p("results", token), data, durable=False)
 
+    @retried
     def read_result(self, token: str) -> bytes | None:
         try:
             with open(self._p("results", token), "rb") as f:
@@ -192,6 +217,7 @@ class FileJobStore(JobStore):
         except FileNotFoundError:
             return None
 
+    @retried
     def delete_result(self, token: str) -> None:
         unlink_quiet(self._p("results", token))
 
@@ -199,16 +225,20 @@ class FileJobStore(JobStore):
         """A per-worker append-only results log (see worker.AppendLogSink)."""
         return self._p("results", f"{name}.rlog")
 
+    @retried
     def list_results(self) -> list[str]:
         return [n for n in os.listdir(os.path.join(self.path, "results")) if not n.startswith(".")]
 
     # -- flags
+    @retried
     def set_flag(self, name: str) -> None:
         atomic_write(self._p("flags", name), b"", durable=False)
 
+    @retried
     def has_flag(self, name: str) -> bool:
         return os.path.exists(self._p("flags", name))
 
+    @retried
     def clear_flag(self, name: str) -> None:
         unlink_quiet(self._p("flags", name))
 
@@ -226,6 +256,7 @@ class FileJobStore(JobStore):
         os.makedirs(d, mode=0o700, exist_ok=True)
         return file_id, os.path.join(d, hexid)
 
+    @retried
     def local_path(self, file_id: str) -> str:
         """The path of a global file in this job store (for linking)."""
         path = self._file_path(file_id)
@@ -233,6 +264,7 @@ class FileJobStore(JobStore):
             raise NoSuchFileException(file_id)
         return path
 
+    @retried
     def write_file(self, local_path: str, basename: str | None = None) -> tuple[str, int, bool]:
         file_id, dest = self._new_file(basename or local_path)
         tmp = temp_name(dest)
@@ -258,6 +290,7 @@ class FileJobStore(JobStore):
                 raise
         os.replace(tmp, dest)
 
+    @retried
     def read_file(self, file_id: str, local_path: str, link: str = "copy") -> None:
         src = self.local_path(file_id)
         real = os.path.realpath(src)
@@ -274,9 +307,8 @@ class FileJobStore(JobStore):
                 return
             except OSError:
                 pass
-        shutil.copyfile(real, local_path)
-        if os.stat(real).st_mode & 0o100:
-            os.chmod(local_path, 0o755)
+        shutil.copyfile(real, local_path)     # a private copy, whatever the umask: 0600, or 0700 if executable
+        os.chmod(local_path, 0o700 if os.stat(real).st_mode & 0o100 else 0o600)
 
     @contextmanager
     def read_file_stream(self, file_id: str) -> Iterator[IO[bytes]]:
@@ -288,24 +320,28 @@ class FileJobStore(JobStore):
         with f:
             yield f
 
+    @retried
     def delete_file(self, file_id: str) -> None:
         try:
             unlink_quiet(self._file_path(file_id))
         except NoSuchFileException:
             pass
 
+    @retried
     def file_exists(self, file_id: str) -> bool:
         try:
             return os.path.exists(self._file_path(file_id))
         except NoSuchFileException:
             return False
 
+    @retried
     def get_file_size(self, file_id: str) -> int:
         try:
             return os.stat(self._file_path(file_id)).st_size
         except FileNotFoundError:
             raise NoSuchFileException(file_id) from None
 
+    @retried
     def import_file(self, src_uri: str, shared_file_name: str | None = None,
                     symlink: bool = False) -> tuple[str, int, bool] | None:
         scheme, src = _split_uri(src_uri)
@@ -325,6 +361,7 @@ class FileJobStore(JobStore):
             f.write(data)
         return fid, len(data), False
 
+    @retried
     def export_file(self, file_id: str, dst_uri: str) -> None:
         scheme, dst = _split_uri(dst_uri)
         if scheme != "file":
@@ -333,16 +370,20 @@ class FileJobStore(JobStore):
         os.makedirs(parent, exist_ok=True)
         tmp = temp_name(os.path.abspath(dst))
         self.read_file(file_id, tmp, link="copy")
+        os.chmod(tmp, user_mode(bool(os.stat(tmp).st_mode & 0o100)))   # what the user asked for: their umask
         os.replace(tmp, dst)
 
+    @retried
     def write_shared_file(self, name: str, data: bytes) -> None:
         atomic_write(self._p("shared", self._shared(name)), data, durable=False)
 
     def local_area(self, name: str) -> str | None:
         path = self._p("areas", name)
+        os.makedirs(self._p("areas"), mode=0o700, exist_ok=True)    # makedirs makes parents with the umask's mode
         os.makedirs(path, mode=0o700, exist_ok=True)
         return path
 
+    @retried
     def read_shared_file(self, name: str) -> bytes:
         try:
             with open(self._p("shared", self._shared(name)), "rb") as f:
@@ -357,9 +398,11 @@ class FileJobStore(JobStore):
         return name
 
     # -- logs and stats
+    @retried
     def write_log(self, name: str, data: bytes) -> None:
         atomic_write(self._p("logs", name), data, durable=False)
 
+    @retried
     def read_log(self, name: str) -> bytes | None:
         try:
             with open(self._p("logs", name), "rb") as f:
@@ -381,9 +424,11 @@ class FileJobStore(JobStore):
         except FileNotFoundError:
             return None
 
+    @retried
     def write_status(self, data: bytes) -> None:
         atomic_write(self._p(STATUS), data, durable=False)
 
+    @retried
     def read_status(self) -> bytes | None:
         try:
             with open(self._p(STATUS), "rb") as f:

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import time
 import zlib
 from typing import Any, Iterator
 
@@ -177,13 +178,32 @@ class Journal:
         if faults.armed("journal-torn-write"):
             os.write(fd, data[: max(1, len(data) // 2)])
             faults.maybe_crash("journal-torn-write")
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        faults.maybe_crash("journal-before-fsync")
-        os.fdatasync(fd)
+        self._write_durably(fd, data)
         faults.maybe_crash("journal-after-fsync")
+
+    def _write_durably(self, fd: int, data: bytes) -> None:
+        """Append and fdatasync, retrying transient errors from where the journal ended before the attempt."""
+        from toil.runtime import faults
+        from toil.runtime.jobstores import retry
+        start = os.fstat(fd).st_size
+        wait = retry.first_wait()
+        for attempt in range(1, retry.attempts() + 1):
+            try:
+                faults.maybe_fs_fault("journal.sync")
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                faults.maybe_crash("journal-before-fsync")
+                os.fdatasync(fd)
+                return
+            except OSError as e:
+                if not retry.is_transient(e) or attempt == retry.attempts():
+                    raise
+                retry.note_retry("journal.sync", e, attempt, wait)
+                time.sleep(wait)
+                wait = min(2 * wait, 30.0)
+                # Pages a failed fsync reported may be dropped: cut back and write the records again.
+                os.ftruncate(fd, start)
 
     def write_snapshot(self, state: dict[str, Any]) -> None:
         """Persist the whole state as of ``self.seq`` and start a new journal file."""

@@ -6,13 +6,20 @@ import os
 from toil.exceptions import ToilUserError
 
 KNOWN_KINDS = ("file", "aws", "google")
+MAX_PATH = 4096        # Linux's PATH_MAX
+MAX_DEPTH = 512        # deeper paths would exhaust Python's recursion making their directories
 
 
 def parse_locator(locator: str) -> tuple[str, str]:
     """Split a locator into (kind, rest), treating a bare path as a file job store."""
-    if not locator or not str(locator).strip():
+    if isinstance(locator, os.PathLike):
+        locator = os.fspath(locator)
+    if not isinstance(locator, str):
+        raise ToilUserError(f"a job store locator is a string (a path or file:PATH), got {type(locator).__name__}")
+    if not locator.strip():
         raise ToilUserError("no job store given: pass a path or file:PATH")
-    locator = str(locator)
+    if "\x00" in locator:
+        raise ToilUserError(f"job store locator {locator!r} contains a NUL character")
     if locator[0] in "/." or ":" not in locator:
         return "file", locator
     kind, _, rest = locator.partition(":")
@@ -22,6 +29,10 @@ def parse_locator(locator: str) -> tuple[str, str]:
                             f"or aws:REGION:NAME")
     if not rest:
         raise ToilUserError(f"job store locator {locator!r} names no location")
+    if kind == "file" and rest.startswith("//") and not rest.startswith("///"):
+        # file://NAME/x would be the directory /NAME/x at the root of this machine's file system
+        raise ToilUserError(f"job store locator {locator!r}: file://HOST/PATH names another machine; use "
+                            f"file:PATH (relative or absolute) or file:///ABSOLUTE/PATH")
     return kind, rest
 
 
@@ -33,5 +44,9 @@ def normalize_locator(locator: str) -> str:
     """Make file locators absolute (workers may run in another directory)."""
     kind, rest = parse_locator(locator)
     if kind == "file":
-        return build_locator("file", os.path.abspath(os.path.expanduser(rest)))
+        path = os.path.abspath(os.path.expanduser(rest))
+        if len(path) >= MAX_PATH or path.count("/") > MAX_DEPTH:
+            raise ToilUserError(f"the job store path is too long ({len(path)} characters, {path.count('/')} "
+                                f"levels; at most {MAX_PATH - 1} and {MAX_DEPTH}): {path[:80]}...")
+        return build_locator("file", path)
     return build_locator(kind, rest)

@@ -1,0 +1,1 @@
+"""The bad-input fuzz suite: ``python -m tests.fuzz.run`` (``make fuzz``); see run.py."""
