@@ -73,7 +73,7 @@ fuzz: install
 
 # The slice that CI runs on every change.
 fuzz-ci: install
-	$(BIN)/python -m tests.fuzz.run --cases 40
+	$(BIN)/python -m tests.fuzz.run --cases 100
 
 clean:
 	rm -rf $(VENV) demo-jobstore demo-output .pytest_cache build *.egg-info src/*.egg-info

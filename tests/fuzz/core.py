@@ -42,6 +42,8 @@ class Case:
             found.extend("/" + os.path.normpath(m.group(1)).lstrip("/") for m in ABS_PATH.finditer(t))
         for arg in self.argv:
             rest = arg.removeprefix("file://").removeprefix("file:")
+            if rest.startswith("/") and "\x00" not in rest:        # the whole argument, spaces and all
+                found.append("/" + os.path.normpath(rest).lstrip("/"))
             if ".." in rest and "\x00" not in rest:
                 joined = os.path.normpath(os.path.join(case_dir, rest))
                 found += [joined, os.path.realpath(joined)]

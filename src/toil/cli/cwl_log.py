@@ -6,7 +6,9 @@ sorry, ...", and a bad tool input with the tool's usage. Here each error
 record becomes one line, ``toil-cwl-runner: error: WHAT: FILE:LINE:COL: DETAIL``
 (the innermost findings of the report, which say what is wrong and where);
 other records keep cwltool's format. With ``--debug`` the traceback cwltool
-attaches is printed before that line.
+attaches is printed before that line. An exception raised inside cwltool on a
+document or input object its validation let through (``upstream_crash``) is
+reported as a mistake in them, not as cwltool's "Unhandled error".
 """
 from __future__ import annotations
 
