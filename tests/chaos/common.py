@@ -93,6 +93,11 @@ def recorded_done(js: Path, ran: set[str]) -> set[str]:
     return {r["id"] for r in records if r.get("t") == "ran"} & ran
 
 
+def ran_again(done: set[str], before: dict[str, int], after: dict[str, int]) -> list[str]:
+    """The recorded-done nodes that ran again between two readings of the side file."""
+    return [n for n in done if after.get(n, 0) > before.get(n, 0)]
+
+
 def kill_group(p: subprocess.Popen[Any]) -> None:
     """SIGKILL the leader alone (its jobs die with it by design: their fork server watches the leader)."""
     p.kill()

@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.chaos.common import Run, one_line_error, recorded_done
+from tests.chaos.common import Run, one_line_error, ran_again, recorded_done
 
 
 @dataclass
@@ -62,7 +62,7 @@ def one_run(root: Path, size_kib: int, expected: str, report: DiskFullReport) ->
         if run.output.read_text() == expected:
             report.identical += 1
         final = run.counts()
-        report.reruns += sum(1 for n in done if final[n] > counts[n])
+        report.reruns += len(ran_again(done, counts, final))
 
 
 def disk_full(workdir: Path, runs: int, seed: int, expected: str) -> DiskFullReport:

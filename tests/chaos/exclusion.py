@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.chaos.common import Run, one_line_error, recorded_done, wait_for
+from tests.chaos.common import Run, one_line_error, ran_again, recorded_done, wait_for
 
 
 @dataclass
@@ -76,7 +76,7 @@ def toil_kill(run: Run, rng: random.Random, expected: str, report: ExclusionRepo
     else:
         report.problems.append(f"{run.root.name}: --restart after toil kill failed: {p.stderr[-300:]}")
     final = run.counts()
-    report.reruns += sum(1 for n in done if final[n] > counts[n])
+    report.reruns += len(ran_again(done, counts, final))
 
 
 def exclusion(workdir: Path, rounds: int, seed: int, expected: str) -> ExclusionReport:

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.chaos.common import Run, kill_group, recorded_done
+from tests.chaos.common import Run, has_workflow, kill_group, ran_again, recorded_done
 
 
 @dataclass
@@ -67,7 +67,7 @@ def trial(run: Run, rng: random.Random, duration: float, kills: int, expected: s
     restart = False
     for _ in range(kills):
         recorded.append(_kill_once(run, restart, rng.uniform(0.05, 0.9 * duration), report))
-        restart = any(p.stat().st_size for p in (run.js / "state").glob("*")) if (run.js / "state").is_dir() else False
+        restart = has_workflow(run.js)
         if not restart:
             report.fresh_starts += 1
     latency, _, err, code = _restart_latency(run, restart)
@@ -83,7 +83,7 @@ def trial(run: Run, rng: random.Random, duration: float, kills: int, expected: s
         report.problems.append(f"{run.root.name}: the output differs from the undisturbed run's")
     final = run.counts()
     for done, counts in recorded:
-        again = [n for n in done if final[n] > counts.get(n, 0)]
+        again = ran_again(done, counts, final)
         report.reruns += len(again)
         if again:
             report.problems.append(f"{run.root.name}: recorded jobs ran again: {sorted(again)[:5]}")

@@ -125,8 +125,9 @@ class Leader:
             if self.job_store.has_flag(KILL_FLAG):
                 raise WorkflowInterrupted(f"stopped by 'toil kill': running jobs were killed and the job store "
                                           f"{self.job_store.locator} is kept; rerun with --restart to continue")
-        if retry.summary():
-            log.warning("Leader: %s", retry.summary())
+        retried = retry.summary()
+        if retried:
+            log.warning("Leader: %s", retried)
         self._finish()
 
     def _timeout(self) -> float:
