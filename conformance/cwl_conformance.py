@@ -92,8 +92,10 @@ def main(argv: list[str]) -> int:
         command += ["--tags", args.tags]
     if args.select:
         command += ["-s", args.select]
-    # No container engine on these machines: tools that require one exit 33 (unsupported), as cwltool's do.
-    command += ["--", "--no-container", "--clean", "always", *args.runner_args]
+    # Containers on: the runner picks the engine that works here (docker, then podman; infra/podman-up.sh
+    # starts Podman and its Docker API and builds the images the suite names). Without one, the tests
+    # that require a container fail.
+    command += ["--", "--clean", "always", *args.runner_args]
     print("+ (cd %s && %s)" % (suite, " ".join(command)), flush=True)
     started = time.time()
     subprocess.run(command, cwd=suite)

@@ -275,6 +275,21 @@ def run_test(test: dict[str, Any], version: str, suite: str, runner: list[str], 
     return True, "", took
 
 
+CONTAINER_LINE = re.compile(r"^\s*(docker|container)\s*:", re.M)
+
+
+def names_container(suite: str, test: dict[str, Any]) -> bool:
+    """Whether a test's documents name a container image (runtime docker/container)."""
+    root = os.path.join(suite, test["inputs"]["dir"])
+    for parent, _, names in os.walk(root):
+        for name in names:
+            if name.endswith(".wdl"):
+                with open(os.path.join(parent, name), errors="replace") as f:
+                    if CONTAINER_LINE.search(f.read()):
+                        return True
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--versions", default=",".join(VERSIONS), help="comma-separated WDL versions to run")
@@ -309,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             jobs.append((test, v))
     started = time.time()
     unexpected, fixed = [], []
+    in_containers = {"passed": 0, "failed": 0}
     with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
         futures = {pool.submit(run_test, t, v, suite, runner, scratch, args.timeout): (t, v) for t, v in jobs}
         for fut in concurrent.futures.as_completed(futures):
@@ -317,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
             key = (test["id"], v)
             listed = key in known or (test["id"], "*") in known
             counts[v]["passed" if ok else "failed"] += 1
+            if names_container(suite, test):
+                in_containers["passed" if ok else "failed"] += 1
             if not ok and not listed:
                 unexpected.append(f"{test['id']} {v}: {why}")
             if ok and listed:
@@ -326,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     for v in versions:
         c = counts[v]
         print(f"WDL {v}: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped")
+    print(f"runs of tests naming a container image: {in_containers['passed']} passed, "
+          f"{in_containers['failed']} failed")
     print(f"wall time {time.time() - started:.0f} s for {len(jobs)} runs")
     if fixed:
         print("Listed as known failures but passed (remove them from the list): " + ", ".join(fixed))

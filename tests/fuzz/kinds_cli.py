@@ -27,7 +27,7 @@ VALUES = ["", "-1", "0", "1", "abc", "1e400", "nan", "inf", "-inf", "2G", "10XB"
           "{}", "[]", "'", "\"", "$(x)", "\x7f", "\u202e", "0x10", "1_000", " 5", "5 "]
 BASES = {
     "cwl": ["--no-container", "--outdir", "out", "--jobStore", "js"],
-    "wdl": ["-o", "out", "--jobStore", "js"],
+    "wdl": ["-o", "out", "--jobStore", "js", "--container", "none"],
 }
 LOCATORS = [
     "aws:garbage", "aws:", "aws:us-west-2:", "google:x", "google:", "s3://bucket/x", "http://127.0.0.1:9/x",

@@ -119,7 +119,7 @@ def generated_doc(draw: st.DrawFn) -> str:
 
 
 def _base_args(seed_name: str) -> list[str]:
-    return [seed_name, "-o", "out", "--jobStore", "js"]
+    return [seed_name, "-o", "out", "--jobStore", "js", "--container", "none"]
 
 
 @st.composite
@@ -167,7 +167,7 @@ def wdl_inputs_case(draw: st.DrawFn) -> Case:
     inputs, notes = draw(mutate_tree(seed.inputs, keys, INPUT_VALUES))
     data = dump(inputs, True)
     how = draw(st.sampled_from(["file", "file", "-i file", "-i inline", "bytes", "both", "missing", "dir"]))
-    args = [seed.name, "-o", "out", "--jobStore", "js"]
+    args = [seed.name, "-o", "out", "--jobStore", "js", "--container", "none"]
     if how == "bytes":
         data, note = draw(mutate_bytes(data))
         notes.append(note)

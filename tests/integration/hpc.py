@@ -1,4 +1,4 @@
-"""Fixtures for tests against a real Slurm or Grid Engine on this machine (started by infra/*.sh).
+"""Fixtures for tests against real daemons on this machine: Slurm, Grid Engine, Podman (started by infra/*.sh).
 
 If the daemons cannot start, the tests skip with the reason; under CI (``CI`` set) that is a failure
 instead, because CI must run them.
@@ -45,6 +45,16 @@ def ensure_grid_engine() -> None:
     p = subprocess.run(["bash", str(REPO / "infra" / "ge-up.sh")], capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
         _unavailable("Grid Engine", p.stderr or p.stdout)
+
+
+def ensure_podman() -> None:
+    """Podman with the images the tests name, and its Docker API for the docker CLI (infra/podman-up.sh)."""
+    if (_quiet(["podman", "image", "exists", "docker.io/library/debian:stable-slim"], timeout=60)
+            and _quiet(["curl", "-sf", "--unix-socket", "/run/podman/podman.sock", "http://d/_ping"])):
+        return
+    p = subprocess.run(["bash", str(REPO / "infra" / "podman-up.sh")], capture_output=True, text=True, timeout=900)
+    if p.returncode != 0:
+        _unavailable("Podman", p.stderr or p.stdout)
 
 
 def slurm_jobs(name_prefix: str = "toil_") -> list[dict[str, str]]:

@@ -23,7 +23,7 @@ def wdl_run(*args: str, cwd: Path, timeout: float = 180) -> subprocess.Completed
 def test_constructs_compute_the_right_outputs_and_export_files(tmp_path):
     out = tmp_path / "out"
     p = wdl_run(str(WDL_DIR / "constructs.wdl"), str(WDL_DIR / "constructs.json"), "-o", str(out),
-                "--logLevel", "WARNING", cwd=tmp_path)
+                "--logLevel", "WARNING", "--container", "none", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     got = json.loads(p.stdout)
     assert got["constructs.totals"] == [20, 10]

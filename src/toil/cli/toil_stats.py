@@ -93,9 +93,36 @@ def raw_report(stats: WorkflowStats) -> dict[str, Any]:
         "jobs_per_worker": {"min": jobs_per_worker.min, "median": jobs_per_worker.med,
                             "average": jobs_per_worker.ave, "max": jobs_per_worker.max},
         "jobs": _category_json(Category.of("Job", stats.jobs)),
-        "job_types": {name: _category_json(Category.of(name, jobs)) for name, jobs in stats.by_name().items()},
+        "job_types": {name: _with_containers(_category_json(Category.of(name, jobs)), jobs)
+                      for name, jobs in stats.by_name().items()},
+        "containers": _container_counts(stats.jobs),
         "failed_attempts": sum(1 for j in stats.jobs if not j.ok),
     }
+
+
+def _containers_of(jobs: list[Any]) -> list[str]:
+    """The containers (ENGINE IMAGE) the jobs ran in, each once, in order of first use."""
+    seen: dict[str, None] = {}
+    for job in jobs:
+        for use in filter(None, job.container.split(", ")):
+            seen.setdefault(use, None)
+    return list(seen)
+
+
+def _with_containers(report: dict[str, Any], jobs: list[Any]) -> dict[str, Any]:
+    used = _containers_of(jobs)
+    if used:
+        report["containers"] = used
+    return report
+
+
+def _container_counts(jobs: list[Any]) -> dict[str, int]:
+    """Job attempts per container engine."""
+    counts: dict[str, int] = {}
+    for job in jobs:
+        for engine in {use.split(" ", 1)[0] for use in job.container.split(", ") if use}:
+            counts[engine] = counts.get(engine, 0) + 1
+    return counts
 
 
 # ---------------------------------------------------------------------------- the table
@@ -169,8 +196,10 @@ def table(stats: WorkflowStats, args: Any) -> str:
     lines += ["Job", " Worker Jobs  |     min    med    ave    max",
               f"              | {per_worker.min:>7g}{per_worker.med:>7g}{per_worker.ave:>7.3g}{per_worker.max:>7g}"]
     lines += _block(Category.of("Job", stats.jobs), args, "")
-    categories = [Category.of(name, jobs) for name, jobs in stats.by_name().items()]
+    groups = stats.by_name()
+    categories = [Category.of(name, jobs) for name, jobs in groups.items()]
     for cat in sorted(categories, key=_sort_key(args), reverse=args.sortReverse):
-        lines.append(f" {cat.name}")
+        used = _containers_of(groups[cat.name])
+        lines.append(f" {cat.name}" + (f"  (container: {'; '.join(used)})" if used else ""))
         lines += _block(cat, args, "  ")
     return "\n".join(lines) + "\n"

@@ -33,6 +33,9 @@ def parser() -> ToilArgumentParser:
                    help="also write the output JSON to this file")
     p.add_argument("--outputDialect", "--output-dialect", dest="output_dialect", default="cromwell",
                    choices=["cromwell", "miniwdl"], help="the shape of the output JSON")
+    p.add_argument("--container", default="auto", choices=["auto", "docker", "podman", "singularity", "none"],
+                   help="the engine that runs tasks naming a container image (runtime docker/container); auto: "
+                        "docker if its daemon answers, else podman, else singularity; none: run them on this host")
     add_options(p, jobstore_as_flag=True)
     return p
 

@@ -6,7 +6,7 @@ job defaults), a ``{"t": "end", ...}`` line when it stops, and one line per
 job attempt (no ``t``) written by the leader from the worker's result::
 
     {"id", "name", "display" (when not the name), "start", "wall", "cpu", "maxrss" (KiB), "ok", "pid",
-     "host", "next": [successor ids]}
+     "host", "next": [successor ids], "container" (when the job ran a container: "ENGINE IMAGE")}
 """
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ class JobStat:
     ok: bool
     worker: str                   # host:pid of the process that ran it
     next: list[str] = field(default_factory=list)
+    container: str = ""           # "ENGINE IMAGE" of the containers it ran, if any
 
     @property
     def wait(self) -> float:
@@ -155,7 +156,8 @@ def parse_stats(lines: Iterable[bytes], source: str = "stats") -> WorkflowStats:
                 name = d.get("name") or ""
                 jobs.append(JobStat(d["id"], name, d.get("display") or name or d["id"], d["start"], d["wall"],
                                     d["cpu"], d.get("maxrss", 0), d.get("ok", True),
-                                    f"{d.get('host', '')}:{d.get('pid', 0)}", d.get("next") or []))
+                                    f"{d.get('host', '')}:{d.get('pid', 0)}", d.get("next") or [],
+                                    str(d.get("container") or "")))
         except (ValueError, KeyError, TypeError, AttributeError):
             raise ToilUserError(f"{source}, record {number}: not a stats record; the stats log is damaged") from None
     try:

@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 from toil.compiler.ir import KIND_PYTHON, NodeSpec, Resources, RunRecord
 from toil.exceptions import ToilUserError
+from toil.runtime import containers
 from toil.runtime.deferred import DeferredFunctions
 from toil.runtime.filestore import AbstractFileStore
 from toil.runtime.jobstores import retry
@@ -156,6 +157,9 @@ def _job_stats(spec: NodeSpec, outcome: "RunOutcome | None", started: float, cpu
              "pid": os.getpid(), "host": _HOST, "next": succ}
     if spec.display != spec.name:
         stats["display"] = spec.display
+    uses = containers.take_uses()
+    if uses:
+        stats["container"] = ", ".join(uses)     # engine and image, e.g. "podman debian:stable-slim"
     return stats
 
 
@@ -287,6 +291,8 @@ def run_attempt(job_store: JobStore, config: Any, message: dict[str, Any], workf
         os.makedirs(job_dir, mode=0o700, exist_ok=True)
         fs = AbstractFileStore(job_store, config, current.id, current.display, job_dir, result["messages"])
         started, cpu0 = time.time(), _cpu_seconds()
+        containers.take_uses()
+        containers.set_job_deferred(deferred)
         outcome: RunOutcome | None = None
         cwd = os.getcwd()
         try:

@@ -77,3 +77,17 @@ def test_reports_written_whole_and_devices_left_alone(tmp_path):
     _write(str(fifo), "x\n")
     assert os.read(reader, 10) == b"x\n" and stat.S_ISFIFO(os.stat(fifo).st_mode)
     os.close(reader)
+
+
+def test_the_container_a_job_ran_in_is_shown_per_job_type():
+    records = [json.loads(x) for x in lines(("tool", 1.0), ("tool", 2.0), ("plain", 1.0)).splitlines()]
+    records[1]["container"] = "podman debian:stable-slim"
+    records[2]["container"] = "podman debian:stable-slim, docker python:3-slim"
+    stats = parse_stats([b"\n".join(json.dumps(r).encode() for r in records) + b"\n"])
+    text = table(stats, args(sortCategory="alpha"))
+    assert " tool  (container: podman debian:stable-slim; docker python:3-slim)" in text.splitlines()
+    assert " plain" in text.splitlines()
+    raw = raw_report(stats)
+    assert raw["job_types"]["tool"]["containers"] == ["podman debian:stable-slim", "docker python:3-slim"]
+    assert "containers" not in raw["job_types"]["plain"]
+    assert raw["containers"] == {"podman": 2, "docker": 1}

@@ -19,6 +19,7 @@ from cwltool.utils import DEFAULT_TMP_PREFIX
 from schema_salad.sourceline import SourceLine
 
 from toil.compiler.cwl import loading
+from toil.compiler.cwl.containers import choose_engine
 from toil.compiler.cwl.compile import compile_workflow, is_workflow, resource_builder, run_node
 from toil.compiler.cwl.runner import USER_OUTDIRS, CWLUnsupported
 from toil.compiler.dag import SubDag
@@ -49,6 +50,7 @@ class ToilCWLExecutor(JobExecutor):
         job_requirements = _job_requirements(process, job_order_object)
         for req in job_requirements:
             process.requirements.append(req)
+        choose_engine(runtime_context, _tools(process))
         _check_supported(process, runtime_context)
         if runtime_context.validate_only:
             return None, "ValidationSuccess"

@@ -21,6 +21,7 @@ from cwltool.stdfsaccess import StdFsAccess
 from schema_salad.exceptions import ValidationException
 
 from toil.compiler.cwl import loading, steps
+from toil.compiler.cwl.containers import check_engine_error, node_aware
 from toil.compiler.cwl.compile import compile_workflow, is_workflow, resource_builder, run_node
 from toil.compiler.dag import SubDag
 from toil.compiler.ir import RunRecord
@@ -106,6 +107,9 @@ def worker_runtime_context(doc: str, ctx: RunContext) -> RuntimeContext:
     if not settings.get("_user_tmpdir_prefix"):
         runtime.tmpdir_prefix = os.path.join(ctx.workdir, "tmp-")
     runtime.basedir = ctx.workdir
+    if not settings.get("cidfile_dir"):    # container ids kept until the job removes its containers
+        runtime.cidfile_dir = os.path.join(ctx.workdir, "cids")
+        os.makedirs(runtime.cidfile_dir, exist_ok=True)
     runtime.outdir = None
     runtime.make_fs_access = StdFsAccess
     runtime.mutation_manager = MutationManager()
@@ -216,7 +220,11 @@ def run_tool(process: Any, job: dict[str, Any], runtime: RuntimeContext) -> dict
         if cwl_job is None:
             raise WorkflowException(f"{shortname(process.tool.get('id', 'tool'))} could not be started")
         with errors:
-            cwl_job.run(runtime)
+            try:
+                node_aware(cwl_job).run(runtime)
+            except WorkflowException as e:      # an image that cannot be had: say which, in one line
+                check_engine_error(e)
+                raise
         if getattr(cwl_job, "outdir", None):
             make_private(cwl_job.outdir)
             outdirs += [os.path.realpath(cwl_job.outdir), os.path.abspath(cwl_job.outdir)]

@@ -14,6 +14,7 @@ from toil.compiler import values as refs
 from toil.compiler.dag import SubDag, json_node
 from toil.compiler.wdl import document
 from toil.compiler.wdl import values as wv
+from toil.compiler.wdl.containers import resolve_engine
 from toil.compiler.wdl.compile import KIND, NOOP_RESOURCES, task_node
 from toil.compiler.wdl.document import WDLUserError, describe
 from toil.compiler.wdl.evaluate import Evaluator
@@ -74,7 +75,8 @@ def run(options: Any, inputs: dict[str, Any], search: list[str]) -> dict[str, An
         return named
 
     set_logging_from_options(config)
-    warn_images_ignored(document.load(doc_path))   # workers forked from here inherit it, on restart too
+    if not config.restart:      # a restart uses the engine of the first run (its record)
+        record["container"] = choose_engine(getattr(options, "container", "auto"), document.load(doc_path))
     return dict(run_workflow(config, build, read_output, record))
 
 
@@ -97,8 +99,8 @@ def export_outputs(outputs: dict[str, Any], store: Store, outdir: str) -> dict[s
     return {k: wv.map_files(v, export) for k, v in outputs.items()}
 
 
-def warn_images_ignored(doc: WDL.Tree.Document) -> None:
-    """Tasks run on this host until the containers issue: say so once if the document names images."""
+def choose_engine(choice: str, doc: WDL.Tree.Document) -> str | None:
+    """The engine tasks naming an image run in (None: on this host, said once if the document names any)."""
     images: list[str] = []
     for d in document.all_documents(doc):
         for task in d.tasks:
@@ -108,6 +110,10 @@ def warn_images_ignored(doc: WDL.Tree.Document) -> None:
                 text = str(literal.value) if literal is not None else str(expr)
                 if text not in images:
                     images.append(text)
-    if images:
-        log.warning("Tasks run directly on this host: their container image(s) are ignored (%s)",
+    engine = resolve_engine(choice, bool(images))
+    if images and engine is None:
+        why = "--container none" if choice == "none" else \
+            "no container engine works here (tried docker, podman, singularity/apptainer)"
+        log.warning("Tasks run directly on this host (%s): their container image(s) are ignored (%s)", why,
                     ", ".join(images[:5]) + (" ..." if len(images) > 5 else ""))
+    return engine

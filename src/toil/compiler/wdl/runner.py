@@ -39,6 +39,18 @@ def limits_for(config: Any) -> Resources | None:
     return _limits["limits"]
 
 
+_engines: dict[str, str | None] = {}
+
+
+def engine_of(job_store: Any) -> str | None:
+    """The container engine the leader chose for this run (in the front end's record; read once per process)."""
+    key = str(getattr(job_store, "locator", id(job_store)))
+    if key not in _engines:
+        from toil.runtime.driver import read_frontend_record_from
+        _engines[key] = read_frontend_record_from(job_store).get("container")
+    return _engines[key]
+
+
 def run_wdl(ctx: Any) -> Any:
     with private_files():       # the task's files stay the user's alone; exports get the user's umask
         return _run_wdl(ctx)
@@ -56,7 +68,7 @@ def _run_wdl(ctx: Any) -> Any:
         task = document.find(extra["doc"], extra["task"])
         assert isinstance(task, Tree.Task)
         inputs = reader.resolve(extra["inputs"])
-        value: Any = run_task(task, inputs, store, ctx.workdir, ctx.spec.id, extra["call"])
+        value: Any = run_task(task, inputs, store, ctx.workdir, ctx.spec.id, extra["call"], engine_of(ctx.job_store))
     else:
         value, record = expand(ctx, extra, op, reader, store)
     ctx.job_store.write_return(ctx.spec.id, refs.dumps(value))

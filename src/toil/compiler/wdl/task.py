@@ -4,8 +4,8 @@ miniwdl evaluates the task's declarations, runtime section, command and
 outputs (``WDL.runtime.task``); it expects a container backend to run the
 command. ``HostContainer`` is that backend for running on the host: paths
 inside the "container" are the host paths themselves, and the command runs
-in the task's working directory with bash. Images are not used until the
-containers issue; the first task naming one says so, once per process.
+in the task's working directory with bash. Tasks that name an image run in
+a container instead (toil.compiler.wdl.containers) when the run has an engine.
 """
 from __future__ import annotations
 
@@ -26,9 +26,11 @@ from WDL._util import WDLVersion, wdl_version_geq
 from WDL.runtime._stdlib import TaskInputStdLib
 
 from toil.compiler.wdl import values as wv
+from toil.compiler.wdl.containers import BACKENDS, names_image
 from toil.compiler.wdl.document import WDLUserError, describe
 from toil.compiler.wdl.evaluate import coerce_inputs
 from toil.compiler.wdl.files import Store, group_key, localize, store_local
+from toil.runtime.containers import ContainerImageError
 from toil.runtime.jobstores.fsutil import make_private
 
 log = logging.getLogger("toil.wdl")
@@ -101,13 +103,15 @@ class TaskFailed(Exception):
 
 
 def run_task(task: WDL.Tree.Task, inputs: dict[str, Any], store: Store, workdir: str, node_id: str,
-             call: str) -> dict[str, Any]:
-    """Run the task on stored inputs; return its outputs with their files stored."""
+             call: str, engine: str | None = None) -> dict[str, Any]:
+    """Run the task on stored inputs (in a container of ``engine`` if it names an image); return its outputs
+    with their files stored."""
     cfg = miniwdl_config()
     logger = logging.getLogger(f"toil.wdl.task.{task.name}")
     local = wv.decode_env(localize(inputs, store, os.path.join(workdir, "inputs")))
     posix_inputs = coerce_inputs(task, local)
-    container = HostContainer(cfg, call, os.path.join(workdir, "task"))
+    backend = BACKENDS[engine] if engine and names_image(task) else HostContainer
+    container = backend(cfg, call, os.path.join(workdir, "task"))
     add_paths = CallCacheAddPaths()
     v1_2 = wdl_version_geq(task.effective_wdl_version, WDLVersion.V1_2)
     try:
@@ -122,8 +126,12 @@ def run_task(task: WDL.Tree.Task, inputs: dict[str, Any], store: Store, workdir:
         command = _eval_task_command(cfg, task, logger, container, env, attempt=0, cache_add_paths=add_paths)
     except (WDL.Error.EvalError, WDL.Error.RuntimeError, WDL.Error.InputError) as e:
         raise WDLUserError(f"task {call}: {describe(e)}") from None
+    except ContainerImageError as e:
+        raise ContainerImageError(f"task {call}: {e}") from None
     try:
         container.run(logger, command)
+    except ContainerImageError as e:
+        raise ContainerImageError(f"task {call}: {e}") from None
     except CommandFailed as e:
         make_private(container.host_dir)
         report_failure(call, command, e.exit_status, container.host_stderr_txt())
