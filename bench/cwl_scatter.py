@@ -1,6 +1,13 @@
 """Scatter an echo tool over N inputs and gather the outputs: toil-cwl-runner beside cwltool --parallel.
 
-    python bench/cwl_scatter.py [N ...]        (default: 100 1000)
+    python bench/cwl_scatter.py [N ...]                 (default: 100 1000)
+    python bench/cwl_scatter.py --containers [N ...]    (the tool in docker.io/library/debian:stable-slim;
+                                                        default N: 50; infra/podman-up.sh first)
+
+With --containers: toil-cwl-runner with its automatic engine (docker here: the docker CLI through Podman's
+API) and with --podman, cwltool --parallel (docker; its --podman passes --userns=keep-id, which Podman
+refuses as root), and Toil 9.6 if bench/toil-venv holds it (docker, with --no-prepull: its default pre-pull asks the
+registry even for an image the node has, and no registry is reachable here).
 
 Prints one JSON line per runner and N: wall time and the leader's peak RSS
 (VmHWM of the runner's own process, polled), and checks both runners return
@@ -69,10 +76,15 @@ def run(command: list[str], cwd: str) -> tuple[float, float, Any]:
         return wall, peak, json.loads(f.read())
 
 
-def bench(n: int, runner: str, command: list[str]) -> dict[str, Any]:
+IMAGE = "docker.io/library/debian:stable-slim"
+CONTAINER_TOOL = TOOL.replace("baseCommand: echo", f"requirements:\n  DockerRequirement: {{dockerPull: {IMAGE}}}\n"
+                                                 "baseCommand: echo")
+
+
+def bench(n: int, runner: str, command: list[str], tool: str = TOOL) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-cwl-") as tmp:
         with open(os.path.join(tmp, "echo.cwl"), "w") as f:
-            f.write(TOOL)
+            f.write(tool)
         with open(os.path.join(tmp, "wf.cwl"), "w") as f:
             f.write(WORKFLOW)
         with open(os.path.join(tmp, "job.json"), "w") as f:
@@ -80,17 +92,29 @@ def bench(n: int, runner: str, command: list[str]) -> dict[str, Any]:
         wall, peak, out = run([*command, "--outdir", os.path.join(tmp, "out"), "wf.cwl", "job.json"], tmp)
     if len(out.get("outs", [])) != n:
         raise SystemExit(f"{runner}: expected {n} outputs, got {len(out.get('outs', []))}")
-    figures = {"benchmark": f"cwl-scatter-{n}", "runner": runner, "n": n, "wall_s": round(wall, 2),
+    kind = "cwl-scatter-container" if tool != TOOL else "cwl-scatter"
+    figures = {"benchmark": f"{kind}-{n}", "runner": runner, "n": n, "wall_s": round(wall, 2),
                "leader_peak_rss_mib": round(peak, 1)}
     print(json.dumps(figures), flush=True)
     return figures
 
 
 def main(argv: list[str]) -> int:
-    sizes = [int(a) for a in argv] or [100, 1000]
+    containers = "--containers" in argv
+    sizes = [int(a) for a in argv if a != "--containers"] or ([50] if containers else [100, 1000])
     bindir = os.path.dirname(sys.executable)
     toil = shutil.which("toil-cwl-runner", path=bindir) or "toil-cwl-runner"
     cwltool = shutil.which("cwltool", path=bindir) or "cwltool"
+    if containers:
+        toil96 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "toil-venv", "bin", "toil-cwl-runner")
+        for n in sizes:
+            bench(n, "toil-cwl-runner (auto: docker)", [toil, "--quiet"], CONTAINER_TOOL)
+            bench(n, "toil-cwl-runner --podman", [toil, "--quiet", "--podman"], CONTAINER_TOOL)
+            bench(n, "cwltool --parallel (docker)", [cwltool, "--quiet", "--parallel"], CONTAINER_TOOL)
+            if os.path.exists(toil96):
+                path = f"PATH={os.path.dirname(toil96)}:{os.environ.get('PATH', '')}"   # its cwl-docker-extract
+                bench(n, "Toil 9.6 (docker, --no-prepull)", ["env", path, toil96, "--quiet", "--no-prepull"], CONTAINER_TOOL)
+        return 0
     for n in sizes:
         bench(n, "toil-cwl-runner", [toil, "--quiet", "--no-container"])
         bench(n, "cwltool --parallel", [cwltool, "--quiet", "--no-container", "--parallel"])

@@ -1,6 +1,8 @@
 """A WDL workflow scattering a task over N inputs and gathering the outputs: toil-wdl-runner beside miniwdl.
 
-    python bench/wdl_scatter.py [N ...]        (default: 100 1000)
+    python bench/wdl_scatter.py [N ...]                 (default: 100 1000)
+    python bench/wdl_scatter.py --containers [N ...]    (the task in debian:stable-slim with --container docker
+                                                        and podman; default N: 50; infra/podman-up.sh first)
 
 Prints one JSON line per runner and N: wall time and the peak RSS of the
 leader process (VmHWM of the process the command started; the jobs run in
@@ -86,7 +88,30 @@ def check(outputs: dict[str, Any], n: int) -> None:
         raise SystemExit(f"wrong result: {str(squares)[:200]}")
 
 
+def containers(sizes: list[int]) -> None:
+    """toil-wdl-runner with the task in a container, through each engine (miniwdl's own backends need a
+    registry to pull from, so it has no like-for-like run here)."""
+    source = WDL_SOURCE.replace('runtime { cpu: 1', 'runtime { container: "debian:stable-slim"  cpu: 1')
+    runner = os.path.join(os.path.dirname(sys.executable), "toil-wdl-runner")
+    for n in sizes:
+        for engine in ("docker", "podman"):
+            with tempfile.TemporaryDirectory(prefix="bench-wdl-") as tmp:
+                wdl = os.path.join(tmp, "scatter.wdl")
+                with open(wdl, "w") as f:
+                    f.write(source)
+                wall, rss, text = run([runner, wdl, "-i", json.dumps({"scatter_bench.n": n}), "-o",
+                                       os.path.join(tmp, "out"), "--jobStore", os.path.join(tmp, "js"),
+                                       "--logLevel", "WARNING", "--workDir", tmp, "--container", engine], tmp)
+                check(json.loads(text), n)
+                print(json.dumps({"benchmark": f"wdl-scatter-container-{n}", "runner": f"toil-wdl-runner --container "
+                                  f"{engine}", "tasks": n, "wall_s": round(wall, 2),
+                                  "leader_peak_rss_mib": round(rss, 1)}), flush=True)
+
+
 def main() -> None:
+    if "--containers" in sys.argv:
+        containers([int(a) for a in sys.argv[1:] if a != "--containers"] or [50])
+        return
     sizes = [int(a) for a in sys.argv[1:]] or [100, 1000]
     bindir = os.path.dirname(sys.executable)
     for n in sizes:

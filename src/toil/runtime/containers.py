@@ -34,6 +34,7 @@ _LOCK_DIR_ENV = "TOIL_CONTAINER_LOCK_DIR"
 _uses: list[str] = []
 _working: dict[str, bool] = {}
 _job_deferred: Any = None       # the running job's DeferredFunctions (set by the worker)
+_present: set[tuple[str, str]] = set()   # images this process saw on the node (warm workers skip the check)
 
 
 class ContainerImageError(ToilUserError):
@@ -103,17 +104,24 @@ def image_lock(engine: str, image: str) -> Iterator[None]:
 
 def image_present(engine: str, image: str) -> bool:
     """Whether a docker or podman node already holds ``image``."""
+    if (engine, image) in _present:
+        return True
     exe = executable(engine) or engine
     command = [exe, "image", "exists", image] if engine == "podman" else [exe, "image", "inspect", image]
     try:
-        return subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              timeout=120).returncode == 0
+        found = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               timeout=120).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+    if found:
+        _present.add((engine, image))
+    return found
 
 
 def ensure_image(engine: str, image: str) -> None:
     """Fetch ``image`` unless the node has it, under the node's lock (one fetch per node)."""
+    if (engine, image) in _present:
+        return
     with image_lock(engine, image):
         pull_if_missing(engine, image)
 
@@ -129,6 +137,7 @@ def pull_if_missing(engine: str, image: str) -> None:
     if proc.returncode != 0:
         raise ContainerImageError(f"cannot get the container image {image!r} with {engine}: "
                                   f"{last_line(proc.stderr) or f'exit code {proc.returncode}'}")
+    _present.add((engine, image))
 
 
 def remove_container(engine: str, cidfile: str | None) -> None:
