@@ -357,3 +357,45 @@ def test_a_killed_run_leaves_no_container_running(tmp_path: Path) -> None:
             os.killpg(leader.pid, signal.SIGKILL)
         subprocess.run(["podman", "rm", "-f", *containers()], capture_output=True)
         subprocess.run(["podman", "rmi", "-f", image], capture_output=True)
+
+
+DOCKER_API_SCRIPT = '''
+import os, sys
+from toil.common import Toil
+from toil.job import Job
+from toil.lib.docker import apiDockerCall
+
+def run(job, image):
+    work = job.tempDir
+    with open(os.path.join(work, "in.txt"), "w") as f:
+        f.write("hello there\\n")
+    marker = apiDockerCall(job, image, ["cat", "/marker"], working_dir=work)
+    piped = apiDockerCall(job, image, [["cat", "/data/in.txt"], ["tr", "a-z", "A-Z"]], working_dir=work)
+    apiDockerCall(job, image, ["sh", "-c", "id -u > /data/uid.txt"], working_dir=work)
+    uid = open(os.path.join(work, "uid.txt")).read().strip()
+    try:
+        apiDockerCall(job, image, ["sh", "-c", "exit 3"], working_dir=work)
+        failed = "no error"
+    except Exception as e:
+        failed = type(e).__name__ + " " + str(getattr(e, "exit_status", ""))
+    return [marker.decode(), piped.decode(), uid, failed]
+
+if __name__ == "__main__":
+    options = Job.Runner.getDefaultArgumentParser().parse_args(sys.argv[1:2] + ["--stats", "--logLevel", "WARNING"])
+    with Toil(options) as toil:
+        print(toil.start(Job.wrapJobFn(run, sys.argv[2])))
+'''
+
+
+def test_python_api_docker_call_through_the_docker_api(tmp_path: Path) -> None:
+    pytest.importorskip("docker")
+    script = tmp_path / "flow.py"
+    script.write_text(DOCKER_API_SCRIPT)
+    p = run([sys.executable], str(script), f"file:{tmp_path / 'js'}", MARKED, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-3000:]
+    marker, piped, uid, failed = eval(p.stdout.strip().splitlines()[-1])
+    assert (marker, piped, uid, failed) == ("toil-test-image\n", "HELLO THERE\n", str(os.getuid()),
+                                            "ContainerError 3")
+    assert stats_containers(tmp_path / "js") == [f"docker {MARKED}"]
+    left = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True).stdout
+    assert "toil-" not in left            # removed when the job ended (deferParam RM)
