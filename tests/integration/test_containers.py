@@ -399,3 +399,29 @@ def test_python_api_docker_call_through_the_docker_api(tmp_path: Path) -> None:
     assert stats_containers(tmp_path / "js") == [f"docker {MARKED}"]
     left = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True).stdout
     assert "toil-" not in left            # removed when the job ended (deferParam RM)
+
+
+@pytest.mark.slurm
+def test_cwl_container_job_on_slurm(tmp_path: Path) -> None:
+    from tests.integration.hpc import ensure_slurm
+    ensure_slurm()
+    doc = tool(tmp_path, "onslurm", f"DockerRequirement: {{dockerPull: {MARKED}}}", "cat /marker")
+    p = run(CWL, "--batchSystem", "slurm", "--jobStore", str(tmp_path / "js"), "--podman", "--stats",
+            "--outdir", str(tmp_path / "out"), str(doc), cwd=tmp_path, timeout=600)
+    assert cwl_out(p) == "toil-test-image\n"
+    assert stats_containers(tmp_path / "js") == [f"podman {MARKED}"]
+
+
+def test_an_engine_that_is_not_here_is_refused_in_one_line(tmp_path: Path) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    env = {"PATH": f"{bindir}:/usr/bin:/bin"}      # no singularity/apptainer on this machine's PATH either
+    doc = tool(tmp_path, "t", f"DockerRequirement: {{dockerPull: {MARKED}}}", "cat /marker")
+    p = run(CWL, "--singularity", "--outdir", str(tmp_path / "o"), str(doc), cwd=tmp_path, env=env)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert p.stderr.strip().splitlines()[-1] == \
+        "toil-cwl-runner: error: --singularity: singularity is not installed or cannot run containers here"
+    p = wdl_run(tmp_path, f'"{MARKED}"', "--container", "singularity", env=env)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert p.stderr.strip().splitlines()[-1] == \
+        "toil-wdl-runner: error: --container singularity: singularity is not installed or cannot run containers here"

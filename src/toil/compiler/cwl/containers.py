@@ -115,14 +115,16 @@ def choose_engine(runtime_context: Any, tools: list[Any]) -> str | None:
     """
     if not runtime_context.use_container:
         return None
-    if runtime_context.singularity:
-        return "singularity"
-    if runtime_context.podman:
-        return "podman"
     if runtime_context.user_space_docker_cmd:
         return str(runtime_context.user_space_docker_cmd)
     if not (runtime_context.default_container or any(_names_container(t) for t in tools)):
-        return "docker"        # nothing runs in a container: no need to look
+        return None        # nothing runs in a container: no need to look
+    named = "singularity" if runtime_context.singularity else "podman" if runtime_context.podman else None
+    if named is not None:
+        if not containers.engine_works(named):
+            raise containers.NoContainerEngine(f"--{named}: {named} is not installed or cannot run containers "
+                                               f"here")
+        return named
     engine = containers.choose_engine("auto")
     if engine == "podman":
         runtime_context.podman = True
