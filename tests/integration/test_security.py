@@ -351,6 +351,11 @@ def test_wdl_interpolated_string_arrives_as_data_when_quoted(tmp_path):
     assert not list(tmp_path.rglob("pwned")) and not list(tmp_path.rglob("redirected"))
 
 
+# Where a caller asks for a shell: apiDockerCall's list of argument lists is Toil's documented pipeline, run by
+# bash in the container with every argument quoted (checked below).
+ASKED_FOR_A_SHELL = {"lib/docker.py": 'entrypoint or ["/bin/bash", "-c"]'}
+
+
 def test_the_engine_never_runs_commands_through_a_shell():
     """Every subprocess the engine starts takes an argv list; a shell only where a document asks for one."""
     src = Path(__file__).resolve().parents[2] / "src" / "toil"
@@ -358,5 +363,15 @@ def test_the_engine_never_runs_commands_through_a_shell():
     for path in src.rglob("*.py"):
         for n, line in enumerate(path.read_text().splitlines(), 1):
             if re.search(r"shell\s*=\s*True|os\.system\(|os\.popen\(|[\"'](/bin/)?(ba)?sh[\"']\s*,\s*[\"']-c[\"']", line):
-                found.append(f"{path.relative_to(src)}:{n}: {line.strip()}")
+                allowed = ASKED_FOR_A_SHELL.get(str(path.relative_to(src)))
+                if not (allowed and allowed in line):
+                    found.append(f"{path.relative_to(src)}:{n}: {line.strip()}")
     assert found == []
+
+
+def test_a_docker_call_pipeline_quotes_every_argument():
+    from toil.lib.docker import _command
+    command, entrypoint = _command([["echo", "$(touch pwned); `id`"], ["tr", "a-z", "A-Z"]], None)
+    assert entrypoint == ["/bin/bash", "-c"]
+    assert command == ["set -eo pipefail && echo '$(touch pwned); `id`' | tr a-z A-Z"]
+    assert _command(["echo", "a b; c"], None) == ("echo 'a b; c'", None)
