@@ -39,19 +39,24 @@ def _client(timeout: int = 365 * 24 * 60 * 60) -> Any:
 
 
 def _ensure_image(client: Any, image: str) -> None:
+    """The node's one fetch of ``image`` (toil.runtime.containers), through the Docker API."""
     import docker
-    with containers.image_lock("docker", image):
+
+    def present() -> bool:
         try:
             client.images.get(image)
-            return
+            return True
         except docker.errors.ImageNotFound:
-            pass
-        log.info("Pulling container image %s", image)
+            return False
+
+    def fetch() -> None:
         try:
             client.images.pull(image)
         except docker.errors.APIError as e:
             raise containers.ContainerImageError(f"cannot get the container image {image!r} with docker: "
                                                  f"{containers.last_line(str(e))}") from None
+
+    containers.ensure_image("docker", image, present, fetch)
 
 
 def _command(parameters: Any, entrypoint: Any) -> tuple[Any, Any]:

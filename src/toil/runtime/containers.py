@@ -23,7 +23,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from toil.exceptions import ToilUserError
 
@@ -118,26 +118,34 @@ def image_present(engine: str, image: str) -> bool:
     return found
 
 
-def ensure_image(engine: str, image: str) -> None:
+def ensure_image(engine: str, image: str, present: Callable[[], bool] | None = None,
+                 fetch: Callable[[], None] | None = None) -> None:
     """Fetch ``image`` unless the node has it, under the node's lock (one fetch per node)."""
     if (engine, image) in _present:
         return
     with image_lock(engine, image):
-        pull_if_missing(engine, image)
+        pull_if_missing(engine, image, present, fetch)
 
 
-def pull_if_missing(engine: str, image: str) -> None:
-    """Fetch ``image`` unless the node has it (hold ``image_lock`` around this); a failure names the image."""
-    if image_present(engine, image):
+def pull_if_missing(engine: str, image: str, present: Callable[[], bool] | None = None,
+                    fetch: Callable[[], None] | None = None) -> None:
+    """Fetch ``image`` unless the node has it (hold ``image_lock`` around this). ``present`` and ``fetch``
+    default to the engine's command line (callers of the Docker API pass their own); a failure names the
+    image."""
+    if (present or (lambda: image_present(engine, image)))():
+        _present.add((engine, image))
         return
-    exe = executable(engine) or engine
     log.info("Pulling container image %s with %s", image, engine)
-    proc = subprocess.run([exe, "pull", image], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          text=True, errors="replace")
+    (fetch or (lambda: _pull_with_cli(engine, image)))()
+    _present.add((engine, image))
+
+
+def _pull_with_cli(engine: str, image: str) -> None:
+    proc = subprocess.run([executable(engine) or engine, "pull", image], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, errors="replace")
     if proc.returncode != 0:
         raise ContainerImageError(f"cannot get the container image {image!r} with {engine}: "
                                   f"{last_line(proc.stderr) or f'exit code {proc.returncode}'}")
-    _present.add((engine, image))
 
 
 def remove_container(engine: str, cidfile: str | None) -> None:

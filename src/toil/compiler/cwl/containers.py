@@ -99,12 +99,6 @@ def node_aware(cwl_job: Any) -> Any:
     return cwl_job
 
 
-def image_error_of(e: BaseException) -> containers.ContainerImageError | None:
-    """The image error behind cwltool's wrapping of it ("Docker is required to run this tool: ...")."""
-    cause = e.__cause__
-    return cause if isinstance(cause, containers.ContainerImageError) else None
-
-
 def choose_engine(runtime_context: Any, tools: list[Any]) -> str | None:
     """Settle the engine of a run before it starts (workers inherit the settings).
 
@@ -155,7 +149,7 @@ def _tool_name(tool: Any) -> str:
 
 
 def check_engine_error(e: WorkflowException) -> None:
-    """Re-raise an image error cwltool wrapped, so the user sees the image and the reason in one line."""
-    err = image_error_of(e)
-    if err is not None:
-        raise err from None
+    """Re-raise an image error cwltool wrapped ("Docker is required to run this tool: ..."), so the user sees
+    the image and the reason in one line."""
+    if isinstance(e.__cause__, containers.ContainerImageError):
+        raise e.__cause__ from None

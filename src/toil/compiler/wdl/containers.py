@@ -25,9 +25,6 @@ from toil.runtime import containers
 
 log = logging.getLogger("toil.wdl")
 
-CHOICES = ("auto", "docker", "podman", "singularity", "none")
-
-
 def resolve_engine(choice: str, names_images: bool) -> str | None:
     """The engine tasks naming an image run in (None: on this host), settled once at the leader."""
     if choice == "none" or not names_images:
@@ -56,15 +53,15 @@ class _NodeAware:
 
     def _first_available(self, candidates: list[str]) -> str:
         """The first candidate this node has; else the first it can fetch (the last error if none)."""
-        usable = [c for c in candidates if "://" not in c or c.startswith("docker://")]
+        usable = [c.removeprefix("docker://") for c in candidates if "://" not in c or c.startswith("docker://")]
         for image in usable:
-            if self.engine != "singularity" and containers.image_present(self.engine, image.removeprefix("docker://")):
-                return image.removeprefix("docker://")
+            if self.engine != "singularity" and containers.image_present(self.engine, image):
+                return image
         error: Exception | None = None
         for image in usable:
             try:
-                containers.ensure_image(self.engine, image.removeprefix("docker://"))
-                return image.removeprefix("docker://")
+                containers.ensure_image(self.engine, image)
+                return image
             except containers.ContainerImageError as e:
                 error = e
         if error is not None:
