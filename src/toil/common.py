@@ -14,6 +14,7 @@ from typing import Any, Optional
 from toil.exceptions import ToilUserError
 from toil.runtime.config import Config
 from toil.runtime.errors import install_excepthook
+from toil.runtime.filestore import FileID
 from toil.runtime.jobstores.locator import build_locator, normalize_locator, parse_locator
 from toil.runtime.logs import set_logging_from_options
 from toil.runtime.options import add_options
@@ -123,4 +124,4 @@ class Toil:
         return js
 
 
-__all__ = ["Toil", "Config", "addOptions", "parser_with_common_options"]
+__all__ = ["Toil", "Config", "FileID", "addOptions", "parser_with_common_options"]

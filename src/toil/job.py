@@ -7,6 +7,7 @@ from toil.compiler.python.promise import (JobPromiseConstraintError, Promise, Pr
                                           PromiseNotReadyError)
 from toil.compiler.python.requirements import REQUIREMENT_NAMES, parse_accelerator
 from toil.runtime.errors import install_excepthook
+from toil.runtime.filestore import FileID
 
 install_excepthook()
 
@@ -16,4 +17,4 @@ __all__ = ["Job", "JobException", "JobGraphDeadlockException", "ConflictingPrede
            "JobFunctionWrappingJob", "PromisedRequirementFunctionWrappingJob",
            "PromisedRequirementJobFunctionWrappingJob", "EncapsulatedJob", "ServiceHostJob", "Promise",
            "PromisedRequirement", "JobPromiseConstraintError", "PromiseNotReadyError", "JobDescription",
-           "parse_accelerator", "REQUIREMENT_NAMES", "unwrap", "unwrap_all"]
+           "parse_accelerator", "REQUIREMENT_NAMES", "unwrap", "unwrap_all", "FileID"]

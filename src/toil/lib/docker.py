@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shlex
 import time
 import uuid
-from typing import Any
+from typing import Any, NoReturn
 
 from toil.runtime import containers
 
@@ -28,6 +29,29 @@ log = logging.getLogger(__name__)
 FORGO = 0      # leave the container when the job ends
 STOP = 1       # stop it
 RM = 2         # stop and remove it (the default)
+
+
+def dockerCheckOutput(*args: Any, **kwargs: Any) -> NoReturn:
+    """Removed in Toil (it ran ``docker`` through subprocess): raises, pointing at apiDockerCall."""
+    raise RuntimeError("dockerCheckOutput() using subprocess.check_output() has been removed, "
+                       "please switch to apiDockerCall().")
+
+
+def dockerCall(*args: Any, **kwargs: Any) -> NoReturn:
+    """Removed in Toil: raises, pointing at apiDockerCall."""
+    raise RuntimeError("dockerCall() using subprocess.check_output() has been removed, "
+                       "please switch to apiDockerCall().")
+
+
+def subprocessDockerCall(*args: Any, **kwargs: Any) -> NoReturn:
+    """Removed in Toil: raises, pointing at apiDockerCall."""
+    raise RuntimeError("subprocessDockerCall() has been removed, please switch to apiDockerCall().")
+
+
+def getContainerName(job: Any) -> str:
+    """'toil--JOB--RANDOM' with only the characters Docker allows in a name ([a-zA-Z0-9_.-])."""
+    name = "--".join(["toil", str(getattr(job, "description", job)), uuid.uuid4().hex[:12]])
+    return re.sub("[^a-zA-Z0-9_.-]", "", name)
 
 
 def _client(timeout: int = 365 * 24 * 60 * 60) -> Any:

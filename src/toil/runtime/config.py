@@ -38,6 +38,8 @@ class Config:
     logFile: str | None
     logRotating: bool
     retryCount: int
+    retry_backoff_seconds: float
+    retry_backoff_factor: float
     maxCores: float
     maxMemory: int
     maxDisk: int

@@ -9,12 +9,10 @@ recorded work or running a recorded job again.
 """
 from __future__ import annotations
 
-import gzip
 import heapq
 import json
 import logging
 import os
-import re
 import time
 from typing import Any
 
@@ -26,22 +24,21 @@ from toil.runtime.batch.base import BatchJob, BatchSystem, Completion
 from toil.runtime.jobstores import retry
 from toil.runtime.jobstores.base import JobStore
 from toil.runtime.jobstores.journal import Journal, decode_line
+from toil.runtime.logs import JobLogs, write_job_log
 from toil.runtime.scheduling import Node, WorkflowState, attempt_resources
 
 log = logging.getLogger("toil.leader")
 
-_SAFE_FILE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 KILL_FLAG = "toil-kill"          # set by 'toil kill'; the leader stops when it sees it
 SERVICE_POLL_SECONDS = 0.05
 IDLE_WAIT_SECONDS = 1.0
-BACKOFF_BASE = float(os.environ.get("TOIL_RETRY_BACKOFF_SECONDS", "2"))
-BACKOFF_FACTOR = 3.0
 BACKOFF_MAX = 600.0
 
 
-def retry_delay(attempt: int) -> float:
-    """Seconds to wait before retry number ``attempt`` (1-based): 2 s, then x3 each time."""
-    return min(BACKOFF_MAX, BACKOFF_BASE * BACKOFF_FACTOR ** max(0, attempt - 1))
+def retry_delay(attempt: int, base: float = 2.0, factor: float = 3.0) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based): --retryBackoffSeconds (2 s), then
+    x --retryBackoffFactor (3) each time, at most 10 minutes."""
+    return min(BACKOFF_MAX, base * factor ** max(0, attempt - 1))
 
 
 class Leader:
@@ -168,7 +165,7 @@ class Leader:
                 more.extend(self._kill_nodes(effect[1]))
             elif kind == "retry":
                 _, node_id, attempt = effect
-                self.not_before[node_id] = time.time() + retry_delay(attempt)
+                self.not_before[node_id] = time.time() + self._retry_delay(attempt)
             elif kind == "record":
                 more.append(effect[1])
         return more
@@ -298,7 +295,7 @@ class Leader:
             left = (node.tries_left if node else total) - (1 if counts else 0)
             if left > 0:
                 attempt = total - left
-                plan = f"retrying in {retry_delay(attempt):g} s (try {attempt + 1} of {total})"
+                plan = f"retrying in {self._retry_delay(attempt):g} s (try {attempt + 1} of {total})"
             else:
                 plan = f"no tries left (it had {total})"
         else:
@@ -310,8 +307,8 @@ class Leader:
             limit = int(getattr(self.config, "maxLogFileSize", 100 * 1024 * 1024) or 0)
             if limit and len(text) > limit:
                 text = text[-limit:]
-            body = "\n".join("\t" + line for line in text.decode("utf-8", "replace").rstrip("\n").split("\n"))
-            log.warning("Log from job %s follows:\n=========>\n%s\n<=========", label, body)
+            JobLogs.logWithFormatting(f"Log from job {label}", text.decode("utf-8", "replace").rstrip("\n").split("\n"),
+                                      method=log.warning)
 
     def _handle_logs(self, c: Completion, failed: bool) -> None:
         """With --writeLogs/--writeLogsGzip DIR, keep every job's log in DIR, named after the job."""
@@ -320,17 +317,14 @@ class Leader:
         if target:
             text = self.batch.read_log(c)
             if text is not None:
-                os.makedirs(target, exist_ok=True)
                 node = self.state.nodes.get(c.token.rpartition(".")[0])
-                label = _SAFE_FILE_NAME.sub("_", node.spec.display if node else "job")[:80]
-                name = f"{'failed_' if failed else ''}{label}_{c.token.replace('/', '-')}.log"
-                if gzipped:
-                    with gzip.open(os.path.join(target, name + ".gz"), "wb") as f:
-                        f.write(text)
-                else:
-                    with open(os.path.join(target, name), "wb") as f:
-                        f.write(text)
+                write_job_log(target, node.spec.display if node else "job", text, failed=failed,
+                              gzipped=bool(gzipped) and not getattr(self.config, "writeLogs", None),
+                              suffix=c.token.replace("/", "-"))
         self.batch.discard_log(c)
+
+    def _retry_delay(self, attempt: int) -> float:
+        return retry_delay(attempt, float(self.config.retry_backoff_seconds), float(self.config.retry_backoff_factor))
 
     # ------------------------------------------------------------------ services and deadlocks
     def _poll_services(self) -> list[dict[str, Any]]:

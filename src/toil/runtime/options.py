@@ -49,6 +49,16 @@ def _positive_float(value: str) -> float:
     return f
 
 
+def _nonneg_float(value: str) -> float:
+    try:
+        f = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not f >= 0 or f == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be zero or more, got {value!r}")
+    return f
+
+
 def _nonneg_int(value: str) -> int:
     try:
         i = int(value)
@@ -95,6 +105,14 @@ def _env_pairs(value: str) -> dict[str, str | None]:
             raise argparse.ArgumentTypeError(f"--setEnv needs NAME=VALUE or NAME, got {value!r}")
         out[name] = val if sep else None
     return out
+
+
+def _slurm_time(value: str) -> int:
+    from toil.runtime.batch.slurm_cluster import parse_slurm_time
+    try:
+        return parse_slurm_time(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a Slurm time limit: {value!r} (minutes, H:M:S or D-H:M:S)") from None
 
 
 def _abs_dir(value: str) -> str:
@@ -184,21 +202,25 @@ OPTIONS: list[Option] = [
        help="The most jobs to have submitted to the batch system at once (0: unlimited)."),
     _o("max_local_jobs", "--maxLocalJobs", type=_nonneg_int, group="batch",
        help="The most housekeeping jobs to run at once on the leader's machine."),
-    _o("slurmPartition", "--slurmPartition", env="TOIL_SLURM_PARTITION", group="batch", metavar="PARTITION",
+    _o("slurm_partition", "--slurmPartition", env="TOIL_SLURM_PARTITION", group="batch", metavar="PARTITION",
        help="Slurm partition for jobs (default: the cluster's default partition)."),
-    _o("slurmGPUPartition", "--slurmGPUPartition", env="TOIL_SLURM_GPU_PARTITION", group="batch",
+    _o("slurm_gpu_partition", "--slurmGPUPartition", env="TOIL_SLURM_GPU_PARTITION", group="batch",
        metavar="PARTITION", help="Slurm partition for jobs that ask for GPUs."),
-    _o("slurmPreemptiblePartition", "--slurmPreemptiblePartition", env="TOIL_SLURM_PREEMPTIBLE_PARTITION",
+    _o("slurm_preemptible_partition", "--slurmPreemptiblePartition", env="TOIL_SLURM_PREEMPTIBLE_PARTITION",
        group="batch", metavar="PARTITION", help="Slurm partition for preemptible jobs."),
-    _o("slurmQOS", "--slurmQOS", env="TOIL_SLURM_QOS", group="batch", metavar="QOS",
+    _o("slurm_qos", "--slurmQOS", env="TOIL_SLURM_QOS", group="batch", metavar="QOS",
        help="Slurm quality of service for jobs."),
-    _o("slurmPreemptibleQOS", "--slurmPreemptibleQOS", env="TOIL_SLURM_PREEMPTIBLE_QOS", group="batch",
+    _o("slurm_preemptible_qos", "--slurmPreemptibleQOS", env="TOIL_SLURM_PREEMPTIBLE_QOS", group="batch",
        metavar="QOS", help="Slurm quality of service for preemptible jobs (e.g. a scavenger QOS)."),
-    _o("slurmTime", "--slurmTime", env="TOIL_SLURM_TIME", group="batch", metavar="TIME",
-       help="Slurm time limit of each job (sbatch --time), e.g. 1:00:00."),
-    _o("slurmArgs", "--slurmArgs", env="TOIL_SLURM_ARGS", group="batch", metavar="ARGS",
+    _o("slurm_gpu_qos", "--slurmGPUQOS", env="TOIL_SLURM_GPU_QOS", group="batch", metavar="QOS",
+       help="Slurm quality of service for jobs that ask for GPUs."),
+    _o("slurm_pe", "--slurmPE", env="TOIL_SLURM_PE", group="batch", metavar="PARTITION",
+       help="Slurm partition for jobs that ask for more than one core (when --slurmPartition is not given)."),
+    _o("slurm_time", "--slurmTime", type=_slurm_time, env="TOIL_SLURM_TIME", group="batch", metavar="TIME",
+       help="Slurm time limit of each job, in Slurm's forms (minutes, H:M:S, D-H:M:S ...); kept in seconds."),
+    _o("slurm_args", "--slurmArgs", env="TOIL_SLURM_ARGS", group="batch", metavar="ARGS",
        help="Extra sbatch arguments for every job, shell-quoted."),
-    _o("slurmAllocateMem", "--slurmAllocateMem", type=_bool, default=True, group="batch", metavar="BOOL",
+    _o("slurm_allocate_mem", "--slurmAllocateMem", type=_bool, default=True, group="batch", metavar="BOOL",
        help="Ask Slurm for each job's memory (--mem). Default: True."),
     _o("packJobs", "--packJobs", type=_bool, default=True, group="batch", metavar="BOOL",
        help="On cluster batch systems (slurm, grid_engine), run jobs known to be short (one of their name ran in "
@@ -295,6 +317,10 @@ OPTIONS: list[Option] = [
     # -- jobs
     _o("retryCount", "--retryCount", type=_nonneg_int, default=1, group="jobs",
        help="How many times to retry a failing job (1 means two tries). Default: 1."),
+    _o("retry_backoff_seconds", "--retryBackoffSeconds", type=_nonneg_float, default=2.0, group="jobs",
+       env="TOIL_RETRY_BACKOFF_SECONDS", help="Seconds to wait before the first retry of a failed job. Default: 2."),
+    _o("retry_backoff_factor", "--retryBackoffFactor", type=_nonneg_float, default=3.0, group="jobs",
+       help="How much longer to wait before each further retry. Default: 3."),
     _o("enableUnlimitedPreemptibleRetries", "--enableUnlimitedPreemptibleRetries",
        "--enableUnlimitedPreemptableRetries", action="optional_bool", default=False, group="jobs",
        help="Do not count jobs lost with a preempted node against --retryCount."),
@@ -433,6 +459,14 @@ def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, jobst
         _add_one(group(opt.group), opt)
 
 
+def add_option_group(parser: argparse.ArgumentParser | argparse._ArgumentGroup, group_key: str) -> None:
+    """Add only the options of one group of the table (e.g. 'logging') to ``parser``."""
+    target = parser.add_argument_group(GROUPS[group_key]) if hasattr(parser, "add_argument_group") else parser
+    for opt in OPTIONS:
+        if opt.group == group_key:
+            _add_one(target, opt)
+
+
 def load_config_file(path: str) -> dict[str, Any]:
     """Read a YAML config file of option values; a clear error names the file on a mistake."""
     import yaml
@@ -501,7 +535,7 @@ def _coerce(opt: Option, value: Any, source: str) -> Any:
         if isinstance(value, bool) and opt.type not in (None, _bool):
             raise TypeError(f"expected a value, got {reprlib.repr(value)}")
         if opt.type is not None and not (isinstance(value, list) and opt.type in (_int_list, _str_list)):
-            numeric = opt.type in (int, float, _positive_float, _nonneg_int, _positive_int)
+            numeric = opt.type in (int, float, _positive_float, _nonneg_float, _nonneg_int, _positive_int)
             value = opt.type(str(value)) if not isinstance(value, (int, float)) or not numeric else value
         if opt.choices is not None and value not in opt.choices:
             raise argparse.ArgumentTypeError(f"{reprlib.repr(value)} is not one of "

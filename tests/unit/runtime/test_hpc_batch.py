@@ -28,9 +28,9 @@ def job(cores=1.0, memory=GiB, gpus=0, preemptible=False):
 
 def test_slurm_maps_cores_memory_gpus_partitions_and_time(monkeypatch):
     monkeypatch.delenv("TOIL_SLURM_ARGS", raising=False)
-    s = system(SlurmBatchSystem, slurmPartition="main", slurmGPUPartition="gpu", slurmPreemptiblePartition="spot",
-               slurmQOS="normal", slurmPreemptibleQOS="scavenger", slurmTime="1:00:00", slurmArgs="--account=lab",
-               slurmAllocateMem=True)
+    s = system(SlurmBatchSystem, slurm_partition="main", slurm_gpu_partition="gpu", slurm_preemptible_partition="spot",
+               slurm_qos="normal", slurm_preemptible_qos="scavenger", slurm_time=3600, slurm_args="--account=lab",
+               slurm_allocate_mem=True)
     argv = s.submit_argv(job(cores=1.5, memory=3 * GiB), ["python", "-m", "w", "a b"], "/l")
     assert "--cpus-per-task=2" in argv and "--mem=3072M" in argv and "--partition=main" in argv
     assert "--qos=normal" in argv and "--time=1:00:00" in argv and "--account=lab" in argv
@@ -39,8 +39,24 @@ def test_slurm_maps_cores_memory_gpus_partitions_and_time(monkeypatch):
     assert "--gres=gpu:2" in s.submit_argv(job(gpus=2), ["x"], "/l")
     spot = s.submit_argv(job(preemptible=True), ["x"], "/l")
     assert "--partition=spot" in spot and "--qos=scavenger" in spot
-    s.config.slurmAllocateMem = False
+    s.config.slurm_allocate_mem = False
     assert not any(a.startswith("--mem") for a in s.submit_argv(job(), ["x"], "/l"))
+
+
+def test_slurm_time_forms_gpu_qos_and_the_multicore_partition(monkeypatch):
+    from toil.runtime.batch.slurm_cluster import format_slurm_time, parse_slurm_time
+    assert [parse_slurm_time(t) for t in ("30", "5:30", "1:02:03", "2-3", "2-3:04", "1-0:0:1")] == \
+        [1800, 330, 3723, 2 * 86400 + 3 * 3600, 2 * 86400 + 3 * 3600 + 240, 86401]
+    assert format_slurm_time(86401) == "24:00:01"
+    for bad in ("", "a", "1:2:3:4", "-1"):
+        with pytest.raises(ValueError):
+            parse_slurm_time(bad)
+    monkeypatch.delenv("TOIL_SLURM_ARGS", raising=False)
+    s = system(SlurmBatchSystem, slurm_pe="smp", slurm_gpu_qos="gpuq", slurm_qos="normal")
+    assert "--partition=smp" in s.submit_argv(job(cores=2), ["x"], "/l")
+    assert not any(a.startswith("--partition") for a in s.submit_argv(job(cores=1), ["x"], "/l"))
+    assert "--qos=gpuq" in s.submit_argv(job(gpus=1), ["x"], "/l")
+    assert "--qos=normal" in s.submit_argv(job(), ["x"], "/l")
 
 
 def test_slurm_args_from_the_environment(monkeypatch):

@@ -95,7 +95,7 @@ def test_hpc_submission_makes_private_files_and_passes_the_setenv_values(tmp_pat
     monkeypatch.setattr(hpc, "run_command", fake_run)
     saved = os.umask(0o022)
     try:
-        s = system(SlurmBatchSystem, slurmAllocateMem=True, environment={"MY_API_TOKEN": "zz-given", "X": None})
+        s = system(SlurmBatchSystem, slurm_allocate_mem=True, environment={"MY_API_TOKEN": "zz-given", "X": None})
         log_path = str(tmp_path / "job.log")
         assert s._submit(job(), ["python", "-m", "w"], log_path)[0] == "123"
     finally:

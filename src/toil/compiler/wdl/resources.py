@@ -118,7 +118,7 @@ def machine_limits(config: Any) -> Resources | None:
     import shutil
     import tempfile
 
-    from toil.runtime.batch.local import cpu_count, physical_memory
+    from toil.lib.host import cpu_count, physical_memory
     free = shutil.disk_usage(getattr(config, "workDir", None) or tempfile.gettempdir()).free
     return Resources(min(float(config.maxCores), float(cpu_count())), min(int(config.maxMemory), physical_memory()),
                      min(int(config.maxDisk), int(free)))

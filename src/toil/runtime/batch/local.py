@@ -24,6 +24,7 @@ from typing import Any
 from toil.compiler.ir import Resources
 from toil.exceptions import InsufficientSystemResources
 from toil.lib.conversions import bytes2human
+from toil.lib.host import cpu_count, physical_memory
 from toil.runtime.batch.base import BatchJob, BatchSystem, Completion
 from toil.runtime.batch.workerproc import Policy, worker_main
 from toil.runtime.batch.zygote import Channel, Zygote
@@ -32,20 +33,6 @@ log = logging.getLogger("toil.batch.local")
 
 LOOKAHEAD = 64   # how far past a job that does not fit the dispatcher looks for one that does
 MAX_ZYGOTE_RESTARTS = 5
-
-
-def physical_memory() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
-        return 1 << 34
-
-
-def cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 class _Worker:

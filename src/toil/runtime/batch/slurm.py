@@ -9,6 +9,7 @@ from typing import Any
 
 from toil.runtime.batch.base import BatchJob
 from toil.runtime.batch.hpc import HPCBatchSystem, JobState, extra_args, run_command
+from toil.runtime.batch.slurm_cluster import PartitionInfo, PartitionSet, format_slurm_time, parse_slurm_time
 
 log = logging.getLogger("toil.batch.slurm")
 
@@ -46,6 +47,9 @@ def slurm_state(batch_id: str, state: str, exit_code: str, reason: str = "") -> 
 
 class SlurmBatchSystem(HPCBatchSystem):
     name = "slurm"
+    # Toil's nested classes, which user code (cactus) reads to learn the cluster's partitions
+    PartitionInfo = PartitionInfo
+    PartitionSet = PartitionSet
     command = "sbatch"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -57,25 +61,27 @@ class SlurmBatchSystem(HPCBatchSystem):
         c, r = self.config, job.resources
         argv = ["sbatch", "--parsable", "--job-name", self.job_name, "--output", log_path, "--open-mode=append",
                 "--nodes=1", "--ntasks=1", f"--cpus-per-task={self.cores(r)}"]
-        if getattr(c, "slurmAllocateMem", True):
+        if getattr(c, "slurm_allocate_mem", True):
             argv.append(f"--mem={self.memory_mib(r)}M")
         gpus = r.accelerator_count
-        partition = getattr(c, "slurmPartition", None)
+        partition = getattr(c, "slurm_partition", None)
         if gpus:
             argv.append(f"--gres=gpu:{gpus}")
-            partition = getattr(c, "slurmGPUPartition", None) or partition
-        if r.preemptible and getattr(c, "slurmPreemptiblePartition", None):
-            partition = c.slurmPreemptiblePartition
+            partition = getattr(c, "slurm_gpu_partition", None) or partition
+        elif partition is None and self.cores(r) > 1:
+            partition = getattr(c, "slurm_pe", None)          # Toil's partition for multi-core jobs
+        if r.preemptible and getattr(c, "slurm_preemptible_partition", None):
+            partition = c.slurm_preemptible_partition
         if partition:
             argv.append(f"--partition={partition}")
-        qos = getattr(c, "slurmPreemptibleQOS", None) if r.preemptible else None
-        qos = qos or getattr(c, "slurmQOS", None)
+        qos = getattr(c, "slurm_preemptible_qos", None) if r.preemptible else None
+        qos = qos or (getattr(c, "slurm_gpu_qos", None) if gpus else None) or getattr(c, "slurm_qos", None)
         if qos:
             argv.append(f"--qos={qos}")
-        walltime = getattr(c, "slurmTime", None)
+        walltime = getattr(c, "slurm_time", None)
         if walltime:
-            argv.append(f"--time={walltime}")
-        argv += extra_args(c, "slurmArgs", "TOIL_SLURM_ARGS")
+            argv.append(f"--time={format_slurm_time(int(walltime))}")
+        argv += extra_args(c, "slurm_args", "TOIL_SLURM_ARGS")
         argv += ["--wrap", "exec " + " ".join(_quote(a) for a in command)]
         return argv
 
@@ -167,3 +173,4 @@ def _quote(arg: str) -> str:
 def _slurm_time(t: float) -> str:
     import time as _time
     return _time.strftime("%Y-%m-%dT%H:%M:%S", _time.localtime(math.floor(t)))
+
