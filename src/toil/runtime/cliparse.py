@@ -5,9 +5,13 @@ import argparse
 import sys
 from typing import Any, NoReturn, Sequence
 
+import configargparse
 
-class ToilArgumentParser(argparse.ArgumentParser):
-    """argparse with a one-line error and env/config-file resolution of Toil's options."""
+
+class ToilArgumentParser(configargparse.ArgumentParser):
+    """A configargparse parser, as Toil's ``Job.Runner.getDefaultArgumentParser()`` returns (so scripts may add
+    their own options with ``env_var=`` or ``is_config_file=``), with a one-line error and Toil's resolution of
+    its own options (command line > environment > --config file > default)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)

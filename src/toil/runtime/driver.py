@@ -23,7 +23,6 @@ from toil.runtime.workflow import Workflow
 log = logging.getLogger("toil.driver")
 
 FRONTEND_RECORD = "frontend.json"
-CLUSTER_BATCH_SYSTEMS = ("slurm", "grid_engine", "gridengine", "gridEngine", "Slurm")
 Build = Callable[[Workflow], tuple[list[Any], str]]
 
 
@@ -40,8 +39,15 @@ def config_from_options(options: Any, default_store_prefix: str) -> Config:
 
 def check_job_store_reachable(options: Any) -> None:
     """A cluster's nodes cannot see a temporary job store on this machine: ask for one they can."""
+    from toil.runtime.batch import batch_system_class
     batch = getattr(options, "batchSystem", "") or ""
-    if not getattr(options, "jobStore", None) and batch in CLUSTER_BATCH_SYSTEMS:
+    if getattr(options, "jobStore", None) or not batch:
+        return
+    try:
+        remote = batch_system_class(batch).needs_shared_job_store
+    except ToilUserError:
+        return                           # an unknown name is refused where the batch system starts
+    if remote:
         raise ToilUserError(f"--batchSystem {batch} runs jobs on other machines: give --jobStore a path on a "
                             f"file system they share (the default is a local temporary directory)")
 

@@ -48,6 +48,9 @@ class BatchSystem(abc.ABC):
     """Runs jobs somewhere; the leader issues, waits for completions, and kills."""
 
     name = "abstract"
+    # Its jobs run on other machines, which reach the workflow only through the job store: a temporary store on
+    # this machine will not do.
+    needs_shared_job_store = False
 
     @abc.abstractmethod
     def start(self) -> None: ...

@@ -99,6 +99,7 @@ class HPCBatchSystem(BatchSystem):
 
     name = "hpc"
     command = ""              # the submit command, checked at start
+    needs_shared_job_store = True
 
     def __init__(self, config: Any, job_store: Any, workflow_dir: str, lock_path: str | None = None,
                  leader_fds: list[int] | None = None) -> None:
