@@ -352,8 +352,10 @@ def test_wdl_interpolated_string_arrives_as_data_when_quoted(tmp_path):
 
 
 # Where a caller asks for a shell: apiDockerCall's list of argument lists is Toil's documented pipeline, run by
-# bash in the container with every argument quoted (checked below).
-ASKED_FOR_A_SHELL = {"lib/docker.py": 'entrypoint or ["/bin/bash", "-c"]'}
+# bash in the container with every argument quoted (checked below); toil.lib.bioio.system given a string is
+# Toil's shell command line (a list runs as given; both tested in tests/unit/lib/test_toil_helpers.py).
+ASKED_FOR_A_SHELL = {"lib/docker.py": 'entrypoint or ["/bin/bash", "-c"]',
+                     "lib/bioio.py": 'argv = ["/bin/sh", "-c", command] if isinstance(command, str)'}
 
 
 def test_the_engine_never_runs_commands_through_a_shell():
