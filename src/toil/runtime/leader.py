@@ -24,7 +24,7 @@ from toil.runtime.batch.base import BatchJob, BatchSystem, Completion
 from toil.runtime.jobstores import retry
 from toil.runtime.jobstores.base import JobStore
 from toil.runtime.jobstores.journal import Journal, decode_line
-from toil.runtime.logs import JobLogs, write_job_log
+from toil.runtime.logs import JobLogs, job_log_target, write_job_log
 from toil.runtime.scheduling import Node, WorkflowState, attempt_resources
 
 log = logging.getLogger("toil.leader")
@@ -312,14 +312,12 @@ class Leader:
 
     def _handle_logs(self, c: Completion, failed: bool) -> None:
         """With --writeLogs/--writeLogsGzip DIR, keep every job's log in DIR, named after the job."""
-        gzipped = getattr(self.config, "writeLogsGzip", None)
-        target = getattr(self.config, "writeLogs", None) or gzipped
+        target, gzipped = job_log_target(self.config)
         if target:
             text = self.batch.read_log(c)
             if text is not None:
                 node = self.state.nodes.get(c.token.rpartition(".")[0])
-                write_job_log(target, node.spec.display if node else "job", text, failed=failed,
-                              gzipped=bool(gzipped) and not getattr(self.config, "writeLogs", None),
+                write_job_log(target, node.spec.display if node else "job", text, failed=failed, gzipped=gzipped,
                               suffix=c.token.replace("/", "-"))
         self.batch.discard_log(c)
 

@@ -89,10 +89,16 @@ class JobLogs:
     @classmethod
     def writeLogFiles(cls, jobNames: list[str], jobLogList: list[str], config: Any, failed: bool = False) -> None:
         """Keep log lines in --writeLogs (or gzipped in --writeLogsGzip), named after the first job."""
-        directory = getattr(config, "writeLogs", None) or getattr(config, "writeLogsGzip", None)
+        directory, gzipped = job_log_target(config)
         if directory and jobNames:
             text = "".join(line if line.endswith("\n") else line + "\n" for line in jobLogList).encode()
-            write_job_log(directory, jobNames[0], text, failed=failed, gzipped=not getattr(config, "writeLogs", None))
+            write_job_log(directory, jobNames[0], text, failed=failed, gzipped=gzipped)
+
+
+def job_log_target(config: Any) -> tuple[str | None, bool]:
+    """Where every job's log is kept, and whether gzipped: --writeLogs DIR, else --writeLogsGzip DIR."""
+    plain = getattr(config, "writeLogs", None)
+    return plain or getattr(config, "writeLogsGzip", None), not plain
 
 
 def write_job_log(directory: str, label: str, text: bytes, failed: bool = False, gzipped: bool = False,

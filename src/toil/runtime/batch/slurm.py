@@ -173,4 +173,3 @@ def _quote(arg: str) -> str:
 def _slurm_time(t: float) -> str:
     import time as _time
     return _time.strftime("%Y-%m-%dT%H:%M:%S", _time.localtime(math.floor(t)))
-

@@ -11,7 +11,6 @@ import subprocess
 import sys
 from typing import NamedTuple
 
-
 log = logging.getLogger("toil.batch.slurm")
 
 
@@ -80,8 +79,8 @@ class PartitionSet:
 
 def read_partitions() -> list[PartitionInfo]:
     """Every partition ``sinfo -a`` lists (a partition once per node group)."""
-    out = subprocess.run(["sinfo", "-a", "-o", "%P %G %l %p %c %m"], capture_output=True, text=True, check=True,
-                         env=None).stdout
+    out = subprocess.run(["sinfo", "-a", "-o", "%P %G %l %p %c %m"], capture_output=True, text=True,
+                         check=True).stdout
     partitions = []
     for line in out.split("\n")[1:]:
         fields = line.split()
