@@ -57,7 +57,9 @@ class Toil:
 
     def __enter__(self) -> "Toil":
         set_logging_from_options(self.config)
+        from toil.compiler.python.launch import read_python_root
         self._workflow = Workflow(self.config)
+        self._workflow.root_reader = read_python_root
         self._workflow.open()
         self._inside = True
         return self
@@ -75,7 +77,8 @@ class Toil:
 
     def start(self, rootJob: Any) -> Any:
         """Run the workflow rooted at rootJob; return the root job's return value."""
-        return self._require().start(rootJob)
+        from toil.compiler.python.launch import start_python
+        return start_python(self._require(), rootJob)
 
     def restart(self) -> Any:
         """Resume the workflow in the job store; return the root job's return value."""

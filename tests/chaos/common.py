@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toil.runtime.jobstores.journal import Journal
+from toil.exceptions import JobStoreCorruptError
+from toil.runtime.jobstores import open_job_store
 
 WORKFLOW = Path(__file__).parent / "workflow.py"
 
@@ -76,9 +77,15 @@ class Run:
 
 
 def has_workflow(js: Path) -> bool:
-    """Whether a leader recorded the workflow (so --restart applies)."""
-    state = js / "state"
-    return state.is_dir() and any(p.stat().st_size > 0 for p in state.iterdir())
+    """Whether a leader recorded the workflow (so --restart applies): read as ``toil status`` reads it."""
+    store = open_job_store(str(js))
+    if not store.exists():
+        return False
+    try:
+        snapshot, records = store.journal().load(repair=False)
+    except JobStoreCorruptError:    # damaged on purpose (torn_state): the restart must refuse it in one line
+        return True
+    return snapshot is not None or bool(records)
 
 
 def recorded_done(js: Path, ran: set[str]) -> set[str]:
@@ -89,7 +96,7 @@ def recorded_done(js: Path, ran: set[str]) -> set[str]:
     """
     if not has_workflow(js):
         return set()
-    _, records = Journal(str(js / "state")).load(repair=False)
+    _, records = open_job_store(str(js)).journal().load(repair=False)
     return {r["id"] for r in records if r.get("t") == "ran"} & ran
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from toil.runtime.jobstores.journal import Journal
+from toil.runtime.jobstores import open_job_store
 
 from tests.conftest import run_script
 
@@ -27,14 +27,15 @@ ALL_NAMES = {f"leaf-{i}" for i in range(N)} | {f"chain-{i}" for i in range(9)} |
 
 def recorded_runs(job_store: Path) -> set[str]:
     """Node ids whose completion is in the journal (what a restart must never run again)."""
-    _, records = Journal(str(job_store / "state")).load()
+    _, records = open_job_store(str(job_store)).journal().load()
     return {r["id"] for r in records if r.get("t") == "ran"}
 
 
 def has_workflow(job_store: Path) -> bool:
-    if not (job_store / "state").is_dir():
+    store = open_job_store(str(job_store))
+    if not store.exists():
         return False
-    snapshot, records = Journal(str(job_store / "state")).load()
+    snapshot, records = store.journal().load()
     return snapshot is not None or bool(records)
 
 

@@ -80,23 +80,18 @@ def job_info(state: Any, node: Any) -> dict[str, Any]:
 
 
 def run_node(js: Any, meta: dict[str, Any], node: Any, log_level: str) -> int:
-    from toil.cli.worker_main import adopt_main_module
-    from toil.runtime.config import Config
-    from toil.runtime.logs import configure
     from toil.runtime.scheduling import attempt_resources
     from toil.runtime.worker import run_attempt
+    from toil.runtime.worker_bootstrap import bootstrap_worker
 
-    config = Config.from_json(meta["config"])
-    config.disableChaining = True
-    config.logLevel = log_level
-    js.config = config
-    configure(log_level)
-    adopt_main_module(meta.get("main"))
     message = {"token": f"{node.id}.debug", "spec": node.spec.to_json(), "epoch": node.epoch,
                "alloc": attempt_resources(node).to_json(), "next": None}
     with tempfile.TemporaryDirectory(prefix="toil-debug-job-") as workflow_dir:
+        env = bootstrap_worker(js, meta.get("main"), log_level=log_level, workflow_dir=workflow_dir,
+                               disableChaining=True)
         sys.stderr.write(f"Running job {node.spec.label()} (id {node.id}) in the foreground\n")
-        code, _ = run_attempt(js, config, message, workflow_dir, sink=_NoResultSink())  # type: ignore[arg-type]
+        code, _ = run_attempt(env.job_store, env.config, message, env.workflow_dir,
+                              sink=_NoResultSink())  # type: ignore[arg-type]
     verdict = "succeeded" if code == 0 else "failed"
     sys.stderr.write(f"Job {node.spec.label()} {verdict} (the workflow's state is unchanged; resume it with "
                      f"--restart)\n")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import signal
@@ -36,7 +35,9 @@ def main(argv: list[str]) -> int:
     pid = info.get("pid")
     if local and (not isinstance(pid, int) or isinstance(pid, bool) or not 1 < pid < 2 ** 31):
         raise ToilUserError(f"the leader record of {js.locator} is damaged (pid {pid!r}): not signalling it")
-    if not leader_alive(info, status.get("time")) or (local and _leader_lock_free(js)):
+    # A leader on this host holds the lease while it runs. When it is free, the pid in the leader record
+    # belongs to a leader that died (and may since name another process): never signal it.
+    if not leader_alive(info, status.get("time")) or (local and not js.leader_lease_held()):
         print(f"No leader is running on {js.locator}; nothing to kill")
         return 0
     js.set_flag(KILL_FLAG)             # seen by a leader on any host within a second
@@ -84,24 +85,6 @@ def _signal(pid: int, sig: int) -> None:
         raise ToilUserError(f"not allowed to signal the leader (pid {pid}): run 'toil kill' as its user") from None
 
 
-def _leader_lock_free(js: Any) -> bool:
-    """A leader on this host holds the job store's leader lock while it runs. When the lock is free, the pid in
-    the leader record belongs to a leader that died (and may since name another process): never signal it."""
-    path = os.path.join(getattr(js, "path", ""), "leader.lock")
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-
-
 def _kill_issued_jobs(status: dict[str, Any]) -> None:
     """Kill the jobs a dead leader had issued, through its batch system."""
     from toil.runtime.batch import batch_system_class
@@ -125,21 +108,5 @@ def _wait_gone(js: Any, info: dict[str, Any], timeout: float) -> bool:
 
 def _wait_for_workers(js: Any, timeout: float) -> None:
     """Every job process holds the job store's workers lock: once it is free, no job of the workflow runs."""
-    path = os.path.join(getattr(js, "path", ""), "workers.lock")
-    if not os.path.exists(path):
-        return
-    fd = os.open(path, os.O_RDWR)
-    try:
-        deadline = time.time() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                return
-            except BlockingIOError:
-                if time.time() > deadline:
-                    raise ToilUserError(f"job processes of the workflow in {js.locator} still run after "
-                                        f"{timeout:g} s") from None
-                time.sleep(0.05)
-    finally:
-        os.close(fd)
+    if not js.wait_for_workers(timeout):
+        raise ToilUserError(f"job processes of the workflow in {js.locator} still run after {timeout:g} s")

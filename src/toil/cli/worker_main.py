@@ -1,56 +1,33 @@
 """``_toil_worker``: run one issued job in a fresh process (batch systems other than single_machine).
 
-Usage: ``_toil_worker JOBSTORE MESSAGE_FILE``. The message is the one the
-leader hands the fork server locally; a ``main`` entry names the leader's
-``__main__`` script, which is imported so jobs pickled from it resolve.
+Usage: ``_toil_worker JOBSTORE MESSAGE``: MESSAGE names the job's message in the job store (what a remote
+batch system wrote there), or is the path of a message file. The message is the one the leader hands the
+fork server locally; a ``main`` entry names the leader's ``__main__`` script, which is imported so jobs
+pickled from it resolve.
 """
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
 import sys
 
 from toil.runtime.errors import install_excepthook
+from toil.runtime.worker_bootstrap import adopt_main_module
 
-
-def adopt_main_module(path: str | None) -> None:
-    """Import the leader's main script under another name and let pickles of __main__ find it."""
-    if not path or not os.path.isfile(path):
-        return
-    name = "_toil_user_main"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        return
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
-    spec.loader.exec_module(module)
-    sys.modules["__main__"] = module
+__all__ = ["adopt_main_module", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
     install_excepthook()
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) != 2:
-        sys.stderr.write("usage: _toil_worker JOBSTORE MESSAGE_FILE\n")
+        sys.stderr.write("usage: _toil_worker JOBSTORE MESSAGE_NAME\n")
         return 2
-    from toil.runtime.config import Config
-    from toil.runtime.jobstores import normalize_locator, open_job_store
-    from toil.runtime.logs import configure
     from toil.runtime.worker import run_attempt
+    from toil.runtime.worker_bootstrap import bootstrap_worker, open_worker_job_store, read_worker_message
 
-    js = open_job_store(normalize_locator(argv[0]))
-    meta = js.read_meta()
-    config = Config.from_json(meta["config"])
-    js.config = config  # type: ignore[attr-defined]
-    with open(argv[1], encoding="utf-8") as f:
-        message = json.load(f)
-    configure(config.logLevel)
-    adopt_main_module(message.get("main"))
-    workflow_dir = os.path.join(config.work_dir(), f"toil-{config.workflowID}")
-    os.makedirs(workflow_dir, mode=0o700, exist_ok=True)
-    code, _ = run_attempt(js, config, message, workflow_dir)
+    js = open_worker_job_store(argv[0])
+    message = read_worker_message(js, argv[1])
+    env = bootstrap_worker(js, message.get("main"))
+    code, _ = run_attempt(env.job_store, env.config, message, env.workflow_dir)
     return code
 
 

@@ -20,7 +20,7 @@ journal it and any worker can read it. Only user payloads are pickled.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 IR_VERSION = 1
 
@@ -87,7 +87,7 @@ class Resources:
 _PLAIN_RESOURCES: dict[tuple[Any, ...], Resources] = {}
 
 
-def accelerators_key(accelerators: Any) -> tuple[tuple[tuple[str, Any], ...], ...]:
+def accelerators_key(accelerators: Iterable[Mapping[str, Any]] | None) -> tuple[tuple[tuple[str, Any], ...], ...]:
     """A hashable, order-stable form of a list of accelerator dicts."""
     return tuple(tuple(sorted(dict(a).items())) for a in (accelerators or ()))
 

@@ -11,7 +11,7 @@ nodes finished first: consumers are follow-ons of the producer.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Protocol
 
 REF = "$ref"
 
@@ -43,6 +43,12 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
+class ReturnStore(Protocol):
+    """Where nodes' return values are kept (a job store)."""
+
+    def read_return(self, node_id: str) -> bytes: ...
+
+
 class ReturnReader:
     """Reads and resolves stored JSON return values, caching each node's."""
 
@@ -51,7 +57,7 @@ class ReturnReader:
         self._cache: dict[str, Any] = {}
 
     @classmethod
-    def of(cls, job_store: Any) -> "ReturnReader":
+    def of(cls, job_store: ReturnStore) -> "ReturnReader":
         return cls(job_store.read_return)
 
     def return_of(self, node_id: str) -> Any:

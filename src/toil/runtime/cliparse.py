@@ -8,7 +8,8 @@ from typing import Any, NoReturn, Sequence
 import configargparse
 
 
-class ToilArgumentParser(configargparse.ArgumentParser):
+# configargparse ships no type information: its ArgumentParser is Any to mypy.
+class ToilArgumentParser(configargparse.ArgumentParser):  # type: ignore[misc]
     """A configargparse parser, as Toil's ``Job.Runner.getDefaultArgumentParser()`` returns (so scripts may add
     their own options with ``env_var=`` or ``is_config_file=``), with a one-line error and Toil's resolution of
     its own options (command line > environment > --config file > default)."""
@@ -22,11 +23,12 @@ class ToilArgumentParser(configargparse.ArgumentParser):
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
         raise SystemExit(2)
 
-    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:
+    def parse_args(self, args: Sequence[str] | None = None,
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
         from toil.exceptions import ToilUserError
         from toil.runtime import options as opts
 
-        ns = super().parse_args(args, namespace)
+        ns: argparse.Namespace = super().parse_args(args, namespace)
         if hasattr(ns, "maxCores"):
             try:
                 opts.resolve(ns)

@@ -26,41 +26,106 @@ class Config:
     store can keep it and workers on other machines can read it.
     """
 
-    # The options the runtime reads (all others are set too, from the option table).
-    jobStore: str | None
-    workDir: str | None
-    batchSystem: str
-    restart: bool
-    clean: str
-    cleanWorkDir: str
-    stats: bool
+    # Every option of the table in runtime/options.py, with its type (tests/unit/runtime/test_config.py checks
+    # that this list and the table agree); the values and defaults come from the table alone.
     logLevel: str
     logFile: str | None
     logRotating: bool
-    retryCount: int
-    retry_backoff_seconds: float
-    retry_backoff_factor: float
-    maxCores: float
-    maxMemory: int
-    maxDisk: int
+    workDir: str | None
+    coordination_dir: str | None
+    noStdOutErr: bool
+    stats: bool
+    clean: str
+    cleanWorkDir: str
+    clusterStats: str | None
+    restart: bool
+    batchSystem: str
+    disableAutoDeployment: bool
+    max_jobs: int
+    max_local_jobs: int | None
+    slurm_partition: str | None
+    slurm_gpu_partition: str | None
+    slurm_preemptible_partition: str | None
+    slurm_qos: str | None
+    slurm_preemptible_qos: str | None
+    slurm_gpu_qos: str | None
+    slurm_pe: str | None
+    slurm_time: int | None
+    slurm_args: str | None
+    slurm_allocate_mem: bool
+    packJobs: bool
+    packSize: int
+    packTinySeconds: float
+    manualMemArgs: bool
+    run_local_jobs_on_workers: bool
+    coalesceStatusCalls: bool
+    statePollingWait: int | None
+    state_polling_timeout: int
+    batch_logs_dir: str | None
+    memory_is_product: bool
+    maxJobsPerWorker: int
+    scale: float
+    symlinkImports: bool
+    moveOutputs: bool
+    caching: bool | None
+    symlink_job_store_reads: bool
+    provisioner: str | None
+    nodeTypes: list[str]
+    maxNodes: list[int]
+    minNodes: list[int]
+    targetTime: int
+    betaInertia: float
+    scaleInterval: int
+    preemptibleCompensation: float
+    nodeStorage: int
+    nodeStorageOverrides: list[str]
+    metrics: bool
+    metricsPort: int
+    assume_zero_overhead: bool
+    maxServiceJobs: int
+    maxPreemptibleServiceJobs: int
+    deadlockWait: int
+    deadlockCheckInterval: int
     defaultMemory: int
     defaultCores: float
     defaultDisk: int
+    defaultAccelerators: list[dict[str, Any]]
     defaultPreemptible: bool
-    defaultAccelerators: list[Any]
-    environment: dict[str, Any]
-    disableChaining: bool
-    maxJobsPerWorker: int
-    servicePollingInterval: float
-    deadlockWait: int
-    realTimeLogging: bool
+    maxCores: float
+    maxMemory: int
+    maxDisk: int
+    retryCount: int
+    retry_backoff_seconds: float
+    retry_backoff_factor: float
+    enableUnlimitedPreemptibleRetries: bool
+    doubleMem: bool
+    maxJobDuration: int
+    rescueJobsFrequency: int
+    job_store_timeout: float
+    maxLogFileSize: int
     writeLogs: str | None
     writeLogsGzip: str | None
     writeLogsFromAllJobs: bool
-    maxLogFileSize: int
-    doubleMem: bool
+    write_messages: str | None
+    realTimeLogging: bool
+    disableChaining: bool
+    disableJobStoreChecksumVerification: bool
+    sseKey: str | None
+    environment: dict[str, str | None]
+    servicePollingInterval: float
+    forceDockerAppliance: bool
+    statusWait: int
+    disableProgress: bool
+    debugWorker: bool
+    disableWorkerOutputCapture: bool
     badWorker: float
     badWorkerFailInterval: float
+
+    # The workflow's identity, set by the leader.
+    jobStore: str | None
+    workflowID: str | None
+    workflowAttemptNumber: int
+    config: str | None
 
     def __init__(self) -> None:
         for dest, value in opts.defaults().items():

@@ -23,9 +23,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from toil.exceptions import ToilUserError
+
+if TYPE_CHECKING:
+    from toil.runtime.deferred import DeferredFunctions
 
 log = logging.getLogger("toil.containers")
 
@@ -33,7 +36,7 @@ ENGINES = ("docker", "podman", "singularity")
 _LOCK_DIR_ENV = "TOIL_CONTAINER_LOCK_DIR"
 _uses: list[str] = []
 _working: dict[str, bool] = {}
-_job_deferred: Any = None       # the running job's DeferredFunctions (set by the worker)
+_job_deferred: "DeferredFunctions | None" = None       # the running job's (set by the worker)
 _present: set[tuple[str, str]] = set()   # images this process saw on the node (warm workers skip the check)
 
 
@@ -160,7 +163,7 @@ def remove_container(engine: str, cidfile: str | None) -> None:
                        stderr=subprocess.DEVNULL)
 
 
-def set_job_deferred(deferred: Any) -> None:
+def set_job_deferred(deferred: "DeferredFunctions | None") -> None:
     """The worker names the running job's deferred functions (None between jobs)."""
     global _job_deferred
     _job_deferred = deferred

@@ -15,6 +15,9 @@ from toil.runtime.jobstores.fsutil import atomic_write, unlink_quiet
 
 log = logging.getLogger(__name__)
 
+# A deferred call: the function, its positional and its keyword arguments (whatever the job gave).
+Deferred = tuple[Callable[..., object], tuple[Any, ...], dict[str, Any]]
+
 
 def _state_path(directory: str, pid: int) -> str:
     return os.path.join(directory, f"deferred-{pid}.pkl")
@@ -25,9 +28,9 @@ class DeferredFunctions:
 
     def __init__(self, directory: str) -> None:
         self.directory = directory
-        self.functions: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
+        self.functions: list[Deferred] = []
 
-    def add(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def add(self, function: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         import cloudpickle
 
         self.functions.append((function, args, kwargs))
@@ -44,7 +47,7 @@ class DeferredFunctions:
         unlink_quiet(_state_path(self.directory, os.getpid()))
 
 
-def _call(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+def _call(function: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     try:
         function(*args, **kwargs)
     except Exception:
@@ -56,7 +59,7 @@ def run_orphaned(directory: str, pid: int) -> int:
     path = _state_path(directory, pid)
     try:
         with open(path, "rb") as f:
-            functions = pickle.load(f)
+            functions: list[Deferred] = pickle.load(f)
     except FileNotFoundError:
         return 0
     except Exception:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import sys
 from types import TracebackType
-from typing import Any
 
 _installed = False
 
@@ -21,7 +20,7 @@ def install_excepthook() -> None:
     _installed = True
     previous = sys.excepthook
 
-    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> Any:
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         from toil.exceptions import ToilUserError
         if isinstance(value, ToilUserError) and not os.environ.get("TOIL_TRACEBACK"):
             prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "toil"
@@ -32,7 +31,7 @@ def install_excepthook() -> None:
             if code != 1:
                 sys.stdout.flush()
                 os._exit(code)
-            return None
-        return previous(kind, value, tb)
+            return
+        previous(kind, value, tb)
 
     sys.excepthook = hook

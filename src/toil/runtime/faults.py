@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import os
 import signal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import random
 
 _spec = os.environ.get("TOIL_TEST_CRASH_AT", "")
 _point, _, _count = _spec.partition(":")
@@ -32,7 +36,7 @@ def maybe_crash(point: str) -> None:
 # seed=1" makes each job store call fail with EIO (probability fail) or first sleep delay seconds (probability
 # slow), from a seeded generator per process.
 _fs_spec = dict(item.partition("=")[::2] for item in os.environ.get("TOIL_TEST_FS_FAULTS", "").split(",") if item)
-_fs_random = None
+_fs_random: "random.Random | None" = None
 
 
 def maybe_fs_fault(op: str) -> None:

@@ -16,10 +16,13 @@ import stat
 import tempfile
 import uuid
 from contextlib import contextmanager
-from typing import IO, Any, Iterator, Optional, Union
+from typing import IO, TYPE_CHECKING, Any, Iterator, Optional, Union
 
 from toil.exceptions import JobStoreCorruptError
 from toil.runtime.jobstores.base import JobStore, NoSuchFileException
+
+if TYPE_CHECKING:
+    from toil.runtime.config import Config
 
 log = logging.getLogger("toil.fileStore")
 
@@ -70,7 +73,7 @@ class _CountingWriter(io.RawIOBase):
 class AbstractFileStore:
     """Toil's file store interface, implemented on a job store."""
 
-    def __init__(self, job_store: JobStore, config: Any, job_id: str, job_name: str, local_dir: str,
+    def __init__(self, job_store: JobStore, config: "Config", job_id: str, job_name: str, local_dir: str,
                  messages: list[tuple[int, str]] | None = None) -> None:
         self.jobStore = job_store
         self.config = config
@@ -82,7 +85,7 @@ class AbstractFileStore:
         self.cleanup: list[str] = []          # cleanup=True files: deleted when the job's subtree is done
         self.deleted: list[str] = []          # deleteGlobalFile requests, applied once the run is recorded
         self._local: dict[str, list[str]] = {}
-        self._link_reads = bool(getattr(config, "symlink_job_store_reads", True))
+        self._link_reads = bool(config.symlink_job_store_reads)
 
     # -- local temporary files
     def getLocalTempDir(self) -> str:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import heapq
 import json
 import logging
-import os
 import time
-from typing import Any
+from typing import Callable, ParamSpec, assert_never
 
 from toil.compiler.ir import NodeSpec, Resources
 from toil.exceptions import (FailedJobsException, InsufficientSystemResources, JobStoreWriteError,
@@ -23,9 +22,14 @@ from toil.runtime import faults
 from toil.runtime.batch.base import BatchJob, BatchSystem, Completion
 from toil.runtime.jobstores import retry
 from toil.runtime.jobstores.base import JobStore
+from toil.runtime.config import Config
 from toil.runtime.jobstores.journal import Journal, decode_line
 from toil.runtime.logs import JobLogs, job_log_target, write_job_log
+from toil.runtime.protocol import (Attempt, ChainHint, DeleteFiles, Effect, FailRecord, JsonDict, KillNodes,
+                                   RecordToJournal, ReviveRecord, ScheduleRetry, StopServices, SvcStartedRecord,
+                                   WorkerMessage, WorkerResult, gather_results)
 from toil.runtime.scheduling import Node, WorkflowState, attempt_resources
+from toil.runtime.statsdata import EndStatLine, RunStatLine
 
 log = logging.getLogger("toil.leader")
 
@@ -33,6 +37,7 @@ KILL_FLAG = "toil-kill"          # set by 'toil kill'; the leader stops when it 
 SERVICE_POLL_SECONDS = 0.05
 IDLE_WAIT_SECONDS = 1.0
 BACKOFF_MAX = 600.0
+P = ParamSpec("P")
 
 
 def retry_delay(attempt: int, base: float = 2.0, factor: float = 3.0) -> float:
@@ -42,19 +47,19 @@ def retry_delay(attempt: int, base: float = 2.0, factor: float = 3.0) -> float:
 
 
 class Leader:
-    def __init__(self, job_store: JobStore, config: Any, state: WorkflowState, batch: BatchSystem,
+    def __init__(self, job_store: JobStore, config: Config, state: WorkflowState, batch: BatchSystem,
                  journal: Journal) -> None:
         self.job_store = job_store
         self.config = config
         self.state = state
         self.batch = batch
         self.journal = journal
-        self.issued: dict[str, str] = {}          # token -> node id
+        self.issued: dict[str, Attempt] = {}      # token -> the attempt out with the batch system
         self.services_starting: dict[str, str] = {}  # service node id -> token
         self.timers: list[tuple[float, str]] = []  # (due, node id) for retries waiting out their backoff
         self.not_before: dict[str, float] = {}
         self.failure_notes: dict[str, str] = {}   # node id -> why it failed (last attempt)
-        self._pending_records: list[dict[str, Any]] = []
+        self._pending_records: list[JsonDict] = []
         self._deadlock_since: float | None = None
         self._stranded: set[str] = set()       # services stopped because their owners cannot finish
         self.completed_runs = 0
@@ -65,8 +70,8 @@ class Leader:
     def run(self) -> None:
         """Run the workflow to its end, publishing its progress (status file, progress bar, metrics)."""
         self.job_store.clear_flag(KILL_FLAG)     # a kill of an earlier run is not meant for this one
-        self._stats_line({"t": "run", "attempt": getattr(self.config, "workflowAttemptNumber", 0),
-                          "start": time.time(), "batchSystem": getattr(self.batch, "name", ""),
+        self._stats_line({"t": "run", "attempt": self.config.workflowAttemptNumber,
+                          "start": time.time(), "batchSystem": self.batch.name,
                           "defaultCores": self.config.defaultCores, "defaultMemory": self.config.defaultMemory,
                           "maxCores": self.config.maxCores})
         outcome = "failed"
@@ -78,17 +83,17 @@ class Leader:
             raise
         finally:
             self.monitor.close(outcome)
-            self._stats_line({"t": "end", "attempt": getattr(self.config, "workflowAttemptNumber", 0),
+            self._stats_line({"t": "end", "attempt": self.config.workflowAttemptNumber,
                               "end": time.time(), "outcome": outcome, "leader_cpu": time.process_time()})
 
-    def _stats_line(self, record: dict[str, Any]) -> None:
-        if getattr(self.config, "stats", False):
+    def _stats_line(self, record: RunStatLine | EndStatLine) -> None:
+        if self.config.stats:
             self._best_effort(self.job_store.append_stats, [json.dumps(record).encode() + b"\n"])
 
-    def _best_effort(self, write: Any, *args: Any) -> None:
+    def _best_effort(self, write: Callable[P, None], *args: P.args, **kwargs: P.kwargs) -> None:
         """Reports (logs, stats) must not stop a workflow, e.g. on a full disk: the journal's write will."""
         try:
-            write(*args)
+            write(*args, **kwargs)
         except OSError as e:
             log.warning("Could not record %s in the job store: %s", write.__name__, e.strerror or e)
 
@@ -97,14 +102,14 @@ class Leader:
         if self.state.failed:
             log.info("Retrying %d job(s) that had failed: %s", len(self.state.failed),
                      ", ".join(list(self.state.failed.values())[:5]))
-            self._commit([{"t": "revive"}])
+            self._commit([ReviveRecord().to_json()])
         while True:
             self._issue_ready()
             if not self.issued and not self.timers and not self._pending_records:
                 if self.state.finished or not self.state.has_ready():
                     break
             completions = self.batch.wait(self._timeout())
-            records: list[dict[str, Any]] = list(self._pending_records)
+            records: list[JsonDict] = list(self._pending_records)
             self._pending_records.clear()
             result_files = []
             for c in completions:
@@ -135,7 +140,7 @@ class Leader:
             t = min(t, max(0.0, self.timers[0][0] - time.time()))
         return t
 
-    def _commit(self, records: list[dict[str, Any]]) -> None:
+    def _commit(self, records: list[JsonDict]) -> None:
         """Journal records durably, then apply them and act on their effects (repeat for requested records)."""
         while records:
             self.journal.append(records)
@@ -151,28 +156,30 @@ class Leader:
             records = self._perform(self.state.drain_effects())
         self._maybe_snapshot()
 
-    def _perform(self, effects: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-        more: list[dict[str, Any]] = []
+    def _perform(self, effects: list[Effect]) -> list[JsonDict]:
+        """Act on the state machine's effects; return the records they ask to journal."""
+        more: list[JsonDict] = []
         for effect in effects:
-            kind = effect[0]
-            if kind == "delete_files":
-                for file_id in effect[1]:
-                    self.job_store.delete_file(file_id)
-            elif kind == "stop_services":
-                for sid in effect[1]:
-                    self.job_store.set_flag(f"{sid}.stop")
-            elif kind == "kill":
-                more.extend(self._kill_nodes(effect[1]))
-            elif kind == "retry":
-                _, node_id, attempt = effect
-                self.not_before[node_id] = time.time() + self._retry_delay(attempt)
-            elif kind == "record":
-                more.append(effect[1])
+            match effect:
+                case DeleteFiles(file_ids):
+                    for file_id in file_ids:
+                        self.job_store.delete_file(file_id)
+                case StopServices(node_ids):
+                    for sid in node_ids:
+                        self.job_store.set_flag(f"{sid}.stop")
+                case KillNodes(node_ids):
+                    more.extend(self._kill_nodes(node_ids))
+                case ScheduleRetry(node_id, attempt):
+                    self.not_before[node_id] = time.time() + self._retry_delay(attempt)
+                case RecordToJournal(record):
+                    more.append(record.to_json())
+                case _:
+                    assert_never(effect)
         return more
 
-    def _kill_nodes(self, node_ids: list[str]) -> list[dict[str, Any]]:
+    def _kill_nodes(self, node_ids: list[str]) -> list[JsonDict]:
         wanted = set(node_ids)
-        self.batch.kill([t for t, n in self.issued.items() if n in wanted])
+        self.batch.kill([t for t, a in self.issued.items() if a.node_id in wanted])
         records = []
         # retries still waiting out their backoff were never issued: stop them here
         for due, node_id in list(self.timers):
@@ -180,7 +187,7 @@ class Leader:
                 self.timers.remove((due, node_id))
                 node = self.state.nodes.get(node_id)
                 if node is not None:
-                    records.append({"t": "fail", "id": node_id, "e": node.epoch, "counts": False})
+                    records.append(FailRecord(Attempt(node_id, node.epoch), counts=False).to_json())
         heapq.heapify(self.timers)
         return records
 
@@ -214,79 +221,72 @@ class Leader:
         except InsufficientSystemResources as e:
             log.error("%s", e)
             self.failure_notes[node.id] = str(e)
-            self._pending_records.append({"t": "fail", "id": node.id, "e": node.epoch, "permanent": True})
+            self._pending_records.append(FailRecord(Attempt(node.id, node.epoch), permanent=True).to_json())
             return
-        token = f"{node.id}.{node.epoch}"
-        message = {"token": token, "spec": node.spec.to_json(), "epoch": node.epoch, "alloc": resources.to_json(),
-                   "next": self._chain_hint(node)}
-        self.issued[token] = node.id
+        attempt = Attempt(node.id, node.epoch)
+        message = WorkerMessage(attempt, node.spec, resources, self._chain_hint(node))
+        self.issued[attempt.token] = attempt
         if node.spec.kind == "service":
-            self.services_starting[node.id] = token
-        self.batch.issue(BatchJob(token, node.id, node.spec.label(), resources, message,
+            self.services_starting[node.id] = attempt.token
+        self.batch.issue(BatchJob(attempt.token, node.id, node.spec.label(), resources, message.to_json(),
                                   service=node.spec.kind == "service", name=node.spec.name))
 
-    def _chain_hint(self, node: Node) -> list[Any] | None:
+    def _chain_hint(self, node: Node) -> ChainHint | None:
         """The spec of node's single next successor, so the worker can chain into it."""
         phase = node.children if node.children else node.followons
-        if len(phase) != 1 or getattr(self.config, "disableChaining", False):
+        if len(phase) != 1 or self.config.disableChaining:
             return None
         succ = self.state.nodes.get(phase[0])
         if succ is None or succ.npreds != 1:
             return None
-        return [succ.spec.to_json(), succ.npreds]
+        return ChainHint(succ.spec.to_json(), succ.npreds)
 
     # ------------------------------------------------------------------ completions
-    def _collect(self, c: Completion) -> list[dict[str, Any]]:
-        node_id = self.issued.pop(c.token, None)
-        if node_id is None:
+    def _collect(self, c: Completion) -> list[JsonDict]:
+        issued = self.issued.pop(c.token, None)
+        if issued is None:
             return []
-        self.services_starting.pop(node_id, None)
+        self.services_starting.pop(issued.node_id, None)
         raw = c.extra.get("result") or self.job_store.read_result(c.token)
         result = _parse_result(raw)
         records = self._records_from_result(result)
-        failed = (result or {}).get("failed")
-        running = (result or {}).get("running")
-        if c.ok and result is not None and not failed:
+        failed = result.failed if result else None
+        if c.ok and result is not None and failed is None:
             self._handle_logs(c, failed=False)
             return records
-        if failed:
-            fid, epoch, permanent = failed["id"], int(failed["e"]), bool(failed.get("permanent"))
-            why = failed.get("error", "")
+        if failed is not None:
+            attempt, permanent, why = failed.attempt, failed.permanent, failed.error
         else:
             # no result, or a chain cut short: the job that was running died with its process
-            if running:
-                fid, epoch = running["id"], int(running["e"])
-            else:
-                fid, epoch = node_id, int(c.token.rsplit(".", 1)[1])
+            attempt = (result.running if result else None) or issued
             permanent = c.permanent
             why = c.reason or "the job's process died"
-        counts = not (c.lost or c.killed)
-        rec: dict[str, Any] = {"t": "fail", "id": fid, "e": epoch, "counts": counts, "permanent": permanent}
-        if c.oom and getattr(self.config, "doubleMem", False):
-            node = self.state.nodes.get(fid)
+        rec = FailRecord(attempt, counts=not (c.lost or c.killed), permanent=permanent)
+        if c.oom and self.config.doubleMem:
+            node = self.state.nodes.get(attempt.node_id)
             if node is not None:
-                rec["memory"] = 2 * self._resources(node).memory
-        self.failure_notes[fid] = why
+                rec.memory = 2 * self._resources(node).memory
+        self.failure_notes[attempt.node_id] = why
         if not c.killed:
-            self._report_failure(c, fid, why, counts, permanent, records)
+            self._report_failure(c, attempt.node_id, why, rec.counts, permanent, records)
         self._handle_logs(c, failed=True)
-        records.append(rec)
+        records.append(rec.to_json())
         return records
 
-    def _records_from_result(self, result: dict[str, Any] | None) -> list[dict[str, Any]]:
-        if not result:
+    def _records_from_result(self, result: WorkerResult | None) -> list[JsonDict]:
+        if result is None:
             return []
-        for level, text in result.get("messages", ()):
-            log.log(int(level), "Got message from job at time %s: %s", time.strftime("%m-%d-%Y %H:%M:%S"), text)
-        self.monitor.job_ended(result.get("stats", ()))
-        if getattr(self.config, "stats", False) and result.get("stats"):
+        for level, text in result.messages:
+            log.log(level, "Got message from job at time %s: %s", time.strftime("%m-%d-%Y %H:%M:%S"), text)
+        self.monitor.job_ended(result.stats)
+        if self.config.stats and result.stats:
             self._best_effort(self.job_store.append_stats, [json.dumps(s, separators=(",", ":")).encode() + b"\n"
-                                                            for s in result["stats"]])
-        self.completed_runs += len(result.get("runs", ()))
-        return list(result.get("runs", ()))
+                                                            for s in result.stats])
+        self.completed_runs += len(result.runs)
+        return list(result.runs)
 
     def _report_failure(self, c: Completion, node_id: str, why: str, counts: bool, permanent: bool,
-                        records: list[dict[str, Any]]) -> None:
+                        records: list[JsonDict]) -> None:
         node = self.state.nodes.get(node_id)
         spec = node.spec if node else _spec_in(records, node_id)   # a chained job: added by these records
         label = spec.label() if spec else node_id
@@ -304,7 +304,7 @@ class Leader:
         text = self.batch.read_log(c)
         if text:
             self._best_effort(self.job_store.write_log, node_id, text)  # for 'toil status --printLogs'
-            limit = int(getattr(self.config, "maxLogFileSize", 100 * 1024 * 1024) or 0)
+            limit = self.config.maxLogFileSize
             if limit and len(text) > limit:
                 text = text[-limit:]
             JobLogs.logWithFormatting(f"Log from job {label}", text.decode("utf-8", "replace").rstrip("\n").split("\n"),
@@ -316,7 +316,8 @@ class Leader:
         if target:
             text = self.batch.read_log(c)
             if text is not None:
-                node = self.state.nodes.get(c.token.rpartition(".")[0])
+                attempt = Attempt.from_token(c.token)
+                node = self.state.nodes.get(attempt.node_id) if attempt else None
                 write_job_log(target, node.spec.display if node else "job", text, failed=failed, gzipped=gzipped,
                               suffix=c.token.replace("/", "-"))
         self.batch.discard_log(c)
@@ -325,19 +326,19 @@ class Leader:
         return retry_delay(attempt, float(self.config.retry_backoff_seconds), float(self.config.retry_backoff_factor))
 
     # ------------------------------------------------------------------ services and deadlocks
-    def _poll_services(self) -> list[dict[str, Any]]:
+    def _poll_services(self) -> list[JsonDict]:
         records = []
         for sid in list(self.services_starting):
             if self.job_store.has_flag(f"{sid}.started"):
                 del self.services_starting[sid]
-                records.append({"t": "svc_started", "id": sid})
+                records.append(SvcStartedRecord(sid).to_json())
         return records
 
     def _stop_stranded_services(self) -> None:
         """After a permanent failure, services whose owners can never finish would run forever: stop them."""
         if not self.state.failed or self.timers or self._pending_records or self.state.has_ready():
             return
-        nodes = [self.state.nodes.get(n) for n in self.issued.values()]
+        nodes = [self.state.nodes.get(a.node_id) for a in self.issued.values()]
         if not nodes or any(n is None or n.spec.kind != "service" or n.id in self.services_starting for n in nodes):
             return
         for n in nodes:
@@ -348,56 +349,49 @@ class Leader:
                 self.job_store.set_flag(f"{n.id}.stop")
 
     def _check_deadlock(self) -> None:
-        queued: list[str] = getattr(self.batch, "queued_tokens", lambda: [])()
+        queued = self.batch.queued_tokens()
         running = self.batch.running_tokens()
-        only_services = running and all(self.state.nodes.get(self.issued.get(t, ""), None) is not None
-                                         and self.state.nodes[self.issued[t]].spec.kind == "service"
-                                         and self.issued[t] not in self.services_starting for t in running)
+        only_services = running and all(self._is_started_service(t) for t in running)
         if not (queued and only_services):
             self._deadlock_since = None
             return
         now = time.time()
         if self._deadlock_since is None:
             self._deadlock_since = now
-        elif now - self._deadlock_since > float(getattr(self.config, "deadlockWait", 60)):
+        elif now - self._deadlock_since > self.config.deadlockWait:
             raise FailedJobsException(
                 self.job_store.locator, [], detail=f"deadlock: {len(running)} service job(s) hold all the "
                 f"resources, so the {len(queued)} job(s) waiting for them can never start; give services fewer "
                 f"resources or allow more with --maxCores/--maxMemory")
 
+    def _is_started_service(self, token: str) -> bool:
+        attempt = self.issued.get(token)
+        node = self.state.nodes.get(attempt.node_id) if attempt else None
+        return node is not None and node.spec.kind == "service" and node.id not in self.services_starting
+
     # ------------------------------------------------------------------ restart and end
     def _rescue_results(self) -> None:
         """Apply results that workers of a dead leader wrote but that leader never recorded."""
-        records: list[dict[str, Any]] = []
+        records: list[JsonDict] = []
         names = self.job_store.list_results()
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, WorkerResult] = {}
         for name in names:
             raw = self.job_store.read_result(name) or b""
-            if name.endswith(".rlog"):
-                for line in raw.split(b"\n"):
-                    rec = decode_line(line) if line else None
-                    if rec is None or "token" not in rec:
-                        continue
-                    if rec.get("part"):           # one more finished run of a chain in progress
-                        so_far = found.setdefault(rec["token"], {"token": rec["token"], "runs": []})
-                        so_far["runs"].append(rec["run"])
-                        so_far["running"] = rec.get("running")
-                    else:
-                        found[rec["token"]] = rec   # the whole result
+            if name.endswith(".rlog"):          # a warm worker's results log: whole results and progress lines
+                lines = [decode_line(line) for line in raw.split(b"\n") if line]
+                found.update(gather_results([rec for rec in lines if rec is not None]))
             else:
                 result = _parse_result(raw)
                 if result is not None:
-                    found[result.get("token", name)] = result
+                    found[result.token] = result
         for token, result in found.items():
-            node_id, _, epoch = token.rpartition(".")
-            node = self.state.nodes.get(node_id)
-            if node is None or not epoch.isdigit() or node.epoch != int(epoch):
+            attempt = Attempt.from_token(token)
+            node = self.state.nodes.get(attempt.node_id) if attempt else None
+            if attempt is None or node is None or node.epoch != attempt.epoch:
                 continue
             records.extend(self._records_from_result(result))
-            failed = result.get("failed")
-            if failed:
-                records.append({"t": "fail", "id": failed["id"], "e": int(failed["e"]),
-                                "permanent": bool(failed.get("permanent"))})
+            if result.failed is not None:
+                records.append(FailRecord(result.failed.attempt, permanent=result.failed.permanent).to_json())
         if records:
             log.info("Recovered %d finished job run(s) that the previous leader had not recorded", len(records))
         self._commit(records)
@@ -419,7 +413,7 @@ class Leader:
                                   f"never run ({', '.join(stuck)})")
 
 
-def _spec_in(records: list[dict[str, Any]], node_id: str) -> NodeSpec | None:
+def _spec_in(records: list[JsonDict], node_id: str) -> NodeSpec | None:
     """The spec of a node that these records add, if they do."""
     for rec in records:
         for spec in rec.get("add", ()):
@@ -428,12 +422,12 @@ def _spec_in(records: list[dict[str, Any]], node_id: str) -> NodeSpec | None:
     return None
 
 
-def _parse_result(raw: bytes | None) -> dict[str, Any] | None:
+def _parse_result(raw: bytes | None) -> WorkerResult | None:
     if not raw:
         return None
     try:
-        result = json.loads(raw)
-    except ValueError:
+        data = json.loads(raw)
+        return WorkerResult.from_json(data) if isinstance(data, dict) else None
+    except (ValueError, KeyError, TypeError):
         log.warning("Ignoring a damaged worker result")
         return None
-    return result if isinstance(result, dict) else None

@@ -6,7 +6,10 @@ import logging
 import logging.handlers
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Callable, Iterable
+
+if TYPE_CHECKING:
+    from toil.runtime.config import Config
 
 FORMAT = "[%(asctime)s] [%(threadName)-10s] [%(levelname).1s] [%(name)s] %(message)s"
 DATEFMT = "%Y-%m-%dT%H:%M:%S%z"
@@ -15,7 +18,7 @@ _QUIET = ("boto3", "botocore", "urllib3", "s3transfer", "filelock")
 _SAFE_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def level_of(name: Any) -> int:
+def level_of(name: str | None) -> int:
     text = str(name or "INFO").upper()
     if text == "OFF":
         return logging.CRITICAL
@@ -23,7 +26,7 @@ def level_of(name: Any) -> int:
     return value if isinstance(value, int) else logging.INFO
 
 
-def configure(level: Any = "INFO", log_file: str | None = None, rotating: bool = False) -> None:
+def configure(level: str | None = "INFO", log_file: str | None = None, rotating: bool = False) -> None:
     """Set up the root logger once (stderr), at the given level, optionally also to a file."""
     root = logging.getLogger()
     if not any(getattr(h, "_toil", False) for h in root.handlers):
@@ -45,7 +48,8 @@ def configure(level: Any = "INFO", log_file: str | None = None, rotating: bool =
         root.addHandler(fh)
 
 
-def set_logging_from_options(options: Any) -> None:
+def set_logging_from_options(options: object) -> None:
+    """Logging as ``options`` ask (a Config or a parsed namespace; an option it lacks keeps its default)."""
     configure(getattr(options, "logLevel", "INFO"), getattr(options, "logFile", None),
               bool(getattr(options, "logRotating", False)))
 
@@ -63,13 +67,13 @@ class JobLogs:
     (toil_container does, to print logs its own way) changes what the leader prints.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         raise NotImplementedError("StatsAndLogging is the leader's own log collector in Toil and is not started by "
                                   "user code here; use its class methods formatLogStream, logWithFormatting and "
                                   "writeLogFiles")
 
     @classmethod
-    def formatLogStream(cls, stream: Any, stream_name: str) -> str:
+    def formatLogStream(cls, stream: Iterable[str | bytes], stream_name: str) -> str:
         """A job's log as one block: 'NAME follows:', '=========>', each line after a tab, '<========='."""
         lines = [f"{stream_name} follows:", "=========>"]
         for line in stream:
@@ -79,7 +83,8 @@ class JobLogs:
         return "\n".join(lines)
 
     @classmethod
-    def logWithFormatting(cls, stream_name: str, jobLogs: Any, method: Any = logging.getLogger("toil").debug,
+    def logWithFormatting(cls, stream_name: str, jobLogs: Iterable[str | bytes],
+                          method: Callable[[str], object] = logging.getLogger("toil").debug,
                           message: str | None = None) -> None:
         """Log ``message`` (if any), then the formatted log, with ``method``."""
         if message is not None:
@@ -87,7 +92,7 @@ class JobLogs:
         method(cls.formatLogStream(jobLogs, stream_name))
 
     @classmethod
-    def writeLogFiles(cls, jobNames: list[str], jobLogList: list[str], config: Any, failed: bool = False) -> None:
+    def writeLogFiles(cls, jobNames: list[str], jobLogList: list[str], config: "Config", failed: bool = False) -> None:
         """Keep log lines in --writeLogs (or gzipped in --writeLogsGzip), named after the first job."""
         directory, gzipped = job_log_target(config)
         if directory and jobNames:
@@ -95,10 +100,10 @@ class JobLogs:
             write_job_log(directory, jobNames[0], text, failed=failed, gzipped=gzipped)
 
 
-def job_log_target(config: Any) -> tuple[str | None, bool]:
+def job_log_target(config: "Config") -> tuple[str | None, bool]:
     """Where every job's log is kept, and whether gzipped: --writeLogs DIR, else --writeLogsGzip DIR."""
-    plain = getattr(config, "writeLogs", None)
-    return plain or getattr(config, "writeLogsGzip", None), not plain
+    plain = config.writeLogs
+    return plain or config.writeLogsGzip, not plain
 
 
 def write_job_log(directory: str, label: str, text: bytes, failed: bool = False, gzipped: bool = False,

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from toil.runtime.monitor import Snapshot
+from toil.runtime.scheduling import JOB_STATES
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,8 @@ class MetricsSink:
         self._names_seen = set(snapshot.by_name) | self._names_seen
         self.queue.set(snapshot.counts["queued"])
         self.cores.set(snapshot.cores_in_use)
-        for state, n in snapshot.counts.items():
-            self.state.labels(state=state).set(n)
+        for state in JOB_STATES:
+            self.state.labels(state=state).set(snapshot.counts[state])
 
     def close(self, snapshot: Snapshot) -> None:
         self.publish(snapshot)
@@ -58,7 +58,7 @@ class MetricsSink:
         return f"MetricsSink({self.url})"
 
 
-def scrape(url: str, timeout: float = 5.0) -> dict[str, Any]:
+def scrape(url: str, timeout: float = 5.0) -> dict[str, float]:
     """Read a Prometheus text endpoint into {sample name with labels: value} (for tests and tools)."""
     import urllib.request
 
@@ -66,7 +66,7 @@ def scrape(url: str, timeout: float = 5.0) -> dict[str, Any]:
 
     with urllib.request.urlopen(url, timeout=timeout) as r:
         text = r.read().decode()
-    out: dict[str, Any] = {}
+    out: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))

@@ -17,14 +17,46 @@ import socket
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
-from toil.compiler.ir import KIND_SERVICE
+from toil.runtime.scheduling import JobCounts
+from toil.runtime.statsdata import JobStatLine
+
+if TYPE_CHECKING:
+    from toil.runtime.config import Config
+    from toil.runtime.jobstores.base import JobStore
+    from toil.runtime.leader import Leader
 
 log = logging.getLogger(__name__)
 
 PUBLISH_SECONDS = 1.0
 LISTED_JOBS = 1000        # at most this many issued jobs are named in the status file
+
+
+class LeaderInfo(TypedDict):
+    """The leader that wrote a snapshot."""
+
+    pid: int
+    host: str
+
+
+class IssuedJob(TypedDict):
+    """A job attempt out with the batch system."""
+
+    token: str
+    id: str
+    label: str
+    name: str
+    running: bool
+    batch_id: str | None        # the batch system's id of it, when it tells
+
+
+class FailedJob(TypedDict):
+    """A job that failed for good."""
+
+    id: str
+    label: str
+    why: str                    # the last attempt's error ("" when not known)
 
 
 @dataclass
@@ -35,12 +67,12 @@ class Snapshot:
     state: str                          # running | completed | failed | stopped
     time: float
     started: float
-    leader: dict[str, Any]
-    counts: dict[str, int]              # queued, issued, running, finished, failed, waiting, services
+    leader: LeaderInfo
+    counts: JobCounts
     cores_in_use: float = 0.0
     by_name: dict[str, dict[str, int]] = field(default_factory=dict)   # name -> issued/running/completed/failed
-    issued_jobs: list[dict[str, Any]] = field(default_factory=list)    # token, id, label, name, running, batch_id
-    failed_jobs: list[dict[str, Any]] = field(default_factory=list)    # id, label, why
+    issued_jobs: list[IssuedJob] = field(default_factory=list)
+    failed_jobs: list[FailedJob] = field(default_factory=list)
     batch_system: str = ""
     metrics_url: str | None = None
 
@@ -57,7 +89,7 @@ class Sink(Protocol):
 class StatusFileSink:
     """Keeps the job store's status file current."""
 
-    def __init__(self, job_store: Any) -> None:
+    def __init__(self, job_store: "JobStore") -> None:
         self.job_store = job_store
 
     def publish(self, snapshot: Snapshot) -> None:
@@ -73,7 +105,7 @@ class StatusFileSink:
 class Monitor:
     """Counts job outcomes and publishes snapshots of the leader to its sinks."""
 
-    def __init__(self, leader: Any, sinks: list[Sink]) -> None:
+    def __init__(self, leader: "Leader", sinks: list[Sink]) -> None:
         self.leader = leader
         self.sinks = sinks
         self.completed: Counter[str] = Counter()
@@ -82,7 +114,7 @@ class Monitor:
         self._last = 0.0
         self.metrics_url: str | None = None
 
-    def job_ended(self, stats: list[dict[str, Any]]) -> None:
+    def job_ended(self, stats: list[JobStatLine]) -> None:
         """Count the job attempts of one worker result (its ``stats`` entries)."""
         for s in stats:
             name = str(s.get("name") or s.get("display") or "?")
@@ -115,11 +147,12 @@ class Monitor:
         leader = self.leader
         wf = leader.state
         running = set(leader.batch.running_tokens())
-        batch_ids = leader.batch.batch_ids() if hasattr(leader.batch, "batch_ids") else {}
+        batch_ids = leader.batch.batch_ids()
         by_name: dict[str, dict[str, int]] = {}
-        issued_jobs: list[dict[str, Any]] = []
+        issued_jobs: list[IssuedJob] = []
         cores = 0.0
-        for token, node_id in leader.issued.items():
+        for token, attempt in leader.issued.items():
+            node_id = attempt.node_id
             node = wf.nodes.get(node_id)
             if node is None:
                 continue
@@ -138,30 +171,23 @@ class Monitor:
         for name, n in self.failed.items():
             by_name.setdefault(name, {"issued": 0, "running": 0, "completed": 0, "failed": 0})["failed"] = n
         return Snapshot(
-            workflow_id=str(getattr(leader.config, "workflowID", "") or ""), state=state, time=time.time(),
+            workflow_id=str(leader.config.workflowID or ""), state=state, time=time.time(),
             started=self.started, leader={"pid": os.getpid(), "host": socket.gethostname()},
-            counts=self._counts(len(leader.issued), len(running)), cores_in_use=cores, by_name=by_name,
+            counts=wf.job_counts(len(leader.issued), len(running)), cores_in_use=cores, by_name=by_name,
             issued_jobs=issued_jobs,
             failed_jobs=[{"id": i, "label": label, "why": leader.failure_notes.get(i, "")}
                          for i, label in wf.failed.items()],
-            batch_system=getattr(leader.batch, "name", ""), metrics_url=self.metrics_url)
-
-    def _counts(self, issued: int, running: int) -> dict[str, int]:
-        wf = self.leader.state
-        c = wf.counts()
-        services = sum(1 for n in wf.nodes.values() if n.spec.kind == KIND_SERVICE and n.status != 0)
-        return {"queued": c["ready"] + len(self.leader.timers) + (issued - running), "issued": issued,
-                "running": running, "finished": c["done"], "failed": len(wf.failed), "waiting": c["waiting"] + c["ran"],
-                "services": services}
+            batch_system=leader.batch.name, metrics_url=self.metrics_url)
 
 
-def make_monitor(leader: Any, config: Any) -> Monitor:
+
+def make_monitor(leader: "Leader", config: "Config") -> Monitor:
     """A monitor with the sinks this run asks for."""
     sinks: list[Sink] = [StatusFileSink(leader.job_store)]
     monitor = Monitor(leader, sinks)
-    if getattr(config, "metrics", False):
+    if config.metrics:
         from toil.runtime.metrics import MetricsSink
-        metrics = MetricsSink(int(getattr(config, "metricsPort", 0) or 0))
+        metrics = MetricsSink(config.metricsPort)
         monitor.metrics_url = metrics.url
         sinks.append(metrics)
     from toil.runtime.progress import ProgressSink, progress_wanted

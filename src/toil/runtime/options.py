@@ -396,19 +396,22 @@ def _copy_default(value: Any) -> Any:
     return value
 
 
+# An action's ``values`` are what the option's ``type=`` made of the argument (argparse types them as Any).
 class _ExtendDict(argparse.Action):
-    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
         current = dict(getattr(namespace, self.dest, None) or {})
         current.update(values)
         setattr(namespace, self.dest, current)
 
 
 class _ConfigFileAction(argparse.Action):
-    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
         setattr(namespace, self.dest, os.path.abspath(values))
 
 
-def _add_one(container: Any, opt: Option) -> None:
+def _add_one(container: argparse._ActionsContainer, opt: Option) -> None:
     kw: dict[str, Any] = {"dest": opt.dest, "help": argparse.SUPPRESS if opt.hidden else opt.help}
     if opt.action == "store_true":
         kw.update(action="store_true", default=opt.default)
@@ -438,9 +441,9 @@ def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, jobst
     from toil.runtime.batch import batch_system_names
 
     target = parser
-    groups: dict[str, Any] = {}
+    groups: dict[str, argparse._ActionsContainer] = {}
 
-    def group(name: str) -> Any:
+    def group(name: str) -> argparse._ActionsContainer:
         if name not in groups:
             groups[name] = target.add_argument_group(GROUPS[name]) if hasattr(target, "add_argument_group") else target
         return groups[name]
@@ -510,7 +513,7 @@ def _option_for_key(key: str) -> Option | None:
     return None
 
 
-def _coerce(opt: Option, value: Any, source: str) -> Any:
+def _coerce(opt: Option, value: object, source: str) -> Any:
     """Convert a config-file or environment value with the option's parser."""
     from toil.exceptions import ToilUserError
 
@@ -576,7 +579,7 @@ def resolve(options: argparse.Namespace) -> argparse.Namespace:
     return options
 
 
-def _same(a: Any, b: Any) -> bool:
+def _same(a: object, b: object) -> bool:
     try:
         return bool(a == b) and type(a) is type(b) or (a is None and b is None)
     except Exception:

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, TextIO
 
 from toil.runtime.monitor import Snapshot
 
+if TYPE_CHECKING:
+    from toil.runtime.config import Config
 
-def progress_wanted(config: Any) -> bool:
+
+def progress_wanted(config: "Config") -> bool:
     """On unless --disableProgress, or when output goes to a file or a pipe rather than a person."""
-    if getattr(config, "disableProgress", False):
+    if config.disableProgress:
         return False
     try:
         return sys.stdout.isatty() and sys.stderr.isatty()
@@ -32,7 +35,7 @@ class ProgressSink:
             TimeElapsedColumn(),
             console=Console(file=sys.stderr), redirect_stdout=False, redirect_stderr=True, transient=False)
         self.task = self.progress.add_task("jobs", total=None, queued=0, running=0, failed=0, rate="")
-        self._handlers: list[tuple[logging.StreamHandler[Any], Any]] = []
+        self._handlers: list[tuple[logging.StreamHandler[TextIO], TextIO]] = []
         self.progress.start()
         self._route_logging()
 

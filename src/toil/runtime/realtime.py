@@ -11,7 +11,6 @@ import logging
 import os
 import socket
 import threading
-from typing import Any
 
 ENV_ADDRESS = "TOIL_RT_LOGGING_ADDRESS"
 ENV_LEVEL = "TOIL_RT_LOGGING_LEVEL"
@@ -100,7 +99,7 @@ def worker_logger() -> logging.Logger:
     return logger
 
 
-def enable_for_jobs(address: str, level: Any) -> None:
+def enable_for_jobs(address: str, level: str | None) -> None:
     """Make jobs forked from now on send RealtimeLogger records to address."""
     from toil.runtime.logs import level_of
     os.environ[ENV_ADDRESS] = address

@@ -18,14 +18,78 @@ Records: ``init`` (root graph), ``ran`` (a run's RunRecord), ``fail``
 """
 from __future__ import annotations
 
+import enum
 from collections import deque
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal, TypedDict
 
 from toil.compiler.ir import KIND_NOOP, KIND_SERVICE, NodeSpec, Resources, RunRecord
 from toil.exceptions import JobStoreCorruptError
+from toil.runtime.protocol import (DeleteFiles, Effect, FailRecord, JsonDict, KillNodes, RecordToJournal,
+                                   ResetRecord, ScheduleRetry, StopServices)
 
-WAITING, READY, ISSUED, RAN, FAILED, STOPPED = range(6)
-STATUS_NAMES = ("waiting", "ready", "issued", "ran", "failed", "stopped")
+
+class NodeStatus(enum.IntEnum):
+    """Where a node is in its life (an int in snapshots, so they stay readable across versions)."""
+
+    WAITING = 0      # for predecessors
+    READY = 1        # to be issued
+    ISSUED = 2       # an attempt is out with the batch system
+    RAN = 3          # its run is recorded; its successors or services are under way
+    FAILED = 4       # permanently
+    STOPPED = 5      # abandoned: its checkpoint is being reset
+
+    @property
+    def label(self) -> str:
+        """The status's name in counts and ``toil status`` ("waiting", "ready", ...)."""
+        return self.name.lower()
+
+
+# short names for the state machine's many comparisons
+WAITING, READY, ISSUED, RAN, FAILED, STOPPED = NodeStatus
+
+JobState = Literal["queued", "issued", "running", "finished", "failed", "waiting", "services"]
+JOB_STATES: tuple[JobState, ...] = ("queued", "issued", "running", "finished", "failed", "waiting", "services")
+
+
+class JobCounts(TypedDict):
+    """Jobs by state, as ``toil status`` and the status file report them (``WorkflowState.job_counts``)."""
+
+    queued: int
+    issued: int
+    running: int
+    finished: int
+    failed: int
+    waiting: int
+    services: int
+
+
+class NodeJson(TypedDict):
+    """A node in a snapshot of the state (``Node.to_json``): short keys, as there may be many thousands."""
+
+    spec: JsonDict                  # NodeSpec.to_json
+    st: int                         # NodeStatus (an issued node is saved as ready)
+    np: int                         # npreds
+    rl: int                         # released
+    pr: list[str]                   # preds
+    ph: int                         # phase
+    pe: int                         # pending
+    ep: int                         # epoch
+    tl: int                         # tries_left
+    c: list[str]                    # children
+    f: list[str]                    # followons
+    s: list[list[str | None]]       # services: [service id, parent service id or null]
+    cl: list[str]                   # cleanup
+    cr: str | None                  # creator
+    ab: str | None                  # abandoned
+    rs: bool                        # resetting
+    sw: int                         # svc_waiting
+    sl: int                         # svc_live
+    sp: bool                        # stopping
+    bg: bool                        # begun
+    ow: str | None                  # owner
+    ps: str | None                  # parent_service
+    sd: bool                        # started
+    m: int | None                   # memory
 
 
 class Node:
@@ -38,7 +102,7 @@ class Node:
 
     def __init__(self, spec: NodeSpec, creator: str | None, tries: int) -> None:
         self.spec = spec
-        self.status = WAITING
+        self.status: NodeStatus = WAITING
         self.npreds = 0
         self.released = 0
         self.preds: list[str] = []
@@ -66,9 +130,9 @@ class Node:
     def id(self) -> str:
         return self.spec.id
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> NodeJson:
         status = READY if self.status == ISSUED else self.status
-        d = {"spec": self.spec.to_json(), "st": status, "np": self.npreds, "rl": self.released,
+        d: NodeJson = {"spec": self.spec.to_json(), "st": status, "np": self.npreds, "rl": self.released,
              "pr": self.preds, "ph": self.phase, "pe": self.pending, "ep": self.epoch, "tl": self.tries_left,
              "c": self.children, "f": self.followons, "s": [list(s) for s in self.services],
              "cl": self.cleanup, "cr": self.creator, "ab": self.abandoned, "rs": self.resetting,
@@ -77,13 +141,13 @@ class Node:
         return d
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Node":
+    def from_json(cls, d: NodeJson) -> "Node":
         n = cls.__new__(cls)      # every field is set below: skip __init__'s defaults (restart speed)
         n.spec, n.creator, n.tries_left = NodeSpec.from_json(d["spec"]), d["cr"], d["tl"]
-        n.status, n.npreds, n.released, n.preds = d["st"], d["np"], d["rl"], list(d["pr"])
+        n.status, n.npreds, n.released, n.preds = NodeStatus(d["st"]), d["np"], d["rl"], list(d["pr"])
         n.phase, n.pending, n.epoch = d["ph"], d["pe"], d["ep"]
         n.children, n.followons = list(d["c"]), list(d["f"])
-        n.services = [(s[0], s[1]) for s in d["s"]]
+        n.services = [(str(s[0]), s[1]) for s in d["s"]]
         n.cleanup, n.abandoned, n.resetting = list(d["cl"]), d["ab"], d["rs"]
         n.svc_waiting, n.svc_live, n.stopping, n.begun = d["sw"], d["sl"], d["sp"], d["bg"]
         n.owner, n.parent_service, n.started, n.memory = d["ow"], d["ps"], d["sd"], d["m"]
@@ -114,16 +178,16 @@ class WorkflowState:
         self.done_count = 0
         self.failed: dict[str, str] = {}      # permanently failed node id -> label
         self.gate: set[str] = set()           # services restarting after a leader restart
-        self.effects: list[tuple[Any, ...]] = []
+        self.effects: list[Effect] = []
         self._ready: deque[str] = deque()
 
     # ------------------------------------------------------------------ records
-    def apply(self, rec: dict[str, Any]) -> None:
+    def apply(self, rec: JsonDict) -> None:
         t = rec.get("t")
         if t == "ran":
             self._ran(RunRecord.from_json(rec))
         elif t == "fail":
-            self._fail(rec)
+            self._fail(FailRecord.from_json(rec))
         elif t == "svc_started":
             self._svc_started(rec["id"])
         elif t == "reset":
@@ -136,7 +200,7 @@ class WorkflowState:
             raise JobStoreCorruptError(f"unknown journal record type {t!r}; was this job store written by a "
                                        f"newer version?")
 
-    def _init(self, rec: dict[str, Any]) -> None:
+    def _init(self, rec: JsonDict) -> None:
         specs = [NodeSpec.from_json(n) for n in rec["nodes"]]
         self.root = rec["root"]
         self._add_nodes(specs, creator=None)
@@ -192,7 +256,7 @@ class WorkflowState:
         self._link(n.id, r.children + r.followons, r.services)
         n.cleanup += r.cleanup_files
         if r.delete_files:
-            self.effects.append(("delete_files", list(r.delete_files)))
+            self.effects.append(DeleteFiles(list(r.delete_files)))
         n.status = RAN
         if n.spec.kind == KIND_SERVICE:
             self._service_finished(n)
@@ -247,7 +311,7 @@ class WorkflowState:
         if n.svc_live > 0:
             if not n.stopping:
                 n.stopping = True
-                self.effects.append(("stop_services", [sid for sid, _ in n.services if sid in self.nodes]))
+                self.effects.append(StopServices([sid for sid, _ in n.services if sid in self.nodes]))
             return
         self._finish(n, work)
 
@@ -255,7 +319,7 @@ class WorkflowState:
         del self.nodes[n.id]
         self.done_count += 1
         if n.cleanup:
-            self.effects.append(("delete_files", list(n.cleanup)))
+            self.effects.append(DeleteFiles(list(n.cleanup)))
         if n.id == self.root:
             self.root_done = True
         for pid in n.preds:
@@ -299,19 +363,19 @@ class WorkflowState:
             self._advance(work)
 
     # ------------------------------------------------------------------ failures
-    def _fail(self, rec: dict[str, Any]) -> None:
-        n = self._attempt_ended(rec["id"], int(rec["e"]))
+    def _fail(self, rec: FailRecord) -> None:
+        n = self._attempt_ended(rec.attempt.node_id, rec.attempt.epoch)
         if n is None:
             return
         n.epoch += 1
-        if rec.get("memory"):
-            n.memory = int(rec["memory"])
-        if rec.get("counts", True):
+        if rec.memory:
+            n.memory = rec.memory
+        if rec.counts:
             n.tries_left -= 1
-        if not rec.get("permanent") and n.tries_left > 0:
+        if not rec.permanent and n.tries_left > 0:
             n.status = READY
             self._ready.append(n.id)
-            self.effects.append(("retry", n.id, self.total_tries(n.spec) - n.tries_left))
+            self.effects.append(ScheduleRetry(n.id, self.total_tries(n.spec) - n.tries_left))
             return
         self._fail_permanently(n)
 
@@ -327,7 +391,7 @@ class WorkflowState:
             owner = self.nodes[n.owner]
             others = [sid for sid, _ in owner.services if sid in self.nodes and sid != n.id]
             if others:
-                self.effects.append(("stop_services", others))
+                self.effects.append(StopServices(others))
             if owner.status == RAN and not owner.begun:
                 self._fail_permanently(owner)
 
@@ -374,16 +438,16 @@ class WorkflowState:
             elif x.status == READY:
                 x.status = STOPPED
         if running:
-            self.effects.append(("kill", running))
+            self.effects.append(KillNodes(running))
         else:
-            self.effects.append(("record", {"t": "reset", "id": c.id}))
+            self.effects.append(RecordToJournal(ResetRecord(c.id)))
 
     def _check_quiescent(self, cid: str) -> None:
         c = self.nodes.get(cid)
         if c is None or not c.resetting:
             return
         if not any(x.status == ISSUED for x in self._subtree(c)):
-            self.effects.append(("record", {"t": "reset", "id": c.id}))
+            self.effects.append(RecordToJournal(ResetRecord(c.id)))
 
     def _reset(self, cid: str) -> None:
         c = self.nodes.get(cid)
@@ -453,7 +517,7 @@ class WorkflowState:
             if n.resetting:
                 self._check_quiescent(n.id)
 
-    def drain_effects(self) -> list[tuple[Any, ...]]:
+    def drain_effects(self) -> list[Effect]:
         out, self.effects = self.effects, []
         return out
 
@@ -462,11 +526,20 @@ class WorkflowState:
         return self.root_done
 
     def counts(self) -> dict[str, int]:
-        c = {name: 0 for name in STATUS_NAMES}
+        c = {status.label: 0 for status in NodeStatus}
         for n in self.nodes.values():
-            c[STATUS_NAMES[n.status]] += 1
+            c[n.status.label] += 1
         c["done"] = self.done_count
         return c
+
+    def job_counts(self, issued: int = 0, running: int = 0) -> JobCounts:
+        """Jobs by state as ``toil status`` reports them, live (``issued``/``running``: the leader's attempts
+        out with the batch system, and those of them that started) or from a journal replay (none known)."""
+        c = self.counts()
+        # issued nodes not yet running are queued: retries waiting out their backoff, jobs the batch system holds
+        return {"queued": c["ready"] + c["issued"] - running, "issued": issued, "running": running,
+                "finished": c["done"], "failed": len(self.failed), "waiting": c["waiting"] + c["ran"],
+                "services": sum(1 for n in self.nodes.values() if n.spec.kind == KIND_SERVICE and n.status != WAITING)}
 
     # ------------------------------------------------------------------ snapshots
     def to_json(self) -> dict[str, Any]:

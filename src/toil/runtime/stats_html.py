@@ -110,7 +110,7 @@ def assign_lanes(jobs: Sequence[JobStat]) -> list[int]:
 def _nice_step(span: float, ticks: int = 8) -> float:
     """A round tick interval (1, 2 or 5 times a power of ten) giving about *ticks* ticks over *span*."""
     raw = span / ticks
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10.0 ** math.floor(math.log10(raw))
     for factor in (1, 2, 5, 10):
         if factor * power >= raw:
             return factor * power

@@ -12,11 +12,54 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, NotRequired, TypedDict
 
 from toil.exceptions import ToilUserError
 
+if TYPE_CHECKING:
+    from toil.runtime.jobstores.base import JobStore
+
 FIELDS = ("time", "clock", "wait", "memory")
+
+
+class JobStatLine(TypedDict):
+    """The line of one job attempt, as the worker writes it (worker._job_stats; keys in this order)."""
+
+    id: str
+    name: str
+    start: float
+    wall: float
+    cpu: float
+    maxrss: int                   # KiB, the job's tools included
+    ok: bool
+    pid: int
+    host: str
+    next: list[str]               # successor ids
+    display: NotRequired[str]     # when not the name
+    container: NotRequired[str]   # "ENGINE IMAGE, ..." of the containers the job ran, if any
+
+
+class RunStatLine(TypedDict, total=False):
+    """The line a leader writes when it starts (Leader.run). Read back with ``get``: a log written by another
+    version may lack a field."""
+
+    t: Literal["run"]
+    attempt: int
+    start: float
+    batchSystem: str
+    defaultCores: float
+    defaultMemory: int
+    maxCores: float
+
+
+class EndStatLine(TypedDict, total=False):
+    """The line a leader writes when it stops (Leader.run), read back like RunStatLine."""
+
+    t: Literal["end"]
+    attempt: int
+    end: float
+    outcome: str                  # completed | failed | stopped
+    leader_cpu: float
 
 
 @dataclass(slots=True)
@@ -47,7 +90,8 @@ class JobStat:
         return float(_VALUE[field_name](self))
 
 
-_VALUE = {"time": lambda j: j.wall, "clock": lambda j: j.cpu, "wait": lambda j: j.wall - j.cpu,
+_VALUE: dict[str, Callable[[JobStat], float]] = {
+    "time": lambda j: j.wall, "clock": lambda j: j.cpu, "wait": lambda j: j.wall - j.cpu,
           "memory": lambda j: j.maxrss_kib * 1024}
 
 
@@ -89,13 +133,13 @@ class Category:
 class WorkflowStats:
     """Everything ``--stats`` recorded for a workflow (over all its leader runs)."""
 
-    runs: list[dict[str, Any]]
-    ends: list[dict[str, Any]]
+    runs: list[RunStatLine]
+    ends: list[EndStatLine]
     jobs: list[JobStat]
     _workers: dict[str, list[JobStat]] | None = None
 
     @property
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> RunStatLine:
         """The first run's settings: batch system and job defaults."""
         return self.runs[0] if self.runs else {}
 
@@ -104,8 +148,9 @@ class WorkflowStats:
         total = 0.0
         ends = {e.get("attempt"): e for e in self.ends}
         last_job_end = max((j.end for j in self.jobs), default=0.0)
+        not_ended: EndStatLine = {}
         for run in self.runs:
-            end = ends.get(run.get("attempt"), {}).get("end", last_job_end)
+            end = ends.get(run.get("attempt"), not_ended).get("end", last_job_end)
             total += max(0.0, float(end) - float(run.get("start", end)))
         return total
 
@@ -142,8 +187,8 @@ def parse_stats(lines: Iterable[bytes], source: str = "stats") -> WorkflowStats:
         records = json.loads(b"[" + body + b"]")       # one C-speed parse of the whole log
     except ValueError:
         records = _parse_lines(data, source)
-    runs: list[dict[str, Any]] = []
-    ends: list[dict[str, Any]] = []
+    runs: list[RunStatLine] = []
+    ends: list[EndStatLine] = []
     jobs: list[JobStat] = []
     for number, d in enumerate(records, 1):
         try:
@@ -169,8 +214,8 @@ def parse_stats(lines: Iterable[bytes], source: str = "stats") -> WorkflowStats:
 
 
 def _parse_lines(data: bytes, source: str) -> list[Any]:
-    """Line by line, to name the damaged line."""
-    out = []
+    """Line by line, to name the damaged line (the records are checked as they are read, in parse_stats)."""
+    out: list[Any] = []
     for number, line in enumerate(data.splitlines(), 1):
         if line.strip():
             try:
@@ -180,7 +225,7 @@ def _parse_lines(data: bytes, source: str) -> list[Any]:
     return out
 
 
-def load_stats(job_store: Any) -> WorkflowStats:
+def load_stats(job_store: "JobStore") -> WorkflowStats:
     """The recorded stats of a job store; a clear error when the run had no --stats."""
     data = job_store.read_stats()
     if data is None:

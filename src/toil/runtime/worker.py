@@ -6,14 +6,12 @@ runs it too, without going back through the leader. Each run's record goes
 into the result in order; the result is rewritten before each chained run so
 a crash mid-chain loses nothing that finished.
 
-The node kinds a worker can run are looked up in ``KIND_RUNNERS`` (by module
-path, imported on first use) so front ends add kinds without the runtime
-importing them.
+The node kinds a worker can run are registered by their front ends
+(runtime/kinds.py): the runtime imports none of them.
 """
 from __future__ import annotations
 
 import collections
-import importlib
 import json
 import logging
 import os
@@ -24,7 +22,6 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable
 
 from toil.compiler.ir import KIND_PYTHON, NodeSpec, Resources, RunRecord
 from toil.exceptions import ToilUserError
@@ -32,17 +29,15 @@ from toil.runtime import containers
 from toil.runtime.deferred import DeferredFunctions
 from toil.runtime.filestore import AbstractFileStore
 from toil.runtime.jobstores import retry
+from toil.runtime.config import Config
 from toil.runtime.jobstores.base import JobStore
+from toil.runtime.kinds import runner_for
+from toil.runtime.kinds import warm_up as warm_up  # the fork server's (batch/local.py, batch/packrun.py)
+from toil.runtime.protocol import Attempt, ChainHint, FailedRun, JsonDict, ResultProgress, WorkerMessage, WorkerResult
+from toil.runtime.statsdata import JobStatLine
 
 log = logging.getLogger("toil.worker")
 
-KIND_RUNNERS: dict[str, str] = {
-    "python": "toil.compiler.python.runner:run_python",
-    "service": "toil.compiler.python.runner:run_service",
-    "cwl": "toil.compiler.cwl.runner:run_cwl",
-    "wdl": "toil.compiler.wdl.runner:run_wdl",
-}
-_loaded: dict[str, Callable[["RunContext"], "RunOutcome"]] = {}
 _kept_children: set[int] = set()
 
 
@@ -59,40 +54,12 @@ def kept_children() -> set[int]:
     return _kept_children
 
 
-def warm_up() -> None:
-    """Import, in the fork server, the runners of the front ends the leader uses, so jobs need not.
-
-    A front end is in use when the leader imported its package (toil.job imports the Python one;
-    toil-cwl-runner the CWL one): importing cwltool or miniwdl, or even the Python API, for every
-    workflow would slow every start.
-    """
-    for kind, target in KIND_RUNNERS.items():
-        package = target.partition(":")[0].rpartition(".")[0]
-        if package not in sys.modules:
-            continue
-        try:
-            runner_for(kind)
-        except ImportError:
-            pass
-    import uuid  # noqa: F401  (used by atomic writes and compilation)
-
-
-def runner_for(kind: str) -> Callable[["RunContext"], "RunOutcome"]:
-    if kind not in _loaded:
-        target = KIND_RUNNERS.get(kind)
-        if target is None:
-            raise ToilUserError(f"this worker cannot run nodes of kind {kind!r}")
-        module, _, name = target.partition(":")
-        _loaded[kind] = getattr(importlib.import_module(module), name)
-    return _loaded[kind]
-
-
 @dataclass
 class RunContext:
     """Everything a kind runner gets to run one node."""
 
     job_store: JobStore
-    config: Any
+    config: Config
     spec: NodeSpec
     epoch: int
     payload: bytes
@@ -116,10 +83,10 @@ def _payload(job_store: JobStore, spec: NodeSpec, packs: dict[str, bytes]) -> by
     return job_store.read_payload(ref)
 
 
-def _chain_target(current: NodeSpec, record: RunRecord, alloc: Resources, static_next: Any,
-                  config: Any) -> NodeSpec | None:
+def _chain_target(current: NodeSpec, record: RunRecord, alloc: Resources, static_next: ChainHint | None,
+                  config: Config) -> NodeSpec | None:
     """The successor to run next in this process, if chaining applies."""
-    if getattr(config, "disableChaining", False) or current.kind != KIND_PYTHON or current.checkpoint:
+    if config.disableChaining or current.kind != KIND_PYTHON or current.checkpoint:
         return None
     if current.services or record.services or record.delete_files:
         return None   # deletions take effect once the run is recorded: successors must not run before
@@ -133,8 +100,8 @@ def _chain_target(current: NodeSpec, record: RunRecord, alloc: Resources, static
         target = new_specs[target_id]
         npreds = sum((s.children + s.followons).count(target_id) for s in record.add)
         npreds += (record.children + record.followons).count(target_id)
-    elif static_next and static_next[0]["id"] == target_id:
-        target, npreds = NodeSpec.from_json(static_next[0]), int(static_next[1])
+    elif static_next is not None and static_next.spec["id"] == target_id:
+        target, npreds = NodeSpec.from_json(static_next.spec), static_next.npreds
     else:
         return None
     if npreds != 1 or target.kind != KIND_PYTHON or target.checkpoint or target.services:
@@ -145,14 +112,14 @@ def _chain_target(current: NodeSpec, record: RunRecord, alloc: Resources, static
 _HOST = socket.gethostname()
 
 
-def _job_stats(spec: NodeSpec, outcome: "RunOutcome | None", started: float, cpu0: float) -> dict[str, Any]:
+def _job_stats(spec: NodeSpec, outcome: "RunOutcome | None", started: float, cpu0: float) -> JobStatLine:
     """One line of ``toil stats``: timing, peak memory (KiB, the job's tools included) and successors."""
     succ = list(spec.children) + list(spec.followons)
     if outcome is not None:
         succ += list(outcome.record.children) + list(outcome.record.followons)
     maxrss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    stats = {"id": spec.id, "name": spec.name, "start": round(started, 6), "wall": round(time.time() - started, 6),
+    stats: JobStatLine = {"id": spec.id, "name": spec.name, "start": round(started, 6), "wall": round(time.time() - started, 6),
              "cpu": round(_cpu_seconds() - cpu0, 6), "maxrss": maxrss, "ok": outcome is not None,
              "pid": os.getpid(), "host": _HOST, "next": succ}
     if spec.display != spec.name:
@@ -195,11 +162,11 @@ def _finish_dir(path: str, policy: str, succeeded: bool, reused: bool, keep_as: 
         os.makedirs(path, mode=0o700, exist_ok=True)
 
 
-def _report_retries(result: dict[str, Any], before: "collections.Counter[str]") -> None:
+def _report_retries(result: WorkerResult, before: "collections.Counter[str]") -> None:
     """Tell the leader (as a job message) about job store calls this job had to retry."""
     text = retry.summary(retry.RETRIED - before)
     if text:
-        result["messages"].append((logging.WARNING, text))
+        result.messages.append((logging.WARNING, text))
 
 
 class ResultSink:
@@ -216,11 +183,11 @@ class ResultSink:
         self.job_store = job_store
         self._last = 0.0
 
-    def progress(self, token: str, result: dict[str, Any]) -> None:
+    def progress(self, token: str, result: WorkerResult) -> None:
         now = time.monotonic()
         if now - self._last >= self.PROGRESS_SECONDS:
             self._last = now
-            self.job_store.write_result(token, json.dumps(result, separators=(",", ":")).encode())
+            self.job_store.write_result(token, _encode(result.to_json()))
 
     def finish(self, token: str, data: bytes) -> None:
         self.job_store.write_result(token, data)
@@ -245,51 +212,53 @@ class AppendLogSink(ResultSink):
             self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.write(self.fd, data + b"\t" + b"%08x" % zlib.crc32(data) + b"\n")
 
-    def progress(self, token: str, result: dict[str, Any]) -> None:
-        part = {"token": token, "part": 1, "run": result["runs"][-1], "running": result.get("running")}
-        self._append(json.dumps(part, separators=(",", ":")).encode())
+    def progress(self, token: str, result: WorkerResult) -> None:
+        self._append(_encode(ResultProgress(token, result.runs[-1], result.running).to_json()))
 
     def finish(self, token: str, data: bytes) -> None:
         self._append(data)
 
 
-def _maybe_be_a_bad_worker(config: Any) -> None:
+def _encode(data: JsonDict) -> bytes:
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def _maybe_be_a_bad_worker(config: Config) -> None:
     """--badWorker: for testing, kill this job's process at a random moment of its first moments."""
     import random
     import signal
-    fraction = float(getattr(config, "badWorker", 0.0) or 0.0)
+    fraction = config.badWorker
     if fraction > 0 and random.random() < fraction:
-        delay = random.uniform(0.0, float(getattr(config, "badWorkerFailInterval", 0.01) or 0.01))
+        delay = random.uniform(0.0, config.badWorkerFailInterval or 0.01)
         signal.signal(signal.SIGALRM, lambda *_: os.kill(os.getpid(), signal.SIGKILL))
         signal.setitimer(signal.ITIMER_REAL, max(delay, 1e-4))
 
 
-def run_attempt(job_store: JobStore, config: Any, message: dict[str, Any], workflow_dir: str,
+def run_attempt(job_store: JobStore, config: Config, message_json: JsonDict, workflow_dir: str,
                 sink: ResultSink | None = None, scratch: str | None = None) -> tuple[int, bytes]:
     """Run the issued node (and any chained successors); leave the result with sink; return (exit code, result).
 
-    With ``scratch`` (a warm worker's own directory), jobs use it as their
-    temporary directory instead of creating and deleting one each.
+    ``message_json`` is a WorkerMessage as it arrived. With ``scratch`` (a warm
+    worker's own directory), jobs use it as their temporary directory instead
+    of creating and deleting one each.
     """
     _maybe_be_a_bad_worker(config)
     # --setEnv (a warm worker restores after); a null value (a secret) is the one this process inherited
-    os.environ.update({k: v for k, v in (getattr(config, "environment", None) or {}).items() if v is not None})
+    os.environ.update({k: v for k, v in (config.environment or {}).items() if v is not None})
     sink = sink or ResultSink(job_store)
-    token = message["token"]
-    current = NodeSpec.from_json(message["spec"])
-    epoch = int(message["epoch"])
-    alloc = Resources.from_json(message["alloc"])
-    static_next = message.get("next")
-    result: dict[str, Any] = {"token": token, "runs": [], "messages": [], "stats": []}
+    message = WorkerMessage.from_json(message_json)
+    token = message.attempt.token
+    current, epoch, static_next, alloc = message.spec, message.attempt.epoch, message.next, message.alloc
+    result = WorkerResult(token)
     retried_before = retry.RETRIED.copy()
     deferred = DeferredFunctions(os.path.join(workflow_dir, "deferred"))
     packs: dict[str, bytes] = {}
     exit_code = 0
-    policy = getattr(config, "cleanWorkDir", "always")
+    policy = config.cleanWorkDir
     while True:
         job_dir = scratch or os.path.join(workflow_dir, f"{current.id}.{epoch}")
         os.makedirs(job_dir, mode=0o700, exist_ok=True)
-        fs = AbstractFileStore(job_store, config, current.id, current.display, job_dir, result["messages"])
+        fs = AbstractFileStore(job_store, config, current.id, current.display, job_dir, result.messages)
         started, cpu0 = time.time(), _cpu_seconds()
         containers.take_uses()
         containers.set_job_deferred(deferred)
@@ -308,27 +277,26 @@ def run_attempt(job_store: JobStore, config: Any, message: dict[str, Any], workf
                 traceback.print_exc(file=sys.stderr)
             sys.stderr.flush()
             fs.shutdown_failed_attempt()
-            result["failed"] = {"id": current.id, "e": epoch, "error": _one_line(e),
-                                "permanent": isinstance(e, ToilUserError)}
+            result.failed = FailedRun(Attempt(current.id, epoch), _one_line(e), isinstance(e, ToilUserError))
             exit_code = 1
         finally:
             os.chdir(cwd)
             deferred.run_all()
             _finish_dir(job_dir, policy, outcome is not None, scratch is not None,
                         os.path.join(workflow_dir, f"{current.id}.{epoch}"))
-        result["stats"].append(_job_stats(current, outcome, started, cpu0))
+        result.stats.append(_job_stats(current, outcome, started, cpu0))
         if outcome is None:
             break
-        result["runs"].append(outcome.record.to_json())
+        result.runs.append(outcome.record.to_json())
         packs.update(outcome.packs)
         nxt = _chain_target(current, outcome.record, alloc, static_next, config)
         if nxt is None:
             break
-        result["running"] = {"id": nxt.id, "e": 0}
+        result.running = Attempt(nxt.id, 0)
         sink.progress(token, result)
         current, epoch, static_next = nxt, 0, None
-    result.pop("running", None)
+    result.running = None
     _report_retries(result, retried_before)
-    data = json.dumps(result, separators=(",", ":")).encode()
+    data = _encode(result.to_json())
     sink.finish(token, data)
     return exit_code, data

@@ -11,7 +11,6 @@ operations is what makes runs safe to kill and resume:
 """
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import reprlib
@@ -19,9 +18,9 @@ import shutil
 import signal
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
-from toil.compiler.ir import IR_VERSION
+from toil.compiler.ir import IR_VERSION, NodeSpec
 from toil.exceptions import (JobStoreExistsException, NoSuchJobStoreException, ToilRestartException,
                              ToilUserError, WorkflowInterrupted)
 from toil.runtime.bulk import paused_gc
@@ -31,7 +30,9 @@ from toil.runtime.scheduling import WorkflowState
 
 log = logging.getLogger("toil.common")
 
-WORKERS_LOCK = "workers.lock"
+# How a front end reads its workflow's result: (job store, root node id) -> the value start() returns.
+RootReader = Callable[[JobStore, "str | None"], Any]
+
 PREVIOUS_WORKERS_WAIT = 120.0
 
 
@@ -47,8 +48,8 @@ class Workflow:
         self.workflow_dir: str | None = None
         self._locked = False
         self._realtime: Any = None
-        # How to read the root's return value; None: a pickled Python value (Toil's API)
-        self.root_reader: Any = None
+        # How the front end reads the root's return value (start and restart return it); None: no value
+        self.root_reader: RootReader | None = None
 
     # ------------------------------------------------------------------ open and close
     def open(self) -> None:
@@ -79,7 +80,7 @@ class Workflow:
             self.created_here = True
             js.lock_leader()
             self._locked = True
-        self.job_store.config = self.config  # type: ignore[attr-defined]
+        self.job_store.config = self.config
         self.workflow_dir = os.path.join(self.config.work_dir(), f"toil-{self.config.workflowID}")
         os.makedirs(self.workflow_dir, mode=0o700, exist_ok=True)
 
@@ -106,7 +107,7 @@ class Workflow:
     def close(self, failed: bool) -> None:
         js = self.job_store
         if self._locked:
-            js.unlock_leader()  # type: ignore[attr-defined]
+            js.unlock_leader()
             self._locked = False
         clean = self.config.clean
         success = not failed and self.succeeded
@@ -118,21 +119,7 @@ class Workflow:
             shutil.rmtree(self.workflow_dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ running
-    def start(self, root_job: Any) -> Any:
-        from toil.compiler.python.job import Job
-
-        if self.config.restart:
-            raise ToilRestartException("this workflow was started before: call restart() to resume it")
-        if self.started:
-            raise ToilRestartException("a workflow can only be started once: call restart() to resume it")
-        if not isinstance(root_job, Job):
-            raise ToilUserError(f"start() needs a Job, got {type(root_job).__name__}")
-        if root_job._directPredecessors:
-            raise ToilUserError(f"the job {root_job} passed to start() has predecessors: pass the root of "
-                                f"the graph")
-        return self.start_graph(lambda: _compile_python(root_job, self.config, self.job_store))
-
-    def start_graph(self, build: Any) -> Any:
+    def start_graph(self, build: Callable[[], tuple[list[NodeSpec], str]]) -> Any:
         """Start a workflow whose graph ``build()`` makes as (specs, root id); run it; return the root's value.
 
         The graph is built after the batch system started, so the zygote is
@@ -203,26 +190,17 @@ class Workflow:
         return self._root_value(state)
 
     def _root_value(self, state: WorkflowState) -> Any:
-        if self.root_reader is not None:
-            return self.root_reader(self.job_store, state.root)
-        from toil.compiler.python.promise import PromiseNotReadyError, load_return, resolving_promises
-        if state.root is None:
-            return None
-        with resolving_promises(self.job_store):
-            try:
-                return load_return(self.job_store, state.root)
-            except PromiseNotReadyError:
-                return None
+        return self.root_reader(self.job_store, state.root) if self.root_reader is not None else None
 
     def _start_batch(self) -> Any:
-        from toil.runtime.batch import batch_system_class
+        from toil.runtime.batch import BatchContext, batch_system_class, new_batch_system
 
         self._wait_for_previous_workers()
         cls = batch_system_class(self.config.batchSystem)
         js, config, wdir = self.job_store, self.config, self.workflow_dir or "/tmp"
-        leader_fds = [fd for fd in (getattr(js, "_lock_fd", None),) if fd is not None]
-        batch = cls(config, js, wdir, lock_path=self._workers_lock_path(), leader_fds=leader_fds)
-        if getattr(config, "realTimeLogging", False):
+        batch = new_batch_system(cls, BatchContext(config, js, wdir, js.workers_lock_path(),
+                                                   tuple(js.leader_lease_fds())))
+        if config.realTimeLogging:
             from toil.runtime.realtime import RealtimeServer, enable_for_jobs
             self._realtime = RealtimeServer()   # bound before the fork so jobs know its address
             enable_for_jobs(self._realtime.address, config.logLevel)
@@ -237,34 +215,15 @@ class Workflow:
             self._realtime.stop()
             self._realtime = None
 
-    def _workers_lock_path(self) -> str | None:
-        path = getattr(self.job_store, "path", None)
-        return os.path.join(path, WORKERS_LOCK) if path else None
-
     def _wait_for_previous_workers(self) -> None:
         """Job processes of a killed leader may still be dying: wait until none holds the workers lock."""
-        path = self._workers_lock_path()
-        if path is None or not os.path.exists(path):
+        js = self.job_store
+        if not js.workers_running():
             return
-        fd = os.open(path, os.O_RDWR)
-        try:
-            deadline = time.time() + PREVIOUS_WORKERS_WAIT
-            warned = False
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.time() > deadline:
-                        raise ToilUserError(f"job processes of a previous leader still run on "
-                                            f"{self.job_store.locator}; stop them and try again") from None
-                    if not warned:
-                        log.info("Waiting for job processes of the previous leader to exit")
-                        warned = True
-                    time.sleep(0.05)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+        log.info("Waiting for job processes of the previous leader to exit")
+        if not js.wait_for_workers(PREVIOUS_WORKERS_WAIT):
+            raise ToilUserError(f"job processes of a previous leader still run on {js.locator}; stop them and "
+                                f"try again")
 
     def _run_orphaned_deferred(self) -> None:
         from toil.runtime.deferred import run_orphaned
@@ -285,7 +244,7 @@ class Workflow:
         if not isinstance(src_uri, str):
             raise ToilUserError(f"import_file needs a path or URL string, got {type(src_uri).__name__} "
                                 f"{reprlib.repr(src_uri)}")
-        link = bool(symlink and getattr(self.config, "symlinkImports", True))
+        link = bool(symlink and self.config.symlinkImports)
         try:
             result = self.job_store.import_file(src_uri, shared_file_name=shared_file_name, symlink=link)
         except ToilUserError:
@@ -311,16 +270,6 @@ class Workflow:
             raise ToilUserError(f"cannot export {reprlib.repr(file_id)}: {e}") from None
         except OSError as e:
             raise ToilUserError(f"cannot export to {dst_uri}: {e.strerror or e}") from None
-
-
-def _compile_python(root_job: Any, config: Config, job_store: JobStore) -> tuple[list[Any], str]:
-    from toil.compiler.python.compile import compile_graph
-    compiled = compile_graph(root_job, config)
-    specs = compiled.specs
-    specs[0].keep_return = True
-    if compiled.pack:
-        job_store.write_pack(compiled.pack_name, compiled.pack)
-    return specs, specs[0].id
 
 
 class _stop_on_signals:

@@ -97,3 +97,25 @@ def test_import_export_and_shared_files(tmp_path, js):
         js.import_file(str(tmp_path / "missing"))
     with pytest.raises(ToilUserError, match="bad shared file name"):
         js.write_shared_file("../escape", b"")
+
+
+def test_a_linked_import_whose_source_is_gone_is_named(tmp_path, js):
+    src = tmp_path / "in.txt"
+    src.write_text("linked")
+    linked, _, _ = js.import_file(str(src), symlink=True)
+    src.unlink()
+    with pytest.raises(NoSuchFileException, match="its source .*in.txt is gone"):
+        js.export_file(linked, str(tmp_path / "out.txt"))
+    with pytest.raises(NoSuchFileException, match="its source .*in.txt is gone"):
+        with js.read_file_stream(linked):
+            pass
+    assert not (tmp_path / "out.txt").exists()
+
+
+def test_the_lease_and_the_workers_lock_are_files_in_the_store(js):
+    assert js.workers_lock_path() == os.path.join(js.path, "workers.lock")
+    js.lock_leader()
+    (fd,) = js.leader_lease_fds()
+    assert os.path.samefile(f"/proc/self/fd/{fd}", os.path.join(js.path, "leader.lock"))
+    js.unlock_leader()
+    assert not os.path.exists(os.path.join(js.path, "leader.json"))

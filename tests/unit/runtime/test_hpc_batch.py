@@ -1,14 +1,16 @@
 """Slurm and Grid Engine: how resources become submit arguments, and how scheduler states are read."""
 from __future__ import annotations
 
-from types import SimpleNamespace
 
 import pytest
 
 from toil.compiler.ir import Resources, accelerators_key
 from toil.runtime.batch.base import BatchJob
-from toil.runtime.batch.gridengine import GridEngineBatchSystem, accounting_state
-from toil.runtime.batch.slurm import SlurmBatchSystem, slurm_state
+from toil.runtime.batch.gridengine import GridEngineBatchSystem, accounting_state, qhost_nodes
+from toil.runtime.batch.hpc import HPCBatchSystem
+from toil.runtime.batch.remote import Launch
+from toil.runtime.config import Config
+from toil.runtime.batch.slurm import SlurmBatchSystem, slurm_nodes, slurm_state
 
 GiB = 2 ** 30
 
@@ -16,8 +18,11 @@ GiB = 2 ** 30
 def system(cls, **config):
     """A batch system object without a job store or daemons: enough to build submit lines."""
     s = cls.__new__(cls)
-    s.config = SimpleNamespace(**config)
-    s.job_name = "toil_abc"
+    s.config = Config()
+    for name, value in config.items():
+        assert hasattr(s.config, name), name     # an option the table has
+        setattr(s.config, name, value)
+    s.label = "toil_abc"
     return s
 
 
@@ -101,3 +106,45 @@ def test_grid_engine_accounting_lines():
     assert accounting_state(line(100, 137)).state == "failed"
     assert accounting_state(line(1, 0)).state == "lost"
     assert accounting_state(line(100, 137, str(GiB)), h_vmem_bytes=GiB).state == "oom"
+
+
+def test_the_worker_and_pack_command_lines():
+    run = HPCBatchSystem.worker_command(Launch("job", "file:/js", "n.0.json", "/l"))
+    assert run[1:] == ["-m", "toil.cli.worker_main", "file:/js", "n.0.json"]
+    assert HPCBatchSystem.worker_command(Launch("pack", "file:/js", "pack-1.json", None))[2] == \
+        "toil.runtime.batch.packrun"
+
+
+SCONTROL_NODES = (
+    "NodeName=node1 Arch=x86_64 CPUAlloc=1 CPUTot=2 NodeAddr=127.0.0.1 OS=Linux 6.1 #1 SMP RealMemory=4096 "
+    "AllocMem=1024 State=MIXED TmpDisk=100 Partitions=debug,spot\n"
+    "NodeName=node2 CPUAlloc=0 CPUTot=8 NodeAddr=10.0.0.2 RealMemory=8000 AllocMem=0 State=IDLE+DRAIN "
+    "TmpDisk=0 Partitions=debug\n"
+    "NodeName=node3 CPUAlloc=0 CPUTot=4 RealMemory=1000 State=DOWN* Partitions=debug\n")
+
+
+def test_slurm_nodes_from_scontrol():
+    n1, n2, n3 = slurm_nodes(SCONTROL_NODES, "spot")
+    assert (n1.name, n1.address, n1.cores, n1.memory, n1.disk) == ("node1", "127.0.0.1", 2, 4 * GiB, 100 * 2 ** 20)
+    assert (n1.used_cores, n1.used_memory, n1.preemptible, n1.state, n1.busy) == (1, GiB, True, "up", True)
+    assert (n2.preemptible, n2.state, n2.busy, n2.cores) == (False, "draining", False, 8)
+    assert n3.state == "down" and n3.address == ""
+    assert not slurm_nodes(SCONTROL_NODES, None)[0].preemptible
+
+
+QHOST_Q = """HOSTNAME                ARCH         NCPU NSOC NCOR NTHR  LOAD  MEMTOT  MEMUSE  SWAPTO  SWAPUS
+----------------------------------------------------------------------------------------------
+global                  -               -    -    -    -     -       -       -       -       -
+localhost               lx-amd64        2    1    2    2  0.34   23.5G  380.0M     0.0     0.0
+   all.q                BIP   0/1/2
+   big.q                BIP   0/1/4
+gone                    -               -    -    -    -     -       -       -       -       -
+   all.q                BIP   0/0/2         au
+"""
+
+
+def test_grid_engine_nodes_from_qhost():
+    here, gone = qhost_nodes(QHOST_Q)
+    assert (here.name, here.cores, here.memory, here.used_memory) == ("localhost", 2, int(23.5 * GiB), 380 * 2 ** 20)
+    assert (here.used_cores, here.state, here.busy) == (2, "up", True)
+    assert (gone.name, gone.cores, gone.state, gone.busy) == ("gone", 0, "down", False)

@@ -13,7 +13,7 @@ from toil.runtime import faults
 from toil.runtime.filestore import FileID, _check_size
 from toil.runtime.jobstores import retry
 from toil.runtime.jobstores.file import FileJobStore
-from toil.runtime.jobstores.journal import Journal
+from toil.runtime.jobstores.file_journal import FileJournal
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def test_a_lasting_or_non_transient_error_goes_up(fast_retries, monkeypatch):
 
 
 def test_a_journal_write_that_failed_is_written_once_on_retry(tmp_path, fast_retries, monkeypatch):
-    journal = Journal(str(tmp_path / "state"))
+    journal = FileJournal(str(tmp_path / "state"))
     journal.open_for_append()
     real_fdatasync = os.fdatasync
     failures = [OSError(errno.EIO, "injected")]
@@ -107,6 +107,6 @@ def test_a_journal_write_that_failed_is_written_once_on_retry(tmp_path, fast_ret
     monkeypatch.setattr(os, "fdatasync", fdatasync)
     journal.append([{"t": "ran", "id": "a"}, {"t": "ran", "id": "b"}])
     journal.sync()
-    _, records = Journal(str(tmp_path / "state")).load()
+    _, records = FileJournal(str(tmp_path / "state")).load()
     assert [r["id"] for r in records] == ["a", "b"]
     assert retry.RETRIED["journal.sync"] == 1

@@ -1,4 +1,4 @@
-"""The journal: durable records, torn tails, corruption, snapshots."""
+"""The file store's journal: durable records, torn tails, corruption, snapshots (the contract: jobstores/)."""
 from __future__ import annotations
 
 import os
@@ -6,11 +6,11 @@ import os
 import pytest
 
 from toil.exceptions import JobStoreCorruptError
-from toil.runtime.jobstores.journal import Journal
+from toil.runtime.jobstores.file_journal import FileJournal
 
 
 def _write(tmp_path, records):
-    j = Journal(str(tmp_path))
+    j = FileJournal(str(tmp_path))
     j.load()
     j.append(records)
     j.sync()
@@ -20,7 +20,7 @@ def _write(tmp_path, records):
 
 def test_records_round_trip(tmp_path):
     _write(tmp_path, [{"t": "a", "n": 1}, {"t": "b", "s": "tab\tand\nnewline"}])
-    snap, recs = Journal(str(tmp_path)).load()
+    snap, recs = FileJournal(str(tmp_path)).load()
     assert snap is None
     assert recs == [{"t": "a", "n": 1}, {"t": "b", "s": "tab\tand\nnewline"}]
 
@@ -30,15 +30,15 @@ def test_a_torn_last_record_is_dropped_and_the_file_repaired(tmp_path):
     path = j._journal_path(0)
     with open(path, "ab") as f:
         f.write(b'{"t":"c","x":')          # a crash in the middle of a write
-    snap, recs = Journal(str(tmp_path)).load()
+    snap, recs = FileJournal(str(tmp_path)).load()
     assert [r["t"] for r in recs] == ["a", "b"]
     with open(path, "rb") as f:
         assert f.read().endswith(b"\n") and b'"c"' not in f.read()
-    again = Journal(str(tmp_path))
+    again = FileJournal(str(tmp_path))
     again.load()
     again.append([{"t": "d"}])
     again.sync()
-    assert [r["t"] for r in Journal(str(tmp_path)).load()[1]] == ["a", "b", "d"]
+    assert [r["t"] for r in FileJournal(str(tmp_path)).load()[1]] == ["a", "b", "d"]
 
 
 def test_a_damaged_record_before_good_ones_is_refused(tmp_path):
@@ -48,18 +48,18 @@ def test_a_damaged_record_before_good_ones_is_refused(tmp_path):
     data[data.index(b'"b"') + 1] = ord("X")   # flip a byte inside record 2
     open(path, "wb").write(bytes(data))
     with pytest.raises(JobStoreCorruptError, match="record 2 is damaged"):
-        Journal(str(tmp_path)).load()
+        FileJournal(str(tmp_path)).load()
 
 
 def test_snapshot_starts_a_new_journal(tmp_path):
-    j = Journal(str(tmp_path))
+    j = FileJournal(str(tmp_path))
     j.load()
     j.append([{"t": "a"}, {"t": "b"}])
     j.write_snapshot({"state": 1})
     j.append([{"t": "c"}])
     j.sync()
     j.close()
-    snap, recs = Journal(str(tmp_path)).load()
+    snap, recs = FileJournal(str(tmp_path)).load()
     assert snap["seq"] == 2 and snap["state"] == {"state": 1}
     assert recs == [{"t": "c"}]
     assert sorted(os.listdir(tmp_path)) == ["journal-000000000002.log", "snapshot.json"]
@@ -68,7 +68,7 @@ def test_snapshot_starts_a_new_journal(tmp_path):
 def test_a_damaged_snapshot_is_refused(tmp_path):
     (tmp_path / "snapshot.json").write_text("{not json")
     with pytest.raises(JobStoreCorruptError, match="snapshot is damaged"):
-        Journal(str(tmp_path)).load()
+        FileJournal(str(tmp_path)).load()
 
 
 def test_a_reader_skips_a_torn_tail_without_changing_the_file(tmp_path):
@@ -78,5 +78,5 @@ def test_a_reader_skips_a_torn_tail_without_changing_the_file(tmp_path):
     with open(path, "ab") as f:
         f.write(b'{"t":"c","x":')
     size = os.path.getsize(path)
-    snap, recs = Journal(str(tmp_path)).load(repair=False)
+    snap, recs = FileJournal(str(tmp_path)).load(repair=False)
     assert [r["t"] for r in recs] == ["a", "b"] and os.path.getsize(path) == size

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from toil.compiler.ir import KIND_NOOP, KIND_PYTHON, KIND_SERVICE, NodeSpec, Resources, RunRecord
-from toil.runtime.scheduling import FAILED, READY, STATUS_NAMES, WorkflowState
+from toil.runtime.protocol import Effect, KillNodes, RecordToJournal, StopServices
+from toil.runtime.scheduling import FAILED, READY, WorkflowState
 
 R = Resources(1.0, 1024, 1024)
 
@@ -24,7 +25,7 @@ class Driver:
     def __init__(self, nodes: list[NodeSpec], retries: int = 1) -> None:
         self.state = WorkflowState(retries)
         self.journal: list[dict] = []
-        self.effects: list[tuple] = []
+        self.effects: list[Effect] = []
         self.order: list[str] = []
         self.apply({"t": "init", "root": nodes[0].id, "nodes": [n.to_json() for n in nodes]})
 
@@ -33,8 +34,8 @@ class Driver:
         self.state.apply(rec)
         for effect in self.state.drain_effects():
             self.effects.append(effect)
-            if effect[0] == "record":
-                self.apply(effect[1])
+            if isinstance(effect, RecordToJournal):
+                self.apply(effect.record.to_json())
 
     def ready(self) -> list[str]:
         return sorted(n.id for n in self.state.take_ready())
@@ -150,7 +151,7 @@ def test_checkpoint_reset_waits_for_running_jobs_of_its_subtree():
     assert d.ready() == ["x", "y"]        # both issued
     d.state.apply({"t": "fail", "id": "x", "e": 0})
     effects = d.state.drain_effects()
-    assert ("kill", ["y"]) in effects     # y still runs: kill it before resetting
+    assert KillNodes(["y"]) in effects     # y still runs: kill it before resetting
     d.apply(RunRecord(id="y", epoch=0).to_json())   # y ends (killed or not): now quiescent
     assert d.journal[-1] == {"t": "reset", "id": "cp"}
     assert d.ready() == ["cp"]
@@ -168,7 +169,7 @@ def test_services_start_before_successors_and_stop_after():
     d.apply({"t": "svc_started", "id": "svc"})
     assert d.ready() == ["user"]
     d.ran("user")
-    assert ("stop_services", ["svc"]) in d.effects
+    assert StopServices(["svc"]) in d.effects
     assert not d.state.finished           # owner waits for its service to stop
     d.ran("svc")
     assert d.state.finished
@@ -239,7 +240,7 @@ def test_statuses_are_reported():
     assert d.state.counts()["issued"] == 1
     d.ran("root")
     assert d.state.counts()["ran"] == 1 and d.state.nodes["a"].status == READY
-    assert [STATUS_NAMES[d.state.nodes[n].status] for n in ("root", "a")] == ["ran", "ready"]
+    assert [d.state.nodes[n].status.label for n in ("root", "a")] == ["ran", "ready"]
 
 
 def test_preemptible_attempts_run_out_then_regular_nodes_and_memory_overrides() -> None:

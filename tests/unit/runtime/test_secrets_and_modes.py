@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-from types import SimpleNamespace
 
 import pytest
 
@@ -40,7 +39,9 @@ def test_secret_setenv_values_are_kept_in_memory_but_not_in_the_stored_options(m
 
 def test_hpc_jobs_are_submitted_with_the_setenv_values_the_job_store_does_not_keep(monkeypatch):
     monkeypatch.setenv("ALREADY_THERE", "x")
-    env = submit_environment(SimpleNamespace(environment={"DB_PASSWORD": "zz-given", "LEFT": None}))
+    config = Config()
+    config.environment = {"DB_PASSWORD": "zz-given", "LEFT": None}
+    env = submit_environment(config)
     assert env["DB_PASSWORD"] == "zz-given" and env["ALREADY_THERE"] == "x" and "LEFT" not in env
 
 
@@ -83,6 +84,7 @@ def test_hpc_submission_makes_private_files_and_passes_the_setenv_values(tmp_pat
     import subprocess
 
     from toil.runtime.batch import hpc
+    from toil.runtime.batch.remote import Launch
     from toil.runtime.batch.slurm import SlurmBatchSystem
     from tests.unit.runtime.test_hpc_batch import job, system
 
@@ -97,7 +99,7 @@ def test_hpc_submission_makes_private_files_and_passes_the_setenv_values(tmp_pat
     try:
         s = system(SlurmBatchSystem, slurm_allocate_mem=True, environment={"MY_API_TOKEN": "zz-given", "X": None})
         log_path = str(tmp_path / "job.log")
-        assert s._submit(job(), ["python", "-m", "w"], log_path)[0] == "123"
+        assert s.submit(job(), Launch("job", "file:/js", "n.0.json", log_path)) == "123"
     finally:
         os.umask(saved)
     assert stat.S_IMODE(os.stat(log_path).st_mode) == 0o600

@@ -29,6 +29,7 @@ from toil.compiler.cwl.steps import sources_of
 from toil.compiler.dag import SubDag, json_node
 from toil.compiler.ir import Resources
 from toil.compiler.values import iter_refs, ref
+from toil.runtime.config import Config
 
 log = logging.getLogger("toil.cwl")
 
@@ -62,7 +63,7 @@ def has_dynamic_resources(process: Any) -> bool:
     return False
 
 
-def resources_of(process: Any, config: Any, builder: Any = None) -> Resources:
+def resources_of(process: Any, config: Config, builder: Any = None) -> Resources:
     """A tool's IR resources from its requirements (cwltool's defaults where unset)."""
     if process.tool.get("class") == "ExpressionTool":
         return EXPRESSION
@@ -92,19 +93,16 @@ def resource_builder(process: Any, job: dict[str, Any], runtime: Any) -> Any:
     return process._init_job(copy.deepcopy(job), context)
 
 
-def _preemptible(process: Any, config: Any) -> bool:
+def _preemptible(process: Any, config: Config) -> bool:
     req, _ = process.get_requirement(PREEMPTIBLE_HINT)
     if req is not None and "usePreemptible" in req:
         return bool(req["usePreemptible"])
-    return bool(getattr(config, "defaultPreemptible", False))
+    return config.defaultPreemptible
 
 
-def _clamped(res: Resources, config: Any, name: str) -> Resources:
+def _clamped(res: Resources, config: Config, name: str) -> Resources:
     """Requests beyond the batch system's per-job limits run at the limits, as cwltool runs them anyway."""
-    cores = float(getattr(config, "maxCores", 0) or res.cores)
-    memory = int(getattr(config, "maxMemory", 0) or res.memory)
-    disk = int(getattr(config, "maxDisk", 0) or res.disk)
-    limits = Resources(cores, memory, disk)
+    limits = Resources(float(config.maxCores), config.maxMemory, config.maxDisk)
     capped = res.capped(limits)
     if capped != res and name not in _clamp_warned:
         _clamp_warned.add(name)

@@ -3,12 +3,15 @@
 cwltool's ``main`` loads and validates the document and the job order, then
 calls its executor. This executor compiles the process onto the IR, runs it
 with the project's runtime (job store, leader, batch system), and moves the
-final outputs from the job store to ``--outdir`` before the job store goes.
+final outputs from the job store to ``--outdir`` before the job store goes:
+each read back by its job-store ID (in place where the store is local).
 """
 from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 from typing import Any
 
 from cwltool.context import RuntimeContext
@@ -19,8 +22,9 @@ from cwltool.utils import DEFAULT_TMP_PREFIX
 from schema_salad.sourceline import SourceLine
 
 from toil.compiler.cwl import loading
-from toil.compiler.cwl.containers import choose_engine
 from toil.compiler.cwl.compile import compile_workflow, is_workflow, resource_builder, run_node
+from toil.compiler.cwl.containers import choose_engine
+from toil.compiler.cwl.files import AREA, Files
 from toil.compiler.cwl.runner import USER_OUTDIRS, CWLUnsupported
 from toil.compiler.dag import SubDag
 from toil.compiler.values import ReturnReader, ref
@@ -63,7 +67,7 @@ class ToilCWLExecutor(JobExecutor):
         loading.register(DOC, process, settings)      # before the batch system forks its workers
         record = loading.record_for(process.tool["id"], self.options, settings, job_requirements)
         final_outdir = os.path.abspath(runtime_context.outdir) if isinstance(runtime_context.outdir, str) else None
-        keep_store = config.clean in ("never", "onError") or bool(getattr(config, "stats", False))
+        keep_store = config.clean in ("never", "onError") or config.stats
 
         def build(workflow: Any) -> tuple[list[Any], str]:
             dag, output = _compile_root(process, dict(job_order_object), config, runtime_context)
@@ -72,15 +76,9 @@ class ToilCWLExecutor(JobExecutor):
 
         def read_output(workflow: Any, rec: dict[str, Any]) -> Any:
             out = ReturnReader.of(workflow.job_store).resolve(rec["output"])
-            area = workflow.job_store.local_area("cwl")
-            if out is not None and final_outdir is not None:
-                action = "copy" if keep_store or runtime_context.move_outputs == "copy" else \
-                    runtime_context.move_outputs
-                out = relocateOutputs(out, final_outdir, {area} if area else set(), action,
-                                      runtime_context.make_fs_access(""),
-                                      bool(runtime_context.compute_checksum),
-                                      path_mapper=runtime_context.path_mapper)
-                _give_user_modes(out, final_outdir)
+            area = workflow.job_store.local_area(AREA)
+            action = "copy" if keep_store or runtime_context.move_outputs == "copy" else runtime_context.move_outputs
+            out = _export_outputs(out, workflow.job_store, area, final_outdir, action, runtime_context)
             if area and runtime_context.rm_tmpdir:
                 _remove_listed_dirs(os.path.join(area, USER_OUTDIRS))
             return out
@@ -112,6 +110,28 @@ def _compile_root(process: Process, job_order: dict[str, Any], config: Any,
     node.extra["toplevel"] = True
     dag.add(node)
     return dag, ref(node.id)
+
+
+def _export_outputs(out: Any, job_store: Any, area: str | None, final_outdir: str | None, action: str,
+                    runtime_context: RuntimeContext) -> Any:
+    """The final outputs read back from the job store by ID and relocated to --outdir (cwltool's relocateOutputs).
+
+    Outputs found in place (a local store) are moved or copied from there, as cwltool does from its
+    intermediate output directories; the others are copied out of the job store into a staging directory
+    first, and moved from it.
+    """
+    staging = tempfile.mkdtemp(prefix="toil-cwl-outputs-")
+    try:
+        out = Files(job_store, staging, "outputs", link="copy").localize(out)
+        if out is not None and final_outdir is not None:
+            sources = {d for d in (area, os.path.realpath(staging)) if d}
+            out = relocateOutputs(out, final_outdir, sources, action, runtime_context.make_fs_access(""),
+                                  bool(runtime_context.compute_checksum), path_mapper=runtime_context.path_mapper)
+            _give_user_modes(out, final_outdir)
+    finally:
+        if (final_outdir is not None and action in ("move", "copy")) or not os.listdir(staging):
+            shutil.rmtree(staging, ignore_errors=True)       # else the outputs are left where they are
+    return out
 
 
 def _give_user_modes(out: Any, outdir: str) -> None:

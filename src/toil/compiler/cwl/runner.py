@@ -1,8 +1,11 @@
 """Run CWL nodes in a worker: resolve a step's inputs, run a tool with cwltool, or expand.
 
 A tool runs through cwltool's own job classes (command line building, path
-mapping, staging, time limits, output collection). Its output directory is
-made inside the job store, so later steps read the files where they are.
+mapping, staging, time limits, output collection). Values cross nodes with
+their files in the job store (``files.py``): a node reads the stored files it
+is given into its work directory, by ID, and stores the files of its result.
+Where the job store is local, a tool's output directory is made inside it
+(its local area) so stored outputs are references to the files in place.
 """
 from __future__ import annotations
 
@@ -21,8 +24,9 @@ from cwltool.stdfsaccess import StdFsAccess
 from schema_salad.exceptions import ValidationException
 
 from toil.compiler.cwl import loading, steps
-from toil.compiler.cwl.containers import check_engine_error, node_aware
 from toil.compiler.cwl.compile import compile_workflow, is_workflow, resource_builder, run_node
+from toil.compiler.cwl.containers import check_engine_error, node_aware
+from toil.compiler.cwl.files import AREA, Files
 from toil.compiler.dag import SubDag
 from toil.compiler.ir import RunRecord
 from toil.compiler.values import ReturnReader, dumps, ref
@@ -59,16 +63,18 @@ def _run_cwl(ctx: RunContext) -> RunOutcome:
         loading.load_again(extra["doc"], read_frontend_record_from(ctx.job_store))
     runtime = worker_runtime_context(extra["doc"], ctx)
     reader = ReturnReader.of(ctx.job_store)
+    files = Files(ctx.job_store, ctx.workdir, ctx.spec.id)
     op = extra["op"]
     try:
         if op == "step":
-            value, dag = _run_step(ctx, runtime, reader)
+            value, dag = _run_step(ctx, runtime, reader, files)
         elif op == "run":
-            value, dag = _run_process(ctx, runtime, extra["path"], reader.resolve(extra["job"]))
+            value, dag = _run_process(ctx, runtime, extra["path"], reader.resolve(extra["job"]), files)
         elif op == "outputs":
             value, dag = _collect_outputs(ctx, reader), None
         else:
             raise ToilUserError(f"unknown CWL node operation {op!r}")
+        value = files.store_all(value)     # the result names job-store files only: any worker can read it
     except UnsupportedRequirement as e:
         raise CWLUnsupported(f"UnsupportedRequirement: {e}") from e
     except (WorkflowException, ValidationException) as e:
@@ -98,7 +104,7 @@ def worker_runtime_context(doc: str, ctx: RunContext) -> RuntimeContext:
     global _outdir_log
     settings = loading.runtime_settings(doc)
     runtime = RuntimeContext(dict(settings))
-    area = ctx.job_store.local_area("cwl")
+    area = ctx.job_store.local_area(AREA)
     _outdir_log = None
     if not settings.get("_user_tmp_outdir_prefix"):
         runtime.tmp_outdir_prefix = os.path.join(area or ctx.workdir, "out-")
@@ -120,7 +126,8 @@ def worker_runtime_context(doc: str, ctx: RunContext) -> RuntimeContext:
     return runtime
 
 
-def _run_step(ctx: RunContext, runtime: RuntimeContext, reader: ReturnReader) -> tuple[Any, SubDag | None]:
+def _run_step(ctx: RunContext, runtime: RuntimeContext, reader: ReturnReader,
+              files: Files) -> tuple[Any, SubDag | None]:
     extra = ctx.spec.extra
     doc, path = extra["doc"], extra["path"]
     workflow = loading.process_at(doc, path[:-1])
@@ -129,22 +136,32 @@ def _run_step(ctx: RunContext, runtime: RuntimeContext, reader: ReturnReader) ->
     io = steps.gather(workflow, step.tool["inputs"], reader.resolve(extra["env"]), "source", frag_only=False)
     out_keys = [shortname(o["id"]) for o in step.tool["outputs"]]
     if "scatter" in step.tool:
-        return _expand_scatter(ctx, runtime, workflow, step, io, out_keys)
-    evaluated = steps.post_scatter_eval(workflow, step, io, runtime)
+        return _expand_scatter(ctx, runtime, workflow, step, io, out_keys, files)
+    evaluated = _post_scatter_eval(workflow, step, io, runtime, files)
     if evaluated is None:
         log.info("Step %s skipped: its 'when' is false", ctx.spec.display)
         return steps.skipped_outputs(step), None
     job = steps.tool_job_order(step, evaluated)
     if extra.get("inline"):
-        outputs = run_tool(step.embedded_tool, job, runtime)
+        outputs = run_tool(step.embedded_tool, job, runtime, files)
         return _step_outputs(step, outputs), None
     dag = SubDag()
-    node = dag.add(_run_node_for(ctx, path, step.embedded_tool, job, runtime))
+    node = dag.add(_run_node_for(ctx, path, step.embedded_tool, job, runtime, files))
     return {k: ref(node, k) for k in out_keys}, dag
 
 
+def _post_scatter_eval(workflow: Any, step: Any, io: dict[str, Any], runtime: RuntimeContext,
+                       files: Files) -> dict[str, Any] | None:
+    """steps.post_scatter_eval on stored values: the files are read here only when an input's expression or
+    loadContents needs them, and the result is stored again (a run node may run elsewhere)."""
+    if not steps.reads_files(step):
+        return steps.post_scatter_eval(workflow, step, io, runtime)
+    evaluated = steps.post_scatter_eval(workflow, step, files.localize(io), runtime)
+    return None if evaluated is None else dict(files.store_all(evaluated))
+
+
 def _expand_scatter(ctx: RunContext, runtime: RuntimeContext, workflow: Any, step: Any, io: dict[str, Any],
-                    out_keys: list[str]) -> tuple[Any, SubDag]:
+                    out_keys: list[str], files: Files) -> tuple[Any, SubDag]:
     items, shape = steps.scatter_items(step, io)
     dag = SubDag()
     # An ExpressionTool is an expression, evaluated where it is needed as cwltool does: a job per item
@@ -152,27 +169,27 @@ def _expand_scatter(ctx: RunContext, runtime: RuntimeContext, workflow: Any, ste
     inline = step.embedded_tool.tool.get("class") == "ExpressionTool"
     results: list[Any] = []
     for index, item in enumerate(items):
-        evaluated = steps.post_scatter_eval(workflow, step, item, runtime)
+        evaluated = _post_scatter_eval(workflow, step, item, runtime, files)
         if evaluated is None:
             results.append(None)
             continue
         job = steps.tool_job_order(step, evaluated)
         if inline:
-            results.append(_step_outputs(step, run_tool(step.embedded_tool, job, runtime)))
+            results.append(_step_outputs(step, run_tool(step.embedded_tool, job, runtime, files)))
             continue
         label = f"{ctx.spec.display}[{index}]"
-        node = dag.add(_run_node_for(ctx, ctx.spec.extra["path"], step.embedded_tool, job, runtime, label))
+        node = dag.add(_run_node_for(ctx, ctx.spec.extra["path"], step.embedded_tool, job, runtime, files, label))
         results.append({k: ref(node, k) for k in out_keys})
     outputs = {k: shape([r[k] if r is not None else None for r in results]) for k in out_keys}
     return outputs, dag
 
 
 def _run_node_for(ctx: RunContext, path: list[str], process: Any, job: dict[str, Any], runtime: RuntimeContext,
-                  label: str = "") -> Any:
-    """A run node with the resources the process asks for on this job order."""
+                  files: Files, label: str = "") -> Any:
+    """A run node with the resources the process asks for on this job order (which stays in stored form)."""
     builder = None
     if not is_workflow(process) and process.tool.get("class") == "CommandLineTool":
-        builder = resource_builder(process, job, runtime)
+        builder = resource_builder(process, files.localize(job), runtime)
     return run_node(ctx.spec.extra["doc"], path, process, job, ctx.config, label or ctx.spec.display, builder)
 
 
@@ -180,14 +197,15 @@ def _copy(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def _run_process(ctx: RunContext, runtime: RuntimeContext, path: list[str],
-                 job: dict[str, Any]) -> tuple[Any, SubDag | None]:
+def _run_process(ctx: RunContext, runtime: RuntimeContext, path: list[str], job: dict[str, Any],
+                 files: Files) -> tuple[Any, SubDag | None]:
     process = loading.process_at(ctx.spec.extra["doc"], path)
     if is_workflow(process):
-        job = dict(process._init_job(job, runtime).job)   # validated, with defaults (cwltool's Workflow.job)
+        # validated, with defaults and listings (cwltool's Workflow.job), then stored for the steps' nodes
+        job = dict(files.store_all(dict(process._init_job(files.localize(job), runtime).job)))
         dag, outputs = compile_workflow(ctx.spec.extra["doc"], path, process, job, ctx.config)
         return outputs, dag
-    return run_tool(process, job, runtime), None
+    return run_tool(process, job, runtime, files), None
 
 
 def _collect_outputs(ctx: RunContext, reader: ReturnReader) -> Any:
@@ -207,8 +225,12 @@ def _step_outputs(step: Any, outputs: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def run_tool(process: Any, job: dict[str, Any], runtime: RuntimeContext) -> dict[str, Any]:
-    """Run a CommandLineTool or ExpressionTool with cwltool's job classes; return its output object."""
+def run_tool(process: Any, job: dict[str, Any], runtime: RuntimeContext, files: Files) -> dict[str, Any]:
+    """Run a CommandLineTool or ExpressionTool with cwltool's job classes; return its output object.
+
+    The job order's stored files are read into this worker first; the outputs are local paths.
+    """
+    job = files.localize(job)
     results: list[tuple[Any, str]] = []
 
     def collect(out: Any, status: str) -> None:
@@ -227,6 +249,7 @@ def run_tool(process: Any, job: dict[str, Any], runtime: RuntimeContext) -> dict
                 raise
         if getattr(cwl_job, "outdir", None):
             make_private(cwl_job.outdir)
+            files.made_in(cwl_job.outdir)
             outdirs += [os.path.realpath(cwl_job.outdir), os.path.abspath(cwl_job.outdir)]
             if _outdir_log:
                 with open(_outdir_log, "a") as f:

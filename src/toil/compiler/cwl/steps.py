@@ -10,12 +10,13 @@ import functools
 from typing import Any, Callable
 
 from cwl_utils import expression
+from cwltool.builder import content_limit_respected_read
 from cwltool.errors import WorkflowException
 from cwltool.process import shortname
 from cwltool.stdfsaccess import StdFsAccess
-from cwltool.builder import content_limit_respected_read
 from cwltool.utils import WorkflowStateItem, adjustDirObjs, aslist, get_listing
 from cwltool.workflow_job import object_from_state
+
 
 def source_parameters(workflow: Any) -> dict[str, Any]:
     """Every value a step or output of the workflow can connect to: workflow inputs and step outputs, by id."""
@@ -51,6 +52,11 @@ def check_value_from(workflow: Any, step: Any) -> None:
             not workflow.get_requirement("StepInputExpressionRequirement")[0]:
         raise WorkflowException("Workflow step contains valueFrom but StepInputExpressionRequirement not in "
                                 "requirements")
+
+
+def reads_files(step: Any) -> bool:
+    """Whether evaluating the step's inputs may read their files (valueFrom expressions, loadContents)."""
+    return any("valueFrom" in i or i.get("loadContents") for i in step.tool["inputs"])
 
 
 def post_scatter_eval(workflow: Any, step: Any, io: dict[str, Any], runtime: Any) -> dict[str, Any] | None:

@@ -15,11 +15,14 @@ from __future__ import annotations
 import pickle
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from toil.compiler.ir import KIND_NOOP, KIND_PYTHON, KIND_SERVICE, NodeSpec, PayloadRef, Resources, accelerators_key
 from toil.compiler.python.job import (Job, JobException, JobGraphDeadlockException, ServiceHostJob, is_noop)
 from toil.compiler.python.promise import JobPromiseConstraintError, Promise, PromisedRequirement, pickling_context
+
+if TYPE_CHECKING:
+    from toil.runtime.config import Config
 
 
 class JobPicklingError(JobException):
@@ -33,8 +36,9 @@ def dumps(obj: Any) -> bytes:
     except JobPromiseConstraintError:
         raise
     except Exception:
-        import cloudpickle
-        return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        import cloudpickle   # no type information: its dumps is untyped
+        data: bytes = cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        return data
 
 
 def connected_jobs(start: Job) -> list[Job]:
@@ -173,7 +177,8 @@ class CompiledGraph:
 class _Compiler:
     """One compilation: ids, promise bookkeeping while pickling, then specs."""
 
-    def __init__(self, config: Any, running: Job | None, jobs: list[Job], before: dict[int, list[Job]]) -> None:
+    def __init__(self, config: Config | None, running: Job | None, jobs: list[Job],
+                 before: dict[int, list[Job]]) -> None:
         self.config = config
         self.running = running
         self.jobs = jobs
@@ -283,7 +288,7 @@ class _Compiler:
         )
 
 
-def compile_graph(start: Job, config: Any, running: Job | None = None, return_value: Any = None,
+def compile_graph(start: Job, config: Config | None, running: Job | None = None, return_value: Any = None,
                   keep_return: bool = False) -> CompiledGraph:
     """Compile the new jobs reachable from start; start is the running job in a worker, the root in the leader.
 

@@ -10,12 +10,21 @@ import abc
 import inspect
 import logging
 import reprlib
-from argparse import ArgumentParser, Namespace
-from typing import Any, Callable, Iterator, Optional
+from argparse import ArgumentParser, Namespace, _ArgumentGroup
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, TypeVar, cast
 
 from toil.compiler.python.promise import JobPromiseConstraintError, Promise, PromisedRequirement
-from toil.compiler.python.requirements import parse_requirements
+from toil.compiler.python.requirements import Requirement, parse_requirements
 from toil.exceptions import ToilUserError
+
+if TYPE_CHECKING:
+    from toil.runtime.config import Config
+    from toil.runtime.filestore import AbstractFileStore
+
+_R = TypeVar("_R")
+_T = TypeVar("_T")
+_Items = TypeVar("_Items", bound=Iterable[Any])
 
 logger = logging.getLogger("toil.job")
 
@@ -40,14 +49,16 @@ class ConflictingPredecessorError(JobException):
 class _Requirements:
     """Requirement properties shared by jobs and services: explicit values, else the workflow's defaults."""
 
-    _requirements: dict[str, Any]
-    _config: Any
+    _requirements: dict[str, Requirement]
+    _config: Config | None
 
-    def _requirement(self, name: str, default_attr: str, builtin: Any) -> Any:
+    def _requirement(self, name: str, default_attr: str, builtin: _R) -> _R:
+        """The explicit value (parse_requirement made it the type of ``builtin``, unless it is still a
+        PromisedRequirement), else the workflow's default ``config.<default_attr>``, else ``builtin``."""
         if name in self._requirements:
-            return self._requirements[name]
+            return cast(_R, self._requirements[name])
         config = getattr(self, "_config", None)
-        return getattr(config, default_attr) if config is not None else builtin
+        return cast(_R, getattr(config, default_attr)) if config is not None else builtin
 
     @property
     def memory(self) -> int:
@@ -97,7 +108,7 @@ class _Requirements:
     def requirements(self) -> dict[str, Any]:
         return dict(self._requirements)
 
-    def assignConfig(self, config: Any) -> None:
+    def assignConfig(self, config: Config) -> None:
         self._config = config
 
 
@@ -107,16 +118,45 @@ class JobDescription:
     def __init__(self, job: "Job") -> None:
         self._job = job
 
-    jobName = property(lambda self: self._job._jobName)
-    displayName = property(lambda self: self._job._displayName)
-    unitName = property(lambda self: self._job._unitName)
-    jobStoreID = property(lambda self: self._job.jobStoreID)
-    memory = property(lambda self: self._job.memory)
-    cores = property(lambda self: self._job.cores)
-    disk = property(lambda self: self._job.disk)
-    accelerators = property(lambda self: self._job.accelerators)
-    preemptible = property(lambda self: self._job.preemptible)
-    requirements = property(lambda self: self._job.requirements)
+    @property
+    def jobName(self) -> str:
+        return self._job._jobName
+
+    @property
+    def displayName(self) -> str:
+        return self._job._displayName
+
+    @property
+    def unitName(self) -> str:
+        return self._job._unitName
+
+    @property
+    def jobStoreID(self) -> Optional[str]:
+        return self._job.jobStoreID
+
+    @property
+    def memory(self) -> int:
+        return self._job.memory
+
+    @property
+    def cores(self) -> float:
+        return self._job.cores
+
+    @property
+    def disk(self) -> int:
+        return self._job.disk
+
+    @property
+    def accelerators(self) -> list[dict[str, Any]]:
+        return self._job.accelerators
+
+    @property
+    def preemptible(self) -> bool:
+        return self._job.preemptible
+
+    @property
+    def requirements(self) -> dict[str, Any]:
+        return self._job.requirements
 
     def __str__(self) -> str:
         name = f"'{self.displayName}'"
@@ -154,7 +194,7 @@ class Job(_Requirements):
         self._services: list[tuple[ServiceHostJob, Optional[ServiceHostJob]]] = []
         self._directPredecessors: list[Job] = []
         self._node_id: Optional[str] = None
-        self._fileStore: Any = None
+        self._fileStore: Optional[AbstractFileStore] = None
         self._defer: Optional[Callable[..., None]] = None
         self._tempDir: Optional[str] = None
         self._rvRequested = False
@@ -229,7 +269,7 @@ class Job(_Requirements):
             raise ConflictingPredecessorError(predecessor, self)
         self._directPredecessors.append(predecessor)
 
-    def _check_job(self, other: Any) -> None:
+    def _check_job(self, other: object) -> None:
         if not isinstance(other, Job):
             raise JobException(f"expected a Job, got {type(other).__name__}: {reprlib.repr(other)}")
         if other is self:
@@ -341,7 +381,7 @@ class Job(_Requirements):
         from toil.compiler.python.compile import topological_order
         return topological_order(self)
 
-    def getUserScript(self) -> Any:
+    def getUserScript(self) -> Optional[ModuleType]:
         import sys
         return sys.modules.get(type(self).__module__)
 
@@ -376,7 +416,7 @@ class Job(_Requirements):
             return parser.parse_args(args)
 
         @staticmethod
-        def addToilOptions(parser: Any, jobstore_as_flag: bool = False) -> None:
+        def addToilOptions(parser: ArgumentParser | _ArgumentGroup, jobstore_as_flag: bool = False) -> None:
             from toil.runtime.options import add_options
             add_options(parser, jobstore_as_flag=jobstore_as_flag)
 
@@ -471,7 +511,7 @@ class FunctionWrappingJob(Job):
     def run(self, fileStore: Any) -> Any:
         return self.userFunction(*self._args, **self._kwargs)
 
-    def getUserScript(self) -> Any:
+    def getUserScript(self) -> Optional[ModuleType]:
         import sys
         return sys.modules.get(getattr(self.userFunction, "__module__", "__main__"))
 
@@ -521,8 +561,10 @@ class EncapsulatedJob(Job):
             self.encapsulatedJob = None
             self.encapsulatedFollowOn = None
             return
-        super().__init__(unitName=unitName, **{k: v for k, v in job._requirements.items()
-                                               if not isinstance(v, PromisedRequirement)})
+        given = {k: v for k, v in job._requirements.items() if not isinstance(v, PromisedRequirement)}
+        super().__init__(unitName=unitName, memory=given.get("memory"), cores=given.get("cores"),
+                         disk=given.get("disk"), accelerators=given.get("accelerators"),
+                         preemptible=given.get("preemptible"))
         self._displayName = f"{job._displayName}-encapsulated" if not unitName else unitName
         for pred in list(job._directPredecessors):
             pred.addChild(self)
@@ -552,7 +594,7 @@ class EncapsulatedJob(Job):
             raise JobException("rv() of an EncapsulatedJob is only available where it was created")
         return self.encapsulatedJob.rv(*path)
 
-    def __reduce__(self) -> Any:
+    def __reduce__(self) -> tuple[type["EncapsulatedJob"], tuple[None]]:
         return (self.__class__, (None,))
 
 
@@ -560,8 +602,10 @@ class ServiceHostJob(Job):
     """The job that runs a service; made by Job.addService."""
 
     def __init__(self, service: "Job.Service") -> None:
-        super().__init__(unitName=service.unitName,
-                         **{k: v for k, v in service._requirements.items() if v is not None})
+        given = service._requirements   # requirement names only, none of them None
+        super().__init__(unitName=service.unitName, memory=given.get("memory"), cores=given.get("cores"),
+                         disk=given.get("disk"), accelerators=given.get("accelerators"),
+                         preemptible=given.get("preemptible"))
         self.service = service
         self._jobName = service.jobName
         self._displayName = service.jobName
@@ -584,13 +628,13 @@ def is_noop(job: Job) -> bool:
     return type(job).run is Job.run and type(job)._run is Job._run
 
 
-def unwrap(p: Any) -> Any:
+def unwrap(p: _T | Promise) -> _T:
     if isinstance(p, Promise):
         raise TypeError(f"attempted to unwrap a value that is still a Promise: {p}")
     return p
 
 
-def unwrap_all(p: Any) -> Any:
+def unwrap_all(p: _Items) -> _Items:
     for i, item in enumerate(p):
         if isinstance(item, Promise):
             raise TypeError(f"attempted to unwrap a value at index {i} that is still a Promise: {item}")

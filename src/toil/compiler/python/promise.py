@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import pickle
 import threading
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from toil.exceptions import ToilUserError
+
+if TYPE_CHECKING:
+    from toil.compiler.python.job import Job
 
 
 class JobPromiseConstraintError(ToilUserError):
     """A promise is passed to a job that may run before the promising job."""
 
-    def __init__(self, promising: Any, recipient: Any = None, detail: str = "") -> None:
+    def __init__(self, promising: Job, recipient: Job | None = None, detail: str = "") -> None:
         self.promisingJob, self.recipientJob = promising, recipient
         if recipient is None:
             msg = f"job {promising} cannot promise its return value to a job that is not its successor"
@@ -31,11 +34,11 @@ class JobPromiseConstraintError(ToilUserError):
 class Promise:
     """The return value (or a part of it) of a job that has not run yet."""
 
-    def __init__(self, job: Any, path: tuple[Any, ...]) -> None:
+    def __init__(self, job: Job, path: tuple[Any, ...]) -> None:
         self.job = job
         self.path = tuple(path)
 
-    def __reduce__(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    def __reduce__(self) -> tuple[Callable[[str, tuple[Any, ...]], Any], tuple[str, tuple[Any, ...]]]:
         ctx = _pickling.context
         if ctx is None:
             raise JobPromiseConstraintError(self.job, detail="a promise can only be passed inside a job graph")
@@ -69,7 +72,7 @@ class pickling_context:
         self.saved, _pickling.context = _pickling.context, self.ctx
         return self.ctx
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         _pickling.context = self.saved
 
 
@@ -95,7 +98,7 @@ class resolving_promises:
         self.saved = (_resolving.reader, _resolving.cache)
         _resolving.reader, _resolving.cache = self.reader, {}
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         _resolving.reader, _resolving.cache = self.saved
 
 
@@ -187,7 +190,7 @@ class PromisedRequirement:
                 raise PromisedRequirementError("give a function to combine several promises into one requirement")
             func = _identity
             args = (valueOrCallable,)
-        self._func = cloudpickle.dumps(func)
+        self._func: bytes = cloudpickle.dumps(func)   # cloudpickle has no type information
         self._args = list(args)
 
     def getValue(self) -> Any:

@@ -3,15 +3,24 @@ from __future__ import annotations
 
 import math
 import reprlib
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Union
 
 from toil.lib.conversions import human2bytes
+
+if TYPE_CHECKING:
+    from toil.compiler.python.promise import PromisedRequirement
 
 REQUIREMENT_NAMES = ("disk", "memory", "cores", "accelerators", "preemptible")
 
 _KINDS = {"gpu"}
 _BRANDS = {"nvidia", "amd"}
 _APIS = {"cuda", "rocm", "opencl"}
+
+# A parsed requirement: memory and disk in bytes (int), cores (int or float), preemptible (bool),
+# accelerators (a list of parse_accelerator's dicts).
+RequirementValue = Union[int, float, bool, list[dict[str, Any]]]
+# What a job keeps per requirement name: a parsed value, or a PromisedRequirement until it is known.
+Requirement = Union[RequirementValue, "PromisedRequirement"]
 
 
 def parse_accelerator(spec: Any) -> dict[str, Any]:
@@ -59,10 +68,15 @@ def parse_accelerator(spec: Any) -> dict[str, Any]:
     return parsed
 
 
-def parse_requirement(name: str, value: Any) -> Any:
+def parse_requirement(name: str, value: Any) -> RequirementValue | None:
     """Validate and normalise one requirement value (None stays None)."""
     if value is None:
         return None
+    return _parse_set_requirement(name, value)
+
+
+def _parse_set_requirement(name: str, value: Any) -> RequirementValue:
+    """Validate and normalise one requirement value that is not None."""
     if name in ("memory", "disk"):
         if isinstance(value, bool):
             raise TypeError(f"the {name!r} requirement does not accept {reprlib.repr(value)}")
@@ -105,11 +119,11 @@ def parse_requirement(name: str, value: Any) -> Any:
     raise KeyError(name)
 
 
-def parse_requirements(values: Mapping[str, Any]) -> dict[str, Any]:
+def parse_requirements(values: Mapping[str, Any]) -> dict[str, Requirement]:
     """The explicitly set requirements, parsed; unset ones are omitted."""
     from toil.compiler.python.promise import PromisedRequirement
 
-    out = {}
+    out: dict[str, Requirement] = {}
     for name, value in values.items():
         if value is None:
             continue
@@ -117,7 +131,7 @@ def parse_requirements(values: Mapping[str, Any]) -> dict[str, Any]:
             out[name] = value
             continue
         try:
-            out[name] = parse_requirement(name, value)
+            out[name] = _parse_set_requirement(name, value)
         except (TypeError, ValueError) as e:
             text = str(e)
             raise type(e)(text if repr(name) in text else f"{name}: {text}") from None

@@ -63,7 +63,7 @@ def run_service(ctx: RunContext) -> RunOutcome:
     service = host.service
     service._config = ctx.config
     started_flag, stop_flag = f"{ctx.spec.id}.started", f"{ctx.spec.id}.stop"
-    interval = float(getattr(ctx.config, "servicePollingInterval", 60.0))
+    interval = ctx.config.servicePollingInterval
     value = service.start(host)
     try:
         ctx.job_store.write_return(ctx.spec.id, dumps(value))

@@ -29,7 +29,7 @@ from WDL import Tree, Value
 
 from toil.compiler import values as refs
 from toil.compiler.dag import SubDag, json_node
-from toil.compiler.ir import Resources
+from toil.compiler.ir import NodeSpec, Resources
 from toil.compiler.wdl import values as wv
 from toil.compiler.wdl.document import all_dependencies, node_idents, ref_of
 from toil.compiler.wdl.evaluate import Evaluator, coerce_inputs, is_concrete, needed
@@ -56,7 +56,7 @@ class Expander:
         self.ir_of: MutableMapping[str, set[str]] = ChainMap({})
 
     # ------------------------------------------------------------------ walking a body
-    def body(self, nodes: list[Any], env: dict[str, Any], where: str | None = None) -> None:
+    def body(self, nodes: list[Tree.WorkflowNode], env: dict[str, Any], where: str | None = None) -> None:
         """Process the nodes in dependency order, binding what each produces in ``env``."""
         where = where or self.where
         for node in _ordered(nodes):
@@ -68,7 +68,7 @@ class Expander:
                 for g in node.gathers.values():
                     self.ir_of[g.workflow_node_id] = added
 
-    def node(self, node: Any, env: dict[str, Any], where: str) -> None:
+    def node(self, node: Tree.WorkflowNode, env: dict[str, Any], where: str) -> None:
         if isinstance(node, Tree.Decl):
             self.decl(node, env)
         elif isinstance(node, Tree.Call):
@@ -80,15 +80,15 @@ class Expander:
         else:
             raise NotImplementedError(f"WDL workflow node {type(node).__name__}")
 
-    def _visible(self, node: Any, env: dict[str, Any]) -> dict[str, Any]:
+    def _visible(self, node: Tree.WorkflowNode, env: dict[str, Any]) -> dict[str, Any]:
         return {k: env[k] for k in needed(env, node_idents(node))}
 
-    def _ready(self, node: Any, env: dict[str, Any]) -> dict[str, Any] | None:
+    def _ready(self, node: Tree.WorkflowNode, env: dict[str, Any]) -> dict[str, Any] | None:
         """The bindings the node reads if all are known now, else None."""
         visible = self._visible(node, env)
         return visible if all(is_concrete(v) for v in visible.values()) else None
 
-    def _defer(self, node: Any, op: str, env: dict[str, Any], where: str, extra: dict[str, Any],
+    def _defer(self, node: Tree.WorkflowNode, op: str, env: dict[str, Any], where: str, extra: dict[str, Any],
                display: str) -> str:
         """Add a node that runs ``op`` later, after the nodes its values and ``after`` clauses name."""
         visible = self._visible(node, env)
@@ -105,7 +105,7 @@ class Expander:
     def _launch(self) -> dict[str, str]:
         return {"cwd": self.ev.launch_dir} if self.ev.launch_dir else {}
 
-    def _add(self, spec: Any, deps: Iterable[str] = ()) -> str:
+    def _add(self, spec: NodeSpec, deps: Iterable[str] = ()) -> str:
         self.added.append(spec.id)
         return self.dag.add(spec, deps)
 
@@ -163,10 +163,11 @@ class Expander:
         for key, v in self.overrides.items():
             if key.startswith(prefix):
                 values = values.bind(key[len(prefix):], wv.decode(v))
+        assert call.callee is not None   # document.load type-checked the document, which resolves callees
         values = coerce_inputs(call.callee, values)
         return {b.name: self.ev.store_value(b.value) for b in values}
 
-    def callee_spec(self, call: Tree.Call, inputs: dict[str, Any], display: str) -> Any:
+    def callee_spec(self, call: Tree.Call, inputs: dict[str, Any], display: str) -> NodeSpec:
         """The node running the callee: a task node, or a workflow node that expands the subworkflow."""
         callee = call.callee
         if isinstance(callee, Tree.Workflow):
@@ -234,7 +235,7 @@ class Expander:
 
 
 def task_node(doc_path: str, task: Tree.Task, inputs: dict[str, Any], display: str, ev: Evaluator,
-              defaults: Resources, hint: str, limits: Resources | None = None) -> Any:
+              defaults: Resources, hint: str, limits: Resources | None = None) -> NodeSpec:
     """A node running the task on these inputs, with the resources its runtime section asks for."""
     tr = from_runtime(runtime_values(task, inputs, ev), defaults)
     tr.resources = clamp(tr.resources, limits)
@@ -274,13 +275,13 @@ def gathered_names(section: Tree.WorkflowSection) -> list[str]:
     return names
 
 
-def _expr_idents(expr: Any) -> set[str]:
+def _expr_idents(expr: WDL.Expr.Base) -> set[str]:
     return node_idents(expr)
 
 
-def _ordered(nodes: Iterable[Any]) -> list[Any]:
+def _ordered(section_nodes: Iterable[Tree.WorkflowNode]) -> list[Tree.WorkflowNode]:
     """The section's nodes in dependency order (WDL allows using a name before its declaration)."""
-    nodes = list(nodes)
+    nodes = list(section_nodes)
     owner: dict[str, int] = {}
     for i, n in enumerate(nodes):
         owner[n.workflow_node_id] = i
@@ -289,7 +290,7 @@ def _ordered(nodes: Iterable[Any]) -> list[Any]:
                 owner[g.workflow_node_id] = i
     deps = [{owner[d] for d in all_dependencies(n) if d in owner and owner[d] != i} for i, n in enumerate(nodes)]
     done: list[bool] = [False] * len(nodes)
-    out: list[Any] = []
+    out: list[Tree.WorkflowNode] = []
 
     def visit(i: int, stack: set[int]) -> None:
         if done[i]:

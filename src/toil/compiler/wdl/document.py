@@ -7,7 +7,7 @@ tree; a worker elsewhere loads it again from the path in the node.
 from __future__ import annotations
 
 import os
-from typing import Any, Union
+from typing import Union
 
 import WDL
 
@@ -109,13 +109,13 @@ def target_of(doc: WDL.Tree.Document) -> Executable:
                        f"nothing to run")
 
 
-def node_idents(node: Any) -> set[str]:
+def node_idents(node: WDL.Error.SourceNode) -> set[str]:
     """The names a workflow node (and everything inside it) reads."""
-    cache = getattr(node, "_toil_idents", None)
+    cache: set[str] | None = getattr(node, "_toil_idents", None)
     if cache is not None:
         return cache
     names: set[str] = set()
-    stack = [node]
+    stack: list[WDL.Error.SourceNode] = [node]
     while stack:
         x = stack.pop()
         if isinstance(x, WDL.Expr.Ident):
@@ -125,7 +125,7 @@ def node_idents(node: Any) -> set[str]:
     return names
 
 
-def all_dependencies(node: Any) -> set[str]:
+def all_dependencies(node: WDL.Tree.WorkflowNode) -> set[str]:
     """The workflow node ids a node, or anything inside a section, depends on."""
     deps = set(node.workflow_node_dependencies)
     if isinstance(node, WDL.Tree.WorkflowSection):
@@ -143,7 +143,7 @@ def check_version_rules(doc: WDL.Tree.Document) -> None:
         version = d.effective_wdl_version
         if version in ("draft-2", "1.0"):
             continue
-        stack: list[Any] = [d]
+        stack: list[WDL.Error.SourceNode] = [d]
         while stack:
             x = stack.pop()
             if isinstance(x, WDL.Expr.Array) and isinstance(x.type, WDL.Type.Array) \

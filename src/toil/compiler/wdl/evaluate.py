@@ -14,7 +14,7 @@ from WDL import StdLib, Value
 
 from toil.compiler import values as refs
 from toil.compiler.wdl import values as wv
-from toil.compiler.wdl.document import WDLUserError, describe
+from toil.compiler.wdl.document import Executable, WDLUserError, describe
 from toil.compiler.wdl.files import Store, group_key, is_stored, is_url, store_local
 
 EVAL_ERRORS = (WDL.Error.EvalError, WDL.Error.RuntimeError, WDL.Error.InputError, ValueError, KeyError,
@@ -79,7 +79,7 @@ class Evaluator:
             raise WDLUserError(f"{position_of(decl)}{decl.name}: {e}") from None
 
 
-def position_of(node: Any) -> str:
+def position_of(node: WDL.Error.SourceNode) -> str:
     pos = node.pos
     return f"{pos.abspath or pos.uri}:{pos.line}:{pos.column}: "
 
@@ -98,7 +98,7 @@ def needed(env: dict[str, Any], idents: set[str]) -> list[str]:
     return out
 
 
-def coerce_inputs(callee: Any, inputs: WDL.Env.Bindings[Value.Base]) -> WDL.Env.Bindings[Value.Base]:
+def coerce_inputs(callee: Executable, inputs: WDL.Env.Bindings[Value.Base]) -> WDL.Env.Bindings[Value.Base]:
     """Call inputs coerced to the callee's declared types (defaults make them optional), as miniwdl does."""
     available = callee.available_inputs
     out: WDL.Env.Bindings[Value.Base] = WDL.Env.Bindings()

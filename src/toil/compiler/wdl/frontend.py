@@ -5,13 +5,15 @@ import logging
 import os
 import tempfile
 import uuid
-from typing import Any
+from argparse import Namespace
+from typing import TYPE_CHECKING, Any
 
 import WDL
 from WDL import Tree
 
 from toil.compiler import values as refs
 from toil.compiler.dag import SubDag, json_node
+from toil.compiler.ir import NodeSpec
 from toil.compiler.wdl import document
 from toil.compiler.wdl import values as wv
 from toil.compiler.wdl.containers import resolve_engine
@@ -22,6 +24,9 @@ from toil.compiler.wdl.files import Store, import_inputs, is_stored, split_uri, 
 from toil.compiler.wdl.runner import default_resources, limits_for
 from toil.runtime.driver import config_from_options, run_workflow
 from toil.runtime.logs import set_logging_from_options
+
+if TYPE_CHECKING:
+    from toil.runtime.workflow import Workflow
 
 log = logging.getLogger("toil.wdl")
 
@@ -35,7 +40,7 @@ def parse_inputs(target: document.Executable, data: dict[str, Any]) -> dict[str,
     return wv.encode_env(env)
 
 
-def run(options: Any, inputs: dict[str, Any], search: list[str]) -> dict[str, Any]:
+def run(options: Namespace, inputs: dict[str, Any], search: list[str]) -> dict[str, Any]:
     """Run the document's workflow (or only task) on these inputs; return the outputs, exported."""
     doc_path = os.path.abspath(options.wdl)
     config = config_from_options(options, "toil-wdl-")
@@ -48,7 +53,7 @@ def run(options: Any, inputs: dict[str, Any], search: list[str]) -> dict[str, An
     else:
         stored_inputs = {}
 
-    def build(workflow: Any) -> tuple[list[Any], str]:
+    def build(workflow: Workflow) -> tuple[list[NodeSpec], str]:
         store = Store(workflow.job_store)
         imported = import_inputs(stored_inputs, lambda p: workflow.job_store.import_file(p, symlink=True),
                                  lambda p: store._write_manifest(p), search)
@@ -65,7 +70,7 @@ def run(options: Any, inputs: dict[str, Any], search: list[str]) -> dict[str, An
         record["root"] = dag.add(spec)
         return dag.as_graph(f"wdl {target.name}")
 
-    def read_output(workflow: Any, rec: dict[str, Any]) -> dict[str, Any]:
+    def read_output(workflow: Workflow, rec: dict[str, Any]) -> dict[str, Any]:
         value = refs.ReturnReader.of(workflow.job_store).return_of(rec["root"])
         outdir = os.path.abspath(options.output_directory or os.path.join(os.getcwd(), f"wdl-out-{uuid.uuid4().hex[:8]}"))
         exported = export_outputs(value or {}, Store(workflow.job_store), outdir)

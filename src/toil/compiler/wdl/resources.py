@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from WDL import Type, Value
 from WDL._util import parse_byte_size
 
 from toil.compiler.ir import Resources, accelerators_key
 from toil.exceptions import ToilUserError
+
+if TYPE_CHECKING:
+    from toil.runtime.config import Config
 
 GIB = 1024 ** 3
 
@@ -111,14 +114,14 @@ def clamp(resources: Resources, limits: Resources | None) -> Resources:
     return resources if limits is None else resources.capped(limits)
 
 
-def machine_limits(config: Any) -> Resources | None:
+def machine_limits(config: Config) -> Resources | None:
     """What the single-machine batch system can give one job; None for other batch systems."""
-    if getattr(config, "batchSystem", "single_machine") != "single_machine":
+    if config.batchSystem != "single_machine":
         return None
     import shutil
     import tempfile
 
     from toil.lib.host import cpu_count, physical_memory
-    free = shutil.disk_usage(getattr(config, "workDir", None) or tempfile.gettempdir()).free
+    free = shutil.disk_usage(config.workDir or tempfile.gettempdir()).free
     return Resources(min(float(config.maxCores), float(cpu_count())), min(int(config.maxMemory), physical_memory()),
                      min(int(config.maxDisk), int(free)))

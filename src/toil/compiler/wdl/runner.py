@@ -7,7 +7,7 @@ that expand return a RunRecord adding their sub-DAG below themselves.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from WDL import Tree
 
@@ -21,18 +21,22 @@ from toil.compiler.wdl.resources import machine_limits
 from toil.compiler.wdl.task import run_task
 from toil.runtime.jobstores.fsutil import private_files
 
+if TYPE_CHECKING:
+    from toil.runtime.config import Config
+    from toil.runtime.jobstores.base import JobStore
+    from toil.runtime.worker import RunContext, RunOutcome
 
-def default_resources(config: Any) -> Resources:
+
+def default_resources(config: Config) -> Resources:
     """A task's resources where its runtime section says nothing: the workflow's defaults."""
-    return Resources(float(getattr(config, "defaultCores", 1)), int(getattr(config, "defaultMemory", 2 << 30)),
-                     int(getattr(config, "defaultDisk", 2 << 30)), (),
-                     bool(getattr(config, "defaultPreemptible", False)))
+    return Resources(float(config.defaultCores), config.defaultMemory, config.defaultDisk, (),
+                     config.defaultPreemptible)
 
 
 _limits: dict[str, Resources | None] = {}
 
 
-def limits_for(config: Any) -> Resources | None:
+def limits_for(config: Config) -> Resources | None:
     """The single machine's limits (computed once per process)."""
     if "limits" not in _limits:
         _limits["limits"] = machine_limits(config)
@@ -42,7 +46,7 @@ def limits_for(config: Any) -> Resources | None:
 _engines: dict[str, str | None] = {}
 
 
-def engine_of(job_store: Any) -> str | None:
+def engine_of(job_store: JobStore) -> str | None:
     """The container engine the leader chose for this run (in the front end's record; read once per process)."""
     key = str(getattr(job_store, "locator", id(job_store)))
     if key not in _engines:
@@ -51,12 +55,12 @@ def engine_of(job_store: Any) -> str | None:
     return _engines[key]
 
 
-def run_wdl(ctx: Any) -> Any:
+def run_wdl(ctx: RunContext) -> RunOutcome:
     with private_files():       # the task's files stay the user's alone; exports get the user's umask
         return _run_wdl(ctx)
 
 
-def _run_wdl(ctx: Any) -> Any:
+def _run_wdl(ctx: RunContext) -> RunOutcome:
     from toil.runtime.worker import RunOutcome
 
     extra = ctx.spec.extra
@@ -75,7 +79,7 @@ def _run_wdl(ctx: Any) -> Any:
     return RunOutcome(record=record)
 
 
-def expand(ctx: Any, extra: dict[str, Any], op: str, reader: refs.ReturnReader,
+def expand(ctx: RunContext, extra: dict[str, Any], op: str, reader: refs.ReturnReader,
            store: Store) -> tuple[Any, RunRecord]:
     """Expand a workflow, a deferred call, section or declarations: (return value, run record)."""
     workflow = document.find(extra["doc"], extra["wf"])

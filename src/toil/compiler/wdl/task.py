@@ -46,6 +46,23 @@ def miniwdl_config() -> wdl_config.Loader:
     return _config
 
 
+# miniwdl leaves TaskContainer's host_work_dir, host_stdout_txt and host_stderr_txt unannotated (they return
+# str paths): these typed accessors are the only places that call them.
+def _work_dir(container: TaskContainer) -> str:
+    path: str = container.host_work_dir()  # type: ignore[no-untyped-call]
+    return path
+
+
+def _stdout_path(container: TaskContainer) -> str:
+    path: str = container.host_stdout_txt()  # type: ignore[no-untyped-call]
+    return path
+
+
+def _stderr_path(container: TaskContainer) -> str:
+    path: str = container.host_stderr_txt()  # type: ignore[no-untyped-call]
+    return path
+
+
 class HostContainer(TaskContainer):
     """A miniwdl task 'container' that is the host: input paths map to themselves."""
 
@@ -77,8 +94,8 @@ class HostContainer(TaskContainer):
         try:
             return super().host_path(container_path, inputs_only)
         except OutputError:
-            path = os.path.join(self.host_work_dir(), container_path)
-            if os.path.islink(path) and os.path.abspath(path).startswith(self.host_work_dir() + "/"):
+            path = os.path.join(_work_dir(self), container_path)
+            if os.path.islink(path) and os.path.abspath(path).startswith(_work_dir(self) + "/"):
                 real = os.path.realpath(path)
                 for given in self.input_path_map:
                     root = os.path.realpath(given.rstrip("/"))
@@ -92,8 +109,8 @@ class HostContainer(TaskContainer):
             f.write(command)
         env = dict(os.environ)
         env.update({k: str(v) for k, v in (self.runtime_values.get("env") or {}).items()})
-        with open(self.host_stdout_txt(), "wb") as out, open(self.host_stderr_txt(), "wb") as err:
-            proc = subprocess.run(["bash", script], cwd=self.host_work_dir(), stdout=out, stderr=err,
+        with open(_stdout_path(self), "wb") as out, open(_stderr_path(self), "wb") as err:
+            proc = subprocess.run(["bash", script], cwd=_work_dir(self), stdout=out, stderr=err,
                                   stdin=subprocess.DEVNULL, env=env)
         return proc.returncode
 
@@ -134,7 +151,7 @@ def run_task(task: WDL.Tree.Task, inputs: dict[str, Any], store: Store, workdir:
         raise ContainerImageError(f"task {call}: {e}") from None
     except CommandFailed as e:
         make_private(container.host_dir)
-        report_failure(call, command, e.exit_status, container.host_stderr_txt())
+        report_failure(call, command, e.exit_status, _stderr_path(container))
         raise TaskFailed(f"task {call} failed with exit code {e.exit_status}") from None
     make_private(container.host_dir)      # what the command left with modes of its own (cp -p, tar x)
     try:
@@ -147,7 +164,8 @@ def run_task(task: WDL.Tree.Task, inputs: dict[str, Any], store: Store, workdir:
     except (WDL.Error.EvalError, WDL.Error.RuntimeError, WDL.Error.InputError) as e:
         raise WDLUserError(f"task {call}: {describe(e)}") from None
     data = wv.encode_env(outputs)
-    return store_local(data, store, lambda d: group_key(node_id, d))
+    stored: dict[str, Any] = store_local(data, store, lambda d: group_key(node_id, d))   # an object in, an object out
+    return stored
 
 
 def report_failure(call: str, command: str, exit_code: int, stderr_path: str) -> None:

@@ -12,12 +12,15 @@ URI (see ``files.py``), any other string is a path or URL as the user gave it.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import WDL
 from WDL import Type, Value
 
 FILE, DIRECTORY, MAP, PAIR, STRUCT = "wdl:file", "wdl:dir", "wdl:map", "wdl:pair", "wdl:struct"
+
+# fn(tag, value) of map_files: tag is FILE or DIRECTORY, value the path or URI; the new value, or None for null.
+FileMapper = Callable[[str, str], str | None]
 
 
 def encode(v: Value.Base) -> Any:
@@ -94,7 +97,7 @@ def decode_env(data: dict[str, Any]) -> WDL.Env.Bindings[Value.Base]:
     return env
 
 
-def map_files(data: Any, fn: Any) -> Any:
+def map_files(data: Any, fn: FileMapper) -> Any:
     """The JSON form with every File/Directory string replaced by ``fn(tag, value)`` (None: null)."""
     if isinstance(data, list):
         return [map_files(x, fn) for x in data]

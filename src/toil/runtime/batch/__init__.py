@@ -2,13 +2,18 @@
 
 Built-in entries name a module and class, imported only when used; ``register_batch_system`` adds a
 factory (a function returning the class), as Toil's plugin API does (``toil.batchSystems.registry``).
+``new_batch_system`` builds one for a workflow: ``cls(context)``, or Toil's keywords for a plugin whose
+constructor takes Toil's ``(config, maxCores, maxMemory, maxDisk)``.
 """
 from __future__ import annotations
 
 import importlib
+import inspect
+from contextvars import ContextVar
 from typing import Any, Callable
 
 from toil.exceptions import ToilUserError
+from toil.runtime.batch.base import BatchContext, BatchSystem
 
 # name -> "module:class" (built in) or a factory returning the class (registered at run time)
 BATCH_SYSTEMS: dict[str, str | Callable[[], Any]] = {
@@ -39,3 +44,46 @@ def batch_system_class(name: str) -> Any:
         return entry()
     module, _, cls = entry.partition(":")
     return getattr(importlib.import_module(module), cls)
+
+
+# The context of the batch system being built Toil's way, for the constructors of Toil's facades to find.
+_BUILDING: ContextVar[BatchContext | None] = ContextVar("toil_batch_context", default=None)
+
+
+def new_batch_system(cls: Any, context: BatchContext) -> Any:
+    """An instance of the batch system class ``cls`` for the workflow ``context`` describes."""
+    if not _takes_toils_arguments(cls):
+        return cls(context)
+    token = _BUILDING.set(context)
+    try:
+        c = context.config
+        return cls(config=c, maxCores=c.maxCores, maxMemory=c.maxMemory, maxDisk=c.maxDisk)
+    finally:
+        _BUILDING.reset(token)
+
+
+def _takes_toils_arguments(cls: Any) -> bool:
+    try:
+        return "maxCores" in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def context_for(first: Any) -> BatchContext:
+    """The context a facade's constructor was given: its first argument, or, when it was called Toil's way
+    (``config, maxCores, maxMemory, maxDisk``), the one of the workflow whose batch system is being built."""
+    if isinstance(first, BatchContext):
+        return first
+    building = _BUILDING.get()
+    if building is None:
+        raise ToilUserError("a batch system called with Toil's arguments (config, maxCores, maxMemory, maxDisk) "
+                            "can only be built by a running workflow (--batchSystem NAME)")
+    return building
+
+
+class ToilConstructor(BatchSystem):
+    """A base of Toil's facades: built with a context, or with Toil's arguments by ``new_batch_system``."""
+
+    def __init__(self, config: Any, maxCores: float | None = None, maxMemory: int | None = None,  # noqa: N803
+                 maxDisk: int | None = None, **_: Any) -> None:
+        super().__init__(context_for(config))

@@ -1,11 +1,46 @@
-"""The interface every batch system implements."""
+"""The interface every batch system implements, and what one is built with (``cls(BatchContext(...))``)."""
 from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toil.compiler.ir import Resources
+
+if TYPE_CHECKING:
+    from toil.runtime.config import Config
+    from toil.runtime.jobstores.base import JobStore
+
+
+@dataclass(frozen=True)
+class BatchContext:
+    """Everything a batch system is built with: ``cls(context)`` is the one constructor call."""
+
+    config: Config
+    job_store: JobStore
+    workflow_dir: str                      # this machine's directory for the workflow's temporary files
+    workers_lock_path: str | None = None   # a file local job processes hold locked while they live
+    leader_fds: tuple[int, ...] = ()       # the leader's descriptors (its lock) job processes must not inherit
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """One machine a batch system runs jobs on, as the autoscaler sees it."""
+
+    name: str
+    address: str = ""
+    cores: float = 0.0
+    memory: int = 0                        # bytes
+    disk: int = 0                          # bytes
+    preemptible: bool = False
+    used_cores: float = 0.0
+    used_memory: int = 0                   # bytes reserved by running jobs
+    running_jobs: int | None = None        # None where the engine does not say
+    state: str = "up"                      # up | draining | down
+
+    @property
+    def busy(self) -> bool:
+        return self.used_cores > 0 or bool(self.running_jobs)
 
 
 @dataclass
@@ -51,6 +86,14 @@ class BatchSystem(abc.ABC):
     # Its jobs run on other machines, which reach the workflow only through the job store: a temporary store on
     # this machine will not do.
     needs_shared_job_store = False
+    # It runs many tiny jobs one after another in one allocation (--packJobs, --packSize, --packTinySeconds).
+    supports_packing = False
+
+    def __init__(self, context: BatchContext) -> None:
+        self.context = context
+        self.config = context.config
+        self.job_store = context.job_store
+        self.workflow_dir = context.workflow_dir
 
     @abc.abstractmethod
     def start(self) -> None: ...
@@ -82,6 +125,14 @@ class BatchSystem(abc.ABC):
 
     def running_tokens(self) -> list[str]:
         return self.issued_tokens()
+
+    def queued_tokens(self) -> list[str]:
+        """Issued jobs still waiting for a place to run (the leader's deadlock check; the autoscaler)."""
+        return []
+
+    def nodes(self) -> list[NodeInfo]:
+        """The machines jobs run on, as cheaply as the engine tells (for the autoscaler); [] when unknown."""
+        return []
 
     def batch_ids(self) -> dict[str, str]:
         """The engine's id of each running job (a process group, a Slurm job id), for 'toil kill --force'."""

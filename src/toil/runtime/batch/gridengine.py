@@ -7,7 +7,7 @@ import os
 import shlex
 from typing import Any
 
-from toil.runtime.batch.base import BatchJob
+from toil.runtime.batch.base import BatchContext, BatchJob, NodeInfo
 from toil.runtime.batch.hpc import HPCBatchSystem, JobState, extra_args, run_command
 
 log = logging.getLogger("toil.batch.gridengine")
@@ -34,12 +34,49 @@ def accounting_state(fields: list[str], h_vmem_bytes: int | None = None) -> JobS
     return JobState(batch_id, "failed", status or 1, f"exit status {status}")
 
 
+def qhost_nodes(text: str) -> list[NodeInfo]:
+    """Hosts from ``qhost -q``: a host line (NCPU, MEMTOT, MEMUSE), then its queues (slots resv/used/total)."""
+    hosts: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts or parts[0] in ("HOSTNAME", "global") or set(parts[0]) == {"-"}:
+            continue
+        if not line[0].isspace() and len(parts) >= 9:
+            hosts.append({"name": parts[0], "cores": _count(parts[2]), "memory": _ge_bytes(parts[7]),
+                          "used_memory": _ge_bytes(parts[8]), "used": 0, "queues": []})
+        elif line[0].isspace() and hosts and len(parts) >= 3 and parts[2].count("/") == 2:
+            hosts[-1]["used"] += int(parts[2].split("/")[1])
+            hosts[-1]["queues"].append(parts[3] if len(parts) > 3 else "")
+    return [NodeInfo(h["name"], h["name"], cores=h["cores"], memory=h["memory"], used_cores=h["used"],
+                     used_memory=h["used_memory"], state=_ge_host_state(h["queues"])) for h in hosts]
+
+
+def _ge_host_state(queue_states: list[str]) -> str:
+    """'down' when every queue on the host is unreachable (u) or in error (E); 'draining' when all are disabled."""
+    if queue_states and all("u" in q or "E" in q for q in queue_states):
+        return "down"
+    if queue_states and all("d" in q for q in queue_states):
+        return "draining"
+    return "up"
+
+
+def _count(text: str) -> float:
+    return float(text) if text.replace(".", "", 1).isdigit() else 0.0
+
+
+def _ge_bytes(text: str) -> int:
+    """Grid Engine's sizes: '23.5G', '380.0M', '0.0' (K, M, G, T are powers of 1024)."""
+    scale = {"K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30, "T": 2 ** 40}.get(text[-1:].upper(), 1)
+    number = text[:-1] if scale != 1 else text
+    return int(_count(number) * scale)
+
+
 class GridEngineBatchSystem(HPCBatchSystem):
     name = "grid_engine"
     command = "qsub"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, context: BatchContext) -> None:
+        super().__init__(context)
         self.user = getpass.getuser()
         self._acct_offset: int | None = None
         self._finished: dict[str, JobState] = {}
@@ -48,12 +85,12 @@ class GridEngineBatchSystem(HPCBatchSystem):
     def submit_argv(self, job: BatchJob, command: list[str], log_path: str) -> list[str]:
         r = job.resources
         slots = self.cores(r)
-        argv = ["qsub", "-terse", "-V", "-b", "y", "-N", self.job_name, "-o", log_path, "-j", "y", "-w", "e"]
+        argv = ["qsub", "-terse", "-V", "-b", "y", "-N", self.label, "-o", log_path, "-j", "y", "-w", "e"]
         if slots > 1:
             argv += ["-pe", os.environ.get("TOIL_GRIDENGINE_PE", "smp"), str(slots)]
-        if not getattr(self.config, "manualMemArgs", False):
+        if not self.config.manualMemArgs:
             argv += ["-l", f"h_vmem={self.h_vmem_mib(r.memory, slots)}M"]
-        argv += extra_args(self.config, "", "TOIL_GRIDENGINE_ARGS")
+        argv += extra_args(None, "TOIL_GRIDENGINE_ARGS")
         # with -b y, qsub joins the arguments into one shell line: quote each
         argv += [shlex.quote(a) for a in command]
         return argv
@@ -66,9 +103,9 @@ class GridEngineBatchSystem(HPCBatchSystem):
         than TOIL_GRIDENGINE_MIN_VMEM (default 1Gi) per slot, or jobs die at start-up.
         """
         from toil.lib.conversions import human2bytes
-        per_slot = memory if getattr(self.config, "memory_is_product", False) else -(-memory // slots)
+        per_slot = memory if self.config.memory_is_product else -(-memory // slots)
         floor = human2bytes(os.environ.get("TOIL_GRIDENGINE_MIN_VMEM", "1Gi"))
-        if getattr(self.config, "memory_is_product", False):
+        if self.config.memory_is_product:
             floor *= slots
         return max(1, -(-max(per_slot, floor) // 2 ** 20))
 
@@ -79,6 +116,11 @@ class GridEngineBatchSystem(HPCBatchSystem):
     @classmethod
     def cancel_argv(cls, ids: list[str]) -> list[str]:
         return ["qdel", *ids]
+
+    def nodes(self) -> list[NodeInfo]:
+        """Grid Engine's hosts, from one ``qhost -q``; [] if it does not answer."""
+        p = run_command(["qhost", "-q"])
+        return qhost_nodes(p.stdout) if p.returncode == 0 else []
 
     # ------------------------------------------------------------------ polling
     def query(self) -> dict[str, JobState]:
@@ -123,7 +165,7 @@ class GridEngineBatchSystem(HPCBatchSystem):
         self._acct_offset += end
         for line in data[:end].decode("utf-8", "replace").splitlines():
             fields = line.split(":")
-            if len(fields) > F_EXIT_STATUS and fields[F_JOB_NAME] == self.job_name:
+            if len(fields) > F_EXIT_STATUS and fields[F_JOB_NAME] == self.label:
                 sub = self.jobs.get(self.by_id.get(fields[F_JOB_NUMBER], ""))
                 limit = sub.job.resources.memory if sub is not None else None
                 self._finished[fields[F_JOB_NUMBER]] = accounting_state(fields, limit)

@@ -25,9 +25,10 @@ from toil.compiler.ir import Resources
 from toil.exceptions import InsufficientSystemResources
 from toil.lib.conversions import bytes2human
 from toil.lib.host import cpu_count, physical_memory
-from toil.runtime.batch.base import BatchJob, BatchSystem, Completion
+from toil.runtime.batch.base import BatchContext, BatchJob, BatchSystem, Completion, NodeInfo
 from toil.runtime.batch.workerproc import Policy, worker_main
 from toil.runtime.batch.zygote import Channel, Zygote
+from toil.runtime.config import Config
 
 log = logging.getLogger("toil.batch.local")
 
@@ -53,11 +54,10 @@ class _Worker:
 class LocalBatchSystem(BatchSystem):
     name = "single_machine"
 
-    def __init__(self, config: Any, job_store: Any, workflow_dir: str, lock_path: str | None = None,
-                 leader_fds: list[int] | None = None) -> None:
-        self.config = config
-        self.job_store = job_store
-        self.scale = float(getattr(config, "scale", 1.0) or 1.0)
+    def __init__(self, context: BatchContext) -> None:
+        super().__init__(context)
+        config, job_store, workflow_dir = context.config, context.job_store, context.workflow_dir
+        self.scale = config.scale
         self.max_cores = min(float(config.maxCores), float(cpu_count()))
         self.max_memory = min(int(config.maxMemory), physical_memory())
         os.makedirs(workflow_dir, exist_ok=True)
@@ -70,9 +70,8 @@ class LocalBatchSystem(BatchSystem):
         self.running: dict[str, _Worker] = {}          # token -> worker (spawning or busy)
         self.idle: list[_Worker] = []
         self._done: list[Completion] = []
-        self.capture = not getattr(config, "disableWorkerOutputCapture", False)
-        self.keep_logs = bool(getattr(config, "writeLogsFromAllJobs", False) or getattr(config, "writeLogs", None)
-                              or getattr(config, "writeLogsGzip", None))
+        self.capture = not config.disableWorkerOutputCapture
+        self.keep_logs = bool(config.writeLogsFromAllJobs or config.writeLogs or config.writeLogsGzip)
         self.idle_cap = max(2, cpu_count())
         self.zygote_restarts = 0
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -80,15 +79,15 @@ class LocalBatchSystem(BatchSystem):
         self.listener.bind(self.address)
         self.listener.listen(1024)
         self.listener.setblocking(False)
-        policy = Policy(max_jobs=max(1, int(getattr(config, "maxJobsPerWorker", 1000) or 1)))
+        policy = Policy(max_jobs=config.maxJobsPerWorker)
         from toil.runtime.worker import warm_up
         self._logs_to_delete: list[str] = []
         self.zygote = Zygote(partial(_worker_entry, self.address, job_store, config, workflow_dir, policy,
                                      self.capture),
-                             lock_path=lock_path, warm_up=warm_up,
+                             lock_path=context.workers_lock_path, warm_up=warm_up,
                              on_worker_exit=partial(_run_deferred_of_dead_worker, workflow_dir),
                              close_in_child=lambda: [self.listener.fileno()],
-                             close_in_zygote=list(leader_fds or []))
+                             close_in_zygote=list(context.leader_fds))
         self.sel = selectors.DefaultSelector()
 
     # ------------------------------------------------------------------ set-up and limits
@@ -119,6 +118,12 @@ class LocalBatchSystem(BatchSystem):
             raise InsufficientSystemResources(
                 f"job {label} requests {', '.join(problems)}: more than the single_machine batch system can "
                 f"give (limited by this machine and --maxCores/--maxMemory/--maxDisk)")
+
+    def nodes(self) -> list[NodeInfo]:
+        """This machine, within --maxCores/--maxMemory/--maxDisk, and what its running jobs hold of it."""
+        return [NodeInfo(socket.gethostname(), "127.0.0.1", self.max_cores, self.max_memory, self.max_disk,
+                         used_cores=(self._millicores(self.max_cores) - self._free[0]) / 1000,
+                         used_memory=self.max_memory - self._free[1], running_jobs=len(self.running))]
 
     # ------------------------------------------------------------------ issuing
     def issue(self, job: BatchJob) -> None:
@@ -330,7 +335,7 @@ class LocalBatchSystem(BatchSystem):
 
     def _read_log(self, memfd: int) -> bytes:
         """The job's output (its tail, up to --maxLogFileSize), kept in memory: no disk needed to report it."""
-        limit = int(getattr(self.config, "maxLogFileSize", 0) or 0)
+        limit = self.config.maxLogFileSize
         size = os.fstat(memfd).st_size
         start = max(0, size - limit) if limit > 0 else 0
         chunks, offset = [], start
@@ -359,23 +364,18 @@ class LocalBatchSystem(BatchSystem):
         import json
 
         from toil.runtime.jobstores.journal import decode_line
+        from toil.runtime.protocol import ResultProgress, gather_results
         path = self._results_log(worker_id)
         if not path or not os.path.exists(path):
             return None
-        runs, running = [], None
         with open(path, "rb") as f:
-            for line in f:
-                rec = decode_line(line)
-                if rec is not None and rec.get("token") == token and rec.get("part"):
-                    runs.append(rec["run"])
-                    running = rec.get("running")
-        if not runs:
-            return None
-        return json.dumps({"token": token, "runs": runs, "running": running}).encode()
+            lines = [rec for rec in map(decode_line, f) if rec is not None and rec.get("token") == token
+                     and ResultProgress.is_progress(rec)]
+        result = gather_results(lines).get(token)
+        return json.dumps(result.to_json()).encode() if result is not None else None
 
     def _results_log(self, worker_id: str) -> str | None:
-        getter = getattr(self.job_store, "result_log_path", None)
-        return getter(worker_id) if getter else None
+        return self.job_store.result_log_path(worker_id)
 
     def after_commit(self) -> None:
         """The leader has journaled every result received so far: exited workers' logs are not needed."""
@@ -435,13 +435,13 @@ class LocalBatchSystem(BatchSystem):
         return [j.token for j in self.queue]
 
 
-def _worker_entry(address: str, job_store: Any, config: Any, workflow_dir: str, policy: Policy, capture: bool,
+def _worker_entry(address: str, job_store: Any, config: Config, workflow_dir: str, policy: Policy, capture: bool,
                   worker_id: str) -> None:
     """In a new worker process: run jobs with a scratch directory and a results log of its own."""
     from toil.runtime.worker import AppendLogSink, ResultSink, run_attempt
     scratch = os.path.join(workflow_dir, f"worker-{worker_id}")
-    getter = getattr(job_store, "result_log_path", None)
-    sink = AppendLogSink(getter(worker_id)) if getter else ResultSink(job_store)
+    log_path = job_store.result_log_path(worker_id)
+    sink = AppendLogSink(log_path) if log_path else ResultSink(job_store)
 
     def run_job(message: dict[str, Any]) -> tuple[int, bytes]:
         return run_attempt(job_store, config, message, workflow_dir, sink=sink, scratch=scratch)

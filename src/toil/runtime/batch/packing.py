@@ -11,7 +11,10 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from toil.runtime.config import Config
 
 TINY_SECONDS = 30.0
 PROBE_GRACE = 15.0
@@ -25,10 +28,8 @@ class PackingPolicy:
     probe_grace: float = PROBE_GRACE
 
     @classmethod
-    def from_config(cls, config: Any) -> "PackingPolicy":
-        return cls(enabled=bool(getattr(config, "packJobs", True)),
-                   pack_size=max(1, int(getattr(config, "packSize", 100) or 100)),
-                   tiny_seconds=float(getattr(config, "packTinySeconds", TINY_SECONDS) or TINY_SECONDS))
+    def from_config(cls, config: "Config") -> "PackingPolicy":
+        return cls(enabled=config.packJobs, pack_size=config.packSize, tiny_seconds=config.packTinySeconds)
 
 
 @dataclass

@@ -1,17 +1,17 @@
 """Run a pack of jobs in one scheduler allocation, one after another (see packing.py).
 
-Usage: ``python -m toil.runtime.batch.packrun JOBSTORE PACKFILE``. The pack file lists each job's
-token, message file and log file. Each job runs in a child process forked from this warm one, its
-output in its own log, its result in the job store as if it had run alone. Progress lines go to the
-pack's progress file, which the leader reads at each poll::
+Usage: ``python -m toil.runtime.batch.packrun JOBSTORE PACK``. PACK names the pack's message in the job
+store (or is a pack file's path); it lists each job's token, message and log file. Each job runs in a
+child process forked from this warm one, its output in its own log (a file the batch system chose, or,
+where it chose none, a job store message ``TOKEN.log``), its result in the job store as if it had run
+alone. Progress lines go to the pack's progress message, which the leader reads at each poll::
 
     start TOKEN TIME        end TOKEN EXIT_CODE SECONDS        skip TOKEN
 
-A token listed in the pack's cancel file is skipped, or killed if it is running.
+A token listed in the pack's cancel message is skipped, or killed if it is running.
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -21,19 +21,22 @@ from typing import Any
 CANCEL_CHECK_SECONDS = 0.2
 
 
-def _append(path: str, line: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        os.write(fd, (line + "\n").encode())
-    finally:
-        os.close(fd)
+class Progress:
+    """The pack's progress message, rewritten whole at each line (readers see whole lines only)."""
+
+    def __init__(self, js: Any, name: str) -> None:
+        self.js, self.name = js, name
+        self.lines: list[str] = []
+
+    def add(self, line: str) -> None:
+        self.lines.append(line + "\n")
+        self.js.write_message(self.name, "".join(self.lines).encode())
 
 
-def _cancelled(path: str) -> set[str]:
+def _cancelled(js: Any, name: str) -> set[str]:
     try:
-        with open(path, encoding="utf-8") as f:
-            return set(f.read().split())
-    except OSError:
+        return set(js.read_message(name).decode().split())
+    except KeyError:
         return set()
 
 
@@ -57,7 +60,7 @@ def _run_child(js: Any, config: Any, message: dict[str, Any], log_path: str, wor
         os._exit(code)
 
 
-def _wait_child(pid: int, token: str, cancel_path: str) -> tuple[int, bool]:
+def _wait_child(pid: int, token: str, js: Any, cancel: str) -> tuple[int, bool]:
     """(exit code, killed): wait for the child, killing it if its token gets cancelled."""
     killed = False
     pause = 0.001        # short jobs end within milliseconds: look often at first, then every 0.2 s
@@ -67,7 +70,7 @@ def _wait_child(pid: int, token: str, cancel_path: str) -> tuple[int, bool]:
             if os.WIFSIGNALED(status):
                 return 128 + os.WTERMSIG(status), killed
             return os.WEXITSTATUS(status), killed
-        if not killed and token in _cancelled(cancel_path):
+        if not killed and token in _cancelled(js, cancel):
             killed = True
             try:
                 os.killpg(pid, signal.SIGKILL)
@@ -77,41 +80,50 @@ def _wait_child(pid: int, token: str, cancel_path: str) -> tuple[int, bool]:
         pause = min(CANCEL_CHECK_SECONDS, pause * 2)
 
 
-def run_pack(job_store_locator: str, pack_path: str) -> int:
-    from toil.cli.worker_main import adopt_main_module
-    from toil.runtime.config import Config
-    from toil.runtime.jobstores import normalize_locator, open_job_store
+def run_pack(job_store_locator: str, pack_name: str) -> int:
     from toil.runtime.worker import warm_up
+    from toil.runtime.worker_bootstrap import bootstrap_worker, open_worker_job_store, read_worker_message
 
-    with open(pack_path, encoding="utf-8") as f:
-        pack = json.load(f)
-    js = open_job_store(normalize_locator(job_store_locator))
-    config = Config.from_json(js.read_meta()["config"])
-    js.config = config  # type: ignore[attr-defined]
-    adopt_main_module(pack.get("main"))
+    js = open_worker_job_store(job_store_locator)
+    pack = read_worker_message(js, pack_name)
+    env = bootstrap_worker(js, pack.get("main"))
     warm_up()
-    workflow_dir = os.path.join(config.work_dir(), f"toil-{config.workflowID}")
-    os.makedirs(workflow_dir, mode=0o700, exist_ok=True)
-    progress, cancel = pack["progress"], pack["cancel"]
+    progress, cancel = Progress(js, pack["progress"]), pack["cancel"]
     for entry in pack["jobs"]:
         token = entry["token"]
-        if token in _cancelled(cancel):
-            _append(progress, f"skip {token}")
+        if token in _cancelled(js, cancel):
+            progress.add(f"skip {token}")
             continue
-        with open(entry["message"], encoding="utf-8") as f:
-            message = json.load(f)
+        message = read_worker_message(js, entry["message"])
         started = time.time()
-        _append(progress, f"start {token} {started:.3f}")
-        pid = _run_child(js, config, message, entry["log"], workflow_dir)
-        code, killed = _wait_child(pid, token, cancel)
-        _append(progress, f"{'killed' if killed else 'end'} {token} {code} {time.time() - started:.3f}")
+        progress.add(f"start {token} {started:.3f}")
+        log_path = entry.get("log") or os.path.join(env.workflow_dir, f"pack-{os.getpid()}-{_safe(token)}.log")
+        pid = _run_child(js, env.config, message, log_path, env.workflow_dir)
+        code, killed = _wait_child(pid, token, js, cancel)
+        if not entry.get("log"):
+            _store_log(js, token, log_path)
+        progress.add(f"{'killed' if killed else 'end'} {token} {code} {time.time() - started:.3f}")
     return 0
+
+
+def _store_log(js: Any, token: str, path: str) -> None:
+    """Where the batch system gave no log file: the job's output as the job store message ``TOKEN.log``."""
+    try:
+        with open(path, "rb") as f:
+            js.write_message(f"{_safe(token)}.log", f.read())
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _safe(token: str) -> str:
+    return token.replace("/", "_")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) != 2:
-        sys.stderr.write("usage: python -m toil.runtime.batch.packrun JOBSTORE PACKFILE\n")
+        sys.stderr.write("usage: python -m toil.runtime.batch.packrun JOBSTORE PACK\n")
         return 2
     return run_pack(argv[0], argv[1])
 

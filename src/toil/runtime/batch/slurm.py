@@ -5,9 +5,8 @@ import logging
 import math
 import os
 import re
-from typing import Any
 
-from toil.runtime.batch.base import BatchJob
+from toil.runtime.batch.base import BatchContext, BatchJob, NodeInfo
 from toil.runtime.batch.hpc import HPCBatchSystem, JobState, extra_args, run_command
 from toil.runtime.batch.slurm_cluster import PartitionInfo, PartitionSet, format_slurm_time, parse_slurm_time
 
@@ -52,36 +51,36 @@ class SlurmBatchSystem(HPCBatchSystem):
     PartitionSet = PartitionSet
     command = "sbatch"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, context: BatchContext) -> None:
+        super().__init__(context)
         self.accounting: bool | None = None        # is sacct usable? found out at the first poll
 
     # ------------------------------------------------------------------ submission
     def submit_argv(self, job: BatchJob, command: list[str], log_path: str) -> list[str]:
         c, r = self.config, job.resources
-        argv = ["sbatch", "--parsable", "--job-name", self.job_name, "--output", log_path, "--open-mode=append",
+        argv = ["sbatch", "--parsable", "--job-name", self.label, "--output", log_path, "--open-mode=append",
                 "--nodes=1", "--ntasks=1", f"--cpus-per-task={self.cores(r)}"]
-        if getattr(c, "slurm_allocate_mem", True):
+        if c.slurm_allocate_mem:
             argv.append(f"--mem={self.memory_mib(r)}M")
         gpus = r.accelerator_count
-        partition = getattr(c, "slurm_partition", None)
+        partition = c.slurm_partition
         if gpus:
             argv.append(f"--gres=gpu:{gpus}")
-            partition = getattr(c, "slurm_gpu_partition", None) or partition
+            partition = c.slurm_gpu_partition or partition
         elif partition is None and self.cores(r) > 1:
-            partition = getattr(c, "slurm_pe", None)          # Toil's partition for multi-core jobs
-        if r.preemptible and getattr(c, "slurm_preemptible_partition", None):
+            partition = c.slurm_pe          # Toil's partition for multi-core jobs
+        if r.preemptible and c.slurm_preemptible_partition:
             partition = c.slurm_preemptible_partition
         if partition:
             argv.append(f"--partition={partition}")
-        qos = getattr(c, "slurm_preemptible_qos", None) if r.preemptible else None
-        qos = qos or (getattr(c, "slurm_gpu_qos", None) if gpus else None) or getattr(c, "slurm_qos", None)
+        qos = c.slurm_preemptible_qos if r.preemptible else None
+        qos = qos or (c.slurm_gpu_qos if gpus else None) or c.slurm_qos
         if qos:
             argv.append(f"--qos={qos}")
-        walltime = getattr(c, "slurm_time", None)
+        walltime = c.slurm_time
         if walltime:
             argv.append(f"--time={format_slurm_time(int(walltime))}")
-        argv += extra_args(c, "slurm_args", "TOIL_SLURM_ARGS")
+        argv += extra_args(c.slurm_args, "TOIL_SLURM_ARGS")
         argv += ["--wrap", "exec " + " ".join(_quote(a) for a in command)]
         return argv
 
@@ -93,12 +92,11 @@ class SlurmBatchSystem(HPCBatchSystem):
     def cancel_argv(cls, ids: list[str]) -> list[str]:
         return ["scancel", *ids]
 
-    def shutdown(self) -> None:
-        if self.watched_ids():
-            run_command(["scancel", f"--name={self.job_name}"])     # one call, however many jobs
-        super().shutdown()
+    def cancel_workflow(self, ids: list[str]) -> None:
+        run_command(["scancel", f"--name={self.label}"])     # one call, however many jobs
+        super().cancel_workflow(ids)
 
-    def refine(self, st: JobState, log_path: str) -> JobState:
+    def refine_from_log(self, st: JobState, log_path: str) -> JobState:
         """Without cgroups Slurm ends a job over its --mem FAILED or CANCELLED; slurmstepd's log line says why."""
         if st.state not in ("failed", "cancelled"):
             return st
@@ -112,6 +110,13 @@ class SlurmBatchSystem(HPCBatchSystem):
             return JobState(st.batch_id, "oom", st.exit_code, "Slurm killed the job for exceeding its memory")
         return st
 
+    def nodes(self) -> list[NodeInfo]:
+        """Slurm's nodes, from one ``scontrol show node``; [] if it does not answer."""
+        p = run_command(["scontrol", "show", "node", "-o"])
+        if p.returncode != 0:
+            return []
+        return slurm_nodes(p.stdout, self.config.slurm_preemptible_partition)
+
     # ------------------------------------------------------------------ polling
     def query(self) -> dict[str, JobState]:
         states = self._squeue()
@@ -122,7 +127,7 @@ class SlurmBatchSystem(HPCBatchSystem):
         return states
 
     def _squeue(self) -> dict[str, JobState]:
-        p = run_command(["squeue", "-h", f"--name={self.job_name}", "-o", "%i|%T|%r"])
+        p = run_command(["squeue", "-h", f"--name={self.label}", "-o", "%i|%T|%r"])
         out: dict[str, JobState] = {}
         for line in p.stdout.splitlines():
             parts = line.strip().split("|")
@@ -142,7 +147,7 @@ class SlurmBatchSystem(HPCBatchSystem):
 
     def _sacct(self) -> dict[str, JobState] | None:
         start = _slurm_time(self.started - 60)
-        p = run_command(["sacct", "-n", "-P", "-X", f"--name={self.job_name}", "-S", start,
+        p = run_command(["sacct", "-n", "-P", "-X", f"--name={self.label}", "-S", start,
                          "-o", "JobIDRaw,State,ExitCode"])
         if p.returncode != 0:
             return None
@@ -159,10 +164,36 @@ class SlurmBatchSystem(HPCBatchSystem):
         out = {}
         for line in p.stdout.splitlines():
             fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
-            if fields.get("JobName") == self.job_name and "JobId" in fields:
+            if fields.get("JobName") == self.label and "JobId" in fields:
                 out[fields["JobId"]] = slurm_state(fields["JobId"], fields.get("JobState", ""),
                                                    fields.get("ExitCode", ""), fields.get("Reason", ""))
         return out
+
+
+def slurm_nodes(text: str, preemptible_partition: str | None = None) -> list[NodeInfo]:
+    """Nodes from ``scontrol show node -o`` (sizes in MB); those in the preemptible partition are preemptible."""
+    out = []
+    for line in text.splitlines():
+        f = dict(w.split("=", 1) for w in line.split() if "=" in w)
+        if "NodeName" not in f:
+            continue
+        state = f.get("State", "")
+        mib = 2 ** 20
+        out.append(NodeInfo(
+            f["NodeName"], f.get("NodeAddr", ""), cores=_number(f.get("CPUTot")),
+            memory=int(_number(f.get("RealMemory")) * mib), disk=int(_number(f.get("TmpDisk")) * mib),
+            preemptible=bool(preemptible_partition) and preemptible_partition in f.get("Partitions", "").split(","),
+            used_cores=_number(f.get("CPUAlloc")), used_memory=int(_number(f.get("AllocMem")) * mib),
+            state="down" if any(w in state for w in ("DOWN", "FAIL", "*")) else
+                  "draining" if "DRAIN" in state else "up"))
+    return out
+
+
+def _number(text: str | None) -> float:
+    try:
+        return float(text or 0)
+    except ValueError:
+        return 0.0
 
 
 def _quote(arg: str) -> str:

@@ -3,12 +3,14 @@
 Layout (directories 0700, files 0600)::
 
     toil.json            metadata: format version, workflow id, options
-    leader.lock          flock'ed by the one running leader; leader.json says who
+    leader.lock          flock'ed by the one running leader (the lease); leader.json says who
+    workers.lock         flock'ed (shared) by every job process while it lives (see workers_lock_path)
     status.json          the leader's live counts, rewritten about once a second (toil status)
-    state/               journal-<seq>.log and snapshot.json (see journal.py)
+    state/               journal-<seq>.log and snapshot.json (see file_journal.py)
     payloads/<p>.pack    pickled job payloads, many jobs per pack
     returns/<node>       pickled return values that promises read
     results/<token>      a worker's result for the leader (rename-atomic)
+    messages/<name>      what a leader and remote workers exchange: job messages, packs (rename-atomic)
     files/<xx>/<id>      global files (symlinks for linked imports)
     shared/<name>        shared files (import_file with a shared name)
     flags/<name>         service start/stop flags
@@ -25,8 +27,6 @@ import re
 import shutil
 import socket
 import time
-import urllib.parse
-import urllib.request
 import struct
 import uuid
 import zlib
@@ -34,16 +34,21 @@ from contextlib import contextmanager
 from typing import IO, Any, Iterator
 
 from toil.compiler.ir import PayloadRef
-from toil.exceptions import (JobStoreCorruptError, JobStoreExistsException, JobStoreLockedError,
-                             NoSuchJobStoreException, ToilUserError)
+from toil.exceptions import (JobStoreCorruptError, JobStoreExistsException, NoSuchJobStoreException,
+                             ToilUserError)
 from toil.runtime.jobstores.base import JobStore, NoSuchFileException
-from toil.runtime.jobstores.fsutil import atomic_write, fsync_dir, temp_name, unlink_quiet, user_mode
+from toil.runtime.jobstores.file_journal import FileJournal
+from toil.runtime.jobstores.fsutil import atomic_write, fsync_dir, temp_name, unlink_quiet
 from toil.runtime.jobstores.journal import Journal
 from toil.runtime.jobstores.retry import retried
 
 FORMAT = "toil-py-jobstore/1"
 META = "toil.json"
 STATUS = "status.json"
+LEADER_LOCK = "leader.lock"
+WORKERS_LOCK = "workers.lock"
+MAX_PATH = 4096        # Linux's PATH_MAX
+MAX_DEPTH = 512        # deeper paths would exhaust Python's recursion making their directories
 _SUBDIRS = ("state", "payloads", "returns", "results", "files", "shared", "flags", "logs", "stats", "tmp")
 _FILE_ID = re.compile(r"^[0-9a-f]{32}/[^/\x00]+$")
 _RETURN_HEADER = struct.Struct(">4sQI")     # magic, length, CRC-32 of a return value
@@ -65,7 +70,7 @@ class FileJobStore(JobStore):
         self.path = os.path.abspath(path)
         self.locator = f"file:{self.path}"
         self._lock_fd: int | None = None
-        self._journal: Journal | None = None
+        self._journal: FileJournal | None = None
 
     # -- lifecycle
     def exists(self) -> bool:
@@ -116,8 +121,9 @@ class FileJobStore(JobStore):
             raise ToilUserError(f"refusing to delete {self.path}: it is not a job store")
         shutil.rmtree(self.path, ignore_errors=True)
 
-    def lock_leader(self) -> "FileJobStore":
-        path = os.path.join(self.path, "leader.lock")
+    # -- the lease: an exclusive flock on leader.lock, which dies with the process that holds it
+    def lock_leader(self) -> None:
+        path = os.path.join(self.path, LEADER_LOCK)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -125,16 +131,11 @@ class FileJobStore(JobStore):
             os.close(fd)
             if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                 raise
-            who = self.leader_info()
-            detail = f" (pid {who.get('pid')} on {who.get('host')})" if who else ""
-            raise JobStoreLockedError(
-                f"another leader{detail} is running on the job store {self.locator}; wait for it to finish "
-                f"or stop it with 'toil kill {self.locator}'") from None
+            raise self.locked_error(self.leader_info()) from None
         self._lock_fd = fd
         atomic_write(os.path.join(self.path, "leader.json"),
                      json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                  "started": time.time()}).encode(), durable=False)
-        return self
 
     def unlock_leader(self) -> None:
         if self._lock_fd is not None:
@@ -149,9 +150,32 @@ class FileJobStore(JobStore):
         except (OSError, ValueError):
             return {}
 
+    def leader_lease_held(self) -> bool:
+        # flock sees leaders on this host (and, on most shared file systems, on others)
+        try:
+            fd = os.open(os.path.join(self.path, LEADER_LOCK), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except OSError:
+            return True
+        finally:
+            os.close(fd)      # and with it the probe's own lock
+
+    def leader_lease_fds(self) -> list[int]:
+        return [self._lock_fd] if self._lock_fd is not None else []
+
+    def workers_lock_path(self) -> str:
+        return os.path.join(self.path, WORKERS_LOCK)
+
+    def workers_running(self) -> bool:
+        return _flock_taken(self.workers_lock_path(), fcntl.LOCK_EX)
+
     def journal(self) -> Journal:
         if self._journal is None:
-            self._journal = Journal(os.path.join(self.path, "state"))
+            self._journal = FileJournal(os.path.join(self.path, "state"))
         return self._journal
 
     # -- payloads, returns, results
@@ -229,6 +253,33 @@ class FileJobStore(JobStore):
     def list_results(self) -> list[str]:
         return [n for n in os.listdir(os.path.join(self.path, "results")) if not n.startswith(".")]
 
+    # -- messages (made on first use: stores from before them have no messages/)
+    @retried
+    def write_message(self, name: str, data: bytes) -> None:
+        path = self._message_path(name)
+        try:
+            atomic_write(path, data, durable=False)     # a lost message is a lost job: re-issued
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            atomic_write(path, data, durable=False)
+
+    @retried
+    def read_message(self, name: str) -> bytes:
+        try:
+            with open(self._message_path(name), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            raise KeyError(name) from None
+
+    @retried
+    def delete_message(self, name: str) -> None:
+        unlink_quiet(self._message_path(name))
+
+    def _message_path(self, name: str) -> str:
+        if not _SAFE_NAME.match(name) or name.startswith("."):
+            raise ValueError(f"bad message name {name!r}: use letters, digits, '.', '_', '-', '@', '+'")
+        return self._p("messages", name)
+
     # -- flags
     @retried
     def set_flag(self, name: str) -> None:
@@ -290,12 +341,16 @@ class FileJobStore(JobStore):
                 raise
         os.replace(tmp, dest)
 
-    @retried
-    def read_file(self, file_id: str, local_path: str, link: str = "copy") -> None:
-        src = self.local_path(file_id)
-        real = os.path.realpath(src)
+    def _source(self, file_id: str) -> str:
+        """Where a global file's bytes are: its path here, or the file a linked import points to."""
+        real = os.path.realpath(self.local_path(file_id))
         if not os.path.exists(real):
             raise NoSuchFileException(file_id, f"its source {real} is gone")
+        return real
+
+    @retried
+    def read_file(self, file_id: str, local_path: str, link: str = "copy") -> None:
+        real = self._source(file_id)
         if os.path.lexists(local_path):
             os.unlink(local_path)
         if link == "symlink":
@@ -316,6 +371,7 @@ class FileJobStore(JobStore):
         try:
             f = open(path, "rb")
         except FileNotFoundError:
+            self._source(file_id)     # a linked import whose source is gone: say so
             raise NoSuchFileException(file_id) from None
         with f:
             yield f
@@ -342,36 +398,23 @@ class FileJobStore(JobStore):
             raise NoSuchFileException(file_id) from None
 
     @retried
+    def file_is_executable(self, file_id: str) -> bool:
+        return bool(os.stat(self._source(file_id)).st_mode & 0o100)
+
+    def link_local_file(self, local_path: str) -> tuple[str, int, bool]:
+        file_id, dest = self._new_file(local_path)
+        os.symlink(os.path.abspath(local_path), dest)
+        return file_id, os.path.getsize(local_path), bool(os.stat(local_path).st_mode & 0o100)
+
+    # The base class's import and export (through the URL handlers), retried like every file system call here.
+    @retried
     def import_file(self, src_uri: str, shared_file_name: str | None = None,
                     symlink: bool = False) -> tuple[str, int, bool] | None:
-        scheme, src = _split_uri(src_uri)
-        if shared_file_name is not None:
-            self.write_shared_file(shared_file_name, _read_uri(scheme, src))
-            return None
-        if scheme == "file":
-            if not os.path.isfile(src):
-                raise ToilUserError(f"cannot import {src_uri}: no such file")
-            if symlink:
-                file_id, dest = self._new_file(src)
-                os.symlink(os.path.abspath(src), dest)
-                return file_id, os.path.getsize(src), bool(os.stat(src).st_mode & 0o100)
-            return self.write_file(src, basename=src)
-        with self.write_file_stream(basename=os.path.basename(urllib.parse.urlparse(src_uri).path)) as (f, fid):
-            data = _read_uri(scheme, src)
-            f.write(data)
-        return fid, len(data), False
+        return super().import_file(src_uri, shared_file_name, symlink)
 
     @retried
     def export_file(self, file_id: str, dst_uri: str) -> None:
-        scheme, dst = _split_uri(dst_uri)
-        if scheme != "file":
-            raise ToilUserError(f"cannot export to {dst_uri}: only file paths and file:// URLs are supported")
-        parent = os.path.dirname(os.path.abspath(dst))
-        os.makedirs(parent, exist_ok=True)
-        tmp = temp_name(os.path.abspath(dst))
-        self.read_file(file_id, tmp, link="copy")
-        os.chmod(tmp, user_mode(bool(os.stat(tmp).st_mode & 0o100)))   # what the user asked for: their umask
-        os.replace(tmp, dst)
+        super().export_file(file_id, dst_uri)
 
     @retried
     def write_shared_file(self, name: str, data: bytes) -> None:
@@ -440,26 +483,25 @@ class FileJobStore(JobStore):
         return os.path.join(self.path, *parts)
 
 
-def _split_uri(uri: str) -> tuple[str, str]:
-    """('file', path) for paths and file:// URLs, else (scheme, uri)."""
-    parsed = urllib.parse.urlparse(uri)
-    if parsed.scheme in ("", "file"):
-        path = urllib.parse.unquote(parsed.path) if parsed.scheme == "file" else uri
-        return "file", os.path.abspath(os.path.expanduser(path))
-    if parsed.scheme in ("http", "https", "ftp"):
-        return parsed.scheme, uri
-    raise ToilUserError(f"cannot use {uri}: unsupported URL scheme {parsed.scheme!r}")
-
-
-def _read_uri(scheme: str, src: str) -> bytes:
-    if scheme == "file":
-        try:
-            with open(src, "rb") as f:
-                return f.read()
-        except OSError as e:
-            raise ToilUserError(f"cannot read {src}: {e.strerror}") from None
+def _flock_taken(path: str, operation: int) -> bool:
+    """Whether another open file holds a flock on path that ``operation`` would wait for (False: no file)."""
     try:
-        with urllib.request.urlopen(src, timeout=60) as r:
-            return bytes(r.read())
-    except OSError as e:
-        raise ToilUserError(f"cannot fetch {src}: {e}") from None
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)      # and with it the probe's own lock
+
+
+def normalize_path(rest: str) -> str:
+    """A file: locator's path made absolute (workers may run in another directory), within Linux's limits."""
+    path = os.path.abspath(os.path.expanduser(rest))
+    if len(path) >= MAX_PATH or path.count("/") > MAX_DEPTH:
+        raise ToilUserError(f"the job store path is too long ({len(path)} characters, {path.count('/')} "
+                            f"levels; at most {MAX_PATH - 1} and {MAX_DEPTH}): {path[:80]}...")
+    return path

@@ -1,36 +1,28 @@
-"""The leader's append-only journal of state changes, plus snapshots.
+"""The leader's journal: the interface every job store gives, and the record codec they share.
 
-Each record is one line: compact JSON, a tab, and the CRC-32 of the JSON in
-hex. A record is durable once ``sync`` returns; the leader acts on a change
-only after that. On load, a damaged *last* record (a write torn by a crash) is
-cut off and the load continues from the last good one; a damaged record
-followed by good ones means the file was corrupted, and loading stops with an
-error naming the file and line.
+The leader makes each change of the workflow's state durable before acting
+on it: it ``append``s records, ``sync``s (they are durable once that
+returns), and from time to time writes a snapshot of the whole state, after
+which the records before it may be dropped. A new leader ``load``s the
+latest snapshot and the records after it and replays them.
 
-A snapshot holds the whole state as of some record count ``seq``; records
-after it live in ``journal-<seq>.log``. Writing a snapshot starts a new
-journal file and removes the old ones.
+Records are JSON objects (``{"t": "ran", ...}``, see runtime/scheduling.py).
+``encode_record``/``decode_line`` are the one-line form with a CRC-32 that
+the file store's journal and workers' results logs use.
 """
 from __future__ import annotations
 
+import abc
 import json
-import logging
-import os
-import re
-import time
 import zlib
-from typing import Any, Iterator
+from typing import Any
 
-from toil.exceptions import JobStoreCorruptError
-from toil.runtime.jobstores.fsutil import atomic_write, fsync_dir
-
-log = logging.getLogger(__name__)
-
-_JOURNAL_NAME = re.compile(r"^journal-(\d{12})\.log$")
-SNAPSHOT = "snapshot.json"
+Record = dict[str, Any]
+# A snapshot as load() returns it: {"version": 1, "seq": records it covers, "state": the state's JSON}
+Snapshot = dict[str, Any]
 
 
-def encode_record(record: dict[str, Any]) -> bytes:
+def encode_record(record: Record) -> bytes:
     body = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return body + b"\t" + b"%08x" % zlib.crc32(body) + b"\n"
 
@@ -46,7 +38,7 @@ def checked_body(line: bytes) -> bytes | None:
         return None
 
 
-def decode_line(line: bytes) -> dict[str, Any] | None:
+def decode_line(line: bytes) -> Record | None:
     """The record on a line, or None if the line is damaged."""
     body = checked_body(line)
     if body is None:
@@ -58,174 +50,48 @@ def decode_line(line: bytes) -> dict[str, Any] | None:
     return rec if isinstance(rec, dict) else None
 
 
-def _parse_bodies(bodies: list[bytes], path: str) -> list[dict[str, Any]]:
-    """Checked record bodies parsed in one call (a restart reads many thousands)."""
-    try:
-        records = json.loads(b"[" + b",".join(bodies) + b"]")
-    except (ValueError, UnicodeDecodeError):
-        records = [decode_line(b + b"\t%08x" % zlib.crc32(b)) for b in bodies]
-    for i, rec in enumerate(records):
-        if not isinstance(rec, dict):
-            raise JobStoreCorruptError(f"{path}: record {i + 1} has an intact checksum but is not a record")
-    return list(records)
+class Journal(abc.ABC):
+    """An append-only sequence of records with snapshots, as a job store keeps it.
 
+    What every implementation promises:
 
-class Journal:
-    """Append-only records in a directory, with snapshots."""
+    * records ``append``ed are durable, in order, once ``sync`` returns; a
+      crash before that may lose any suffix of the unsynced ones, never a
+      synced one, and never reorders them;
+    * ``load`` returns the latest snapshot (or None) and every durable record
+      after it, in append order; a record damaged by a crash mid-write at the
+      end is dropped (``repair``: durably), damage before intact records
+      raises JobStoreCorruptError;
+    * ``write_snapshot`` makes the state durable as of ``seq`` (all records
+      appended so far): later loads return it and only the records after it.
+    """
 
-    def __init__(self, directory: str) -> None:
-        self.dir = directory
-        self._fd: int | None = None
-        self._buffer: list[bytes] = []
-        self.seq = 0               # records durable or buffered so far, counting those in the snapshot
-        self.base_seq = 0          # the seq the current journal file starts at
+    def __init__(self) -> None:
+        self.seq = 0           # records durable or buffered so far, counting those the snapshot covers
+        self.base_seq = 0      # the seq of the latest snapshot (0: none); seq - base_seq records follow it
 
-    # -- reading
-    def load(self, repair: bool = True) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        """Read the latest snapshot (or None) and the records after it; repair a torn tail.
+    @abc.abstractmethod
+    def load(self, repair: bool = True) -> tuple[Snapshot | None, list[Record]]:
+        """The latest snapshot (or None) and the records after it; sets ``seq`` and ``base_seq``.
 
+        The leader loads with ``repair=True`` and cuts off a torn last record.
         Readers other than the leader (``toil status``) pass ``repair=False``:
         they skip a torn tail, which may be a write still in progress, and
         change nothing.
         """
-        if repair:
-            os.makedirs(self.dir, exist_ok=True)
-        snapshot = self._read_snapshot()
-        base = int(snapshot["seq"]) if snapshot else 0
-        path = self._journal_path(base)
-        records = list(self._read_records(path, repair)) if os.path.exists(path) else []
-        self.base_seq = base
-        self.seq = base + len(records)
-        return snapshot, records
 
-    def _read_snapshot(self) -> dict[str, Any] | None:
-        path = os.path.join(self.dir, SNAPSHOT)
-        try:
-            with open(path, "rb") as f:
-                raw = f.read()
-        except FileNotFoundError:
-            return None
-        try:
-            data = json.loads(raw)
-            if not isinstance(data, dict) or "seq" not in data or "state" not in data:
-                raise ValueError("missing fields")
-        except ValueError as e:
-            raise JobStoreCorruptError(f"{path}: the state snapshot is damaged ({e}); "
-                                       f"the job store cannot be resumed safely") from None
-        return data
+    @abc.abstractmethod
+    def append(self, records: list[Record]) -> None:
+        """Buffer records after those loaded or appended before; they are durable after ``sync``."""
 
-    def _read_records(self, path: str, repair: bool = True) -> Iterator[dict[str, Any]]:
-        with open(path, "rb") as f:
-            data = f.read()
-        lines = data.split(b"\n")
-        tail_incomplete = not data.endswith(b"\n")
-        good_end = 0
-        offset = 0
-        bad_at: int | None = None
-        bodies: list[bytes] = []
-        for i, line in enumerate(lines):
-            is_last = i == len(lines) - 1
-            if is_last and line == b"":
-                break
-            body = None if (is_last and tail_incomplete) else checked_body(line)
-            if body is None:
-                if bad_at is None:
-                    bad_at = i
-                offset += len(line) + 1
-                continue
-            if bad_at is not None:
-                raise JobStoreCorruptError(
-                    f"{path}: record {bad_at + 1} is damaged but later records are intact; "
-                    f"the job store cannot be resumed safely")
-            bodies.append(body)
-            offset += len(line) + 1
-            good_end = offset
-        out = _parse_bodies(bodies, path)
-        if bad_at is not None and repair:
-            log.warning("Journal %s ended in a torn record (a crash mid-write); dropping it and "
-                        "resuming from record %d", path, len(out))
-            with open(path, "r+b") as f:
-                f.truncate(good_end)
-                f.flush()
-                os.fsync(f.fileno())
-        yield from out
-
-    # -- writing
-    def open_for_append(self) -> None:
-        os.makedirs(self.dir, exist_ok=True)
-        path = self._journal_path(self.base_seq)
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        fsync_dir(self.dir)
-
-    def append(self, records: list[dict[str, Any]]) -> None:
-        """Buffer records; they are durable after ``sync``."""
-        for rec in records:
-            self._buffer.append(encode_record(rec))
-        self.seq += len(records)
-
+    @abc.abstractmethod
     def sync(self) -> None:
-        """Write buffered records and make them durable."""
-        if not self._buffer:
-            return
-        if self._fd is None:
-            self.open_for_append()
-        fd = self._fd
-        assert fd is not None
-        data = b"".join(self._buffer)
-        self._buffer.clear()
-        from toil.runtime import faults
-        faults.maybe_crash("journal-before-write")
-        if faults.armed("journal-torn-write"):
-            os.write(fd, data[: max(1, len(data) // 2)])
-            faults.maybe_crash("journal-torn-write")
-        self._write_durably(fd, data)
-        faults.maybe_crash("journal-after-fsync")
+        """Make every appended record durable (nothing to do if none is buffered)."""
 
-    def _write_durably(self, fd: int, data: bytes) -> None:
-        """Append and fdatasync, retrying transient errors from where the journal ended before the attempt."""
-        from toil.runtime import faults
-        from toil.runtime.jobstores import retry
-        start = os.fstat(fd).st_size
-        wait = retry.first_wait()
-        for attempt in range(1, retry.attempts() + 1):
-            try:
-                faults.maybe_fs_fault("journal.sync")
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                faults.maybe_crash("journal-before-fsync")
-                os.fdatasync(fd)
-                return
-            except OSError as e:
-                if not retry.is_transient(e) or attempt == retry.attempts():
-                    raise
-                retry.note_retry("journal.sync", e, attempt, wait)
-                time.sleep(wait)
-                wait = min(2 * wait, 30.0)
-                # Pages a failed fsync reported may be dropped: cut back and write the records again.
-                os.ftruncate(fd, start)
-
+    @abc.abstractmethod
     def write_snapshot(self, state: dict[str, Any]) -> None:
-        """Persist the whole state as of ``self.seq`` and start a new journal file."""
-        self.sync()
-        seq = self.seq
-        atomic_write(os.path.join(self.dir, SNAPSHOT),
-                     json.dumps({"version": 1, "seq": seq, "state": state}, separators=(",", ":")).encode())
-        old_fd, self._fd = self._fd, None
-        self.base_seq = seq
-        self.open_for_append()
-        if old_fd is not None:
-            os.close(old_fd)
-        for name in os.listdir(self.dir):
-            m = _JOURNAL_NAME.match(name)
-            if m and int(m.group(1)) != seq:
-                os.unlink(os.path.join(self.dir, name))
+        """Sync, then persist the whole state as of ``seq``; the records it covers may be dropped."""
 
     def close(self) -> None:
+        """Sync and let go of what the journal holds open; it may be loaded again later."""
         self.sync()
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def _journal_path(self, base: int) -> str:
-        return os.path.join(self.dir, f"journal-{base:012d}.log")

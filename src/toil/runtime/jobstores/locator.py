@@ -1,13 +1,10 @@
-"""Job store locators: ``file:PATH``, a bare path, ``aws:REGION:NAME``."""
+"""Job store locators: ``file:PATH``, a bare path, ``aws:REGION:NAME``; their kinds are in registry.py."""
 from __future__ import annotations
 
 import os
 
 from toil.exceptions import ToilUserError
-
-KNOWN_KINDS = ("file", "aws", "google")
-MAX_PATH = 4096        # Linux's PATH_MAX
-MAX_DEPTH = 512        # deeper paths would exhaust Python's recursion making their directories
+from toil.runtime.jobstores.registry import job_store_kind, known_schemes
 
 
 def parse_locator(locator: str) -> tuple[str, str]:
@@ -23,7 +20,7 @@ def parse_locator(locator: str) -> tuple[str, str]:
     if locator[0] in "/." or ":" not in locator:
         return "file", locator
     kind, _, rest = locator.partition(":")
-    if kind not in KNOWN_KINDS:
+    if kind not in known_schemes():
         # 'C:\\x' style paths do not occur here; anything else with a colon is a typo
         raise ToilUserError(f"unknown job store type {kind!r} in {locator!r}: use file:PATH, a bare path, "
                             f"or aws:REGION:NAME")
@@ -41,12 +38,7 @@ def build_locator(kind: str, rest: str) -> str:
 
 
 def normalize_locator(locator: str) -> str:
-    """Make file locators absolute (workers may run in another directory)."""
+    """The locator as workers in another directory must see it (file paths made absolute)."""
     kind, rest = parse_locator(locator)
-    if kind == "file":
-        path = os.path.abspath(os.path.expanduser(rest))
-        if len(path) >= MAX_PATH or path.count("/") > MAX_DEPTH:
-            raise ToilUserError(f"the job store path is too long ({len(path)} characters, {path.count('/')} "
-                                f"levels; at most {MAX_PATH - 1} and {MAX_DEPTH}): {path[:80]}...")
-        return build_locator("file", path)
-    return build_locator(kind, rest)
+    normalize = job_store_kind(kind).normalize
+    return build_locator(kind, normalize(rest) if normalize else rest)

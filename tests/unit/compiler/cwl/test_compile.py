@@ -1,6 +1,5 @@
 """CWL documents compiled onto the IR: step nodes, data edges, resources from requirements."""
 import textwrap
-from types import SimpleNamespace
 
 import pytest
 
@@ -12,9 +11,11 @@ from cwltool.workflow import default_make_tool  # noqa: E402
 
 from toil.compiler.cwl.compile import LIGHT, compile_workflow, has_dynamic_resources, resources_of  # noqa: E402
 from toil.compiler.values import iter_refs  # noqa: E402
+from toil.runtime.config import Config  # noqa: E402
 
 MIB = 1024 * 1024
-CONFIG = SimpleNamespace(maxCores=8, maxMemory=0, maxDisk=0, defaultPreemptible=False)
+CONFIG = Config()
+CONFIG.maxCores = 8
 
 
 def load(tmp_path, name: str, text: str):
@@ -59,7 +60,9 @@ def test_defaults_cuda_and_clamping(tmp_path) -> None:
     assert res.cores == 8.0                      # clamped to --maxCores
     assert res.memory == 256 * MIB and res.disk == 2048 * MIB   # cwltool's defaults
     assert res.accelerator_count == 2 and res.accelerator_list[0]["kind"] == "gpu"
-    assert resources_of(tool, SimpleNamespace(**{**vars(CONFIG), "defaultPreemptible": True})).preemptible
+    preemptible = Config()
+    preemptible.maxCores, preemptible.defaultPreemptible = 8, True
+    assert resources_of(tool, preemptible).preemptible
 
 
 def test_expressions_in_resources_are_dynamic(tmp_path) -> None:
