@@ -30,6 +30,9 @@ KIND_SERVICE = "service"   # a pickled Job.Service hosted by a job
 KIND_NOOP = "noop"         # nothing to run: resolved by the leader itself
 
 
+# What a job may ask for, by the names of Toil's Job(...) keywords (the fields of Resources).
+RESOURCE_NAMES = ("disk", "memory", "cores", "accelerators", "preemptible")
+
 @dataclass(frozen=True, slots=True)
 class Resources:
     """What a job needs from the machine that runs it."""

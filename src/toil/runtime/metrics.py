@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from toil.runtime.monitor import Snapshot
+from toil.runtime.snapshot import Snapshot
 from toil.runtime.scheduling import JOB_STATES
 
 log = logging.getLogger(__name__)

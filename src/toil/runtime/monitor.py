@@ -16,10 +16,9 @@ import os
 import socket
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypedDict
+from typing import TYPE_CHECKING
 
-from toil.runtime.scheduling import JobCounts
+from toil.runtime.snapshot import FailedJob, IssuedJob, LeaderInfo, Sink, Snapshot
 from toil.runtime.statsdata import JobStatLine
 
 if TYPE_CHECKING:
@@ -31,59 +30,6 @@ log = logging.getLogger(__name__)
 
 PUBLISH_SECONDS = 1.0
 LISTED_JOBS = 1000        # at most this many issued jobs are named in the status file
-
-
-class LeaderInfo(TypedDict):
-    """The leader that wrote a snapshot."""
-
-    pid: int
-    host: str
-
-
-class IssuedJob(TypedDict):
-    """A job attempt out with the batch system."""
-
-    token: str
-    id: str
-    label: str
-    name: str
-    running: bool
-    batch_id: str | None        # the batch system's id of it, when it tells
-
-
-class FailedJob(TypedDict):
-    """A job that failed for good."""
-
-    id: str
-    label: str
-    why: str                    # the last attempt's error ("" when not known)
-
-
-@dataclass
-class Snapshot:
-    """The workflow as the leader sees it at one moment."""
-
-    workflow_id: str
-    state: str                          # running | completed | failed | stopped
-    time: float
-    started: float
-    leader: LeaderInfo
-    counts: JobCounts
-    cores_in_use: float = 0.0
-    by_name: dict[str, dict[str, int]] = field(default_factory=dict)   # name -> issued/running/completed/failed
-    issued_jobs: list[IssuedJob] = field(default_factory=list)
-    failed_jobs: list[FailedJob] = field(default_factory=list)
-    batch_system: str = ""
-    metrics_url: str | None = None
-
-    def to_json(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
-
-
-class Sink(Protocol):
-    def publish(self, snapshot: Snapshot) -> None: ...
-
-    def close(self, snapshot: Snapshot) -> None: ...
 
 
 class StatusFileSink:

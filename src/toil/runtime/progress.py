@@ -5,7 +5,7 @@ import logging
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from toil.runtime.monitor import Snapshot
+from toil.runtime.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from toil.runtime.config import Config

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping, NotRequired, TypedDict, TypeGuar
 
 from toil.exceptions import JobStoreCorruptError, ToilUserError
 from toil.runtime.bulk import paused_gc
-from toil.runtime.monitor import FailedJob, IssuedJob, LeaderInfo
+from toil.runtime.snapshot import FailedJob, IssuedJob, LeaderInfo
 from toil.runtime.scheduling import JobCounts, NodeStatus, WorkflowState
 
 if TYPE_CHECKING:

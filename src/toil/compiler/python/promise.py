@@ -12,6 +12,7 @@ import pickle
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
+from toil.compiler.ir import RESOURCE_NAMES
 from toil.exceptions import ToilUserError
 
 if TYPE_CHECKING:
@@ -201,10 +202,8 @@ class PromisedRequirement:
     @staticmethod
     def convertPromises(kwargs: dict[str, Any]) -> bool:
         """True if a requirement keyword holds a promise; bare promises become PromisedRequirements."""
-        from toil.compiler.python.requirements import REQUIREMENT_NAMES
-
         found = False
-        for name in REQUIREMENT_NAMES:
+        for name in RESOURCE_NAMES:
             value = kwargs.get(name)
             if isinstance(value, Promise):
                 kwargs[name] = PromisedRequirement(value)

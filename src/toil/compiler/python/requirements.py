@@ -5,12 +5,13 @@ import math
 import reprlib
 from typing import TYPE_CHECKING, Any, Mapping, Union
 
+from toil.compiler.ir import RESOURCE_NAMES
 from toil.lib.conversions import human2bytes
 
 if TYPE_CHECKING:
     from toil.compiler.python.promise import PromisedRequirement
 
-REQUIREMENT_NAMES = ("disk", "memory", "cores", "accelerators", "preemptible")
+REQUIREMENT_NAMES = RESOURCE_NAMES
 
 _KINDS = {"gpu"}
 _BRANDS = {"nvidia", "amd"}

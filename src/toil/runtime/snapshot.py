@@ -1,0 +1,66 @@
+"""What a running leader publishes about its workflow, once a second: one ``Snapshot``, handed to every ``Sink``.
+
+The monitor (monitor.py) builds snapshots; sinks (the status file, the
+progress bar, the metrics endpoint, next the autoscaler) consume them
+and never reach into the leader.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Protocol, TypedDict
+
+from toil.runtime.scheduling import JobCounts
+
+
+class LeaderInfo(TypedDict):
+    """The leader that wrote a snapshot."""
+
+    pid: int
+    host: str
+
+
+class IssuedJob(TypedDict):
+    """A job attempt out with the batch system."""
+
+    token: str
+    id: str
+    label: str
+    name: str
+    running: bool
+    batch_id: str | None        # the batch system's id of it, when it tells
+
+
+class FailedJob(TypedDict):
+    """A job that failed for good."""
+
+    id: str
+    label: str
+    why: str                    # the last attempt's error ("" when not known)
+
+
+@dataclass
+class Snapshot:
+    """The workflow as the leader sees it at one moment."""
+
+    workflow_id: str
+    state: str                          # running | completed | failed | stopped
+    time: float
+    started: float
+    leader: LeaderInfo
+    counts: JobCounts
+    cores_in_use: float = 0.0
+    by_name: dict[str, dict[str, int]] = field(default_factory=dict)   # name -> issued/running/completed/failed
+    issued_jobs: list[IssuedJob] = field(default_factory=list)
+    failed_jobs: list[FailedJob] = field(default_factory=list)
+    batch_system: str = ""
+    metrics_url: str | None = None
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), separators=(",", ":")).encode()
+
+
+class Sink(Protocol):
+    def publish(self, snapshot: Snapshot) -> None: ...
+
+    def close(self, snapshot: Snapshot) -> None: ...
