@@ -14,10 +14,10 @@ from typing import Any, Optional
 from toil.exceptions import ToilUserError
 from toil.runtime.config import Config
 from toil.runtime.errors import install_excepthook
-from toil.runtime.filestore import FileID
+from toil.runtime.worker.filestore import FileID
 from toil.runtime.jobstores.locator import build_locator, normalize_locator, parse_locator
-from toil.runtime.logs import set_logging_from_options
-from toil.runtime.options import add_options
+from toil.runtime.observe.logs import set_logging_from_options
+from toil.options.common import add_options
 from toil.runtime.workflow import Workflow
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def addOptions(parser: argparse.ArgumentParser, jobstore_as_flag: bool = False, 
 
 def parser_with_common_options(provisioner_options: bool = False, jobstore_option: bool = True,
                                prog: Optional[str] = None, default_log_level: Optional[int] = None) -> Any:
-    from toil.runtime.cliparse import ToilArgumentParser
+    from toil.options.parser import ToilArgumentParser
     parser = ToilArgumentParser(prog=prog)
     if jobstore_option:
         parser.add_argument("jobStore", help="The job store: file:PATH or a bare PATH.")

@@ -7,7 +7,7 @@ from toil.compiler.python.promise import (JobPromiseConstraintError, Promise, Pr
                                           PromiseNotReadyError)
 from toil.compiler.python.requirements import REQUIREMENT_NAMES, parse_accelerator
 from toil.runtime.errors import install_excepthook
-from toil.runtime.filestore import FileID
+from toil.runtime.worker.filestore import FileID
 
 install_excepthook()
 

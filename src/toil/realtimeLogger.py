@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from toil.runtime.realtime import worker_logger
+from toil.runtime.worker.realtime import worker_logger
 
 
 class _Forwarding(type):

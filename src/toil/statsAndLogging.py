@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from toil.runtime.logs import JobLogs, configure, level_of, set_logging_from_options
+from toil.runtime.observe.logs import JobLogs, configure, level_of, set_logging_from_options
 
 DEFAULT_LOGLEVEL = logging.INFO
 TRACE = logging.DEBUG - 5
@@ -31,7 +31,7 @@ def log_to_file(log_file: str | None, log_rotation: bool) -> None:
 def add_logging_options(parser: Any, default_level: int | None = None) -> None:
     """Add --logLevel, --logDebug ..., --logOff, --logFile and --rotatingLogging (the same options, defaults and
     destinations as Job.Runner.addToilOptions, which adds them too: call one of the two on a parser)."""
-    from toil.runtime.options import add_option_group
+    from toil.options.common import add_option_group
     add_option_group(parser, "logging")
     if default_level is not None:
         parser.set_defaults(logLevel=logging.getLevelName(default_level))
@@ -39,7 +39,7 @@ def add_logging_options(parser: Any, default_level: int | None = None) -> None:
 
 def suppress_exotic_logging(local_logger: str) -> None:
     """Quiet the chatty loggers of libraries (boto3, botocore, urllib3 ...) below CRITICAL."""
-    from toil.runtime.logs import quiet_libraries
+    from toil.runtime.observe.logs import quiet_libraries
     quiet_libraries()
 
 
@@ -49,7 +49,7 @@ def install_log_color(set_logger: logging.Logger | None = None) -> None:
         import coloredlogs
     except ImportError:
         return
-    from toil.runtime.logs import DATEFMT, FORMAT
+    from toil.runtime.observe.logs import DATEFMT, FORMAT
     target = set_logger or root_logger
     coloredlogs.install(level=target.getEffectiveLevel(), logger=target, fmt=FORMAT, datefmt=DATEFMT)
 

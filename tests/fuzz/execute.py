@@ -53,7 +53,7 @@ class _NoBatch:
 @contextlib.contextmanager
 def gate() -> Iterator[None]:
     """Stop the runtime where it would start jobs: after the job store, the graph and its journal record."""
-    from toil.runtime import worker
+    from toil.runtime.worker import attempt as worker
     from toil.runtime.batch import batch_system_class
     from toil.runtime.workflow import Workflow
 
@@ -196,7 +196,7 @@ def _forget_caches() -> None:
         loading._roots.clear()
         loading._runtime.clear()
     with contextlib.suppress(ImportError):
-        from toil.runtime import logs
+        from toil.runtime.observe import logs
         logs._files.clear()
 
 

@@ -126,7 +126,7 @@ def test_output_directories_under_tmp_outdir_prefix_are_removed(tmp_path: Path) 
 # ------------------------------------------------------------------ the data plane: step outputs in the job store
 
 NO_LOCAL_AREA = """\
-from toil.runtime.jobstores.file import FileJobStore
+from toil.runtime.jobstores.file.store import FileJobStore
 FileJobStore.local_area = lambda self, name: None   # as a store no worker shares a file system with
 """
 

@@ -25,7 +25,7 @@ def test_fresh_worker_runs_a_main_defined_job(tmp_path):
     assert result["messages"] == [[20, "doubling"]]
     # The job returned its child's promise: resolving it reads the child's stored value.
     from toil.compiler.python.promise import resolving_promises
-    from toil.runtime.jobstores.file import FileJobStore
+    from toil.runtime.jobstores.file.store import FileJobStore
     js = FileJobStore(str(tmp_path / "js"))
     child = run["add"][0]["id"]
     js.write_return(child, pickle.dumps("42"))

@@ -52,7 +52,7 @@ def test_no_progress_bar_when_disabled_or_not_a_terminal(tmp_path):
 
 
 def test_metrics_endpoint_counts_jobs_by_name(tmp_path):
-    from toil.runtime.metrics import scrape
+    from toil.runtime.observe.metrics import scrape
 
     js, go = tmp_path / "js", tmp_path / "ctl"
     go.mkdir()

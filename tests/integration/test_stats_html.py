@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from toil.runtime.jobstores import normalize_locator, open_job_store
-from toil.runtime.stats_html import render_html
-from toil.runtime.statsdata import load_stats
+from toil.runtime.observe.stats_html import render_html
+from toil.runtime.observe.statsdata import load_stats
 
 from tests.conftest import run_script
 

@@ -1,6 +1,6 @@
 """Toil's ``toil.batchSystems.gridengine``: the Grid Engine batch system."""
 from toil.runtime.batch import ToilConstructor
-from toil.runtime.batch.gridengine import GridEngineBatchSystem as _GridEngine
+from toil.runtime.batch.remote.gridengine import GridEngineBatchSystem as _GridEngine
 
 
 class GridEngineBatchSystem(ToilConstructor, _GridEngine):

@@ -1,6 +1,6 @@
 """Toil's ``toil.batchSystems.singleMachine``: the single_machine batch system."""
 from toil.runtime.batch import ToilConstructor
-from toil.runtime.batch.local import LocalBatchSystem
+from toil.runtime.batch.local.system import LocalBatchSystem
 
 
 class SingleMachineBatchSystem(ToilConstructor, LocalBatchSystem):

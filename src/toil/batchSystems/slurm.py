@@ -1,7 +1,7 @@
 """Toil's ``toil.batchSystems.slurm``: the Slurm batch system (with its PartitionSet) and Slurm's time format."""
 from toil.runtime.batch import ToilConstructor
-from toil.runtime.batch.slurm import SlurmBatchSystem as _Slurm
-from toil.runtime.batch.slurm_cluster import parse_slurm_time
+from toil.runtime.batch.remote.slurm import SlurmBatchSystem as _Slurm
+from toil.runtime.batch.remote.slurm_cluster import parse_slurm_time
 
 
 class SlurmBatchSystem(ToilConstructor, _Slurm):

@@ -19,7 +19,7 @@ def _parser() -> Any:
     from cwltool.argparser import arg_parser
 
     from toil.cli.cwl_log import one_line_parser_errors
-    from toil.runtime.options import add_options
+    from toil.options.common import add_options
     parser = arg_parser()
     parser.prog = PROG
     parser.allow_abbrev = False    # '--log' must reach a tool input named log, not abbreviate --logLevel

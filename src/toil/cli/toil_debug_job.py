@@ -35,7 +35,7 @@ class _NoResultSink:
 
 
 def main(argv: list[str]) -> int:
-    from toil.runtime.status import leader_alive, replay
+    from toil.runtime.observe.status import leader_alive, replay
 
     args = parser().parse_args(argv)
     js = open_existing_job_store(args.jobStore)
@@ -69,7 +69,7 @@ def find_node(state: Any, wanted: str, locator: str) -> Any:
 
 
 def job_info(state: Any, node: Any) -> dict[str, Any]:
-    from toil.runtime.status import status_name
+    from toil.runtime.observe.status import status_name
 
     spec = node.spec.to_json()
     return {"id": node.id, "name": node.spec.name, "display": node.spec.display, "kind": node.spec.kind,
@@ -81,8 +81,8 @@ def job_info(state: Any, node: Any) -> dict[str, Any]:
 
 def run_node(js: Any, meta: dict[str, Any], node: Any, log_level: str) -> int:
     from toil.runtime.scheduling import attempt_resources
-    from toil.runtime.worker import run_attempt
-    from toil.runtime.worker_bootstrap import bootstrap_worker
+    from toil.runtime.worker.attempt import run_attempt
+    from toil.runtime.worker.bootstrap import bootstrap_worker
 
     message = {"token": f"{node.id}.debug", "spec": node.spec.to_json(), "epoch": node.epoch,
                "alloc": attempt_resources(node).to_json(), "next": None}

@@ -25,7 +25,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     from toil.runtime.leader import KILL_FLAG
-    from toil.runtime.status import leader_alive
+    from toil.runtime.observe.status import leader_alive
 
     args = parser().parse_args(argv)
     js = open_existing_job_store(args.jobStore, ": there is no workflow to kill")
@@ -95,7 +95,7 @@ def _kill_issued_jobs(status: dict[str, Any]) -> None:
 
 
 def _wait_gone(js: Any, info: dict[str, Any], timeout: float) -> bool:
-    from toil.runtime.status import leader_alive
+    from toil.runtime.observe.status import leader_alive
 
     deadline = time.time() + timeout
     while time.time() < deadline:

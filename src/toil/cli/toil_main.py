@@ -5,7 +5,7 @@ import sys
 from typing import Callable
 
 from toil.exceptions import ToilUserError
-from toil.runtime.cliparse import ToilArgumentParser
+from toil.options.parser import ToilArgumentParser
 from toil.runtime.errors import install_excepthook
 
 
@@ -19,7 +19,7 @@ def _clean(argv: list[str]) -> int:
 
 
 def _config(argv: list[str]) -> int:
-    from toil.runtime.options import write_config
+    from toil.options.common import write_config
     parser = ToilArgumentParser(prog="toil config", description="Write a commented YAML file of every workflow "
                                 "option with its default, to edit and pass back with --config.")
     parser.add_argument("output", help="The file to write.")

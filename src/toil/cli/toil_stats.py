@@ -8,7 +8,7 @@ from typing import Any
 
 from toil.exceptions import ToilUserError
 from toil.cli.utility import open_existing_job_store, utility_parser
-from toil.runtime.statsdata import FIELDS, Category, Summary, WorkflowStats
+from toil.runtime.observe.statsdata import FIELDS, Category, Summary, WorkflowStats
 
 SORT_CATEGORIES = ["time", "clock", "wait", "memory", "alpha", "count"]
 SORT_FIELDS = ["min", "med", "ave", "max", "total"]
@@ -36,13 +36,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    from toil.runtime.statsdata import load_stats
+    from toil.runtime.observe.statsdata import load_stats
 
     args = parser().parse_args(argv)
     js = open_existing_job_store(args.jobStore)
     stats = load_stats(js)
     if args.html:
-        from toil.runtime.stats_html import render_html
+        from toil.runtime.observe.stats_html import render_html
         _write(args.html, render_html(stats, title=f"Toil workflow {js.locator}"))
     text = json.dumps(raw_report(stats), indent=2) + "\n" if args.raw else table(stats, args)
     if args.outputFile:

@@ -30,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    from toil.runtime.status import read_workflow_status
+    from toil.runtime.observe.status import read_workflow_status
 
     args = parser().parse_args(argv)
     js = open_existing_job_store(args.jobStore, " (finished workflows are deleted unless run with --clean never "
@@ -93,7 +93,7 @@ def _print_logs(js: Any, st: Any, out: Any) -> None:
 
 
 def _print_dot(js: Any, out: Any) -> None:
-    from toil.runtime.status import replay, status_name
+    from toil.runtime.observe.status import replay, status_name
 
     state = replay(js)
     out.write("digraph toil_graph {\n  node [shape=box, style=filled];\n")

@@ -5,7 +5,7 @@ import argparse
 from typing import Any
 
 from toil.exceptions import ToilUserError
-from toil.runtime.cliparse import ToilArgumentParser
+from toil.options.parser import ToilArgumentParser
 
 
 def utility_parser(prog: str, description: str, log_level: str = "WARNING") -> argparse.ArgumentParser:

@@ -15,13 +15,13 @@ import sys
 from typing import Any
 
 from toil.exceptions import ToilUserError
-from toil.runtime.cliparse import ToilArgumentParser
+from toil.options.parser import ToilArgumentParser
 
 log = logging.getLogger("toil.wdl")
 
 
 def parser() -> ToilArgumentParser:
-    from toil.runtime.options import add_options
+    from toil.options.common import add_options
     p = ToilArgumentParser(prog="toil-wdl-runner", description="Run a WDL workflow (draft-2, 1.0, 1.1) with Toil.")
     p.add_argument("wdl", help="the WDL document to run")
     p.add_argument("inputs_file", nargs="?", default=None, help="a JSON file of inputs (keys like wf.x)")

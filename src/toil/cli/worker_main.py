@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from toil.runtime.errors import install_excepthook
-from toil.runtime.worker_bootstrap import adopt_main_module
+from toil.runtime.worker.bootstrap import adopt_main_module
 
 __all__ = ["adopt_main_module", "main"]
 
@@ -21,8 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 2:
         sys.stderr.write("usage: _toil_worker JOBSTORE MESSAGE_NAME\n")
         return 2
-    from toil.runtime.worker import run_attempt
-    from toil.runtime.worker_bootstrap import bootstrap_worker, open_worker_job_store, read_worker_message
+    from toil.runtime.worker.attempt import run_attempt
+    from toil.runtime.worker.bootstrap import bootstrap_worker, open_worker_job_store, read_worker_message
 
     js = open_worker_job_store(argv[0])
     message = read_worker_message(js, argv[1])

@@ -1,4 +1,4 @@
 """Toil's ``toil.fileStores``: ``FileID``."""
-from toil.runtime.filestore import FileID
+from toil.runtime.worker.filestore import FileID
 
 __all__ = ["FileID"]

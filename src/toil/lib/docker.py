@@ -9,7 +9,7 @@ otherwise; a list of argument lists is run as a pipeline (``bash -c 'set -eo
 pipefail && a | b'``); a non-zero exit raises ``docker.errors.ContainerError``;
 the container is removed (``deferParam`` RM, the default), stopped (STOP) or
 left (FORGO) when the job ends, even if its process is killed. Here the image is also fetched once per node (the
-node-wide lock of ``toil.runtime.containers``) and noted for ``toil stats``.
+node-wide lock of ``toil.runtime.worker.containers``) and noted for ``toil stats``.
 The API is whatever ``DOCKER_HOST`` names (Docker, or Podman's Docker API).
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ import time
 import uuid
 from typing import Any, NoReturn
 
-from toil.runtime import containers
+from toil.runtime.worker import containers
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def _client(timeout: int = 365 * 24 * 60 * 60) -> Any:
 
 
 def _ensure_image(client: Any, image: str) -> None:
-    """The node's one fetch of ``image`` (toil.runtime.containers), through the Docker API."""
+    """The node's one fetch of ``image`` (toil.runtime.worker.containers), through the Docker API."""
     import docker
 
     def present() -> bool:

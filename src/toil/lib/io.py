@@ -7,7 +7,7 @@ import tempfile
 from contextlib import contextmanager
 from typing import IO, Iterator, Optional
 
-from toil.runtime.jobstores.fsutil import atomic_write, temp_name
+from toil.runtime.jobstores.file.fsutil import atomic_write, temp_name
 
 
 def mkdtemp(suffix: Optional[str] = None, prefix: Optional[str] = None, dir: Optional[str] = None) -> str:

@@ -7,7 +7,7 @@ import re
 import uuid
 from typing import Any
 
-from toil.runtime import options as opts
+from toil.options import common as opts
 from toil.runtime.jobstores.locator import normalize_locator
 
 _SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
@@ -26,7 +26,7 @@ class Config:
     store can keep it and workers on other machines can read it.
     """
 
-    # Every option of the table in runtime/options.py, with its type (tests/unit/runtime/test_config.py checks
+    # Every option of the table in options/common.py, with its type (tests/unit/runtime/test_config.py checks
     # that this list and the table agree); the values and defaults come from the table alone.
     logLevel: str
     logFile: str | None

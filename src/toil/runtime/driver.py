@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from toil.compiler.ir import NodeSpec
 from toil.exceptions import ToilUserError
 from toil.runtime.config import Config
-from toil.runtime.logs import set_logging_from_options
+from toil.runtime.observe.logs import set_logging_from_options
 from toil.runtime.workflow import Workflow
 
 if TYPE_CHECKING:

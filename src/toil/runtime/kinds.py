@@ -18,7 +18,7 @@ from toil.compiler.kinds import BUILTIN_KINDS
 from toil.exceptions import ToilUserError
 
 if TYPE_CHECKING:
-    from toil.runtime.worker import RunContext, RunOutcome
+    from toil.runtime.worker.attempt import RunContext, RunOutcome
 
 ENTRY_POINT_GROUP = "toil.node_kinds"
 Runner = Callable[["RunContext"], "RunOutcome"]

@@ -24,12 +24,12 @@ from toil.runtime.jobstores import retry
 from toil.runtime.jobstores.base import JobStore
 from toil.runtime.config import Config
 from toil.runtime.jobstores.journal import Journal, decode_line
-from toil.runtime.logs import JobLogs, job_log_target, write_job_log
+from toil.runtime.observe.logs import JobLogs, job_log_target, write_job_log
 from toil.runtime.protocol import (Attempt, ChainHint, DeleteFiles, Effect, FailRecord, JsonDict, KillNodes,
                                    RecordToJournal, ReviveRecord, ScheduleRetry, StopServices, SvcStartedRecord,
                                    WorkerMessage, WorkerResult, gather_results)
 from toil.runtime.scheduling import Node, WorkflowState, attempt_resources
-from toil.runtime.statsdata import EndStatLine, RunStatLine
+from toil.runtime.observe.statsdata import EndStatLine, RunStatLine
 
 log = logging.getLogger("toil.leader")
 
@@ -63,7 +63,7 @@ class Leader:
         self._deadlock_since: float | None = None
         self._stranded: set[str] = set()       # services stopped because their owners cannot finish
         self.completed_runs = 0
-        from toil.runtime.monitor import make_monitor
+        from toil.runtime.observe.monitor import make_monitor
         self.monitor = make_monitor(self, config)
 
     # ------------------------------------------------------------------ main loop

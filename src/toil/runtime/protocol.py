@@ -22,7 +22,7 @@ from typing import Any, Union
 
 from toil.compiler.ir import NodeSpec, Resources
 from toil.exceptions import JobStoreCorruptError
-from toil.runtime.statsdata import JobStatLine
+from toil.runtime.observe.statsdata import JobStatLine
 
 PROTOCOL_VERSION = 1
 JsonDict = dict[str, Any]

@@ -201,7 +201,7 @@ class Workflow:
         batch = new_batch_system(cls, BatchContext(config, js, wdir, js.workers_lock_path(),
                                                    tuple(js.leader_lease_fds())))
         if config.realTimeLogging:
-            from toil.runtime.realtime import RealtimeServer, enable_for_jobs
+            from toil.runtime.worker.realtime import RealtimeServer, enable_for_jobs
             self._realtime = RealtimeServer()   # bound before the fork so jobs know its address
             enable_for_jobs(self._realtime.address, config.logLevel)
         batch.start()
@@ -226,7 +226,7 @@ class Workflow:
                                 f"try again")
 
     def _run_orphaned_deferred(self) -> None:
-        from toil.runtime.deferred import run_orphaned
+        from toil.runtime.worker.deferred import run_orphaned
         directory = os.path.join(self.workflow_dir or "", "deferred")
         if not os.path.isdir(directory):
             return
@@ -239,7 +239,7 @@ class Workflow:
     # ------------------------------------------------------------------ files
     def import_file(self, src_uri: str, shared_file_name: str | None = None, symlink: bool = True,
                     check_existence: bool = True) -> Any:
-        from toil.runtime.filestore import FileID
+        from toil.runtime.worker.filestore import FileID
         src_uri = os.fspath(src_uri) if isinstance(src_uri, os.PathLike) else src_uri
         if not isinstance(src_uri, str):
             raise ToilUserError(f"import_file needs a path or URL string, got {type(src_uri).__name__} "

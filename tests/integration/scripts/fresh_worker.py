@@ -7,7 +7,7 @@ import sys
 from toil.compiler.python.compile import compile_graph
 from toil.job import Job
 from toil.runtime.config import Config
-from toil.runtime.jobstores.file import FileJobStore
+from toil.runtime.jobstores.file.store import FileJobStore
 
 
 class Doubler(Job):

@@ -5,7 +5,7 @@ import json
 from types import SimpleNamespace
 
 from toil.cli.toil_stats import _bytes, _duration, raw_report, table
-from toil.runtime.statsdata import parse_stats
+from toil.runtime.observe.statsdata import parse_stats
 
 
 def lines(*jobs: tuple[str, float]) -> bytes:

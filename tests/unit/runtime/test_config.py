@@ -4,7 +4,7 @@ from __future__ import annotations
 import types
 import typing
 
-from toil.runtime import options as opts
+from toil.options import common as opts
 from toil.runtime.config import Config
 
 IDENTITY = {"jobStore", "workflowID", "workflowAttemptNumber", "config"}

@@ -8,9 +8,9 @@ import stat
 import pytest
 
 from toil.job import Job
-from toil.runtime.batch.hpc import submit_environment
+from toil.runtime.batch.remote.hpc import submit_environment
 from toil.runtime.config import Config, is_secret_name
-from toil.runtime.jobstores.fsutil import current_umask, make_private, private_files, user_mode
+from toil.runtime.jobstores.file.fsutil import current_umask, make_private, private_files, user_mode
 
 
 @pytest.mark.parametrize("name", ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITHUB_TOKEN", "my_api_key",
@@ -83,10 +83,10 @@ def test_make_private_leaves_links_and_other_peoples_files_alone(tmp_path):
 def test_hpc_submission_makes_private_files_and_passes_the_setenv_values(tmp_path, monkeypatch):
     import subprocess
 
-    from toil.runtime.batch import hpc
-    from toil.runtime.batch.remote import Launch
-    from toil.runtime.batch.slurm import SlurmBatchSystem
-    from tests.unit.runtime.test_hpc_batch import job, system
+    from toil.runtime.batch.remote import hpc
+    from toil.runtime.batch.remote.base import Launch
+    from toil.runtime.batch.remote.slurm import SlurmBatchSystem
+    from tests.unit.runtime.batch.test_hpc_batch import job, system
 
     seen = {}
 

@@ -4,7 +4,7 @@ cwltool builds each tool's job (command line, mounts, ``--user``, limits) in
 its Docker, Podman and Singularity job classes. The subclasses here run those
 jobs with three changes:
 
-* images are fetched under the node-wide lock of ``toil.runtime.containers``,
+* images are fetched under the node-wide lock of ``toil.runtime.worker.containers``,
   so parallel jobs naming one image pull it once, and a failed pull is one
   line naming the image;
 * the container is removed (from its id file) when the job ends, even if the
@@ -26,7 +26,7 @@ from cwltool.docker import DockerCommandLineJob, PodmanCommandLineJob
 from cwltool.errors import UnsupportedRequirement, WorkflowException
 from cwltool.singularity import SingularityCommandLineJob
 
-from toil.runtime import containers
+from toil.runtime.worker import containers
 
 log = logging.getLogger("toil.cwl")
 

@@ -138,7 +138,7 @@ def _give_user_modes(out: Any, outdir: str) -> None:
     """Outputs in --outdir get the modes the user's umask gives (as with cwltool); in the job store they were
     private (see runner.run_cwl)."""
     from toil.compiler.cwl.runner import _local_paths
-    from toil.runtime.jobstores.fsutil import user_mode
+    from toil.runtime.jobstores.file.fsutil import user_mode
 
     def fix(path: str) -> None:
         if os.path.islink(path):
@@ -177,7 +177,7 @@ def _name(process: Process) -> str:
 
 def _given(options: Any, dest: str) -> bool:
     """Whether an option differs from its default (the options table cannot tell 'given' from 'default')."""
-    from toil.runtime.options import defaults
+    from toil.options.common import defaults
     return bool(getattr(options, dest, None) != defaults().get(dest))
 
 

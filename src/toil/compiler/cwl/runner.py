@@ -31,8 +31,8 @@ from toil.compiler.dag import SubDag
 from toil.compiler.ir import RunRecord
 from toil.compiler.values import ReturnReader, dumps, ref
 from toil.exceptions import ToilUserError
-from toil.runtime.jobstores.fsutil import make_private, private_files
-from toil.runtime.worker import RunContext, RunOutcome, keep_child_between_jobs
+from toil.runtime.jobstores.file.fsutil import make_private, private_files
+from toil.runtime.worker.attempt import RunContext, RunOutcome, keep_child_between_jobs
 
 log = logging.getLogger("toil.cwl")
 

@@ -20,7 +20,7 @@ from toil.exceptions import ToilUserError
 
 if TYPE_CHECKING:
     from toil.runtime.config import Config
-    from toil.runtime.filestore import AbstractFileStore
+    from toil.runtime.worker.filestore import AbstractFileStore
 
 _R = TypeVar("_R")
 _T = TypeVar("_T")
@@ -404,7 +404,7 @@ class Job(_Requirements):
 
         @staticmethod
         def getDefaultArgumentParser(jobstore_as_flag: bool = False) -> ArgumentParser:
-            from toil.runtime.cliparse import ToilArgumentParser
+            from toil.options.parser import ToilArgumentParser
             parser = ToilArgumentParser()
             Job.Runner.addToilOptions(parser, jobstore_as_flag=jobstore_as_flag)
             return parser
@@ -417,7 +417,7 @@ class Job(_Requirements):
 
         @staticmethod
         def addToilOptions(parser: ArgumentParser | _ArgumentGroup, jobstore_as_flag: bool = False) -> None:
-            from toil.runtime.options import add_options
+            from toil.options.common import add_options
             add_options(parser, jobstore_as_flag=jobstore_as_flag)
 
         @staticmethod

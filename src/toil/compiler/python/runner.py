@@ -14,7 +14,7 @@ from toil.compiler.ir import RunRecord
 from toil.compiler.python.compile import compile_graph, dumps
 from toil.compiler.python.job import Job, ServiceHostJob
 from toil.compiler.python.promise import resolving_promises
-from toil.runtime.worker import RunContext, RunOutcome
+from toil.runtime.worker.attempt import RunContext, RunOutcome
 
 log = logging.getLogger("toil.worker")
 

@@ -4,7 +4,7 @@ miniwdl runs a task's command in a container through ``SubprocessBase``
 (mounts of the inputs, read-only; the working directory, writable; stdout and
 stderr files; cpu and memory as limits). ``EngineContainer`` is that backend
 for the docker and podman command lines; ``NodeSingularity`` is miniwdl's
-Singularity backend. Both fetch images once per node (``toil.runtime.containers``),
+Singularity backend. Both fetch images once per node (``toil.runtime.worker.containers``),
 take the first of a task's candidate images (``container: [a, b]``) that this
 node has or can fetch, and note the engine for ``toil stats``.
 """
@@ -21,7 +21,7 @@ from WDL.runtime import config as wdl_config
 from WDL.runtime.backend.cli_subprocess import SubprocessBase
 from WDL.runtime.backend.singularity import SingularityContainer
 
-from toil.runtime import containers
+from toil.runtime.worker import containers
 
 log = logging.getLogger("toil.wdl")
 

@@ -23,7 +23,7 @@ from toil.compiler.wdl.evaluate import Evaluator
 from toil.compiler.wdl.files import Store, import_inputs, is_stored, split_uri, stored_basename
 from toil.compiler.wdl.runner import default_resources, limits_for
 from toil.runtime.driver import config_from_options, run_workflow
-from toil.runtime.logs import set_logging_from_options
+from toil.runtime.observe.logs import set_logging_from_options
 
 if TYPE_CHECKING:
     from toil.runtime.workflow import Workflow

@@ -19,12 +19,12 @@ from toil.compiler.wdl.evaluate import Evaluator
 from toil.compiler.wdl.files import Store
 from toil.compiler.wdl.resources import machine_limits
 from toil.compiler.wdl.task import run_task
-from toil.runtime.jobstores.fsutil import private_files
+from toil.runtime.jobstores.file.fsutil import private_files
 
 if TYPE_CHECKING:
     from toil.runtime.config import Config
     from toil.runtime.jobstores.base import JobStore
-    from toil.runtime.worker import RunContext, RunOutcome
+    from toil.runtime.worker.attempt import RunContext, RunOutcome
 
 
 def default_resources(config: Config) -> Resources:
@@ -61,7 +61,7 @@ def run_wdl(ctx: RunContext) -> RunOutcome:
 
 
 def _run_wdl(ctx: RunContext) -> RunOutcome:
-    from toil.runtime.worker import RunOutcome
+    from toil.runtime.worker.attempt import RunOutcome
 
     extra = ctx.spec.extra
     op = extra["op"]

@@ -30,8 +30,8 @@ from toil.compiler.wdl.containers import BACKENDS, names_image
 from toil.compiler.wdl.document import WDLUserError, describe
 from toil.compiler.wdl.evaluate import coerce_inputs
 from toil.compiler.wdl.files import Store, group_key, localize, store_local
-from toil.runtime.containers import ContainerImageError
-from toil.runtime.jobstores.fsutil import make_private
+from toil.runtime.worker.containers import ContainerImageError
+from toil.runtime.jobstores.file.fsutil import make_private
 
 log = logging.getLogger("toil.wdl")
 _config: wdl_config.Loader | None = None

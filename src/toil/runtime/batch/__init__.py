@@ -17,9 +17,9 @@ from toil.runtime.batch.base import BatchContext, BatchSystem
 
 # name -> "module:class" (built in) or a factory returning the class (registered at run time)
 BATCH_SYSTEMS: dict[str, str | Callable[[], Any]] = {
-    "single_machine": "toil.runtime.batch.local:LocalBatchSystem",
-    "slurm": "toil.runtime.batch.slurm:SlurmBatchSystem",
-    "grid_engine": "toil.runtime.batch.gridengine:GridEngineBatchSystem",
+    "single_machine": "toil.runtime.batch.local.system:LocalBatchSystem",
+    "slurm": "toil.runtime.batch.remote.slurm:SlurmBatchSystem",
+    "grid_engine": "toil.runtime.batch.remote.gridengine:GridEngineBatchSystem",
 }
 ALIASES = {"singleMachine": "single_machine", "single-machine": "single_machine", "local": "single_machine",
            "gridengine": "grid_engine", "gridEngine": "grid_engine", "Slurm": "slurm"}

@@ -276,7 +276,7 @@ class JobStore(abc.ABC):
 
     @abc.abstractmethod
     def write_status(self, data: bytes) -> None:
-        """Replace the leader's live status (see runtime/status.py); not durable, rewritten often."""
+        """Replace the leader's live status (see runtime/observe/status.py); not durable, rewritten often."""
 
     @abc.abstractmethod
     def read_status(self) -> bytes | None: ...

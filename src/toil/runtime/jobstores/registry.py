@@ -52,12 +52,12 @@ def open_store(scheme: str, rest: str) -> "JobStore":
 
 
 def _file_store(rest: str) -> "JobStore":
-    from toil.runtime.jobstores.file import FileJobStore
+    from toil.runtime.jobstores.file.store import FileJobStore
     return FileJobStore(rest)
 
 
 def _file_path(rest: str) -> str:
-    from toil.runtime.jobstores.file import normalize_path
+    from toil.runtime.jobstores.file.store import normalize_path
     return normalize_path(rest)
 
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import IO, Iterator
 
 from toil.exceptions import ToilUserError
-from toil.runtime.jobstores.fsutil import temp_name, unlink_quiet, user_mode
+from toil.runtime.jobstores.file.fsutil import temp_name, unlink_quiet, user_mode
 
 CHUNK = 1 << 20
 FETCH_TIMEOUT = 60.0      # seconds without an answer before a download is given up

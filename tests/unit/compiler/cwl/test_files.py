@@ -11,7 +11,7 @@ from schema_salad.ref_resolver import file_uri, uri_file_path  # noqa: E402
 
 from toil.compiler.cwl.files import Files, stored_ids  # noqa: E402
 from toil.compiler.files import split_uri  # noqa: E402
-from toil.runtime.jobstores.file import FileJobStore  # noqa: E402
+from toil.runtime.jobstores.file.store import FileJobStore  # noqa: E402
 
 
 class RemoteLikeStore(FileJobStore):

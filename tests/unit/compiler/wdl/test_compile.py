@@ -11,7 +11,7 @@ from toil.compiler.wdl import document
 from toil.compiler.wdl.compile import Expander
 from toil.compiler.wdl.evaluate import Evaluator
 from toil.compiler.wdl.files import FILE_SCHEME, Store
-from toil.runtime.jobstores.file import FileJobStore
+from toil.runtime.jobstores.file.store import FileJobStore
 
 GIB = 1 << 30
 TASK = """

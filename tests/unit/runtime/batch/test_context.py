@@ -13,11 +13,11 @@ from toil.batchSystems.slurm import SlurmBatchSystem as ToilSlurm
 from toil.exceptions import ToilUserError
 from toil.runtime.batch import BATCH_SYSTEMS, batch_system_class, new_batch_system
 from toil.runtime.batch.base import BatchContext, BatchSystem, NodeInfo
-from toil.runtime.batch.gridengine import GridEngineBatchSystem
-from toil.runtime.batch.local import LocalBatchSystem
-from toil.runtime.batch.slurm import SlurmBatchSystem
+from toil.runtime.batch.remote.gridengine import GridEngineBatchSystem
+from toil.runtime.batch.local.system import LocalBatchSystem
+from toil.runtime.batch.remote.slurm import SlurmBatchSystem
 from toil.runtime.config import Config
-from toil.runtime.jobstores.file import FileJobStore
+from toil.runtime.jobstores.file.store import FileJobStore
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from typing import Iterator
 import pytest
 
 from toil.runtime.config import Config
-from toil.runtime.jobstores.file import FileJobStore
-from toil.runtime.worker_bootstrap import bootstrap_worker, read_worker_message
+from toil.runtime.jobstores.file.store import FileJobStore
+from toil.runtime.worker.bootstrap import bootstrap_worker, read_worker_message
 
 
 @pytest.fixture(autouse=True)

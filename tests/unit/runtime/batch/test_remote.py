@@ -10,9 +10,9 @@ import pytest
 from toil.compiler.ir import Resources
 from toil.runtime.batch import new_batch_system
 from toil.runtime.batch.base import BatchContext, BatchJob
-from toil.runtime.batch.remote import MISSING_POLLS, JobState, Launch, RemoteBatchSystem, SubmitRejected
+from toil.runtime.batch.remote.base import MISSING_POLLS, JobState, Launch, RemoteBatchSystem, SubmitRejected
 from toil.runtime.config import Config
-from toil.runtime.jobstores.file import FileJobStore
+from toil.runtime.jobstores.file.store import FileJobStore
 
 
 class FakeScheduler(RemoteBatchSystem):

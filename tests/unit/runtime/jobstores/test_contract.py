@@ -17,7 +17,7 @@ from toil.exceptions import (JobStoreCorruptError, JobStoreExistsException, JobS
                              NoSuchJobStoreException, ToilUserError)
 from toil.runtime.jobstores import (JobStore, NoSuchFileException, normalize_locator, open_job_store,
                                     parse_locator, registry)
-from toil.runtime.jobstores.file import FileJobStore
+from toil.runtime.jobstores.file.store import FileJobStore
 
 from tests.unit.runtime.jobstores import memory_store
 from tests.unit.runtime.jobstores.memory_store import MemoryJobStore

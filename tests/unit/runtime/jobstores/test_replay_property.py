@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from toil.compiler.ir import KIND_PYTHON, NodeSpec, Resources, RunRecord
-from toil.runtime.jobstores.file_journal import FileJournal
+from toil.runtime.jobstores.file.journal import FileJournal
 from toil.runtime.jobstores.journal import Journal
 from toil.runtime.protocol import Attempt, FailRecord, KillNodes, RecordToJournal, ReviveRecord
 from toil.runtime.scheduling import WorkflowState

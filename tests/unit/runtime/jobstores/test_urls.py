@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from toil.exceptions import ToilUserError
-from toil.runtime.jobstores.file import FileJobStore
+from toil.runtime.jobstores.file.store import FileJobStore
 from toil.runtime.jobstores.urls import FetchURLHandler, FileURLHandler, url_handler
 
 from tests.unit.runtime.jobstores.memory_store import MemoryJobStore

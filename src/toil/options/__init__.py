@@ -1,0 +1,1 @@
+"""Toil's workflow options: the one option table (common) and the parsers built from it."""

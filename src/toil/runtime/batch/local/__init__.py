@@ -1,0 +1,1 @@
+"""The single_machine batch system: a fork server (zygote) and warm worker processes."""

@@ -1,0 +1,132 @@
+"""Run a pack of jobs in one scheduler allocation, one after another (see packing.py).
+
+Usage: ``python -m toil.runtime.batch.remote.packrun JOBSTORE PACK``. PACK names the pack's message in the job
+store (or is a pack file's path); it lists each job's token, message and log file. Each job runs in a
+child process forked from this warm one, its output in its own log (a file the batch system chose, or,
+where it chose none, a job store message ``TOKEN.log``), its result in the job store as if it had run
+alone. Progress lines go to the pack's progress message, which the leader reads at each poll::
+
+    start TOKEN TIME        end TOKEN EXIT_CODE SECONDS        skip TOKEN
+
+A token listed in the pack's cancel message is skipped, or killed if it is running.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+CANCEL_CHECK_SECONDS = 0.2
+
+
+class Progress:
+    """The pack's progress message, rewritten whole at each line (readers see whole lines only)."""
+
+    def __init__(self, js: Any, name: str) -> None:
+        self.js, self.name = js, name
+        self.lines: list[str] = []
+
+    def add(self, line: str) -> None:
+        self.lines.append(line + "\n")
+        self.js.write_message(self.name, "".join(self.lines).encode())
+
+
+def _cancelled(js: Any, name: str) -> set[str]:
+    try:
+        return set(js.read_message(name).decode().split())
+    except KeyError:
+        return set()
+
+
+def _run_child(js: Any, config: Any, message: dict[str, Any], log_path: str, workflow_dir: str) -> int:
+    """Fork a child that runs one job with its output in its own log; return the child's pid."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        os.setpgid(0, 0)
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+        from toil.runtime.worker.attempt import run_attempt
+        code, _ = run_attempt(js, config, message, workflow_dir)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _wait_child(pid: int, token: str, js: Any, cancel: str) -> tuple[int, bool]:
+    """(exit code, killed): wait for the child, killing it if its token gets cancelled."""
+    killed = False
+    pause = 0.001        # short jobs end within milliseconds: look often at first, then every 0.2 s
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            if os.WIFSIGNALED(status):
+                return 128 + os.WTERMSIG(status), killed
+            return os.WEXITSTATUS(status), killed
+        if not killed and token in _cancelled(js, cancel):
+            killed = True
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(pause)
+        pause = min(CANCEL_CHECK_SECONDS, pause * 2)
+
+
+def run_pack(job_store_locator: str, pack_name: str) -> int:
+    from toil.runtime.worker.attempt import warm_up
+    from toil.runtime.worker.bootstrap import bootstrap_worker, open_worker_job_store, read_worker_message
+
+    js = open_worker_job_store(job_store_locator)
+    pack = read_worker_message(js, pack_name)
+    env = bootstrap_worker(js, pack.get("main"))
+    warm_up()
+    progress, cancel = Progress(js, pack["progress"]), pack["cancel"]
+    for entry in pack["jobs"]:
+        token = entry["token"]
+        if token in _cancelled(js, cancel):
+            progress.add(f"skip {token}")
+            continue
+        message = read_worker_message(js, entry["message"])
+        started = time.time()
+        progress.add(f"start {token} {started:.3f}")
+        log_path = entry.get("log") or os.path.join(env.workflow_dir, f"pack-{os.getpid()}-{_safe(token)}.log")
+        pid = _run_child(js, env.config, message, log_path, env.workflow_dir)
+        code, killed = _wait_child(pid, token, js, cancel)
+        if not entry.get("log"):
+            _store_log(js, token, log_path)
+        progress.add(f"{'killed' if killed else 'end'} {token} {code} {time.time() - started:.3f}")
+    return 0
+
+
+def _store_log(js: Any, token: str, path: str) -> None:
+    """Where the batch system gave no log file: the job's output as the job store message ``TOKEN.log``."""
+    try:
+        with open(path, "rb") as f:
+            js.write_message(f"{_safe(token)}.log", f.read())
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _safe(token: str) -> str:
+    return token.replace("/", "_")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) != 2:
+        sys.stderr.write("usage: python -m toil.runtime.batch.remote.packrun JOBSTORE PACK\n")
+        return 2
+    return run_pack(argv[0], argv[1])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
