@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-unit test-integration typecheck bench clean conformance-cwl conformance-wdl fuzz fuzz-ci chaos chaos-ci
+.PHONY: install demo test test-unit test-integration typecheck lint bench clean conformance-cwl conformance-wdl fuzz fuzz-ci chaos chaos-ci
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,10 @@ demo: install
 	$(BIN)/python examples/mergesort.py file:demo-jobstore --generate 200000 --output demo-output/sorted.txt \
 		--logLevel WARNING
 
-# Type check and fast unit tests first, then integration tests that run real workflows, the bad-input and
+# Lint, format check and type check, fast unit tests first, then integration tests that run real workflows, the bad-input and
 # fault-injection slices, and the conformance suites.
 test: install
+	$(MAKE) lint
 	$(BIN)/python -m mypy src/toil
 	$(BIN)/python -m pytest -q tests/unit
 	$(BIN)/python -m pytest -q tests/integration
@@ -44,6 +45,12 @@ test-unit: install
 
 test-integration: install
 	$(BIN)/python -m pytest -q tests/integration
+
+# ruff (configured in pyproject.toml): lint rules, and the formatter's check (`ruff format` fixes what it finds).
+LINTED := src tests bench conformance examples infra
+lint: install
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: install
 	$(BIN)/python -m mypy src/toil

@@ -1,4 +1,5 @@
 """Shared plumbing for benchmarks: run a workflow once, print one JSON line of figures."""
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,14 @@ def run(name: str, root: Job, jobs: int, expect: Any = None, **options: Any) -> 
         wall = time.perf_counter() - start
     if expect is not None and value != expect:
         raise SystemExit(f"{name}: wrong result {value!r}, expected {expect!r}")
-    figures = {"benchmark": name, "jobs": jobs, "wall_s": round(wall, 3), "jobs_per_s": round(jobs / wall, 1),
-               "ms_per_job": round(1000 * wall / jobs, 3),
-               "leader_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    figures = {
+        "benchmark": name,
+        "jobs": jobs,
+        "wall_s": round(wall, 3),
+        "jobs_per_s": round(jobs / wall, 1),
+        "ms_per_job": round(1000 * wall / jobs, 3),
+        "leader_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
     print(json.dumps(figures))
     sys.stdout.flush()
     return figures

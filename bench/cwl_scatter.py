@@ -13,6 +13,7 @@ Prints one JSON line per runner and N: wall time and the leader's peak RSS
 (VmHWM of the runner's own process, polled), and checks both runners return
 N files. Never asserts on time.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,7 @@ def peak_rss_mib(pid: int) -> float:
 
 
 def run(command: list[str], cwd: str) -> tuple[float, float, Any]:
-    out_path = os.path.join(cwd, "stdout.json")      # a file, not a pipe: the output object is large
+    out_path = os.path.join(cwd, "stdout.json")  # a file, not a pipe: the output object is large
     with open(out_path, "wb") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL)
@@ -77,8 +78,9 @@ def run(command: list[str], cwd: str) -> tuple[float, float, Any]:
 
 
 IMAGE = "docker.io/library/debian:stable-slim"
-CONTAINER_TOOL = TOOL.replace("baseCommand: echo", f"requirements:\n  DockerRequirement: {{dockerPull: {IMAGE}}}\n"
-                                                 "baseCommand: echo")
+CONTAINER_TOOL = TOOL.replace(
+    "baseCommand: echo", f"requirements:\n  DockerRequirement: {{dockerPull: {IMAGE}}}\nbaseCommand: echo"
+)
 
 
 def bench(n: int, runner: str, command: list[str], tool: str = TOOL) -> dict[str, Any]:
@@ -93,8 +95,13 @@ def bench(n: int, runner: str, command: list[str], tool: str = TOOL) -> dict[str
     if len(out.get("outs", [])) != n:
         raise SystemExit(f"{runner}: expected {n} outputs, got {len(out.get('outs', []))}")
     kind = "cwl-scatter-container" if tool != TOOL else "cwl-scatter"
-    figures = {"benchmark": f"{kind}-{n}", "runner": runner, "n": n, "wall_s": round(wall, 2),
-               "leader_peak_rss_mib": round(peak, 1)}
+    figures = {
+        "benchmark": f"{kind}-{n}",
+        "runner": runner,
+        "n": n,
+        "wall_s": round(wall, 2),
+        "leader_peak_rss_mib": round(peak, 1),
+    }
     print(json.dumps(figures), flush=True)
     return figures
 
@@ -112,8 +119,13 @@ def main(argv: list[str]) -> int:
             bench(n, "toil-cwl-runner --podman", [toil, "--quiet", "--podman"], CONTAINER_TOOL)
             bench(n, "cwltool --parallel (docker)", [cwltool, "--quiet", "--parallel"], CONTAINER_TOOL)
             if os.path.exists(toil96):
-                path = f"PATH={os.path.dirname(toil96)}:{os.environ.get('PATH', '')}"   # its cwl-docker-extract
-                bench(n, "Toil 9.6 (docker, --no-prepull)", ["env", path, toil96, "--quiet", "--no-prepull"], CONTAINER_TOOL)
+                path = f"PATH={os.path.dirname(toil96)}:{os.environ.get('PATH', '')}"  # its cwl-docker-extract
+                bench(
+                    n,
+                    "Toil 9.6 (docker, --no-prepull)",
+                    ["env", path, toil96, "--quiet", "--no-prepull"],
+                    CONTAINER_TOOL,
+                )
         return 0
     for n in sizes:
         bench(n, "toil-cwl-runner", [toil, "--quiet", "--no-container"])

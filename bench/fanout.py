@@ -1,7 +1,8 @@
 """Fan-out of N trivial function jobs whose results are summed through promises.
 
-    python bench/fanout.py N
+python bench/fanout.py N
 """
+
 from common import arg, run
 
 from toil.job import Job

@@ -1,7 +1,8 @@
 """N jobs, each writing a 1 MiB global file and reading it back.
 
-    python bench/files.py N
+python bench/files.py N
 """
+
 import hashlib
 import os
 

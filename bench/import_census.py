@@ -39,6 +39,7 @@ import FileID``), toil's or a project module's, does not spoil its file.
 Not seen by this census: attribute-style uses (``import toil`` then
 ``toil.common.Toil(...)``), subclassing/monkey-patching of Toil classes.
 """
+
 import argparse
 import ast
 import fnmatch
@@ -76,8 +77,7 @@ def stmt_of(node):
     if isinstance(node, ast.ImportFrom):
         if node.level == 0 and node.module and is_toil(node.module):
             for a in node.names:
-                out.append((node.module, a.name,
-                            "from %s import %s" % (node.module, a.name)))
+                out.append((node.module, a.name, "from %s import %s" % (node.module, a.name)))
     elif isinstance(node, ast.Import):
         for a in node.names:
             if is_toil(a.name):
@@ -97,17 +97,17 @@ def guarded_nodes(tree):
     for t in ast.walk(tree):
         if not isinstance(t, ast.Try):
             continue
+
         def catches(h):
             if h.type is None:
                 return True
             elts = h.type.elts if isinstance(h.type, ast.Tuple) else [h.type]
-            return any(getattr(e, "id", getattr(e, "attr", None)) in IMPORT_ERRORS
-                       for e in elts)
+            return any(getattr(e, "id", getattr(e, "attr", None)) in IMPORT_ERRORS for e in elts)
+
         handlers = [h for h in t.handlers if catches(h)]
         if handlers:
             for stmt in t.body + [x for h in handlers for x in h.body]:
-                out.update(id(n) for n in ast.walk(stmt)
-                           if isinstance(n, (ast.Import, ast.ImportFrom)))
+                out.update(id(n) for n in ast.walk(stmt) if isinstance(n, (ast.Import, ast.ImportFrom)))
     return out
 
 
@@ -160,8 +160,7 @@ def project_deps(known, rel, node):
         else:
             parts = here.split(os.sep) if here else []
             roots = [os.path.join("", *parts[:i]) for i in range(len(parts) + 1)]
-            base = next((r for r in roots if module_chain(known, r, mod.split(".")[0])),
-                        None)
+            base = next((r for r in roots if module_chain(known, r, mod.split(".")[0])), None)
             if base is None:
                 continue
         chain = module_chain(known, base, mod) if mod else []
@@ -170,7 +169,7 @@ def project_deps(known, rel, node):
             continue  # mod is not (all) the project's
         init = os.path.join(base, "__init__.py")
         for n in names:
-            sub = module_chain(known, base, mod + "." + n if mod else n)[len(chain):]
+            sub = module_chain(known, base, mod + "." + n if mod else n)[len(chain) :]
             if not sub and not mod and init in known:
                 sub = [init]  # from . import name: a name from the package's __init__
             out += sub
@@ -213,8 +212,7 @@ def scan_project(root, project):
         if found:
             files[rel] = sorted(found)
         deps[rel] = sorted(dep)
-    scan = {"files": files, "unparsable": unparsable, "deps": deps,
-            "toil_files": len(files)}
+    scan = {"files": files, "unparsable": unparsable, "deps": deps, "toil_files": len(files)}
     scan["toil_reach"] = len(transitive(scan, set(), False)[0])
     return scan
 
@@ -281,15 +279,20 @@ def run_child(python, stmts, pythonpath=None):
         out = os.path.join(tmp, "result.json")
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         if pythonpath:  # absolute, as the child runs in tmp
-            env["PYTHONPATH"] = os.pathsep.join(
-                os.path.abspath(p) for p in pythonpath.split(os.pathsep))
+            env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in pythonpath.split(os.pathsep))
         req = json.dumps({"stmts": sorted(set(stmts)), "out": out})
         try:
             # abspath: a relative interpreter path must survive cwd=tmp
             # (not realpath: a venv's python is a symlink that must stay one)
-            proc = subprocess.run([os.path.abspath(python), "-c", CHILD], input=req, text=True,
-                                  cwd=tmp, env=env, capture_output=True,
-                                  timeout=SUBPROCESS_TIMEOUT)
+            proc = subprocess.run(
+                [os.path.abspath(python), "-c", CHILD],
+                input=req,
+                text=True,
+                cwd=tmp,
+                env=env,
+                capture_output=True,
+                timeout=SUBPROCESS_TIMEOUT,
+            )
         except subprocess.TimeoutExpired:
             return {s: "Timeout: checker subprocess timed out" for s in stmts}
         if not os.path.exists(out):  # crashed (segfault, os._exit, ...)
@@ -339,8 +342,7 @@ def check(spec, scanned, census, ignore_guarded=False):
     """All figures for one ``--check`` spec."""
     print("checking with %s ..." % spec, file=sys.stderr, flush=True)
     _label, python, pythonpath = parse_check(spec)
-    names_src = {k: ("import %s" % k[0] if k[1] == "-"
-                     else "from %s import %s" % k) for k in census}
+    names_src = {k: ("import %s" % k[0] if k[1] == "-" else "from %s import %s" % k) for k in census}
     res = run_child(python, names_src.values(), pythonpath)
     failures = {"%s\t%s" % k: res[s] for k, s in names_src.items() if res[s]}
     projects, trans = {}, {}
@@ -348,35 +350,45 @@ def check(spec, scanned, census, ignore_guarded=False):
         files = scan["files"]
         stmts = [src for imps in files.values() for _m, _n, src, _g in imps]
         res = run_child(python, stmts, pythonpath) if stmts else {}
-        bad = {rel: ["%s -> %s%s" % (src, res[src], " (guarded)" if g else "")
-                     for _m, _n, src, g in imps
-                     if res[src] and not (g and ignore_guarded)]
-               for rel, imps in files.items()}
+        bad = {
+            rel: [
+                "%s -> %s%s" % (src, res[src], " (guarded)" if g else "")
+                for _m, _n, src, g in imps
+                if res[src] and not (g and ignore_guarded)
+            ]
+            for rel, imps in files.items()
+        }
         bad = {rel: v for rel, v in bad.items() if v}
-        projects[project] = {"files": len(files), "ok": len(files) - len(bad),
-                             "failing_files": bad}
+        projects[project] = {"files": len(files), "ok": len(files) - len(bad), "failing_files": bad}
         counted, tbad = transitive(scan, bad, ignore_guarded)
         # a failing file: the import chain to a failing file, then its errors
-        tbad = {rel: [" -> ".join(chain)] * (len(chain) > 1) + bad[chain[-1]]
-                for rel, chain in tbad.items()}
-        trans[project] = {"files": len(counted), "ok": len(counted) - len(tbad),
-                          "failing_files": tbad}
-    return {"python": python, "pythonpath": pythonpath,
-            "names_ok": len(census) - len(failures), "names_total": len(census),
-            "name_failures": failures, "projects": projects, "transitive": trans}
+        tbad = {rel: [" -> ".join(chain)] * (len(chain) > 1) + bad[chain[-1]] for rel, chain in tbad.items()}
+        trans[project] = {"files": len(counted), "ok": len(counted) - len(tbad), "failing_files": tbad}
+    return {
+        "python": python,
+        "pythonpath": pythonpath,
+        "names_ok": len(census) - len(failures),
+        "names_total": len(census),
+        "name_failures": failures,
+        "projects": projects,
+        "transitive": trans,
+    }
 
 
 def print_table(scanned, labels, results, measure, count_key):
     """One project table; ``measure``: "projects" (per file) or "transitive"."""
     heads = ["project", "unparsable", count_key.replace("_", "-")] + labels
-    rows = [[project, str(scan["unparsable"]), str(scan[count_key])] +
-            [str(results[l][measure][project]["ok"]) for l in labels]
-            for project, scan in scanned.items()]
-    rows.append(["TOTAL"] + [str(sum(int(r[i]) for r in rows))
-                             for i in range(1, len(heads))])
+    rows = [
+        [project, str(scan["unparsable"]), str(scan[count_key])]
+        + [str(results[label][measure][project]["ok"]) for label in labels]
+        for project, scan in scanned.items()
+    ]
+    rows.append(["TOTAL"] + [str(sum(int(r[i]) for r in rows)) for i in range(1, len(heads))])
     widths = [max(len(r[i]) for r in rows + [heads]) for i in range(len(heads))]
-    fmt = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                              for i, (c, w) in enumerate(zip(r, widths)))
+
+    def fmt(r):
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
     print(fmt(heads))
     print("  ".join("-" * w for w in widths))
     for r in rows:
@@ -386,32 +398,37 @@ def print_table(scanned, labels, results, measure, count_key):
 
 def print_names(labels, results):
     """Name totals, then the first interpreter's failing names."""
-    for l in labels:
-        r = results[l]
-        print("names importing with %s: %d / %d" % (l, r["names_ok"], r["names_total"]))
+    for label in labels:
+        r = results[label]
+        print("names importing with %s: %d / %d" % (label, r["names_ok"], r["names_total"]))
     if labels:
         first, others = labels[0], labels[1:]
         fails = results[first]["name_failures"]
         print("\nnames failing with %s (%d):" % (first, len(fails)))
         for key, err in sorted(fails.items()):
-            also = "".join(" [%s: %s]" % (o, "FAIL" if key in results[o]["name_failures"]
-                                         else "ok") for o in others)
+            also = "".join(" [%s: %s]" % (o, "FAIL" if key in results[o]["name_failures"] else "ok") for o in others)
             print("  %s  %s%s" % (key.replace("\t", " : "), err, also))
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--projects", default="/tmp/census/src",
-                    help="directory of owner+name project trees")
+    ap.add_argument("--projects", default="/tmp/census/src", help="directory of owner+name project trees")
     ap.add_argument("--write-census", metavar="FILE", help="write the TSV census")
-    ap.add_argument("--check", metavar="[LABEL=]PYTHON[:PYTHONPATH]", action="append",
-                    default=[], help="interpreter to check imports with, as column "
-                    "LABEL, with PYTHONPATH set (else unset) (repeatable)")
+    ap.add_argument(
+        "--check",
+        metavar="[LABEL=]PYTHON[:PYTHONPATH]",
+        action="append",
+        default=[],
+        help="interpreter to check imports with, as column LABEL, with PYTHONPATH set (else unset) (repeatable)",
+    )
     ap.add_argument("--json", metavar="FILE", help="write all figures as JSON")
-    ap.add_argument("--ignore-guarded", action="store_true",
-                    help="a file still counts if only imports inside a "
-                         "try/except ImportError fail (fallback imports), "
-                         "in both measures")
+    ap.add_argument(
+        "--ignore-guarded",
+        action="store_true",
+        help="a file still counts if only imports inside a "
+        "try/except ImportError fail (fallback imports), "
+        "in both measures",
+    )
     args = ap.parse_args(argv)
 
     labels = [parse_check(spec)[0] for spec in args.check]
@@ -420,14 +437,15 @@ def main(argv=None):
     scanned = scan_all(args.projects)
     census = build_census(scanned)
     unparsable = sum(v["unparsable"] for v in scanned.values())
-    print("projects: %d, census: %d distinct (module, name), unparsable files: %d"
-          % (len(scanned), len(census), unparsable))
+    print(
+        "projects: %d, census: %d distinct (module, name), unparsable files: %d"
+        % (len(scanned), len(census), unparsable)
+    )
     if args.write_census:
         write_census(census, args.write_census)
         print("census written to", args.write_census)
 
-    results = {label: check(spec, scanned, census, args.ignore_guarded)
-               for label, spec in zip(labels, args.check)}
+    results = {label: check(spec, scanned, census, args.ignore_guarded) for label, spec in zip(labels, args.check)}
     mode = " (guarded failing imports ignored)" if args.ignore_guarded else ""
     print("\nper file: files whose own toil imports all succeed%s" % mode)
     print_table(scanned, labels, results, "projects", "toil_files")
@@ -438,11 +456,11 @@ def main(argv=None):
     if args.json:
         figures = {
             "census_size": len(census),
-            "census": [{"module": m, "name": n, "projects": p}
-                       for (m, n), p in census.items()],
+            "census": [{"module": m, "name": n, "projects": p} for (m, n), p in census.items()],
             "ignore_guarded": args.ignore_guarded,
-            "projects": {pr: {k: v[k] for k in ("toil_files", "toil_reach", "unparsable")}
-                         for pr, v in scanned.items()},
+            "projects": {
+                pr: {k: v[k] for k in ("toil_files", "toil_reach", "unparsable")} for pr, v in scanned.items()
+            },
             "interpreters": results,
         }
         with open(args.json, "w") as f:

@@ -9,6 +9,7 @@ bench/toil-venv/bin/pip install 'toil==9.6.*'); it is never a dependency of this
 one process, `python bench/slurm_fanout.py --one N [extra options]`, with that virtualenv's python for
 Toil. Submissions are counted with sacct over the run's time window.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,13 @@ def total(values):
 
 
 def fan(job, n):
-    return job.addFollowOnFn(total, [job.addChildFn(one, i, cores=1, memory="100Mi", disk="10Mi").rv()
-                                   for i in range(n)], cores=1, memory="100Mi", disk="10Mi").rv()
+    return job.addFollowOnFn(
+        total,
+        [job.addChildFn(one, i, cores=1, memory="100Mi", disk="10Mi").rv() for i in range(n)],
+        cores=1,
+        memory="100Mi",
+        disk="10Mi",
+    ).rv()
 
 
 def run_one(n: int, extra: list[str]) -> None:
@@ -42,8 +48,9 @@ def run_one(n: int, extra: list[str]) -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-slurm-", dir=os.path.join(HERE, ".work")) as tmp:
         parser = Job.Runner.getDefaultArgumentParser()
-        options = parser.parse_args([os.path.join(tmp, "js"), "--batchSystem", "slurm", "--logLevel", "WARNING",
-                                     "--workDir", tmp, *extra])
+        options = parser.parse_args(
+            [os.path.join(tmp, "js"), "--batchSystem", "slurm", "--logLevel", "WARNING", "--workDir", tmp, *extra]
+        )
         with Toil(options) as toil:
             value = toil.start(Job.wrapJobFn(fan, n, cores=1, memory="100Mi", disk="10Mi"))
     if value != n * (n - 1) // 2:
@@ -52,8 +59,9 @@ def run_one(n: int, extra: list[str]) -> None:
 
 def slurm_jobs_since(start: float) -> int:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(start - 1))
-    out = subprocess.run(["sacct", "-n", "-P", "-X", "-S", stamp, "-o", "JobIDRaw"], capture_output=True,
-                         text=True).stdout.split()
+    out = subprocess.run(
+        ["sacct", "-n", "-P", "-X", "-S", stamp, "-o", "JobIDRaw"], capture_output=True, text=True
+    ).stdout.split()
     return len(out)
 
 
@@ -61,15 +69,21 @@ def measure(label: str, python: str, n: int, extra: list[str]) -> dict:
     start = time.time()
     # as with an activated virtualenv: Toil 9.6 finds its _toil_worker on PATH on the nodes
     env = {**os.environ, "PATH": os.path.dirname(python) + os.pathsep + os.environ.get("PATH", "")}
-    p = subprocess.run([python, os.path.abspath(__file__), "--one", str(n), *extra], capture_output=True, text=True,
-                       env=env)
+    p = subprocess.run(
+        [python, os.path.abspath(__file__), "--one", str(n), *extra], capture_output=True, text=True, env=env
+    )
     wall = time.time() - start
     if p.returncode != 0:
         raise SystemExit(f"{label} failed: {p.stderr[-2000:]}")
-    time.sleep(2)                  # let accounting catch up
+    time.sleep(2)  # let accounting catch up
     submissions = slurm_jobs_since(start)
-    figures = {"benchmark": f"slurm-fanout-{n}", "runner": label, "wall_s": round(wall, 1),
-               "sbatch_submissions": submissions, "jobs_per_submission": round((n + 2) / max(1, submissions), 1)}
+    figures = {
+        "benchmark": f"slurm-fanout-{n}",
+        "runner": label,
+        "wall_s": round(wall, 1),
+        "sbatch_submissions": submissions,
+        "jobs_per_submission": round((n + 2) / max(1, submissions), 1),
+    }
     print(json.dumps(figures))
     sys.stdout.flush()
     return figures

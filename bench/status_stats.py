@@ -11,6 +11,7 @@ Then the hard case: a fan-out of N jobs whose leader is killed (SIGKILL)
 half way, so `toil status` cannot trust the status file and replays the
 job store's snapshot and journal.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,11 +51,14 @@ def crashed_store(path: str, n: int) -> None:
     """A fan-out of n leaves whose leader is SIGKILLed once half of them finished."""
     import shutil
     import signal
+
     shutil.rmtree(path, ignore_errors=True)
-    script = (f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); "
-              f"import status_stats as b; from toil.common import Toil; from toil.job import Job; "
-              f"o = Job.Runner.getDefaultOptions('file:{path}'); o.logLevel = 'WARNING'; "
-              f"Toil(o).__enter__().start(Job.wrapJobFn(b.wide, {n}, cores=0.1, memory='10M', disk='1M'))")
+    script = (
+        f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); "
+        f"import status_stats as b; from toil.common import Toil; from toil.job import Job; "
+        f"o = Job.Runner.getDefaultOptions('file:{path}'); o.logLevel = 'WARNING'; "
+        f"Toil(o).__enter__().start(Job.wrapJobFn(b.wide, {n}, cores=0.1, memory='10M', disk='1M'))"
+    )
     leader = subprocess.Popen([sys.executable, "-c", script])
     while leader.poll() is None:
         time.sleep(2)
@@ -96,19 +100,41 @@ def main() -> None:
     if not os.path.exists(os.path.join(path, "toil.json")):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         print(json.dumps({"benchmark": f"build-{n}", "wall_s": round(build(path, n), 1)}))
-    for argv in (["status", path], ["status", path, "--failed", "--printStatus"], ["stats", path],
-                 ["stats", path, "--raw"]):
+    for argv in (
+        ["status", path],
+        ["status", path, "--failed", "--printStatus"],
+        ["stats", path],
+        ["stats", path, "--raw"],
+    ):
         wall, out = best_of(argv)
         first = out.splitlines()[1] if argv[0] == "status" and len(out.splitlines()) > 1 else ""
-        print(json.dumps({"benchmark": "toil " + " ".join(a if a != path else "JOBSTORE" for a in argv),
-                          "jobs": n, "wall_s": round(wall, 3), "target_s": 1.0, "note": first}))
+        print(
+            json.dumps(
+                {
+                    "benchmark": "toil " + " ".join(a if a != path else "JOBSTORE" for a in argv),
+                    "jobs": n,
+                    "wall_s": round(wall, 3),
+                    "target_s": 1.0,
+                    "note": first,
+                }
+            )
+        )
         sys.stdout.flush()
     crashed = path + "-crashed"
     crashed_store(crashed, n)
-    time.sleep(3)         # the killed leader's job processes exit
+    time.sleep(3)  # the killed leader's job processes exit
     wall, out = best_of(["status", crashed])
-    print(json.dumps({"benchmark": "toil status CRASHED_JOBSTORE (journal replay)", "jobs": n,
-                      "wall_s": round(wall, 3), "target_s": 1.0, "note": " ".join(out.split())}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "toil status CRASHED_JOBSTORE (journal replay)",
+                "jobs": n,
+                "wall_s": round(wall, 3),
+                "target_s": 1.0,
+                "note": " ".join(out.split()),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

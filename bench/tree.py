@@ -1,7 +1,8 @@
 """A binary tree of depth D built dynamically; leaves return 1, follow-ons sum pairs.
 
-    python bench/tree.py D
+python bench/tree.py D
 """
+
 from common import arg, run
 
 from toil.job import Job
@@ -21,5 +22,5 @@ def node(job, depth):
 
 if __name__ == "__main__":
     d = arg(1, 10)
-    jobs = (2 ** (d + 1) - 1) + (2 ** d - 1)
-    run(f"tree-depth-{d}", Job.wrapJobFn(node, d), jobs=jobs, expect=2 ** d)
+    jobs = (2 ** (d + 1) - 1) + (2**d - 1)
+    run(f"tree-depth-{d}", Job.wrapJobFn(node, d), jobs=jobs, expect=2**d)

@@ -11,6 +11,7 @@ machine has none, so miniwdl is run as a library with its own scheduler
 and task runtime and toil's host "container" backend (the same host
 execution toil-wdl-runner uses), which is the closest like-for-like run.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,8 @@ from WDL.runtime import task_container, config
 from toil.compiler.wdl.task import HostContainer
 task_container._backends["host"] = HostContainer   # miniwdl loads plugins only when none is registered
 doc = WDL.load(sys.argv[1])
-cfg = config.Loader(logging.getLogger("bench"), filenames=[],
-                    overrides={"scheduler": {"container_backend": "host"}, "call_cache": {"get": "false", "put": "false"}})
+overrides = {"scheduler": {"container_backend": "host"}, "call_cache": {"get": "false", "put": "false"}}
+cfg = config.Loader(logging.getLogger("bench"), filenames=[], overrides=overrides)
 inputs = WDL.values_from_json({"n": int(sys.argv[2])}, doc.workflow.available_inputs, doc.workflow.required_inputs)
 run_dir, outputs = WDL.runtime.run(cfg, doc.workflow, inputs, run_dir=sys.argv[3])
 print(json.dumps(WDL.values_to_json(outputs)))
@@ -91,7 +92,7 @@ def check(outputs: dict[str, Any], n: int) -> None:
 def containers(sizes: list[int]) -> None:
     """toil-wdl-runner with the task in a container, through each engine (miniwdl's own backends need a
     registry to pull from, so it has no like-for-like run here)."""
-    source = WDL_SOURCE.replace('runtime { cpu: 1', 'runtime { container: "debian:stable-slim"  cpu: 1')
+    source = WDL_SOURCE.replace("runtime { cpu: 1", 'runtime { container: "debian:stable-slim"  cpu: 1')
     runner = os.path.join(os.path.dirname(sys.executable), "toil-wdl-runner")
     for n in sizes:
         for engine in ("docker", "podman"):
@@ -99,13 +100,38 @@ def containers(sizes: list[int]) -> None:
                 wdl = os.path.join(tmp, "scatter.wdl")
                 with open(wdl, "w") as f:
                     f.write(source)
-                wall, rss, text = run([runner, wdl, "-i", json.dumps({"scatter_bench.n": n}), "-o",
-                                       os.path.join(tmp, "out"), "--jobStore", os.path.join(tmp, "js"),
-                                       "--logLevel", "WARNING", "--workDir", tmp, "--container", engine], tmp)
+                wall, rss, text = run(
+                    [
+                        runner,
+                        wdl,
+                        "-i",
+                        json.dumps({"scatter_bench.n": n}),
+                        "-o",
+                        os.path.join(tmp, "out"),
+                        "--jobStore",
+                        os.path.join(tmp, "js"),
+                        "--logLevel",
+                        "WARNING",
+                        "--workDir",
+                        tmp,
+                        "--container",
+                        engine,
+                    ],
+                    tmp,
+                )
                 check(json.loads(text), n)
-                print(json.dumps({"benchmark": f"wdl-scatter-container-{n}", "runner": f"toil-wdl-runner --container "
-                                  f"{engine}", "tasks": n, "wall_s": round(wall, 2),
-                                  "leader_peak_rss_mib": round(rss, 1)}), flush=True)
+                print(
+                    json.dumps(
+                        {
+                            "benchmark": f"wdl-scatter-container-{n}",
+                            "runner": f"toil-wdl-runner --container {engine}",
+                            "tasks": n,
+                            "wall_s": round(wall, 2),
+                            "leader_peak_rss_mib": round(rss, 1),
+                        }
+                    ),
+                    flush=True,
+                )
 
 
 def main() -> None:
@@ -119,17 +145,51 @@ def main() -> None:
             wdl = os.path.join(tmp, "scatter.wdl")
             with open(wdl, "w") as f:
                 f.write(WDL_SOURCE)
-            wall, rss, text = run([os.path.join(bindir, "toil-wdl-runner"), wdl, "-i", json.dumps({"scatter_bench.n": n}),
-                                   "-o", os.path.join(tmp, "out"), "--jobStore", os.path.join(tmp, "js"),
-                                   "--logLevel", "WARNING", "--workDir", tmp], tmp)
+            wall, rss, text = run(
+                [
+                    os.path.join(bindir, "toil-wdl-runner"),
+                    wdl,
+                    "-i",
+                    json.dumps({"scatter_bench.n": n}),
+                    "-o",
+                    os.path.join(tmp, "out"),
+                    "--jobStore",
+                    os.path.join(tmp, "js"),
+                    "--logLevel",
+                    "WARNING",
+                    "--workDir",
+                    tmp,
+                ],
+                tmp,
+            )
             check(json.loads(text), n)
-            print(json.dumps({"benchmark": f"wdl-scatter-{n}", "runner": "toil-wdl-runner", "tasks": n,
-                              "wall_s": round(wall, 2), "leader_peak_rss_mib": round(rss, 1)}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "benchmark": f"wdl-scatter-{n}",
+                        "runner": "toil-wdl-runner",
+                        "tasks": n,
+                        "wall_s": round(wall, 2),
+                        "leader_peak_rss_mib": round(rss, 1),
+                    }
+                ),
+                flush=True,
+            )
             os.makedirs(os.path.join(tmp, "mw"))
             wall, rss, text = run([sys.executable, "-c", MINIWDL_CHILD, wdl, str(n), os.path.join(tmp, "mw")], tmp)
             check(json.loads(text.strip().splitlines()[-1]), n)
-            print(json.dumps({"benchmark": f"wdl-scatter-{n}", "runner": "miniwdl (library, host backend)",
-                              "tasks": n, "wall_s": round(wall, 2), "leader_peak_rss_mib": round(rss, 1)}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "benchmark": f"wdl-scatter-{n}",
+                        "runner": "miniwdl (library, host backend)",
+                        "tasks": n,
+                        "wall_s": round(wall, 2),
+                        "leader_peak_rss_mib": round(rss, 1),
+                    }
+                ),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ not in conformance/cwl-v1.2-known-failures.txt.
 
     python conformance/cwl_conformance.py [--tags required] [-j 2] [--timeout 300]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,11 @@ LIST_ENTRY = re.compile(r"^- \[([^\]]+)\]")
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--suite", default=os.environ.get("CWL_CONFORMANCE_DIR", DEFAULT_SUITE),
-                   help="the cwl-v1.2 suite directory (holds conformance_tests.yaml)")
+    p.add_argument(
+        "--suite",
+        default=os.environ.get("CWL_CONFORMANCE_DIR", DEFAULT_SUITE),
+        help="the cwl-v1.2 suite directory (holds conformance_tests.yaml)",
+    )
     p.add_argument("--tool", default=None, help="the runner (default: toil-cwl-runner beside this Python)")
     p.add_argument("--tags", default=None, help="only tests with these tags (comma separated), e.g. required")
     p.add_argument("-j", "--jobs", type=int, default=2)
@@ -77,17 +81,30 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     suite = os.path.abspath(args.suite)
     if not os.path.exists(os.path.join(suite, "conformance_tests.yaml")):
-        sys.stderr.write(f"cwl_conformance: error: no conformance_tests.yaml in {suite} (set --suite or "
-                         f"$CWL_CONFORMANCE_DIR)\n")
+        sys.stderr.write(
+            f"cwl_conformance: error: no conformance_tests.yaml in {suite} (set --suite or $CWL_CONFORMANCE_DIR)\n"
+        )
         return 2
     bindir = os.path.dirname(sys.executable)
     tool = args.tool or shutil.which("toil-cwl-runner", path=bindir) or "toil-cwl-runner"
     cwltest = shutil.which("cwltest", path=bindir) or "cwltest"
     os.makedirs(os.path.dirname(os.path.abspath(args.junit_xml)), exist_ok=True)
     badgedir = os.path.join(tempfile.mkdtemp(prefix="cwl-badges-"), "badges")
-    command = [cwltest, "--test", "conformance_tests.yaml", "--tool", tool, "-j", str(args.jobs),
-               "--timeout", str(args.timeout), "--junit-xml", os.path.abspath(args.junit_xml),
-               "--badgedir", badgedir]
+    command = [
+        cwltest,
+        "--test",
+        "conformance_tests.yaml",
+        "--tool",
+        tool,
+        "-j",
+        str(args.jobs),
+        "--timeout",
+        str(args.timeout),
+        "--junit-xml",
+        os.path.abspath(args.junit_xml),
+        "--badgedir",
+        badgedir,
+    ]
     if args.tags:
         command += ["--tags", args.tags]
     if args.select:
@@ -106,7 +123,7 @@ def main(argv: list[str]) -> int:
 def report(tags: dict[str, dict[str, list[str]]], known: dict[str, str], wall: float, junit: str) -> int:
     every = tags.get("all", {"passed": [], "failed": [], "unsupported": []})
     passed, failed, unsupported = every["passed"], every["failed"], every["unsupported"]
-    print(f"\nPer tag (passed/failed/unsupported):")
+    print("\nPer tag (passed/failed/unsupported):")
     for tag, lists in sorted(tags.items()):
         if tag != "all":
             print(f"  {tag:<28} {len(lists['passed']):>4} {len(lists['failed']):>4} {len(lists['unsupported']):>4}")

@@ -11,6 +11,7 @@ suite's README says. Prints ``N passed, M failed, K skipped`` per version;
 exits non-zero if a test fails that conformance/wdl-known-failures.txt does
 not list.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,9 @@ KNOWN_FAILURES = os.path.join(REPO, "conformance", "wdl-known-failures.txt")
 
 
 def suite_dir() -> str:
-    return os.path.abspath(os.environ.get("WDL_CONFORMANCE_DIR") or os.path.join(REPO, "..", "shared", "conformance", "wdl"))
+    return os.path.abspath(
+        os.environ.get("WDL_CONFORMANCE_DIR") or os.path.join(REPO, "..", "shared", "conformance", "wdl")
+    )
 
 
 def read_known_failures(path: str = KNOWN_FAILURES) -> dict[tuple[str, str], str]:
@@ -104,14 +107,14 @@ def _blocks(text: str, keyword: str) -> list[tuple[int, int, int]]:
 
 
 def _in_runtime(text: str, fn: Any) -> str:
-    for start, open_at, close in reversed(_blocks(text, "runtime")):
-        text = text[:open_at + 1] + fn(text[open_at + 1:close]) + text[close:]
+    for _start, open_at, close in reversed(_blocks(text, "runtime")):
+        text = text[: open_at + 1] + fn(text[open_at + 1 : close]) + text[close:]
     return text
 
 
 def _unwrap_inputs(text: str) -> str:
     for start, open_at, close in reversed(_blocks(text, "input")):
-        text = text[:start] + "\n" + text[open_at + 1:close] + "\n" + text[close + 1:]
+        text = text[:start] + "\n" + text[open_at + 1 : close] + "\n" + text[close + 1 :]
     return text
 
 
@@ -124,7 +127,7 @@ def _split_type(t: str) -> tuple[str, list[str], bool]:
     if "[" not in t:
         return t, [], optional
     name, inner = t.split("[", 1)
-    inner = inner[:inner.rindex("]")]
+    inner = inner[: inner.rindex("]")]
     params, depth, cur = [], 0, ""
     for c in inner:
         if c == "," and depth == 0:
@@ -140,7 +143,7 @@ def _split_type(t: str) -> tuple[str, list[str], bool]:
 
 def compare(ty: Any, expected: Any, actual: Any) -> str | None:
     """None if ``actual`` matches ``expected`` for type ``ty``, else why not."""
-    if isinstance(ty, dict):   # a struct: member -> type
+    if isinstance(ty, dict):  # a struct: member -> type
         if not isinstance(actual, dict):
             return f"expected a struct, got {actual!r}"
         for k, t in ty.items():
@@ -174,11 +177,19 @@ def compare(ty: Any, expected: Any, actual: Any) -> str | None:
     if name == "Pair":
         if not isinstance(actual, dict):
             return f"expected a pair, got {actual!r}"
-        return compare(params[0], expected["left"], actual.get("left")) or compare(params[1], expected["right"], actual.get("right"))
+        return compare(params[0], expected["left"], actual.get("left")) or compare(
+            params[1], expected["right"], actual.get("right")
+        )
     if name == "Float":
-        return None if isinstance(actual, (int, float)) and abs(float(actual) - float(expected)) < 1e-9 else f"expected {expected!r}, got {actual!r}"
+        return (
+            None
+            if isinstance(actual, (int, float)) and abs(float(actual) - float(expected)) < 1e-9
+            else f"expected {expected!r}, got {actual!r}"
+        )
     if name in ("Int", "Boolean", "String"):
-        return None if actual == expected and type(actual) is type(expected) else f"expected {expected!r}, got {actual!r}"
+        return (
+            None if actual == expected and type(actual) is type(expected) else f"expected {expected!r}, got {actual!r}"
+        )
     return None if actual == expected else f"expected {expected!r}, got {actual!r}"
 
 
@@ -219,8 +230,9 @@ def _compare_listing(expected: list[dict[str, Any]], path: Any) -> str | None:
 
 
 # ---------------------------------------------------------------- running
-def run_test(test: dict[str, Any], version: str, suite: str, runner: list[str], scratch: str,
-             timeout: float) -> tuple[bool, str, float]:
+def run_test(
+    test: dict[str, Any], version: str, suite: str, runner: list[str], scratch: str, timeout: float
+) -> tuple[bool, str, float]:
     """(passed, why not, seconds) for one test at one version."""
     inputs = test["inputs"]
     work = tempfile.mkdtemp(prefix=f"{test['id']}-{version}-", dir=scratch)
@@ -239,8 +251,20 @@ def run_test(test: dict[str, Any], version: str, suite: str, runner: list[str], 
     if inputs.get("json"):
         cmd.append(os.path.join(suite, inputs["dir"], inputs["json"]))
     outfile = os.path.join(work, "outputs.json")
-    cmd += ["-o", os.path.join(work, "out"), "-m", outfile, "--outputDialect", "miniwdl",
-            "--jobStore", os.path.join(work, "jobstore"), "--logLevel", "WARNING", "--retryCount", "0"]
+    cmd += [
+        "-o",
+        os.path.join(work, "out"),
+        "-m",
+        outfile,
+        "--outputDialect",
+        "miniwdl",
+        "--jobStore",
+        os.path.join(work, "jobstore"),
+        "--logLevel",
+        "WARNING",
+        "--retryCount",
+        "0",
+    ]
     started = time.time()
     try:
         proc = subprocess.run(cmd, cwd=suite, capture_output=True, text=True, timeout=timeout)
@@ -344,8 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     for v in versions:
         c = counts[v]
         print(f"WDL {v}: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped")
-    print(f"runs of tests naming a container image: {in_containers['passed']} passed, "
-          f"{in_containers['failed']} failed")
+    print(f"runs of tests naming a container image: {in_containers['passed']} passed, {in_containers['failed']} failed")
     print(f"wall time {time.time() - started:.0f} s for {len(jobs)} runs")
     if fixed:
         print("Listed as known failures but passed (remove them from the list): " + ", ".join(fixed))

@@ -8,6 +8,7 @@ The file is split in halves until pieces are at most --chunkLines lines;
 each piece is sorted by its own job, and sorted halves are merged by
 follow-on jobs. Files move between jobs through the job store.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -29,17 +30,21 @@ def split_or_sort(job: Job, file_id: str, chunk_lines: int) -> str:
         lines.sort()
         return _write_lines(job, lines)
     middle = len(lines) // 2
-    halves = [job.addChildJobFn(split_or_sort, _write_lines(job, part), chunk_lines,
-                                memory="200M", disk="200M", cores=1).rv()
-              for part in (lines[:middle], lines[middle:])]
+    halves = [
+        job.addChildJobFn(split_or_sort, _write_lines(job, part), chunk_lines, memory="200M", disk="200M", cores=1).rv()
+        for part in (lines[:middle], lines[middle:])
+    ]
     return job.addFollowOnJobFn(merge, halves[0], halves[1], memory="200M", disk="400M", cores=1).rv()
 
 
 def merge(job: Job, left_id: str, right_id: str) -> str:
     """Merge two sorted files into one."""
     out_path = job.fileStore.getLocalTempFile()
-    with open(job.fileStore.readGlobalFile(left_id)) as left, \
-            open(job.fileStore.readGlobalFile(right_id)) as right, open(out_path, "w") as out:
+    with (
+        open(job.fileStore.readGlobalFile(left_id)) as left,
+        open(job.fileStore.readGlobalFile(right_id)) as right,
+        open(out_path, "w") as out,
+    ):
         out.writelines(heapq.merge(left, right))
     return job.fileStore.writeGlobalFile(out_path, cleanup=False)
 

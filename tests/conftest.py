@@ -1,4 +1,5 @@
 """Shared test helpers."""
+
 from __future__ import annotations
 
 import os
@@ -17,6 +18,7 @@ os.environ.setdefault("TOIL_RETRY_BACKOFF_SECONDS", "0.05")
 def toil_options(job_store: Path | str, **overrides: Any):
     """Default options for a workflow, with overrides (Toil option names)."""
     from toil.job import Job
+
     options = Job.Runner.getDefaultOptions(str(job_store))
     options.logLevel = "WARNING"
     for key, value in overrides.items():
@@ -37,13 +39,16 @@ def run_workflow(job_store: Path):
     def run(root, **overrides):
         with Toil(toil_options(job_store, **overrides)) as toil:
             return toil.start(root)
+
     return run
 
 
-def run_script(script: Path | str, *args: str, env: dict | None = None, timeout: float = 120,
-               cwd: Path | str | None = None) -> subprocess.CompletedProcess:
+def run_script(
+    script: Path | str, *args: str, env: dict | None = None, timeout: float = 120, cwd: Path | str | None = None
+) -> subprocess.CompletedProcess:
     """Run a workflow script in a fresh interpreter, as a user would."""
     full_env = dict(os.environ)
     full_env.update(env or {})
-    return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, env=full_env,
-                          timeout=timeout, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, str(script), *args], capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd
+    )

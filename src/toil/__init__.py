@@ -6,6 +6,7 @@ unchanged. Public facades live at Toil's import paths (``toil.job``,
 ``toil.compiler`` (front ends to the IR) and ``toil.runtime`` (the executor).
 The helpers Toil keeps at the package's top (``toil.physicalMemory`` ...) come from ``toil.lib``.
 """
+
 from toil.lib.appliance import applianceSelf, customDockerInitCmd, customInitCmd, lookupEnvVar
 from toil.lib.host import physical_disk as physicalDisk
 from toil.lib.host import physical_memory, which
@@ -15,5 +16,16 @@ from toil.version import version as __version__
 
 physicalMemory = memoize(physical_memory)
 
-__all__ = ["__version__", "physicalMemory", "physicalDisk", "which", "toilPackageDirPath", "inVirtualEnv",
-           "resolveEntryPoint", "applianceSelf", "customDockerInitCmd", "customInitCmd", "lookupEnvVar"]
+__all__ = [
+    "__version__",
+    "physicalMemory",
+    "physicalDisk",
+    "which",
+    "toilPackageDirPath",
+    "inVirtualEnv",
+    "resolveEntryPoint",
+    "applianceSelf",
+    "customDockerInitCmd",
+    "customInitCmd",
+    "lookupEnvVar",
+]

@@ -2,6 +2,7 @@
 
 A thin facade: the work happens in ``toil.runtime.workflow``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,27 +13,33 @@ from types import TracebackType
 from typing import Any, Optional
 
 from toil.exceptions import ToilUserError
+from toil.options.common import add_options
 from toil.runtime.config import Config
 from toil.runtime.errors import install_excepthook
-from toil.runtime.worker.filestore import FileID
 from toil.runtime.jobstores.locator import build_locator, normalize_locator, parse_locator
 from toil.runtime.observe.logs import set_logging_from_options
-from toil.options.common import add_options
+from toil.runtime.worker.filestore import FileID
 from toil.runtime.workflow import Workflow
 
 log = logging.getLogger(__name__)
 install_excepthook()
 
 
-def addOptions(parser: argparse.ArgumentParser, jobstore_as_flag: bool = False, cwl: bool = False,
-               wdl: bool = False) -> None:
+def addOptions(
+    parser: argparse.ArgumentParser, jobstore_as_flag: bool = False, cwl: bool = False, wdl: bool = False
+) -> None:
     """Add Toil's workflow options to an argparse parser."""
     add_options(parser, jobstore_as_flag=jobstore_as_flag)
 
 
-def parser_with_common_options(provisioner_options: bool = False, jobstore_option: bool = True,
-                               prog: Optional[str] = None, default_log_level: Optional[int] = None) -> Any:
+def parser_with_common_options(
+    provisioner_options: bool = False,
+    jobstore_option: bool = True,
+    prog: Optional[str] = None,
+    default_log_level: Optional[int] = None,
+) -> Any:
     from toil.options.parser import ToilArgumentParser
+
     parser = ToilArgumentParser(prog=prog)
     if jobstore_option:
         parser.add_argument("jobStore", help="The job store: file:PATH or a bare PATH.")
@@ -45,8 +52,10 @@ class Toil:
 
     def __init__(self, options: argparse.Namespace) -> None:
         if not hasattr(options, "__dict__") or isinstance(options, type):
-            raise ToilUserError(f"Toil() needs the parsed options (Job.Runner.getDefaultOptions(JOBSTORE) or "
-                                f"Job.Runner.getDefaultArgumentParser().parse_args()), got {type(options).__name__}")
+            raise ToilUserError(
+                f"Toil() needs the parsed options (Job.Runner.getDefaultOptions(JOBSTORE) or "
+                f"Job.Runner.getDefaultArgumentParser().parse_args()), got {type(options).__name__}"
+            )
         self.options = options
         self.config = Config()
         self.config.setOptions(options)
@@ -58,14 +67,16 @@ class Toil:
     def __enter__(self) -> "Toil":
         set_logging_from_options(self.config)
         from toil.compiler.python.launch import read_python_root
+
         self._workflow = Workflow(self.config)
         self._workflow.root_reader = read_python_root
         self._workflow.open()
         self._inside = True
         return self
 
-    def __exit__(self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException],
-                 tb: Optional[TracebackType]) -> None:
+    def __exit__(
+        self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
         self._inside = False
         if self._workflow is not None:
             self._workflow.close(failed=exc_type is not None)
@@ -78,14 +89,16 @@ class Toil:
     def start(self, rootJob: Any) -> Any:
         """Run the workflow rooted at rootJob; return the root job's return value."""
         from toil.compiler.python.launch import start_python
+
         return start_python(self._require(), rootJob)
 
     def restart(self) -> Any:
         """Resume the workflow in the job store; return the root job's return value."""
         return self._require().restart()
 
-    def import_file(self, src_uri: str, shared_file_name: Optional[str] = None, symlink: bool = True,
-                    check_existence: bool = True) -> Any:
+    def import_file(
+        self, src_uri: str, shared_file_name: Optional[str] = None, symlink: bool = True, check_existence: bool = True
+    ) -> Any:
         return self._require().import_file(src_uri, shared_file_name, symlink, check_existence)
 
     def importFile(self, srcUrl: str, sharedFileName: Optional[str] = None, symlink: bool = True) -> Any:
@@ -117,11 +130,13 @@ class Toil:
     @classmethod
     def getJobStore(cls, locator: str) -> Any:
         from toil.runtime.jobstores import open_job_store
+
         return open_job_store(normalize_locator(locator))
 
     @staticmethod
     def resumeJobStore(locator: str) -> Any:
         from toil.runtime.jobstores import open_job_store
+
         js = open_job_store(normalize_locator(locator))
         js.read_meta()
         return js

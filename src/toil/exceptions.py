@@ -4,6 +4,7 @@ Every exception here carries a message written for the person running the
 workflow. ``ToilUserError`` subclasses are shown as one line (no traceback)
 when they end a program; see ``toil.runtime.errors.install_excepthook``.
 """
+
 from __future__ import annotations
 
 from typing import Iterable
@@ -18,17 +19,27 @@ class ToilUserError(Exception):
 class FailedJobsException(ToilUserError):
     """The workflow ended with jobs that failed after all their retries."""
 
-    def __init__(self, job_store: str, failed_jobs: Iterable[str] = (), exit_code: int = 1, detail: str = "",
-                 reasons: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        job_store: str,
+        failed_jobs: Iterable[str] = (),
+        exit_code: int = 1,
+        detail: str = "",
+        reasons: Iterable[str] = (),
+    ) -> None:
         self.jobStoreLocator = job_store
         self.failedJobs = list(failed_jobs)
-        self.reasons = list(reasons)     # why each failed job failed (one line each)
+        self.reasons = list(reasons)  # why each failed job failed (one line each)
         self.exit_code = exit_code
         names = ", ".join(self.failedJobs[:5]) + (" ..." if len(self.failedJobs) > 5 else "")
-        msg = (f"workflow failed: {len(self.failedJobs)} job(s) failed ({names}); "
-               f"the job store {job_store} is kept: fix the cause and rerun with --restart")
+        msg = (
+            f"workflow failed: {len(self.failedJobs)} job(s) failed ({names}); "
+            f"the job store {job_store} is kept: fix the cause and rerun with --restart"
+        )
         if detail:
-            msg = f"workflow failed: {detail}; the job store {job_store} is kept: fix the cause and rerun with --restart"
+            msg = (
+                f"workflow failed: {detail}; the job store {job_store} is kept: fix the cause and rerun with --restart"
+            )
         super().__init__(msg)
 
 
@@ -36,7 +47,8 @@ class JobStoreExistsException(ToilUserError):
     def __init__(self, locator: str) -> None:
         super().__init__(
             f"the job store {locator} already exists: rerun with --restart to resume the workflow, "
-            f"or remove it with 'toil clean {locator}' to start from scratch")
+            f"or remove it with 'toil clean {locator}' to start from scratch"
+        )
         self.locator = locator
 
 

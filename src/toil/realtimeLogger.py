@@ -1,4 +1,5 @@
 """Toil's ``toil.realtimeLogger``: log from jobs straight to the leader (with --realTimeLogging)."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Toil's ``toil.statsAndLogging``: logging set-up helpers and the job-log formatting user code calls."""
+
 from __future__ import annotations
 
 import logging
@@ -32,6 +33,7 @@ def add_logging_options(parser: Any, default_level: int | None = None) -> None:
     """Add --logLevel, --logDebug ..., --logOff, --logFile and --rotatingLogging (the same options, defaults and
     destinations as Job.Runner.addToilOptions, which adds them too: call one of the two on a parser)."""
     from toil.options.common import add_option_group
+
     add_option_group(parser, "logging")
     if default_level is not None:
         parser.set_defaults(logLevel=logging.getLevelName(default_level))
@@ -40,6 +42,7 @@ def add_logging_options(parser: Any, default_level: int | None = None) -> None:
 def suppress_exotic_logging(local_logger: str) -> None:
     """Quiet the chatty loggers of libraries (boto3, botocore, urllib3 ...) below CRITICAL."""
     from toil.runtime.observe.logs import quiet_libraries
+
     quiet_libraries()
 
 
@@ -50,6 +53,7 @@ def install_log_color(set_logger: logging.Logger | None = None) -> None:
     except ImportError:
         return
     from toil.runtime.observe.logs import DATEFMT, FORMAT
+
     target = set_logger or root_logger
     coloredlogs.install(level=target.getEffectiveLevel(), logger=target, fmt=FORMAT, datefmt=DATEFMT)
 
@@ -57,6 +61,18 @@ def install_log_color(set_logger: logging.Logger | None = None) -> None:
 StatsAndLogging = JobLogs
 
 
-__all__ = ["set_logging_from_options", "configure_root_logger", "set_log_level", "add_logging_options",
-           "DEFAULT_LOGLEVEL", "TRACE", "logger", "root_logger", "toil_logger", "StatsAndLogging", "log_to_file",
-           "suppress_exotic_logging", "install_log_color"]
+__all__ = [
+    "set_logging_from_options",
+    "configure_root_logger",
+    "set_log_level",
+    "add_logging_options",
+    "DEFAULT_LOGLEVEL",
+    "TRACE",
+    "logger",
+    "root_logger",
+    "toil_logger",
+    "StatsAndLogging",
+    "log_to_file",
+    "suppress_exotic_logging",
+    "install_log_color",
+]

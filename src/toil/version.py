@@ -1,4 +1,5 @@
 """Version strings, at Toil's import path (toil.version)."""
+
 import sys
 
 baseVersion = "0.1.0"
@@ -12,5 +13,5 @@ exactPython = python
 dockerRegistry = "localhost"
 dockerName = "toil"
 dockerTag = f"{baseVersion}-py{sys.version_info.major}.{sys.version_info.minor}"
-currentCommit = ""        # no build step stamps a commit here; Toil's uses it only to name appliance images
+currentCommit = ""  # no build step stamps a commit here; Toil's uses it only to name appliance images
 dirty = False

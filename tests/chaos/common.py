@@ -1,4 +1,5 @@
 """What the chaos scenarios share: running the chaos workflow, reading its side file and its job store."""
+
 from __future__ import annotations
 
 import collections
@@ -24,7 +25,7 @@ class Run:
     delay: float = 0.05
     extra: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
-    job_store: Path | None = None       # default: ROOT/js
+    job_store: Path | None = None  # default: ROOT/js
 
     @property
     def js(self) -> Path:
@@ -39,17 +40,36 @@ class Run:
         return self.root / "out.json"
 
     def args(self, restart: bool) -> list[str]:
-        return [sys.executable, str(WORKFLOW), str(self.js), "--output", str(self.output), "--logLevel",
-                "WARNING", "--clean", "never", "--maxCores", "2", "--disableProgress", *self.extra,
-                *(["--restart"] if restart else [])]
+        return [
+            sys.executable,
+            str(WORKFLOW),
+            str(self.js),
+            "--output",
+            str(self.output),
+            "--logLevel",
+            "WARNING",
+            "--clean",
+            "never",
+            "--maxCores",
+            "2",
+            "--disableProgress",
+            *self.extra,
+            *(["--restart"] if restart else []),
+        ]
 
     def environ(self) -> dict[str, str]:
         return {**os.environ, "SIDE_FILE": str(self.side), "JOB_DELAY": str(self.delay), **self.env}
 
     def start(self, restart: bool = False) -> subprocess.Popen[str]:
         self.root.mkdir(parents=True, exist_ok=True)
-        return subprocess.Popen(self.args(restart), env=self.environ(), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        return subprocess.Popen(
+            self.args(restart),
+            env=self.environ(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
 
     def finish(self, restart: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """Run to the end: --restart, or a fresh start if the killed leader had recorded nothing."""
@@ -83,7 +103,7 @@ def has_workflow(js: Path) -> bool:
         return False
     try:
         snapshot, records = store.journal().load(repair=False)
-    except JobStoreCorruptError:    # damaged on purpose (torn_state): the restart must refuse it in one line
+    except JobStoreCorruptError:  # damaged on purpose (torn_state): the restart must refuse it in one line
         return True
     return snapshot is not None or bool(records)
 

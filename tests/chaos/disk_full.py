@@ -1,5 +1,6 @@
 """Disk full: the job store and work directory on a small tmpfs that fills mid-run; after space is freed,
 --restart completes the run."""
+
 from __future__ import annotations
 
 import random
@@ -13,7 +14,7 @@ from tests.chaos.common import Run, one_line_error, ran_again, recorded_done
 @dataclass
 class DiskFullReport:
     runs: int = 0
-    failed_clearly: int = 0         # one line naming the job store and --restart
+    failed_clearly: int = 0  # one line naming the job store and --restart
     completed_after_freeing: int = 0
     identical: int = 0
     reruns: int = 0
@@ -28,8 +29,11 @@ class SmallDisk:
 
     def __enter__(self) -> "SmallDisk":
         self.path.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.size_kib}k,mode=0700", "tmpfs", str(self.path)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={self.size_kib}k,mode=0700", "tmpfs", str(self.path)],
+            check=True,
+            capture_output=True,
+        )
         return self
 
     def grow(self, size_kib: int) -> None:
@@ -49,8 +53,10 @@ def one_run(root: Path, size_kib: int, expected: str, report: DiskFullReport) ->
         if p.returncode != 0 and line and "No space left on device" in line and "--restart" in line:
             report.failed_clearly += 1
         else:
-            report.problems.append(f"{root.name}: the full disk was not reported in one line (exit "
-                                   f"{p.returncode}): {p.stderr.strip()[-300:]}")
+            report.problems.append(
+                f"{root.name}: the full disk was not reported in one line (exit "
+                f"{p.returncode}): {p.stderr.strip()[-300:]}"
+            )
         counts = run.counts()
         done = recorded_done(run.js, set(counts))
         disk.grow(64 * 1024)

@@ -1,4 +1,5 @@
 """One leader per job store, and `toil kill` leaves no job running."""
+
 from __future__ import annotations
 
 import os
@@ -14,11 +15,11 @@ from tests.chaos.common import Run, one_line_error, ran_again, recorded_done, wa
 @dataclass
 class ExclusionReport:
     second_leaders: int = 0
-    refused: int = 0               # second leader refused with one line naming the first (target: all)
-    first_completed: int = 0       # the first leader finished with the right output regardless
+    refused: int = 0  # second leader refused with one line naming the first (target: all)
+    first_completed: int = 0  # the first leader finished with the right output regardless
     kills: int = 0
-    stopped: int = 0               # `toil kill` stopped the leader
-    jobs_left_running: int = 0     # target 0
+    stopped: int = 0  # `toil kill` stopped the leader
+    jobs_left_running: int = 0  # target 0
     restarts_completed: int = 0
     reruns: int = 0
     problems: list[str] = field(default_factory=list)
@@ -43,8 +44,11 @@ def two_leaders(run: Run, rng: random.Random, expected: str, report: ExclusionRe
         second = subprocess.run(run.args(restart), env=run.environ(), capture_output=True, text=True, timeout=120)
         line = one_line_error(second.stderr)
         # with --restart: "another leader (pid P) is running"; without: "the job store ... already exists"
-        if second.returncode != 0 and line and (f"another leader (pid {first.pid}" in line
-                                                or (not restart and "already exists" in line)):
+        if (
+            second.returncode != 0
+            and line
+            and (f"another leader (pid {first.pid}" in line or (not restart and "already exists" in line))
+        ):
             report.refused += 1
         elif first.poll() is None:
             report.problems.append(f"{run.root.name}: a second leader was not refused: {second.stderr[-300:]}")
@@ -59,8 +63,9 @@ def toil_kill(run: Run, rng: random.Random, expected: str, report: ExclusionRepo
     leader = run.start()
     wait_for(lambda: len(run.marks()) >= rng.randrange(5, 200) or leader.poll() is not None, timeout=60)
     report.kills += 1
-    subprocess.run([sys.executable, "-m", "toil.cli.toil_main", "kill", str(run.js)], capture_output=True,
-                   text=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "toil.cli.toil_main", "kill", str(run.js)], capture_output=True, text=True, timeout=120
+    )
     leader.communicate(timeout=120)
     if leader.returncode == 130:
         report.stopped += 1

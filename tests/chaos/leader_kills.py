@@ -1,4 +1,5 @@
 """Leader kills: SIGKILL the leader at seeded random moments, then --restart until the workflow completes."""
+
 from __future__ import annotations
 
 import random
@@ -17,9 +18,9 @@ class LeaderKillReport:
     kills: int = 0
     completions: int = 0
     identical: int = 0
-    reruns: int = 0                 # jobs whose completion was recorded, run again after a kill
+    reruns: int = 0  # jobs whose completion was recorded, run again after a kill
     lost_files: int = 0
-    fresh_starts: int = 0           # kills before the workflow was recorded: started again without --restart
+    fresh_starts: int = 0  # kills before the workflow was recorded: started again without --restart
     restart_latency: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -60,8 +61,7 @@ def _restart_latency(run: Run, restart: bool) -> tuple[float | None, str, str, i
     return first, out, err, p.returncode or 0
 
 
-def trial(run: Run, rng: random.Random, duration: float, kills: int, expected: str,
-          report: LeaderKillReport) -> None:
+def trial(run: Run, rng: random.Random, duration: float, kills: int, expected: str, report: LeaderKillReport) -> None:
     report.trials += 1
     recorded: list[tuple[set[str], dict[str, int]]] = []
     restart = False
@@ -90,8 +90,9 @@ def trial(run: Run, rng: random.Random, duration: float, kills: int, expected: s
     report.lost_files += len(run.lost())
 
 
-def leader_kills(workdir: Path, trials: int, seed: int, duration: float, expected: str,
-                 kills_per_trial: int = 1) -> LeaderKillReport:
+def leader_kills(
+    workdir: Path, trials: int, seed: int, duration: float, expected: str, kills_per_trial: int = 1
+) -> LeaderKillReport:
     rng = random.Random(seed)
     report = LeaderKillReport()
     for i in range(trials):

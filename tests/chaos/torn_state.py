@@ -4,6 +4,7 @@ Each kind of damage must end in one of two ways: the run completes with the undi
 (the leader recovered to the last consistent state), or it stops with one line naming what is damaged.
 Anything else (a traceback, a wrong output, a silent success) is counted as wrong.
 """
+
 from __future__ import annotations
 
 import random
@@ -18,10 +19,10 @@ from tests.chaos.common import Run, kill_group, one_line_error, wait_for
 class TornReport:
     cases: int = 0
     recovered: int = 0
-    refused: int = 0          # stopped with one line naming the damaged file
-    wrong: int = 0            # target 0
+    refused: int = 0  # stopped with one line naming the damaged file
+    wrong: int = 0  # target 0
     rows: list[tuple[str, str]] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)     # the refusals, as the user saw them
+    messages: list[str] = field(default_factory=list)  # the refusals, as the user saw them
     problems: list[str] = field(default_factory=list)
 
 
@@ -116,7 +117,7 @@ def damaged_meta(js: Path, rng: random.Random) -> Path:
 
 def damaged_status(js: Path, rng: random.Random) -> Path:
     path = js / "status.json"
-    path.write_bytes(b"{\"counts\": [")
+    path.write_bytes(b'{"counts": [')
     return path
 
 
@@ -144,16 +145,23 @@ def _killed_run(run: Run, rng: random.Random, needs: str) -> bool:
     """Start the workflow and SIGKILL its leader once a fair part of it ran."""
     p = run.start()
     target = rng.randrange(120, 420)
-    wait_for(lambda: p.poll() is not None or (len(run.marks()) >= target and _has_file(run.js / needs)),
-             timeout=120)
+    wait_for(lambda: p.poll() is not None or (len(run.marks()) >= target and _has_file(run.js / needs)), timeout=120)
     if p.poll() is not None:
         return False
     kill_group(p)
     return True
 
 
-def one_case(run: Run, name: str, damage: Callable[[Path, random.Random], Path], recoverable: bool,
-             needs: str, rng: random.Random, expected: str, report: TornReport) -> None:
+def one_case(
+    run: Run,
+    name: str,
+    damage: Callable[[Path, random.Random], Path],
+    recoverable: bool,
+    needs: str,
+    rng: random.Random,
+    expected: str,
+    report: TornReport,
+) -> None:
     report.cases += 1
     if not _killed_run(run, rng, needs):
         report.problems.append(f"{name}: the run finished before it could be killed")

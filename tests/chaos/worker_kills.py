@@ -2,6 +2,7 @@
 
 A kill must count as a failed attempt of the job it hit, and of no other job.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,9 +21,9 @@ class WorkerKillReport:
     runs: int = 0
     completions: int = 0
     identical: int = 0
-    kills: int = 0                  # SIGKILLs delivered to a running job's process
-    failures_recorded: int = 0      # failed attempts in the journal
-    collateral: int = 0             # failed attempts of jobs no kill hit (target 0)
+    kills: int = 0  # SIGKILLs delivered to a running job's process
+    failures_recorded: int = 0  # failed attempts in the journal
+    collateral: int = 0  # failed attempts of jobs no kill hit (target 0)
     problems: list[str] = field(default_factory=list)
 
 
@@ -84,6 +85,11 @@ def worker_kills(workdir: Path, runs: int, kills_per_run: int, seed: int, expect
     rng = random.Random(seed)
     report = WorkerKillReport()
     for i in range(runs):
-        one_run(Run(workdir / f"worker-kill-{i:02d}", delay=0.2, extra=["--retryCount", "3"]), rng,
-                kills_per_run, expected, report)
+        one_run(
+            Run(workdir / f"worker-kill-{i:02d}", delay=0.2, extra=["--retryCount", "3"]),
+            rng,
+            kills_per_run,
+            expected,
+            report,
+        )
     return report

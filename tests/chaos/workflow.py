@@ -4,6 +4,7 @@ Every job run appends 'NAME NODEID PID' to $SIDE_FILE, so the harness can see wh
 and which process to kill. The result is a JSON summary exported to --output; it is the same for every
 run of the same --scale, whatever was killed on the way.
 """
+
 import hashlib
 import json
 import os
@@ -22,7 +23,7 @@ def mark(job, name):
     os.write(fd, f"{name} {job.jobStoreID} {os.getpid()}\n".encode())
     os.close(fd)
     delay = float(os.environ.get("JOB_DELAY", "0"))
-    if delay:   # a spread of durations, the same for the same job in every run
+    if delay:  # a spread of durations, the same for the same job in every run
         time.sleep(delay * (0.5 + (zlib.crc32(name.encode()) % 100) / 100))
 
 
@@ -98,8 +99,15 @@ class Counter(Job.Service):
 def total(job, leaves, chains, digests, file_ids, ckpt, address):
     mark(job, "total")
     again = [check_file(job, fid, i, "total") for i, fid in enumerate(file_ids)]
-    summary = {"leaves": sum(leaves), "n_leaves": len(leaves), "chains": chains, "digests": digests,
-               "reread": again, "checkpoint": ckpt, "service": address}
+    summary = {
+        "leaves": sum(leaves),
+        "n_leaves": len(leaves),
+        "chains": chains,
+        "digests": digests,
+        "reread": again,
+        "checkpoint": ckpt,
+        "service": address,
+    }
     path = job.fileStore.getLocalTempFile()
     with open(path, "w") as f:
         json.dump(summary, f, sort_keys=True)

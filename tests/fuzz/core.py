@@ -1,4 +1,5 @@
 """What a fuzz case is, what came of it, and how an outcome is judged."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,10 @@ from typing import Callable
 ERROR_LINE = re.compile(r"^[\w.+-]+(?: [\w-]+)?: error: \S")
 ABS_PATH = re.compile(r"(?:file://)?(/[^\s\"',;:\]\[{}()]*)")
 # Commands a mutated document or input could name that must never run for real on this machine.
-UNSAFE = re.compile(r"\b(rm|rmdir|dd|mkfs\S*|shutdown|reboot|halt|kill|pkill|killall|chmod|chown|mv|truncate|"
-                    r"shred|sudo|curl|wget|nc|ssh|scp|reboot|fdisk|mount|umount|crontab|tee)\b")
+UNSAFE = re.compile(
+    r"\b(rm|rmdir|dd|mkfs\S*|shutdown|reboot|halt|kill|pkill|killall|chmod|chown|mv|truncate|"
+    r"shred|sudo|curl|wget|nc|ssh|scp|reboot|fdisk|mount|umount|crontab|tee)\b"
+)
 
 
 @dataclass
@@ -19,15 +22,15 @@ class Case:
     """One generated input: a command line and the files it refers to, relative to the case's directory."""
 
     kind: str
-    entry: str                       # cwl | wdl | toil | python
+    entry: str  # cwl | wdl | toil | python
     argv: list[str]
     files: dict[str, bytes] = field(default_factory=dict)
-    links: dict[str, str] = field(default_factory=dict)      # relative name -> absolute file (read-only seed)
-    fixture: str | None = None       # a prepared job store copied to 'store' in the case's directory
-    corrupt: list[tuple[str, str, int, bytes]] = field(default_factory=list)   # (file in store, op, offset, bytes)
-    expect: str = "any"              # 'fail': certainly invalid, so a zero exit is wrong
-    note: str = ""                   # what was mutated, for whoever reproduces it
-    real_ok: bool = True             # may run for real (a subprocess) when accepted
+    links: dict[str, str] = field(default_factory=dict)  # relative name -> absolute file (read-only seed)
+    fixture: str | None = None  # a prepared job store copied to 'store' in the case's directory
+    corrupt: list[tuple[str, str, int, bytes]] = field(default_factory=list)  # (file in store, op, offset, bytes)
+    expect: str = "any"  # 'fail': certainly invalid, so a zero exit is wrong
+    note: str = ""  # what was mutated, for whoever reproduces it
+    real_ok: bool = True  # may run for real (a subprocess) when accepted
 
     def key(self) -> str:
         parts = [self.entry, "\0".join(self.argv), self.fixture or "", repr(self.corrupt)]
@@ -42,7 +45,7 @@ class Case:
             found.extend("/" + os.path.normpath(m.group(1)).lstrip("/") for m in ABS_PATH.finditer(t))
         for arg in self.argv:
             rest = arg.removeprefix("file://").removeprefix("file:")
-            if rest.startswith("/") and "\x00" not in rest:        # the whole argument, spaces and all
+            if rest.startswith("/") and "\x00" not in rest:  # the whole argument, spaces and all
                 found.append("/" + os.path.normpath(rest).lstrip("/"))
             if ".." in rest and "\x00" not in rest:
                 joined = os.path.normpath(os.path.join(case_dir, rest))
@@ -56,12 +59,12 @@ class Case:
 
 @dataclass
 class Outcome:
-    code: int | None                 # exit status; None: accepted, stopped where the workflow would start
+    code: int | None  # exit status; None: accepted, stopped where the workflow would start
     stdout: str
     stderr: str
     traceback: bool = False
     violations: list[str] = field(default_factory=list)
-    ran: bool = False                # ran for real in a subprocess
+    ran: bool = False  # ran for real in a subprocess
     timed_out: bool = False
     seconds: float = 0.0
 
@@ -99,7 +102,7 @@ def _related(path: str, asked: str) -> bool:
         return True
     head, name = os.path.split(asked)
     if os.path.dirname(path) == head and os.path.basename(path).lstrip(".").startswith(name):
-        return True         # a temporary file written next to it, then renamed
+        return True  # a temporary file written next to it, then renamed
     return asked != "" and asked.count("/") >= 2 and path.startswith(asked + "/")
 
 
@@ -132,4 +135,4 @@ def judge(case: Case, out: Outcome, case_dir: str) -> Verdict:
     return Verdict(not zero, one_line, tb, zero, bool(outside), problems)
 
 
-Generator = Callable[[int, int], list[Case]]     # (cases, seed) -> cases
+Generator = Callable[[int, int], list[Case]]  # (cases, seed) -> cases

@@ -9,6 +9,7 @@ The workflow runtime is stopped at its gate (``WouldRun``) once the job store
 exists and the graph is built and journaled, just before a batch system would
 start jobs; a few such accepted cases per kind also run for real, in a subprocess.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,8 +30,16 @@ from tests.fuzz.core import Case, Outcome
 
 REPO = Path(__file__).resolve().parents[2]
 PROGS = {"cwl": "toil-cwl-runner", "wdl": "toil-wdl-runner", "toil": "toil"}
-SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCHLD,
-           signal.SIGALRM, signal.SIGPIPE)
+SIGNALS = (
+    signal.SIGINT,
+    signal.SIGTERM,
+    signal.SIGHUP,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+    signal.SIGCHLD,
+    signal.SIGALRM,
+    signal.SIGPIPE,
+)
 
 
 class WouldRun(BaseException):
@@ -53,21 +62,21 @@ class _NoBatch:
 @contextlib.contextmanager
 def gate() -> Iterator[None]:
     """Stop the runtime where it would start jobs: after the job store, the graph and its journal record."""
-    from toil.runtime.worker import attempt as worker
     from toil.runtime.batch import batch_system_class
+    from toil.runtime.worker import attempt as worker
     from toil.runtime.workflow import Workflow
 
     saved = (Workflow._start_batch, Workflow._run, worker.run_attempt)
 
     def start_batch(self: Any) -> Any:
-        batch_system_class(self.config.batchSystem)      # an unknown name is still refused
+        batch_system_class(self.config.batchSystem)  # an unknown name is still refused
         return _NoBatch()
 
     def stop(*args: Any, **kwargs: Any) -> Any:
         raise WouldRun()
 
     Workflow._start_batch, Workflow._run = start_batch, stop
-    worker.run_attempt = stop             # 'toil debug-job' runs a job in its own process
+    worker.run_attempt = stop  # 'toil debug-job' runs a job in its own process
     try:
         yield
     finally:
@@ -104,7 +113,7 @@ def _corrupt(path: Path, op: str, offset: int, data: bytes) -> None:
             path.unlink()
         return
     if op == "replace" and "*" not in path.name and not path.is_dir():
-        path.write_bytes(data)          # a file the store may lack (leader.json of a finished run)
+        path.write_bytes(data)  # a file the store may lack (leader.json of a finished run)
         return
     if not path.is_file():
         return
@@ -123,8 +132,14 @@ def _corrupt(path: Path, op: str, offset: int, data: bytes) -> None:
 
 def case_env(case_dir: Path, cache: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TOIL_", "CWLTOOL_"))}
-    env.update(HOME=str(case_dir / "home"), TMPDIR=str(case_dir / "tmp"), XDG_CACHE_HOME=str(cache),
-               TOIL_RETRY_BACKOFF_SECONDS="0.05", PYTHONPATH=str(REPO), PYTHONDONTWRITEBYTECODE="1")
+    env.update(
+        HOME=str(case_dir / "home"),
+        TMPDIR=str(case_dir / "tmp"),
+        XDG_CACHE_HOME=str(cache),
+        TOIL_RETRY_BACKOFF_SECONDS="0.05",
+        PYTHONPATH=str(REPO),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     env.pop("XDG_CONFIG_HOME", None)
     env.pop("XDG_DATA_HOME", None)
     return env
@@ -143,8 +158,11 @@ class _ProcessState:
         self.umask = os.umask(0o022)
         os.umask(self.umask)
         self.signals = {s: signal.getsignal(s) for s in SIGNALS}
-        self.loggers = {name: _logger_state(lg) for name, lg in logging.Logger.manager.loggerDict.items()
-                        if isinstance(lg, logging.Logger)}
+        self.loggers = {
+            name: _logger_state(lg)
+            for name, lg in logging.Logger.manager.loggerDict.items()
+            if isinstance(lg, logging.Logger)
+        }
         self.root = _logger_state(logging.getLogger())
         self.disable = logging.root.manager.disable
         self.excepthook = sys.excepthook
@@ -168,7 +186,7 @@ class _ProcessState:
         logging.disable(self.disable)
         sys.excepthook = self.excepthook
         if self.main_module is not None:
-            sys.modules["__main__"] = self.main_module      # 'toil debug-job' adopts the workflow's script
+            sys.modules["__main__"] = self.main_module  # 'toil debug-job' adopts the workflow's script
         sys.modules.pop("_toil_user_main", None)
         _forget_caches()
 
@@ -190,22 +208,27 @@ def _forget_caches() -> None:
     """Per-process caches of the front ends, which would otherwise grow with every case."""
     with contextlib.suppress(ImportError):
         from toil.compiler.wdl import document
+
         document._documents.clear()
     with contextlib.suppress(ImportError):
         from toil.compiler.cwl import loading
+
         loading._roots.clear()
         loading._runtime.clear()
     with contextlib.suppress(ImportError):
         from toil.runtime.observe import logs
+
         logs._files.clear()
 
 
 def _entry(case: Case) -> tuple[str, Callable[[], Any]]:
     if case.entry == "python":
         import runpy
+
         script = case.argv[0]
         return os.path.basename(script), lambda: runpy.run_path(script, run_name="__main__") and None
     import importlib
+
     module = sandbox.ENTRIES[case.entry][0]
     args = list(case.argv)
     return PROGS[case.entry], lambda: importlib.import_module(module).main(args)
@@ -240,7 +263,7 @@ def run_in_process(case: Case, case_dir: Path, cache: Path, extra_roots: list[st
             code = _exit_code(e.code)
         except KeyboardInterrupt:
             raise
-        except BaseException as e:                  # noqa: B036 - what the interpreter would do
+        except BaseException as e:  # noqa: B036 - what the interpreter would do
             code, tb = _uncaught(e, prog)
         finally:
             signal.alarm(0)
@@ -248,13 +271,15 @@ def run_in_process(case: Case, case_dir: Path, cache: Path, extra_roots: list[st
             sys.stdout.flush()
             sys.stderr.flush()
             state.restore()
-    return Outcome(code, _read(out_path), _read(err_path), tb, violations, timed_out=timed_out,
-                   seconds=time.time() - started)
+    return Outcome(
+        code, _read(out_path), _read(err_path), tb, violations, timed_out=timed_out, seconds=time.time() - started
+    )
 
 
 def _uncaught(e: BaseException, prog: str) -> tuple[int, bool]:
     """What toil's excepthook does with an exception that ends the program."""
     from toil.exceptions import ToilUserError
+
     if isinstance(e, ToilUserError):
         text = " ".join(str(e).split("\n"))
         sys.stderr.write(f"{prog}: error: {text}\n")
@@ -304,8 +329,15 @@ def run_for_real(case: Case, case_dir: Path, cache: Path, extra_roots: list[str]
     roots = ":".join([str(case_dir), str(cache), *extra_roots])
     cmd = [sys.executable, "-m", "tests.fuzz.sandbox", str(report), roots, case.entry, *case.argv]
     started = time.time()
-    proc = subprocess.Popen(cmd, cwd=case_dir, env=case_env(case_dir, cache), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=case_dir,
+        env=case_env(case_dir, cache),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     timed_out = False
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -313,11 +345,19 @@ def run_for_real(case: Case, case_dir: Path, cache: Path, extra_roots: list[str]
         timed_out = True
         _kill_session(proc.pid)
         out, err = proc.communicate()
-    _kill_session(proc.pid)                          # anything it left behind
+    _kill_session(proc.pid)  # anything it left behind
     text = err.decode("utf-8", "replace")
     violations = [x for x in report.read_text().splitlines() if x]
-    return Outcome(proc.returncode, out.decode("utf-8", "replace"), text, False, violations, ran=True,
-                   timed_out=timed_out, seconds=time.time() - started)
+    return Outcome(
+        proc.returncode,
+        out.decode("utf-8", "replace"),
+        text,
+        False,
+        violations,
+        ran=True,
+        timed_out=timed_out,
+        seconds=time.time() - started,
+    )
 
 
 def _kill_session(sid: int) -> None:
@@ -328,7 +368,7 @@ def _kill_session(sid: int) -> None:
         try:
             with open(f"/proc/{entry}/stat", "rb") as f:
                 data = f.read()
-            if int(data[data.rindex(b")") + 2:].split()[3]) == sid:
+            if int(data[data.rindex(b")") + 2 :].split()[3]) == sid:
                 os.kill(int(entry), signal.SIGKILL)
         except (OSError, ValueError):
             pass

@@ -6,6 +6,7 @@
 
 Each case copies one into its own directory (and may corrupt files of the copy).
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 from tests.fuzz.execute import case_env
 from tests.fuzz.seeds import CWL_DOCS
 
-SCRIPT = '''\
+SCRIPT = """\
 import sys
 from toil.common import Toil
 from toil.job import Job
@@ -46,7 +47,7 @@ if __name__ == "__main__":
     options = parser.parse_args()
     with Toil(options) as toil:
         print(toil.start(Job.wrapJobFn(root, options.fail, displayName="the root")))
-'''
+"""
 NAMES = ("finished", "failed", "cwl")
 
 
@@ -61,13 +62,28 @@ def build_fixtures(directory: Path, cache: Path) -> dict[str, Path]:
     runs = {
         "finished": [*py, "file:finished", *common, "--stats", "--clean", "never"],
         "failed": [*py, "file:failed", *common, "--fail", "--clean", "never"],
-        "cwl": [sys.executable, "-m", "toil.cli.cwl_main", "--quiet", "--no-container", "--jobStore", "cwl",
-                "--clean", "never", "--outdir", "cwl-out", str(CWL_DOCS / "echo.cwl"), "--msg", "fixture"],
+        "cwl": [
+            sys.executable,
+            "-m",
+            "toil.cli.cwl_main",
+            "--quiet",
+            "--no-container",
+            "--jobStore",
+            "cwl",
+            "--clean",
+            "never",
+            "--outdir",
+            "cwl-out",
+            str(CWL_DOCS / "echo.cwl"),
+            "--msg",
+            "fixture",
+        ],
     }
     out = {}
     for name, cmd in runs.items():
-        p = subprocess.run(cmd, cwd=directory, env=case_env(directory, cache), capture_output=True, text=True,
-                           timeout=300)
+        p = subprocess.run(
+            cmd, cwd=directory, env=case_env(directory, cache), capture_output=True, text=True, timeout=300
+        )
         if not (directory / name).is_dir():
             raise RuntimeError(f"the fixture job store {name} was not made (exit {p.returncode}):\n{p.stderr[-2000:]}")
         out[name] = directory / name

@@ -1,4 +1,5 @@
 """CWL documents and job files, mutated: ``toil-cwl-runner`` must refuse the bad ones in one line."""
+
 from __future__ import annotations
 
 import json
@@ -13,44 +14,138 @@ from tests.fuzz.seeds import Seed, cwl_seeds
 VERSIONS = ("v1.0", "v1.1", "v1.2")
 CLASSES = ("CommandLineTool", "Workflow", "ExpressionTool", "Operation")
 CWL_KEYS = [
-    "cwlVersion", "class", "id", "inputs", "outputs", "steps", "run", "in", "out", "baseCommand", "arguments",
-    "requirements", "hints", "stdin", "stdout", "stderr", "successCodes", "type", "default", "inputBinding",
-    "outputBinding", "glob", "valueFrom", "position", "prefix", "secondaryFiles", "format", "doc", "label",
-    "scatter", "scatterMethod", "when", "source", "outputSource", "linkMerge", "pickValue", "expression",
-    "$namespaces", "$schemas", "$graph", "$import", "$include", "s:author", "loadContents", "streamable",
-    "items", "fields", "symbols", "name", "outputEval", "shellQuote", "separate", "itemSeparator",
-    "cwltool:Secrets", "http://example.com/x", "arv:UsePreemptible",
+    "cwlVersion",
+    "class",
+    "id",
+    "inputs",
+    "outputs",
+    "steps",
+    "run",
+    "in",
+    "out",
+    "baseCommand",
+    "arguments",
+    "requirements",
+    "hints",
+    "stdin",
+    "stdout",
+    "stderr",
+    "successCodes",
+    "type",
+    "default",
+    "inputBinding",
+    "outputBinding",
+    "glob",
+    "valueFrom",
+    "position",
+    "prefix",
+    "secondaryFiles",
+    "format",
+    "doc",
+    "label",
+    "scatter",
+    "scatterMethod",
+    "when",
+    "source",
+    "outputSource",
+    "linkMerge",
+    "pickValue",
+    "expression",
+    "$namespaces",
+    "$schemas",
+    "$graph",
+    "$import",
+    "$include",
+    "s:author",
+    "loadContents",
+    "streamable",
+    "items",
+    "fields",
+    "symbols",
+    "name",
+    "outputEval",
+    "shellQuote",
+    "separate",
+    "itemSeparator",
+    "cwltool:Secrets",
+    "http://example.com/x",
+    "arv:UsePreemptible",
 ]
 CWL_VALUES: list[Any] = [
-    *VERSIONS, "v1.3", "draft-3", "v1.2.0-dev5", "CommandLineTool", "Workflow", "ExpressionTool", "Operation",
-    "Bogus", "string", "int", "long", "float", "File", "Directory", "File[]", "string?", "stdout", "Any", "null",
-    {"type": "array", "items": "strin"}, {"type": "record", "fields": {"a": "int", "a ": "Fil"}},
-    {"type": "enum", "symbols": []}, {"type": "array"}, "$(inputs)", "$(1+)", "${return inputs.x.y.z}",
-    "$(runtime.outdir + '/../../x')", {"$import": "nonexistent.yml"}, {"$include": "/etc/hostname"},
-    {"$include": "nonexistent.txt"}, {"class": "DockerRequirement", "dockerPull": "x"},
+    *VERSIONS,
+    "v1.3",
+    "draft-3",
+    "v1.2.0-dev5",
+    "CommandLineTool",
+    "Workflow",
+    "ExpressionTool",
+    "Operation",
+    "Bogus",
+    "string",
+    "int",
+    "long",
+    "float",
+    "File",
+    "Directory",
+    "File[]",
+    "string?",
+    "stdout",
+    "Any",
+    "null",
+    {"type": "array", "items": "strin"},
+    {"type": "record", "fields": {"a": "int", "a ": "Fil"}},
+    {"type": "enum", "symbols": []},
+    {"type": "array"},
+    "$(inputs)",
+    "$(1+)",
+    "${return inputs.x.y.z}",
+    "$(runtime.outdir + '/../../x')",
+    {"$import": "nonexistent.yml"},
+    {"$include": "/etc/hostname"},
+    {"$include": "nonexistent.txt"},
+    {"class": "DockerRequirement", "dockerPull": "x"},
     {"class": "InlineJavascriptRequirement", "expressionLib": ["function(){"]},
     {"class": "ResourceRequirement", "coresMin": -1, "ramMin": "$(1e30)"},
-    {"class": "ResourceRequirement", "coresMin": 10 ** 30, "ramMax": -5, "outdirMin": "x"},
+    {"class": "ResourceRequirement", "coresMin": 10**30, "ramMax": -5, "outdirMin": "x"},
     {"class": "EnvVarRequirement", "envDef": {"A": "$(x"}},
     {"class": "InitialWorkDirRequirement", "listing": [{"entryname": "../../x", "entry": "y"}]},
     {"class": "InitialWorkDirRequirement", "listing": [{"entryname": "/etc/toil-fuzz-x", "entry": "y"}]},
     {"class": "SchemaDefRequirement", "types": [{"name": "T", "type": "record", "fields": "x"}]},
-    {"class": "ToolTimeLimit", "timelimit": -1}, {"class": "WorkReuse", "enableReuse": "maybe"},
-    {"class": "NoSuchRequirement"}, {"class": "SubworkflowFeatureRequirement"},
-    {"run": "nonexistent.cwl", "in": {}, "out": []}, {"run": "#nowhere", "in": [], "out": ["x"]},
+    {"class": "ToolTimeLimit", "timelimit": -1},
+    {"class": "WorkReuse", "enableReuse": "maybe"},
+    {"class": "NoSuchRequirement"},
+    {"class": "SubworkflowFeatureRequirement"},
+    {"run": "nonexistent.cwl", "in": {}, "out": []},
+    {"run": "#nowhere", "in": [], "out": ["x"]},
     {"run": {"class": "Workflow", "inputs": [], "outputs": [], "steps": []}, "in": {}, "out": []},
-    {"source": "nowhere/out"}, {"outputSource": ["a/b", 5]}, {"glob": "../../../etc/hostname"},
-    {"glob": "/etc/hostname"}, {"glob": "$(1/0)"}, [{"id": "dup"}, {"id": "dup"}],
+    {"source": "nowhere/out"},
+    {"outputSource": ["a/b", 5]},
+    {"glob": "../../../etc/hostname"},
+    {"glob": "/etc/hostname"},
+    {"glob": "$(1/0)"},
+    [{"id": "dup"}, {"id": "dup"}],
 ]
 JOB_VALUES: list[Any] = [
-    {"class": "File", "path": "/nonexistent"}, {"class": "File", "location": "nope://x"}, {"class": "File"},
-    {"class": "Directory", "path": "."}, {"class": "File", "path": "."}, {"class": "File", "path": "/dev/null"},
-    {"class": "File", "contents": "x"}, {"class": "File", "contents": "x", "basename": "../../escape.txt"},
+    {"class": "File", "path": "/nonexistent"},
+    {"class": "File", "location": "nope://x"},
+    {"class": "File"},
+    {"class": "Directory", "path": "."},
+    {"class": "File", "path": "."},
+    {"class": "File", "path": "/dev/null"},
+    {"class": "File", "contents": "x"},
+    {"class": "File", "contents": "x", "basename": "../../escape.txt"},
     {"class": "File", "location": "file:///etc/hostname", "secondaryFiles": [{"class": "File", "path": "/nope"}]},
-    {"class": "Bogus"}, {"class": "File", "path": "job.json/x"}, {"class": "File", "path": "x", "basename": "a/b"},
+    {"class": "Bogus"},
+    {"class": "File", "path": "job.json/x"},
+    {"class": "File", "path": "x", "basename": "a/b"},
     {"class": "Directory", "listing": [{"class": "File", "basename": "../up", "contents": "z"}]},
-    {"class": "File", "location": "http://127.0.0.1:9/x"}, {"class": "File", "location": "_:anon"},
-    {"cwl:requirements": [{"class": "ResourceRequirement", "coresMin": -3}]}, [], {}, None, "x" * 100,
+    {"class": "File", "location": "http://127.0.0.1:9/x"},
+    {"class": "File", "location": "_:anon"},
+    {"cwl:requirements": [{"class": "ResourceRequirement", "coresMin": -3}]},
+    [],
+    {},
+    None,
+    "x" * 100,
 ]
 BASE_ARGS = ["--no-container", "--outdir", "out", "--jobStore", "js"]
 
@@ -82,8 +177,16 @@ def cwl_doc_case(draw: st.DrawFn) -> Case:
     files, job_args = _job_files(seed, seed.inputs, True)
     files[seed.name] = data
     flags = draw(st.sampled_from([[], ["--quiet"], ["--strict"], ["--non-strict"], ["--validate"]]))
-    return Case("cwl_doc", "cwl", [*BASE_ARGS, *flags, seed.name, *job_args], files, seed.links, expect=expect,
-                note=f"{seed.name}: " + "; ".join(notes), real_ok=seed.real_ok)
+    return Case(
+        "cwl_doc",
+        "cwl",
+        [*BASE_ARGS, *flags, seed.name, *job_args],
+        files,
+        seed.links,
+        expect=expect,
+        note=f"{seed.name}: " + "; ".join(notes),
+        real_ok=seed.real_ok,
+    )
 
 
 @st.composite
@@ -93,8 +196,9 @@ def cwl_job_case(draw: st.DrawFn) -> Case:
     how = draw(st.sampled_from(["tree", "tree", "bytes", "flags", "junk"]))
     if how == "flags":
         args, note = draw(_input_flags(seed))
-        return Case("cwl_job", "cwl", [*BASE_ARGS, seed.name, *args], files, seed.links, note=note,
-                    real_ok=seed.real_ok)
+        return Case(
+            "cwl_job", "cwl", [*BASE_ARGS, seed.name, *args], files, seed.links, note=note, real_ok=seed.real_ok
+        )
     if how == "junk":
         job: Any = draw(st.sampled_from(JOB_VALUES[-6:] + [[1, 2], "a: [", 5]))
         data, note = dump(job, draw(st.booleans())), f"the whole job order is {job!r:.60}"
@@ -105,8 +209,15 @@ def cwl_job_case(draw: st.DrawFn) -> Case:
             data, byte_note = draw(mutate_bytes(data))
             note += "; " + byte_note
     files["job.json"] = data
-    return Case("cwl_job", "cwl", [*BASE_ARGS, seed.name, "job.json"], files, seed.links,
-                note=f"{seed.name}: {note}", real_ok=seed.real_ok)
+    return Case(
+        "cwl_job",
+        "cwl",
+        [*BASE_ARGS, seed.name, "job.json"],
+        files,
+        seed.links,
+        note=f"{seed.name}: {note}",
+        real_ok=seed.real_ok,
+    )
 
 
 @st.composite
@@ -118,8 +229,23 @@ def _input_flags(draw: st.DrawFn, seed: Seed) -> tuple[list[str], str]:
         name = draw(st.sampled_from(names))
         args.append(f"--{name}")
         if draw(st.integers(0, 4)):
-            value = draw(st.sampled_from(["", "x", "-1", "1e400", "true", "/nonexistent", "--", "a=b", "ü",
-                                          json.dumps({"class": "File", "path": "/nope"}), "x" * 3000]))
+            value = draw(
+                st.sampled_from(
+                    [
+                        "",
+                        "x",
+                        "-1",
+                        "1e400",
+                        "true",
+                        "/nonexistent",
+                        "--",
+                        "a=b",
+                        "ü",
+                        json.dumps({"class": "File", "path": "/nope"}),
+                        "x" * 3000,
+                    ]
+                )
+            )
             args.append(value)
     return args, "inputs as flags: " + " ".join(args)[:200]
 

@@ -1,4 +1,5 @@
 """Hypothesis strategies shared by the kinds: junk values, structural mutations of documents, byte mutations."""
+
 from __future__ import annotations
 
 import contextlib
@@ -13,30 +14,109 @@ Path_ = tuple[Any, ...]
 
 # Strings a user (or a broken generator) could put anywhere: expressions, references, types, paths, units.
 JUNK_STRINGS = [
-    "", " ", "\t", "null", "~", "None", "-1", "0", "1e309", "NaN", "true", "yes", "no", "$(", "$(inputs.",
-    "${", "${ return 1/0; }", "$(1/0)", "$(inputs.nonexistent.x)", "$(self[9999].y)", "$(runtime.cores * )",
-    "~{", "~{missing}", "${missing}", "#", "#nowhere", "#main/nowhere", "file:///nonexistent/x",
-    "../../../nonexistent", "/nonexistent/x", "/dev/null", "/etc/hostname", "http://127.0.0.1:9/x.cwl",
-    "keep:abc", "s3://bucket/key", "x" * 5000, "ü€😀", "\u202e", "a\u0000b", "a\nb", "'", '"', "\\", "%s%n",
-    "{{}}", "[", "]", "{", "}", ":", "- -", "*", "?", "File", "Directory", "string[]", "File?", "int", "Any",
-    "stdout", "stderr", "record", "enum", "array", "strin", "File[][]?", "v1.0", "v1.3", "draft-3",
-    "2G", "-5G", "10XB", "1.5Ti", "0b", "inf", "-inf", "9" * 40, "0x10", "1,2", "a b",
+    "",
+    " ",
+    "\t",
+    "null",
+    "~",
+    "None",
+    "-1",
+    "0",
+    "1e309",
+    "NaN",
+    "true",
+    "yes",
+    "no",
+    "$(",
+    "$(inputs.",
+    "${",
+    "${ return 1/0; }",
+    "$(1/0)",
+    "$(inputs.nonexistent.x)",
+    "$(self[9999].y)",
+    "$(runtime.cores * )",
+    "~{",
+    "~{missing}",
+    "${missing}",
+    "#",
+    "#nowhere",
+    "#main/nowhere",
+    "file:///nonexistent/x",
+    "../../../nonexistent",
+    "/nonexistent/x",
+    "/dev/null",
+    "/etc/hostname",
+    "http://127.0.0.1:9/x.cwl",
+    "keep:abc",
+    "s3://bucket/key",
+    "x" * 5000,
+    "ü€😀",
+    "\u202e",
+    "a\u0000b",
+    "a\nb",
+    "'",
+    '"',
+    "\\",
+    "%s%n",
+    "{{}}",
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    "- -",
+    "*",
+    "?",
+    "File",
+    "Directory",
+    "string[]",
+    "File?",
+    "int",
+    "Any",
+    "stdout",
+    "stderr",
+    "record",
+    "enum",
+    "array",
+    "strin",
+    "File[][]?",
+    "v1.0",
+    "v1.3",
+    "draft-3",
+    "2G",
+    "-5G",
+    "10XB",
+    "1.5Ti",
+    "0b",
+    "inf",
+    "-inf",
+    "9" * 40,
+    "0x10",
+    "1,2",
+    "a b",
 ]
-SPECIAL_NUMBERS = [0, -1, 1, 2 ** 31, 2 ** 63, -(2 ** 63) - 1, 10 ** 30, 0.5, -0.0, 1e308]
+SPECIAL_NUMBERS = [0, -1, 1, 2**31, 2**63, -(2**63) - 1, 10**30, 0.5, -0.0, 1e308]
 
 
 def junk_scalar() -> st.SearchStrategy[Any]:
     return st.one_of(
-        st.sampled_from(JUNK_STRINGS), st.sampled_from(SPECIAL_NUMBERS),
-        st.integers(min_value=-(2 ** 70), max_value=2 ** 70),
-        st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none(),
-        st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=24))
+        st.sampled_from(JUNK_STRINGS),
+        st.sampled_from(SPECIAL_NUMBERS),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.booleans(),
+        st.none(),
+        st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=24),
+    )
 
 
 def junk_value() -> st.SearchStrategy[Any]:
     keys = st.one_of(st.sampled_from(JUNK_STRINGS[:60]), st.text(max_size=8))
-    return st.recursive(junk_scalar(), lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)), max_leaves=8)
+    return st.recursive(
+        junk_scalar(),
+        lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
+        max_leaves=8,
+    )
 
 
 def paths_of(doc: Any, prefix: Path_ = ()) -> list[Path_]:
@@ -80,7 +160,7 @@ def retyped(value: Any) -> list[Any]:
     if isinstance(value, (list, dict)):
         out += [json.dumps(value), len(value), list(value) if isinstance(value, dict) else {}]
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        out += [-value, value * 10 ** 20, str(value) + "G"]
+        out += [-value, value * 10**20, str(value) + "G"]
     return out
 
 
@@ -88,8 +168,9 @@ OPS = ("delete", "replace", "insert_key", "retype", "duplicate", "swap", "empty"
 
 
 @st.composite
-def mutate_tree(draw: st.DrawFn, doc: Any, key_pool: list[str], value_pool: list[Any],
-                max_ops: int = 3) -> tuple[Any, list[str]]:
+def mutate_tree(
+    draw: st.DrawFn, doc: Any, key_pool: list[str], value_pool: list[Any], max_ops: int = 3
+) -> tuple[Any, list[str]]:
     """Apply 1..max_ops structural mutations; return the new tree and what was done."""
     doc = copy.deepcopy(doc)
     notes: list[str] = []
@@ -109,8 +190,9 @@ def _value(draw: st.DrawFn, value_pool: list[Any]) -> Any:
     return draw(junk_value())
 
 
-def _apply(draw: st.DrawFn, doc: Any, path: Path_, op: str, key_pool: list[str],
-           value_pool: list[Any]) -> tuple[Any, str]:
+def _apply(
+    draw: st.DrawFn, doc: Any, path: Path_, op: str, key_pool: list[str], value_pool: list[Any]
+) -> tuple[Any, str]:
     where = "/".join(str(p) for p in path) or "<root>"
     target = get(doc, path)
     if op == "delete" and path:
@@ -164,11 +246,32 @@ def mutate_bytes(draw: st.DrawFn, data: bytes) -> tuple[bytes, str]:
         return data[:at], f"truncate at {at}"
     if op == "flip" and n:
         i = min(at, n - 1)
-        return data[:i] + bytes([data[i] ^ draw(st.integers(1, 255))]) + data[i + 1:], f"flip byte {i}"
+        return data[:i] + bytes([data[i] ^ draw(st.integers(1, 255))]) + data[i + 1 :], f"flip byte {i}"
     if op == "insert":
-        junk = draw(st.one_of(st.binary(min_size=1, max_size=16),
-                              st.sampled_from([b"{", b"}", b"[", b":", b"\n  - ", b"\t", b"$(", b"~{", b"\"", b"'",
-                                               b"*", b"&a", b"!!python/object:os.system", b"<<<", b">>>"])))
+        junk = draw(
+            st.one_of(
+                st.binary(min_size=1, max_size=16),
+                st.sampled_from(
+                    [
+                        b"{",
+                        b"}",
+                        b"[",
+                        b":",
+                        b"\n  - ",
+                        b"\t",
+                        b"$(",
+                        b"~{",
+                        b'"',
+                        b"'",
+                        b"*",
+                        b"&a",
+                        b"!!python/object:os.system",
+                        b"<<<",
+                        b">>>",
+                    ]
+                ),
+            )
+        )
         return data[:at] + junk + data[at:], f"insert {junk!r} at {at}"
     if op == "delete":
         end = min(n, at + draw(st.integers(1, 64)))
@@ -193,13 +296,14 @@ def _no_local_constants() -> Iterator[None]:
     draws would depend on what this process imported before; keep that pool empty (private API, if present)."""
     try:
         from hypothesis.internal.conjecture import providers
+
         original, cache = providers._get_local_constants, providers.CONSTANTS_CACHE.cache
         empty = type(providers._local_constants)()
     except (ImportError, AttributeError, TypeError):
         yield
         return
     providers._get_local_constants = lambda: empty
-    cache.clear()                   # pools already computed with this process's local constants
+    cache.clear()  # pools already computed with this process's local constants
     try:
         yield
     finally:
@@ -207,8 +311,7 @@ def _no_local_constants() -> Iterator[None]:
         providers._get_local_constants = original
 
 
-def draw_cases(strategy: st.SearchStrategy[Any], count: int, seed: int,
-               key: Callable[[Any], str]) -> list[Any]:
+def draw_cases(strategy: st.SearchStrategy[Any], count: int, seed: int, key: Callable[[Any], str]) -> list[Any]:
     """``count`` distinct examples of a strategy, the same ones for the same seed (hypothesis, no database)."""
     with _no_local_constants():
         return _draw_cases(strategy, count, seed, key)
@@ -224,12 +327,19 @@ def _draw_cases(strategy: st.SearchStrategy[Any], count: int, seed: int, key: Ca
             break
         batch: list[Any] = []
 
-        @settings(max_examples=max(2 * (count - len(found)), 20), database=None, deadline=None, phases=[Phase.generate],
-                  suppress_health_check=list(HealthCheck), derandomize=False, print_blob=False)
+        @settings(
+            max_examples=max(2 * (count - len(found)), 20),
+            database=None,
+            deadline=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+            derandomize=False,
+            print_blob=False,
+        )
         @seed_of(seed * 1000 + attempt)
         @given(strategy)
         def collect(example: Any) -> None:
-            batch.append(example)
+            batch.append(example)  # noqa: B023 (collect runs at once, in this iteration)
 
         collect()
         for example in batch:

@@ -14,6 +14,7 @@ Cases run in this process up to the point where their workflow would start;
 also ran to the end in a subprocess. The exit status is non-zero when any case
 broke a rule; the first offenders are printed with how to reproduce them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,12 +28,21 @@ from pathlib import Path
 
 from tests.fuzz.core import Case, Generator, Outcome, Verdict, judge, last_line
 
-COLUMNS = ("kind", "cases", "non-zero exits", "one-line messages", "tracebacks", "zero exits", "ran for real",
-           "written outside")
+COLUMNS = (
+    "kind",
+    "cases",
+    "non-zero exits",
+    "one-line messages",
+    "tracebacks",
+    "zero exits",
+    "ran for real",
+    "written outside",
+)
 
 
 def kinds() -> dict[str, Generator]:
     import importlib
+
     found: dict[str, Generator] = {}
     for module in ("kinds_cwl", "kinds_wdl", "kinds_python", "kinds_cli"):
         found.update(importlib.import_module(f"tests.fuzz.{module}").KINDS)
@@ -74,8 +84,16 @@ class Tally:
         return any(index == i for found in self.offenders.values() for i, *_ in found)
 
     def row(self) -> list[str]:
-        return [self.kind, str(self.cases), str(self.nonzero), str(self.one_line), str(self.tracebacks),
-                str(self.zero), str(self.ran), str(self.outside)]
+        return [
+            self.kind,
+            str(self.cases),
+            str(self.nonzero),
+            str(self.one_line),
+            str(self.tracebacks),
+            str(self.zero),
+            str(self.ran),
+            str(self.outside),
+        ]
 
 
 def signature(stderr: str) -> str:
@@ -99,13 +117,16 @@ def table(tallies: list[Tally]) -> str:
 
     def fmt(r: list[str]) -> str:
         return "| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) + " |"
+
     lines = [fmt(rows[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     return "\n".join(lines + [fmt(r) for r in rows[1:]])
 
 
-def run_kind(name: str, gen: Generator, args: argparse.Namespace, run_root: Path, cache: Path,
-             fixtures: dict[str, Path]) -> Tally:
+def run_kind(
+    name: str, gen: Generator, args: argparse.Namespace, run_root: Path, cache: Path, fixtures: dict[str, Path]
+) -> Tally:
     from tests.fuzz import execute
+
     tally = Tally(name)
     started = time.time()
     cases = gen(args.cases, args.seed)
@@ -126,34 +147,47 @@ def run_kind(name: str, gen: Generator, args: argparse.Namespace, run_root: Path
         if args.case is not None and args.case[0] == args.case[1]:
             _show_one(index, case, out, verdict, case_dir)
         elif args.verbose:
-            print(f"{name}#{index} exit {out.code}{' ran' if out.ran else ''}: {last_line(out.stderr)[:200]}"
-                  f"{'' if out.code else '   <- ' + case.note[:200]}", file=sys.stderr, flush=True)
+            print(
+                f"{name}#{index} exit {out.code}{' ran' if out.ran else ''}: {last_line(out.stderr)[:200]}"
+                f"{'' if out.code else '   <- ' + case.note[:200]}",
+                file=sys.stderr,
+                flush=True,
+            )
         if not args.keep and not tally.kept(index):
             shutil.rmtree(case_dir, ignore_errors=True)
     tally.seconds = time.time() - started
-    print(f"  {name}: {tally.cases} cases in {tally.seconds:.0f} s (generated in {gen_seconds:.1f} s), "
-          f"{tally.offences} broke a rule", file=sys.stderr, flush=True)
+    print(
+        f"  {name}: {tally.cases} cases in {tally.seconds:.0f} s (generated in {gen_seconds:.1f} s), "
+        f"{tally.offences} broke a rule",
+        file=sys.stderr,
+        flush=True,
+    )
     return tally
 
 
 def _show_one(index: int, case: Case, out: Outcome, v: Verdict, case_dir: Path) -> None:
-    print(f"case {case.kind}#{index}: {case.note}\nargv: {case.argv}\ndirectory: {case_dir}\n"
-          f"exit: {out.code} ({'accepted at the gate' if out.code is None else 'exited'})"
-          f"{' ran for real' if out.ran else ''}\nproblems: {v.problems or 'none'}\n"
-          f"--- stdout\n{out.stdout[-3000:]}\n--- stderr\n{out.stderr[-6000:]}", file=sys.stderr)
+    print(
+        f"case {case.kind}#{index}: {case.note}\nargv: {case.argv}\ndirectory: {case_dir}\n"
+        f"exit: {out.code} ({'accepted at the gate' if out.code is None else 'exited'})"
+        f"{' ran for real' if out.ran else ''}\nproblems: {v.problems or 'none'}\n"
+        f"--- stdout\n{out.stdout[-3000:]}\n--- stderr\n{out.stderr[-6000:]}",
+        file=sys.stderr,
+    )
 
 
 def report_offenders(tallies: list[Tally], args: argparse.Namespace, run_root: Path) -> None:
     for t in tallies:
-        for index, case, out, v in [x for found in t.offenders.values() for x in found[:args.show]]:
+        for index, case, out, v in [x for found in t.offenders.values() for x in found[: args.show]]:
             tail = "\n    ".join(out.stderr.strip().splitlines()[-8:])
             files = ", ".join(f"{k} ({len(d)} bytes)" for k, d in case.files.items())
-            print(f"\n[{t.kind} #{index}] {'; '.join(v.problems)}\n  input: {case.note[:300]}\n"
-                  f"  argv: {' '.join(case.argv)[:400]}\n  files: {files or '-'}"
-                  f"{'  fixture: ' + case.fixture if case.fixture else ''}\n"
-                  f"  exit: {out.code}{' (ran for real)' if out.ran else ''}\n  stderr tail:\n    {tail}\n"
-                  f"  reproduce: python -m tests.fuzz.run --kinds {t.kind} --cases {args.cases} --seed "
-                  f"{args.seed} --case {index} --keep   (files kept in {run_root / 'cases' / t.kind / str(index)})")
+            print(
+                f"\n[{t.kind} #{index}] {'; '.join(v.problems)}\n  input: {case.note[:300]}\n"
+                f"  argv: {' '.join(case.argv)[:400]}\n  files: {files or '-'}"
+                f"{'  fixture: ' + case.fixture if case.fixture else ''}\n"
+                f"  exit: {out.code}{' (ran for real)' if out.ran else ''}\n  stderr tail:\n    {tail}\n"
+                f"  reproduce: python -m tests.fuzz.run --kinds {t.kind} --cases {args.cases} --seed "
+                f"{args.seed} --case {index} --keep   (files kept in {run_root / 'cases' / t.kind / str(index)})"
+            )
 
 
 def watched_places() -> list[Path]:
@@ -181,8 +215,16 @@ def import_front_ends() -> None:
     """Import what cases run now, once, so that paths computed at import time (cwltool's default temporary
     directory prefix) are the run's, not the first case's."""
     import importlib
-    for module in ("cwltool.main", "WDL", "toil.cli.cwl_main", "toil.cli.wdl_main", "toil.cli.toil_main",
-                   "toil.common", "toil.job"):
+
+    for module in (
+        "cwltool.main",
+        "WDL",
+        "toil.cli.cwl_main",
+        "toil.cli.wdl_main",
+        "toil.cli.toil_main",
+        "toil.common",
+        "toil.job",
+    ):
         try:
             importlib.import_module(module)
         except ImportError:
@@ -194,11 +236,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cases", type=int, default=1000, help="cases per kind (default 1000)")
     p.add_argument("--kinds", default="", help="comma-separated kinds (default: all)")
     p.add_argument("--seed", type=int, default=1, help="the same seed gives the same cases")
-    p.add_argument("--runs", type=int, default=None,
-                   help="accepted cases per kind also run for real in a subprocess (default: 1 per 150 cases, "
-                        "at least 2, at most 6)")
-    p.add_argument("--case", type=_index_range, default=None,
-                   help="run only this case (by index) and show it in full, or cases I-J")
+    p.add_argument(
+        "--runs",
+        type=int,
+        default=None,
+        help="accepted cases per kind also run for real in a subprocess (default: 1 per 150 cases, "
+        "at least 2, at most 6)",
+    )
+    p.add_argument(
+        "--case",
+        type=_index_range,
+        default=None,
+        help="run only this case (by index) and show it in full, or cases I-J",
+    )
     p.add_argument("--keep", action="store_true", help="keep every case's directory")
     p.add_argument("--verbose", action="store_true", help="print each case's exit and last line of stderr")
     p.add_argument("--show", type=int, default=3, help="offenders shown per kind")
@@ -225,13 +275,15 @@ def main(argv: list[str] | None = None) -> int:
     cache = run_root / "cache"
     cache.mkdir()
     (run_root / "tmp").mkdir()
-    os.environ["TMPDIR"] = str(run_root / "tmp")     # temp paths computed at import time land in the run
+    os.environ["TMPDIR"] = str(run_root / "tmp")  # temp paths computed at import time land in the run
     tempfile.tempdir = None
     import_front_ends()
     started = time.time()
     from tests.fuzz.fixtures import build_fixtures
-    fixtures = build_fixtures(run_root / "fixtures", cache) if {"toil_subcommand", "jobstore_locator"} & set(
-        wanted) else {}
+
+    fixtures = (
+        build_fixtures(run_root / "fixtures", cache) if {"toil_subcommand", "jobstore_locator"} & set(wanted) else {}
+    )
     tallies = [run_kind(k, available[k], args, run_root, cache, fixtures) for k in wanted]
     wall = time.time() - started
     print(table(tallies))

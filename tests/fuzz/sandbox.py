@@ -15,6 +15,7 @@ ROOTS is a colon-separated list of allowed directories; violations are appended
 to REPORT, one per line. Processes forked from it (the runtime's workers) inherit
 the hook; programs they exec (a CWL tool, a WDL task's shell) do not.
 """
+
 from __future__ import annotations
 
 import errno
@@ -29,17 +30,49 @@ ALWAYS_ALLOWED_UNDER = ("/dev/fd/", "/proc/self/", "/dev/pts/", "/memfd:")
 PROC_PID = re.compile(r"^/proc/(\d+)/")
 # event -> indexes of the arguments that are paths written to
 PATH_EVENTS: dict[str, tuple[int, ...]] = {
-    "os.mkdir": (0,), "os.remove": (0,), "os.rmdir": (0,), "os.rename": (0, 1), "os.symlink": (1,),
-    "os.link": (1,), "os.truncate": (0,), "os.chmod": (0,), "os.chown": (0,), "os.utime": (0,),
-    "os.mkfifo": (0,), "os.mknod": (0,), "shutil.rmtree": (0,), "shutil.copyfile": (1,),
-    "shutil.copytree": (1,), "shutil.move": (0, 1), "shutil.copymode": (1,), "shutil.copystat": (1,),
+    "os.mkdir": (0,),
+    "os.remove": (0,),
+    "os.rmdir": (0,),
+    "os.rename": (0, 1),
+    "os.symlink": (1,),
+    "os.link": (1,),
+    "os.truncate": (0,),
+    "os.chmod": (0,),
+    "os.chown": (0,),
+    "os.utime": (0,),
+    "os.mkfifo": (0,),
+    "os.mknod": (0,),
+    "shutil.rmtree": (0,),
+    "shutil.copyfile": (1,),
+    "shutil.copytree": (1,),
+    "shutil.move": (0, 1),
+    "shutil.copymode": (1,),
+    "shutil.copystat": (1,),
 }
 # Events that act on a symbolic link itself, not on what it points to (unlinking a link into the
 # read-only seed data is fine; writing through it is not).
-NO_FOLLOW = {"os.mkdir", "os.remove", "os.rmdir", "os.rename", "os.symlink", "os.link", "os.mkfifo", "os.mknod",
-             "shutil.rmtree", "shutil.move"}
-DIR_FD_ARG = {"os.mkdir": 2, "os.remove": 1, "os.rmdir": 1, "os.symlink": 2, "os.chmod": 2, "os.chown": 3,
-              "os.utime": 3, "shutil.rmtree": 1}
+NO_FOLLOW = {
+    "os.mkdir",
+    "os.remove",
+    "os.rmdir",
+    "os.rename",
+    "os.symlink",
+    "os.link",
+    "os.mkfifo",
+    "os.mknod",
+    "shutil.rmtree",
+    "shutil.move",
+}
+DIR_FD_ARG = {
+    "os.mkdir": 2,
+    "os.remove": 1,
+    "os.rmdir": 1,
+    "os.symlink": 2,
+    "os.chmod": 2,
+    "os.chown": 3,
+    "os.utime": 3,
+    "shutil.rmtree": 1,
+}
 
 
 class Guard:
@@ -79,7 +112,7 @@ class Guard:
             self._check_path(event, args[0], None)
         elif event in PATH_EVENTS:
             if event == "os.mkdir" and _is_dir(args[0], _dir_fd(event, args)):
-                return      # makedirs(exist_ok=True) of a directory that is there writes nothing
+                return  # makedirs(exist_ok=True) of a directory that is there writes nothing
             for i in PATH_EVENTS[event]:
                 self._check_path(event, args[i], _dir_fd(event, args), follow=event not in NO_FOLLOW)
         elif event in ("os.kill", "os.killpg"):
@@ -101,7 +134,7 @@ class Guard:
         if full in ALWAYS_ALLOWED or full.startswith(ALWAYS_ALLOWED_UNDER):
             return True
         proc = PROC_PID.match(full)
-        if proc:                        # e.g. /proc/PID/clear_refs of a worker it started
+        if proc:  # e.g. /proc/PID/clear_refs of a worker it started
             return _descends_from(int(proc.group(1)), self.root_pid)
         probe = full.rstrip("/") + "/"
         return probe.startswith(self.roots)
@@ -118,19 +151,20 @@ class Guard:
             self._refuse(f"{event} {target} signal {sig}", str(target))
 
     def _signal_allowed(self, event: str, target: int) -> bool:
-        own_group = os.getpgid(0) == self.root_pid      # a subprocess case runs in a session of its own
+        own_group = os.getpgid(0) == self.root_pid  # a subprocess case runs in a session of its own
         if event == "os.kill":
             if target > 0:
                 return _descends_from(target, self.root_pid)
             return target == 0 and own_group
         if target == 0 or target == os.getpgid(0):
             return own_group
-        return _descends_from(target, self.root_pid)     # a group named by its leader
+        return _descends_from(target, self.root_pid)  # a group named by its leader
 
     def _refuse(self, text: str, path: str) -> None:
         self.violations.append(text)
-        if self.show_stack:       # where a refused write comes from, for debugging
+        if self.show_stack:  # where a refused write comes from, for debugging
             import traceback
+
             os.write(2, f"fuzz sandbox refused {text}:\n{''.join(traceback.format_stack()[:-2])}".encode())
         if self.report_fd is not None:
             try:
@@ -189,7 +223,7 @@ def _descends_from(pid: int, ancestor: int) -> bool:
                 data = f.read()
         except OSError:
             return False
-        pid = int(data[data.rindex(b")") + 2:].split()[1])
+        pid = int(data[data.rindex(b")") + 2 :].split()[1])
     return False
 
 
@@ -206,8 +240,11 @@ def install() -> Guard:
     return GUARD
 
 
-ENTRIES = {"cwl": ("toil.cli.cwl_main", "toil-cwl-runner"), "wdl": ("toil.cli.wdl_main", "toil-wdl-runner"),
-           "toil": ("toil.cli.toil_main", "toil")}
+ENTRIES = {
+    "cwl": ("toil.cli.cwl_main", "toil-cwl-runner"),
+    "wdl": ("toil.cli.wdl_main", "toil-wdl-runner"),
+    "toil": ("toil.cli.toil_main", "toil"),
+}
 
 
 def main(argv: list[str]) -> None:
@@ -218,10 +255,12 @@ def main(argv: list[str]) -> None:
     guard.begin([r for r in roots.split(":") if r])
     if entry == "python":
         import runpy
+
         sys.argv = list(args)
         runpy.run_path(args[0], run_name="__main__")
         return
     import importlib
+
     module, prog = ENTRIES[entry]
     sys.argv = [prog, *args]
     sys.exit(importlib.import_module(module).main(args))

@@ -1,4 +1,5 @@
 """Valid documents to mutate: the repository's own, and the conformance suites' when they are there."""
+
 from __future__ import annotations
 
 import functools
@@ -16,19 +17,21 @@ CWL_DOCS = REPO / "tests" / "integration" / "cwl_docs"
 WDL_DOCS = REPO / "tests" / "integration" / "wdl"
 CONFORMANCE = Path(os.environ.get("TOIL_FUZZ_CONFORMANCE", REPO.parent / "shared" / "conformance"))
 # A seed whose real run could take long, needs the network or a container, or is not self-contained.
-NO_REAL_RUN = re.compile(r"sleep|TimeLimit|NetworkAccess|DockerRequirement|dockerPull|docker:|container:|"
-                         r"InplaceUpdate|http://|https://|\$\(\s*runtime\.(tmpdir|outdir)\s*\)\.\.|secondaryFiles")
+NO_REAL_RUN = re.compile(
+    r"sleep|TimeLimit|NetworkAccess|DockerRequirement|dockerPull|docker:|container:|"
+    r"InplaceUpdate|http://|https://|\$\(\s*runtime\.(tmpdir|outdir)\s*\)\.\.|secondaryFiles"
+)
 
 
 @dataclass
 class Seed:
     """A valid document and, when it takes inputs, a job order / inputs object that goes with it."""
 
-    name: str                        # file name the mutated copy is written as
+    name: str  # file name the mutated copy is written as
     text: str
     doc: Any
-    inputs: Any = None               # the job order (CWL) or inputs object (WDL), parsed
-    links: dict[str, str] = field(default_factory=dict)   # siblings it may name, linked read-only
+    inputs: Any = None  # the job order (CWL) or inputs object (WDL), parsed
+    links: dict[str, str] = field(default_factory=dict)  # siblings it may name, linked read-only
     real_ok: bool = True
 
 
@@ -43,13 +46,19 @@ def _siblings(directory: Path, *texts: str) -> dict[str, str]:
             path = directory / entry
             if entry not in out and entry in text and path.exists():
                 out[entry] = str(path)
-                if path.is_file() and path.stat().st_size < 100_000:     # what it names in turn
+                if path.is_file() and path.stat().st_size < 100_000:  # what it names in turn
                     pending.append(path.read_text(errors="replace"))
     return out
 
 
-REPO_CWL = {"echo.cwl": {"msg": "hello"}, "fan.cwl": {"words": ["alpha", "keep", "gamma"]},
-            "shout.cwl": {"word": "x"}, "upper.cwl": None, "fails.cwl": {}, "docker.cwl": {}}
+REPO_CWL = {
+    "echo.cwl": {"msg": "hello"},
+    "fan.cwl": {"words": ["alpha", "keep", "gamma"]},
+    "shout.cwl": {"word": "x"},
+    "upper.cwl": None,
+    "fails.cwl": {},
+    "docker.cwl": {},
+}
 
 
 @functools.lru_cache(maxsize=None)
@@ -57,8 +66,9 @@ def cwl_seeds() -> tuple[Seed, ...]:
     seeds = []
     for name, job in REPO_CWL.items():
         text = (CWL_DOCS / name).read_text()
-        seeds.append(Seed(name, text, yaml.safe_load(text), job, _siblings(CWL_DOCS, text),
-                          real_ok=name not in ("docker.cwl",)))
+        seeds.append(
+            Seed(name, text, yaml.safe_load(text), job, _siblings(CWL_DOCS, text), real_ok=name not in ("docker.cwl",))
+        )
     seeds.extend(_conformance_cwl())
     return tuple(seeds)
 
@@ -84,8 +94,16 @@ def _conformance_cwl() -> list[Seed]:
         except (yaml.YAMLError, OSError, ValueError):
             continue
         job_text = json.dumps(job) if job is not None else ""
-        seeds.append(Seed(path.name, text, doc, job, _siblings(path.parent, text, job_text),
-                          real_ok=not NO_REAL_RUN.search(text + job_text)))
+        seeds.append(
+            Seed(
+                path.name,
+                text,
+                doc,
+                job,
+                _siblings(path.parent, text, job_text),
+                real_ok=not NO_REAL_RUN.search(text + job_text),
+            )
+        )
     return seeds
 
 
@@ -93,9 +111,13 @@ def _load_job(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
 
 
-REPO_WDL = {"task_only.wdl": {"greet.who": "world"}, "constructs.wdl": "constructs.json",
-            "overrides.wdl": {}, "sub.wdl": {"count_sample.sample": {"name": "a", "reads": 2}},
-            "broken.wdl": {"broken.x": 1}}
+REPO_WDL = {
+    "task_only.wdl": {"greet.who": "world"},
+    "constructs.wdl": "constructs.json",
+    "overrides.wdl": {},
+    "sub.wdl": {"count_sample.sample": {"name": "a", "reads": 2}},
+    "broken.wdl": {"broken.x": 1},
+}
 
 
 @functools.lru_cache(maxsize=None)
@@ -132,8 +154,9 @@ def _conformance_wdl() -> list[Seed]:
             except ValueError:
                 continue
         links = _siblings(directory, text)
-        links["tests"] = str(root / "tests")       # input files are named relative to the suite's root
+        links["tests"] = str(root / "tests")  # input files are named relative to the suite's root
         links["run.py"] = str(root / "run.py")
-        seeds.append(Seed(path.name, text, None, inputs, links,
-                          real_ok=not (test.get("fail") or NO_REAL_RUN.search(text))))
+        seeds.append(
+            Seed(path.name, text, None, inputs, links, real_ok=not (test.get("fail") or NO_REAL_RUN.search(text)))
+        )
     return seeds

@@ -1,4 +1,5 @@
 """The fuzz suite's own checks: generators are deterministic and varied, the judge and the sandbox can fail."""
+
 from __future__ import annotations
 
 import os
@@ -66,9 +67,17 @@ def test_generation_does_not_depend_on_what_the_process_imported() -> None:
     import sys
 
     from tests.fuzz.kinds_python import generate
+
     here = hashlib.sha1("".join(c.key() for c in generate(SMALL, 3)).encode()).hexdigest()
-    code = ("import hashlib; from tests.fuzz.kinds_python import generate; "
-            f"print(hashlib.sha1(''.join(c.key() for c in generate({SMALL}, 3)).encode()).hexdigest())")
-    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                           cwd=Path(__file__).resolve().parents[2]).stdout.strip()
+    code = (
+        "import hashlib; from tests.fuzz.kinds_python import generate; "
+        f"print(hashlib.sha1(''.join(c.key() for c in generate({SMALL}, 3)).encode()).hexdigest())"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    ).stdout.strip()
     assert here == fresh

@@ -3,6 +3,7 @@
 If the daemons cannot start, the tests skip with the reason; under CI (``CI`` set) that is a failure
 instead, because CI must run them.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,10 @@ def _unavailable(what: str, detail: str) -> None:
 
 def _quiet(argv: list[str], env: dict | None = None, timeout: float = 10) -> bool:
     try:
-        return subprocess.run(argv, capture_output=True, timeout=timeout, env={**os.environ, **(env or {})}
-                              ).returncode == 0
+        return (
+            subprocess.run(argv, capture_output=True, timeout=timeout, env={**os.environ, **(env or {})}).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -49,8 +52,9 @@ def ensure_grid_engine() -> None:
 
 def ensure_podman() -> None:
     """Podman with the images the tests name, and its Docker API for the docker CLI (infra/podman-up.sh)."""
-    if (_quiet(["podman", "image", "exists", "docker.io/library/debian:stable-slim"], timeout=60)
-            and _quiet(["curl", "-sf", "--unix-socket", "/run/podman/podman.sock", "http://d/_ping"])):
+    if _quiet(["podman", "image", "exists", "docker.io/library/debian:stable-slim"], timeout=60) and _quiet(
+        ["curl", "-sf", "--unix-socket", "/run/podman/podman.sock", "http://d/_ping"]
+    ):
         return
     p = subprocess.run(["bash", str(REPO / "infra" / "podman-up.sh")], capture_output=True, text=True, timeout=900)
     if p.returncode != 0:
@@ -59,8 +63,11 @@ def ensure_podman() -> None:
 
 def slurm_jobs(name_prefix: str = "toil_") -> list[dict[str, str]]:
     """Every job sacct knows whose name starts with the prefix: id, name, state, cpus, memory, exit code."""
-    p = subprocess.run(["sacct", "-n", "-P", "-X", "-S", "now-1hours", "-o",
-                        "JobIDRaw,JobName,State,AllocCPUS,ReqMem,ExitCode"], capture_output=True, text=True)
+    p = subprocess.run(
+        ["sacct", "-n", "-P", "-X", "-S", "now-1hours", "-o", "JobIDRaw,JobName,State,AllocCPUS,ReqMem,ExitCode"],
+        capture_output=True,
+        text=True,
+    )
     keys = ("id", "name", "state", "cpus", "mem", "exit")
     rows = [dict(zip(keys, line.split("|"))) for line in p.stdout.splitlines() if line.count("|") == 5]
     return [r for r in rows if r["name"].startswith(name_prefix)]

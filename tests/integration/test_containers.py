@@ -1,6 +1,7 @@
 """CWL DockerRequirement and WDL runtime containers, run in real containers with Podman (and the docker CLI
 through Podman's Docker API). infra/podman-up.sh installs Podman and builds the images; no registry is
 reachable, so images the tests pull come from a stand-in `pull` (see ``counting_podman``)."""
+
 from __future__ import annotations
 
 import json
@@ -20,14 +21,16 @@ pytestmark = pytest.mark.integration
 CWL = [os.path.join(os.path.dirname(sys.executable), "toil-cwl-runner")]
 WDL = [os.path.join(os.path.dirname(sys.executable), "toil-wdl-runner")]
 BASE = "docker.io/library/debian:stable-slim"
-MARKED = "localhost/toil-test/marked:1"      # BASE with /marker holding "toil-test-image"
+MARKED = "localhost/toil-test/marked:1"  # BASE with /marker holding "toil-test-image"
 
 
 @pytest.fixture(scope="module", autouse=True)
 def podman() -> None:
     ensure_podman()
     if subprocess.run(["podman", "image", "exists", MARKED]).returncode != 0:
-        c = subprocess.run(["podman", "create", BASE, "true"], capture_output=True, text=True, check=True).stdout.strip()
+        c = subprocess.run(
+            ["podman", "create", BASE, "true"], capture_output=True, text=True, check=True
+        ).stdout.strip()
         try:
             marker = Path(f"/tmp/marker-{uuid.uuid4().hex}")
             marker.write_text("toil-test-image\n")
@@ -38,10 +41,12 @@ def podman() -> None:
             subprocess.run(["podman", "rm", "-f", c], capture_output=True)
 
 
-def run(cmd: list[str], *args: str, cwd: Path, env: dict | None = None, timeout: float = 240
-        ) -> subprocess.CompletedProcess:
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+def run(
+    cmd: list[str], *args: str, cwd: Path, env: dict | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*cmd, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, env={**os.environ, **(env or {})}
+    )
 
 
 def tool(tmp: Path, name: str, docker: str, command: str, extra: str = "", inputs: str = "inputs: []") -> Path:
@@ -68,8 +73,12 @@ def cwl_out(p: subprocess.CompletedProcess) -> str:
 
 
 def stats_containers(job_store: Path) -> list[str]:
-    p = subprocess.run([sys.executable, "-m", "toil.cli.toil_main", "stats", "--raw", str(job_store)],
-                       capture_output=True, text=True, check=True)
+    p = subprocess.run(
+        [sys.executable, "-m", "toil.cli.toil_main", "stats", "--raw", str(job_store)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     report = json.loads(p.stdout)
     return sorted(c for t in report["job_types"].values() for c in t.get("containers", []))
 
@@ -78,15 +87,31 @@ def stats_containers(job_store: Path) -> list[str]:
 def test_cwl_docker_pull_runs_in_the_image_with_inputs_read_only_as_the_user(tmp_path: Path) -> None:
     given = tmp_path / "given.txt"
     given.write_text("data\n")
-    doc = tool(tmp_path, "pull", f"DockerRequirement: {{dockerPull: {MARKED}}}",
-               "cat /marker; cat $(inputs.given.path); (echo x >> $(inputs.given.path)) 2>/dev/null && echo writable "
-               "|| echo read-only; id -u; pwd",
-               extra="  InlineJavascriptRequirement: {}", inputs="inputs: {given: File}")
-    p = run(CWL, "--podman", "--outdir", str(tmp_path / "out"), "--jobStore", str(tmp_path / "js"), "--stats",
-            str(doc), "--given", str(given), cwd=tmp_path)
+    doc = tool(
+        tmp_path,
+        "pull",
+        f"DockerRequirement: {{dockerPull: {MARKED}}}",
+        "cat /marker; cat $(inputs.given.path); (echo x >> $(inputs.given.path)) 2>/dev/null && echo writable "
+        "|| echo read-only; id -u; pwd",
+        extra="  InlineJavascriptRequirement: {}",
+        inputs="inputs: {given: File}",
+    )
+    p = run(
+        CWL,
+        "--podman",
+        "--outdir",
+        str(tmp_path / "out"),
+        "--jobStore",
+        str(tmp_path / "js"),
+        "--stats",
+        str(doc),
+        "--given",
+        str(given),
+        cwd=tmp_path,
+    )
     marker, data, mode, uid, cwd = cwl_out(p).split("\n")[:5]
     assert (marker, data, mode, uid) == ("toil-test-image", "data", "read-only", str(os.getuid()))
-    assert cwd != str(tmp_path)                       # a container path, not the host's
+    assert cwd != str(tmp_path)  # a container path, not the host's
     assert given.read_text() == "data\n"
     out = Path(json.loads(p.stdout)["out"]["path"])
     assert out.stat().st_uid == os.getuid()
@@ -96,8 +121,12 @@ def test_cwl_docker_pull_runs_in_the_image_with_inputs_read_only_as_the_user(tmp
 def test_cwl_docker_file_builds_the_image_and_docker_image_id_names_it(tmp_path: Path) -> None:
     image = f"localhost/toil-test/built:{uuid.uuid4().hex[:8]}"
     dockerfile = json.dumps(f"FROM {MARKED}\nRUN echo built-here > /built\n")
-    doc = tool(tmp_path, "built", f"DockerRequirement: {{dockerFile: {dockerfile}, dockerImageId: '{image}'}}",
-               "cat /marker /built")
+    doc = tool(
+        tmp_path,
+        "built",
+        f"DockerRequirement: {{dockerFile: {dockerfile}, dockerImageId: '{image}'}}",
+        "cat /marker /built",
+    )
     try:
         p = run(CWL, "--podman", "--outdir", str(tmp_path / "out"), str(doc), cwd=tmp_path)
         assert cwl_out(p) == "toil-test-image\nbuilt-here\n"
@@ -118,28 +147,51 @@ def test_cwl_docker_load_and_docker_import_bring_images_from_files(tmp_path: Pat
     (root / "imported").write_text("from-a-rootfs\n")
     subprocess.run(["tar", "-C", str(root), "-cf", str(rootfs), "."], check=True)
     try:
-        load = tool(tmp_path, "load", f"DockerRequirement: {{dockerLoad: '{archive}', dockerImageId: '{loaded}'}}",
-                    "cat /marker")
-        assert cwl_out(run(CWL, "--podman", "--outdir", str(tmp_path / "o1"), str(load), cwd=tmp_path)) == \
-            "toil-test-image\n"
-        imp = tool(tmp_path, "import", f"DockerRequirement: {{dockerImport: '{rootfs}', dockerImageId: '{imported}'}}",
-                   "read line < /imported; echo $line")
-        assert cwl_out(run(CWL, "--podman", "--outdir", str(tmp_path / "o2"), str(imp), cwd=tmp_path)) == \
-            "from-a-rootfs\n"
+        load = tool(
+            tmp_path,
+            "load",
+            f"DockerRequirement: {{dockerLoad: '{archive}', dockerImageId: '{loaded}'}}",
+            "cat /marker",
+        )
+        assert (
+            cwl_out(run(CWL, "--podman", "--outdir", str(tmp_path / "o1"), str(load), cwd=tmp_path))
+            == "toil-test-image\n"
+        )
+        imp = tool(
+            tmp_path,
+            "import",
+            f"DockerRequirement: {{dockerImport: '{rootfs}', dockerImageId: '{imported}'}}",
+            "read line < /imported; echo $line",
+        )
+        assert (
+            cwl_out(run(CWL, "--podman", "--outdir", str(tmp_path / "o2"), str(imp), cwd=tmp_path)) == "from-a-rootfs\n"
+        )
     finally:
         subprocess.run(["podman", "rmi", "-f", loaded, imported], capture_output=True)
 
 
 def test_cwl_strict_limits_reach_the_container(tmp_path: Path) -> None:
-    doc = tool(tmp_path, "limits", f"DockerRequirement: {{dockerPull: {BASE}}}",
-               "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; "
-               "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max",
-               extra="  ResourceRequirement: {ramMin: 300, coresMin: 1}")
-    p = run(CWL, "--podman", "--strict-memory-limit", "--strict-cpu-limit", "--outdir", str(tmp_path / "out"),
-            str(doc), cwd=tmp_path)
+    doc = tool(
+        tmp_path,
+        "limits",
+        f"DockerRequirement: {{dockerPull: {BASE}}}",
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; "
+        "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max",
+        extra="  ResourceRequirement: {ramMin: 300, coresMin: 1}",
+    )
+    p = run(
+        CWL,
+        "--podman",
+        "--strict-memory-limit",
+        "--strict-cpu-limit",
+        "--outdir",
+        str(tmp_path / "out"),
+        str(doc),
+        cwd=tmp_path,
+    )
     memory, quota = cwl_out(p).split()[:2]
     assert int(memory) == 300 * 2**20
-    assert int(quota) == 100000          # one core: a full period of the default 100 ms
+    assert int(quota) == 100000  # one core: a full period of the default 100 ms
 
 
 def test_cwl_missing_image_is_one_line_naming_it(tmp_path: Path) -> None:
@@ -154,17 +206,27 @@ def test_cwl_missing_image_is_one_line_naming_it(tmp_path: Path) -> None:
 
 def test_cwl_default_container_and_no_container(tmp_path: Path) -> None:
     plain = tmp_path / "plain.cwl"
-    plain.write_text("cwlVersion: v1.2\nclass: CommandLineTool\ninputs: []\nbaseCommand: [sh, -c]\n"
-                     "arguments: ['cat /marker 2>/dev/null || echo on-host']\nstdout: out.txt\n"
-                     "outputs: {out: {type: File, outputBinding: {glob: out.txt}}}\n")
+    plain.write_text(
+        "cwlVersion: v1.2\nclass: CommandLineTool\ninputs: []\nbaseCommand: [sh, -c]\n"
+        "arguments: ['cat /marker 2>/dev/null || echo on-host']\nstdout: out.txt\n"
+        "outputs: {out: {type: File, outputBinding: {glob: out.txt}}}\n"
+    )
     p = run(CWL, "--podman", "--default-container", MARKED, "--outdir", str(tmp_path / "o1"), str(plain), cwd=tmp_path)
     assert cwl_out(p) == "toil-test-image\n"
-    hinted = tool(tmp_path, "hinted", "{}", "cat /marker 2>/dev/null || echo on-host",
-                  extra=f"hints:\n  DockerRequirement: {{dockerPull: {MARKED}}}")
-    assert cwl_out(run(CWL, "--no-container", "--outdir", str(tmp_path / "o2"), str(hinted), cwd=tmp_path)) == \
-        "on-host\n"
-    assert cwl_out(run(CWL, "--podman", "--outdir", str(tmp_path / "o3"), str(hinted), cwd=tmp_path)) == \
-        "toil-test-image\n"
+    hinted = tool(
+        tmp_path,
+        "hinted",
+        "{}",
+        "cat /marker 2>/dev/null || echo on-host",
+        extra=f"hints:\n  DockerRequirement: {{dockerPull: {MARKED}}}",
+    )
+    assert (
+        cwl_out(run(CWL, "--no-container", "--outdir", str(tmp_path / "o2"), str(hinted), cwd=tmp_path)) == "on-host\n"
+    )
+    assert (
+        cwl_out(run(CWL, "--podman", "--outdir", str(tmp_path / "o3"), str(hinted), cwd=tmp_path))
+        == "toil-test-image\n"
+    )
 
 
 def test_cwl_through_the_docker_cli_keeps_the_tools_exit_code(tmp_path: Path) -> None:
@@ -173,12 +235,16 @@ def test_cwl_through_the_docker_cli_keeps_the_tools_exit_code(tmp_path: Path) ->
     ok = tool(tmp_path, "ok", f"DockerRequirement: {{dockerPull: {MARKED}}}", "cat /marker")
     p = run(CWL, "--outdir", str(tmp_path / "o1"), "--jobStore", str(tmp_path / "js"), "--stats", str(ok), cwd=tmp_path)
     assert cwl_out(p) == "toil-test-image\n"
-    assert stats_containers(tmp_path / "js") == [f"docker {MARKED}"]      # the automatic choice: docker first
+    assert stats_containers(tmp_path / "js") == [f"docker {MARKED}"]  # the automatic choice: docker first
     failing = tool(tmp_path, "failing", f"DockerRequirement: {{dockerPull: {MARKED}}}", "exit 3")
     p = run(CWL, "--outdir", str(tmp_path / "o2"), str(failing), cwd=tmp_path)
     assert p.returncode != 0, "docker run --rm through Podman's API reports 0 for a failed tool"
-    assert subprocess.run(["podman", "ps", "-a", "-q", "--filter", f"ancestor={MARKED}"], capture_output=True,
-                          text=True).stdout.strip() == ""     # containers removed after the run
+    assert (
+        subprocess.run(
+            ["podman", "ps", "-a", "-q", "--filter", f"ancestor={MARKED}"], capture_output=True, text=True
+        ).stdout.strip()
+        == ""
+    )  # containers removed after the run
 
 
 @pytest.fixture
@@ -198,8 +264,14 @@ exec {real} "$@"
 def test_cwl_parallel_jobs_pull_an_image_once(tmp_path: Path, counting_podman: tuple[dict[str, str], Path]) -> None:
     env, log = counting_podman
     image = f"localhost/toil-test/pulled:{uuid.uuid4().hex[:8]}"
-    step = tool(tmp_path, "step", f"DockerRequirement: {{dockerPull: '{image}'}}", "cat /marker; echo $(inputs.num)",
-                extra="  InlineJavascriptRequirement: {}", inputs="inputs: {num: int}")
+    step = tool(
+        tmp_path,
+        "step",
+        f"DockerRequirement: {{dockerPull: '{image}'}}",
+        "cat /marker; echo $(inputs.num)",
+        extra="  InlineJavascriptRequirement: {}",
+        inputs="inputs: {num: int}",
+    )
     wf = tmp_path / "wf.cwl"
     wf.write_text(f"""cwlVersion: v1.2
 class: Workflow
@@ -210,12 +282,27 @@ steps:
 outputs: {{outs: {{type: 'File[]', outputSource: s/out}}}}
 """)
     try:
-        p = run(CWL, "--podman", "--outdir", str(tmp_path / "out"), str(wf), "--ns", "1", "--ns", "2", "--ns", "3",
-                "--ns", "4", cwd=tmp_path, env=env)
+        p = run(
+            CWL,
+            "--podman",
+            "--outdir",
+            str(tmp_path / "out"),
+            str(wf),
+            "--ns",
+            "1",
+            "--ns",
+            "2",
+            "--ns",
+            "3",
+            "--ns",
+            "4",
+            cwd=tmp_path,
+            env=env,
+        )
         assert p.returncode == 0, p.stderr[-3000:]
         outs = [Path(f["path"]).read_text() for f in json.loads(p.stdout)["outs"]]
         assert outs == [f"toil-test-image\n{n}\n" for n in (1, 2, 3, 4)]
-        assert log.read_text().split() == [image]            # four jobs, one pull
+        assert log.read_text().split() == [image]  # four jobs, one pull
     finally:
         subprocess.run(["podman", "rmi", "-f", image], capture_output=True)
 
@@ -254,8 +341,15 @@ def wdl_outs(p: subprocess.CompletedProcess) -> list[str]:
 
 
 def test_wdl_container_candidates_inputs_read_only_memory_limit_and_stats(tmp_path: Path) -> None:
-    p = wdl_run(tmp_path, f'["quay.io/nobody/not-here:1", "{MARKED}"]', "--container", "podman",
-                "--jobStore", str(tmp_path / "js"), "--stats")
+    p = wdl_run(
+        tmp_path,
+        f'["quay.io/nobody/not-here:1", "{MARKED}"]',
+        "--container",
+        "podman",
+        "--jobStore",
+        str(tmp_path / "js"),
+        "--stats",
+    )
     outs = wdl_outs(p)
     assert outs == [f"toil-test-image\ndata\nread-only\n{200 * 2**20}\n"] * 3
     assert stats_containers(tmp_path / "js") == [f"podman {MARKED}"]
@@ -288,13 +382,15 @@ def test_wdl_parallel_tasks_pull_an_image_once(tmp_path: Path, counting_podman: 
         subprocess.run(["podman", "rmi", "-f", image], capture_output=True)
 
 
-NET_PROBE = ("import socket,struct,urllib.request\n"
-             "gw = [l.split()[2] for l in open('/proc/net/route').read().splitlines()[1:] if l.split()[1] == '00000000']\n"
-             "try:\n"
-             "    host = socket.inet_ntoa(struct.pack('<L', int(gw[0], 16)))\n"
-             "    print(urllib.request.urlopen('http://%s:%d/' % (host, PORT), timeout=10).read().decode().strip())\n"
-             "except Exception as e:\n"
-             "    print('unreachable')\n")
+NET_PROBE = (
+    "import socket,struct,urllib.request\n"
+    "gw = [l.split()[2] for l in open('/proc/net/route').read().splitlines()[1:] if l.split()[1] == '00000000']\n"
+    "try:\n"
+    "    host = socket.inet_ntoa(struct.pack('<L', int(gw[0], 16)))\n"
+    "    print(urllib.request.urlopen('http://%s:%d/' % (host, PORT), timeout=10).read().decode().strip())\n"
+    "except Exception as e:\n"
+    "    print('unreachable')\n"
+)
 
 
 def test_cwl_network_access_gives_the_network_and_its_absence_takes_it(tmp_path: Path) -> None:
@@ -317,10 +413,12 @@ def test_cwl_network_access_gives_the_network_and_its_absence_takes_it(tmp_path:
         results = {}
         for name, extra in (("with", "  NetworkAccess: {networkAccess: true}"), ("without", "")):
             doc = tmp_path / f"{name}.cwl"
-            doc.write_text(f"cwlVersion: v1.2\nclass: CommandLineTool\nrequirements:\n  DockerRequirement: "
-                           f"{{dockerPull: {BASE}}}\n{extra}\ninputs: []\nbaseCommand: [python3, -c]\n"
-                           f"arguments: [{json.dumps(script)}]\nstdout: out.txt\n"
-                           f"outputs: {{out: {{type: File, outputBinding: {{glob: out.txt}}}}}}\n")
+            doc.write_text(
+                f"cwlVersion: v1.2\nclass: CommandLineTool\nrequirements:\n  DockerRequirement: "
+                f"{{dockerPull: {BASE}}}\n{extra}\ninputs: []\nbaseCommand: [python3, -c]\n"
+                f"arguments: [{json.dumps(script)}]\nstdout: out.txt\n"
+                f"outputs: {{out: {{type: File, outputBinding: {{glob: out.txt}}}}}}\n"
+            )
             results[name] = cwl_out(run(CWL, "--podman", "--outdir", str(tmp_path / name), str(doc), cwd=tmp_path))
         assert results == {"with": "hello-from-the-host\n", "without": "unreachable\n"}
     finally:
@@ -330,17 +428,27 @@ def test_cwl_network_access_gives_the_network_and_its_absence_takes_it(tmp_path:
 def test_a_killed_run_leaves_no_container_running(tmp_path: Path) -> None:
     import signal
     import time
+
     image = f"localhost/toil-test/sleeper:{uuid.uuid4().hex[:8]}"
     subprocess.run(["podman", "tag", MARKED, image], check=True)
     doc = tmp_path / "sleep.cwl"
-    doc.write_text(f"cwlVersion: v1.2\nclass: CommandLineTool\nrequirements:\n  DockerRequirement: {{dockerPull: '{image}'}}\n"
-                   "inputs: []\nbaseCommand: [sleep, '300']\noutputs: []\n")
+    doc.write_text(
+        f"cwlVersion: v1.2\nclass: CommandLineTool\nrequirements:\n  DockerRequirement: {{dockerPull: '{image}'}}\n"
+        "inputs: []\nbaseCommand: [sleep, '300']\noutputs: []\n"
+    )
 
     def containers() -> list[str]:
-        return subprocess.run(["podman", "ps", "-a", "-q", "--filter", f"ancestor={image}"], capture_output=True,
-                              text=True).stdout.split()
-    leader = subprocess.Popen([*CWL, "--podman", "--jobStore", str(tmp_path / "js"), str(doc)], cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        return subprocess.run(
+            ["podman", "ps", "-a", "-q", "--filter", f"ancestor={image}"], capture_output=True, text=True
+        ).stdout.split()
+
+    leader = subprocess.Popen(
+        [*CWL, "--podman", "--jobStore", str(tmp_path / "js"), str(doc)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 60
         while not containers() and time.time() < deadline:
@@ -351,7 +459,7 @@ def test_a_killed_run_leaves_no_container_running(tmp_path: Path) -> None:
         deadline = time.time() + 60
         while containers() and time.time() < deadline:
             time.sleep(0.5)
-        assert containers() == []          # the job's deferred removal ran, though its process was killed
+        assert containers() == []  # the job's deferred removal ran, though its process was killed
     finally:
         if leader.poll() is None:
             os.killpg(leader.pid, signal.SIGKILL)
@@ -359,7 +467,7 @@ def test_a_killed_run_leaves_no_container_running(tmp_path: Path) -> None:
         subprocess.run(["podman", "rmi", "-f", image], capture_output=True)
 
 
-DOCKER_API_SCRIPT = '''
+DOCKER_API_SCRIPT = """
 import os, sys
 from toil.common import Toil
 from toil.job import Job
@@ -384,7 +492,7 @@ if __name__ == "__main__":
     options = Job.Runner.getDefaultArgumentParser().parse_args(sys.argv[1:2] + ["--stats", "--logLevel", "WARNING"])
     with Toil(options) as toil:
         print(toil.start(Job.wrapJobFn(run, sys.argv[2])))
-'''
+"""
 
 
 def test_python_api_docker_call_through_the_docker_api(tmp_path: Path) -> None:
@@ -394,20 +502,32 @@ def test_python_api_docker_call_through_the_docker_api(tmp_path: Path) -> None:
     p = run([sys.executable], str(script), f"file:{tmp_path / 'js'}", MARKED, cwd=tmp_path)
     assert p.returncode == 0, p.stderr[-3000:]
     marker, piped, uid, failed = eval(p.stdout.strip().splitlines()[-1])
-    assert (marker, piped, uid, failed) == ("toil-test-image\n", "HELLO THERE\n", str(os.getuid()),
-                                            "ContainerError 3")
+    assert (marker, piped, uid, failed) == ("toil-test-image\n", "HELLO THERE\n", str(os.getuid()), "ContainerError 3")
     assert stats_containers(tmp_path / "js") == [f"docker {MARKED}"]
     left = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True).stdout
-    assert "toil-" not in left            # removed when the job ended (deferParam RM)
+    assert "toil-" not in left  # removed when the job ended (deferParam RM)
 
 
 @pytest.mark.slurm
 def test_cwl_container_job_on_slurm(tmp_path: Path) -> None:
     from tests.integration.hpc import ensure_slurm
+
     ensure_slurm()
     doc = tool(tmp_path, "onslurm", f"DockerRequirement: {{dockerPull: {MARKED}}}", "cat /marker")
-    p = run(CWL, "--batchSystem", "slurm", "--jobStore", str(tmp_path / "js"), "--podman", "--stats",
-            "--outdir", str(tmp_path / "out"), str(doc), cwd=tmp_path, timeout=600)
+    p = run(
+        CWL,
+        "--batchSystem",
+        "slurm",
+        "--jobStore",
+        str(tmp_path / "js"),
+        "--podman",
+        "--stats",
+        "--outdir",
+        str(tmp_path / "out"),
+        str(doc),
+        cwd=tmp_path,
+        timeout=600,
+    )
     assert cwl_out(p) == "toil-test-image\n"
     assert stats_containers(tmp_path / "js") == [f"podman {MARKED}"]
 
@@ -415,13 +535,17 @@ def test_cwl_container_job_on_slurm(tmp_path: Path) -> None:
 def test_an_engine_that_is_not_here_is_refused_in_one_line(tmp_path: Path) -> None:
     bindir = tmp_path / "bin"
     bindir.mkdir()
-    env = {"PATH": f"{bindir}:/usr/bin:/bin"}      # no singularity/apptainer on this machine's PATH either
+    env = {"PATH": f"{bindir}:/usr/bin:/bin"}  # no singularity/apptainer on this machine's PATH either
     doc = tool(tmp_path, "t", f"DockerRequirement: {{dockerPull: {MARKED}}}", "cat /marker")
     p = run(CWL, "--singularity", "--outdir", str(tmp_path / "o"), str(doc), cwd=tmp_path, env=env)
     assert p.returncode == 1 and "Traceback" not in p.stderr
-    assert p.stderr.strip().splitlines()[-1] == \
-        "toil-cwl-runner: error: --singularity: singularity is not installed or cannot run containers here"
+    assert (
+        p.stderr.strip().splitlines()[-1]
+        == "toil-cwl-runner: error: --singularity: singularity is not installed or cannot run containers here"
+    )
     p = wdl_run(tmp_path, f'"{MARKED}"', "--container", "singularity", env=env)
     assert p.returncode == 1 and "Traceback" not in p.stderr
-    assert p.stderr.strip().splitlines()[-1] == \
-        "toil-wdl-runner: error: --container singularity: singularity is not installed or cannot run containers here"
+    assert (
+        p.stderr.strip().splitlines()[-1]
+        == "toil-wdl-runner: error: --container singularity: singularity is not installed or cannot run containers here"
+    )

@@ -1,5 +1,6 @@
 """Crash safety: kill -9 the leader at many points; --restart finishes with the same result and no job
 whose completion had been recorded runs again."""
+
 from __future__ import annotations
 
 import collections
@@ -13,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from toil.runtime.jobstores import open_job_store
-
 from tests.conftest import run_script
+from toil.runtime.jobstores import open_job_store
 
 pytestmark = pytest.mark.integration
 
@@ -61,13 +61,21 @@ def check_no_rerun_after_record(js: Path, side: Path, before_by_kill: list[tuple
 def finish(js: Path, side: Path, env: dict) -> subprocess.CompletedProcess:
     p = run_script(SCRIPT, *base_args(js), "--restart", env=env)
     if p.returncode != 0 and "run again without --restart" in p.stderr:
-        p = run_script(SCRIPT, *base_args(js), env=env)    # killed before the workflow was recorded
+        p = run_script(SCRIPT, *base_args(js), env=env)  # killed before the workflow was recorded
     assert p.returncode == 0, p.stderr[-3000:]
     return p
 
 
-@pytest.mark.parametrize("point", ["journal-before-write", "journal-torn-write", "journal-before-fsync",
-                                   "journal-after-fsync", "leader-after-commit"])
+@pytest.mark.parametrize(
+    "point",
+    [
+        "journal-before-write",
+        "journal-torn-write",
+        "journal-before-fsync",
+        "journal-after-fsync",
+        "leader-after-commit",
+    ],
+)
 def test_kill_at_every_step_of_a_commit(tmp_path, point):
     """Kill the leader at the n-th pass of each crash point, for many n, restarting after each kill."""
     for n in (1, 2, 3, 5, 8, 13, 21):
@@ -75,7 +83,7 @@ def test_kill_at_every_step_of_a_commit(tmp_path, point):
         env = {"SIDE_FILE": str(side)}
         p = run_script(SCRIPT, *base_args(js), env={**env, "TOIL_TEST_CRASH_AT": f"{point}:{n}"})
         if p.returncode == 0:
-            assert f"RESULT {EXPECTED}" in p.stdout     # the workflow finished before the n-th pass
+            assert f"RESULT {EXPECTED}" in p.stdout  # the workflow finished before the n-th pass
             continue
         assert p.returncode == -signal.SIGKILL, p.stderr[-3000:]
         before = [(recorded_runs(js), side_counts(side))]
@@ -93,8 +101,13 @@ def test_repeated_random_kills_then_restart(tmp_path):
     restart: list[str] = []
     kills = 0
     for _attempt in range(40):
-        proc = subprocess.Popen([sys.executable, str(SCRIPT), *base_args(js), *restart], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(SCRIPT), *base_args(js), *restart],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             out, err = proc.communicate(timeout=rng.uniform(0.2, 1.2))
         except subprocess.TimeoutExpired:
@@ -105,7 +118,7 @@ def test_repeated_random_kills_then_restart(tmp_path):
                 before.append((recorded_runs(js), side_counts(side)))
                 restart = ["--restart"]
             else:
-                restart = []     # killed before anything was recorded: start again
+                restart = []  # killed before anything was recorded: start again
             continue
         assert proc.returncode == 0, err[-3000:]
         assert f"RESULT {EXPECTED}" in out
@@ -119,8 +132,13 @@ def test_repeated_random_kills_then_restart(tmp_path):
 def test_a_second_leader_is_refused(tmp_path):
     js, side = tmp_path / "js", tmp_path / "side"
     env = dict(os.environ, SIDE_FILE=str(side), JOB_DELAY="1.0")
-    first = subprocess.Popen([sys.executable, str(SCRIPT), *base_args(js)], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [sys.executable, str(SCRIPT), *base_args(js)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.time() + 30
         while not (js / "leader.json").exists() and time.time() < deadline:
@@ -137,10 +155,15 @@ def test_a_second_leader_is_refused(tmp_path):
 def test_sigterm_stops_the_leader_kills_its_jobs_and_keeps_the_job_store(tmp_path):
     js, side = tmp_path / "js", tmp_path / "side"
     env = dict(os.environ, SIDE_FILE=str(side), JOB_DELAY="30")
-    leader = subprocess.Popen([sys.executable, str(SCRIPT), *base_args(js)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    leader = subprocess.Popen(
+        [sys.executable, str(SCRIPT), *base_args(js)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 30
-    while side_counts(side).total() < 1 and time.time() < deadline:   # a job is running
+    while side_counts(side).total() < 1 and time.time() < deadline:  # a job is running
         time.sleep(0.05)
     leader.send_signal(signal.SIGTERM)
     _, err = leader.communicate(timeout=30)

@@ -1,4 +1,5 @@
 """toil-cwl-runner end to end: real documents, real tools, the local batch system and a file job store."""
+
 from __future__ import annotations
 
 import json
@@ -21,13 +22,13 @@ RUNNER = [sys.executable, "-m", "toil.cli.cwl_main"]
 
 def cwl(*args: str, cwd: Path, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([*RUNNER, "--no-container", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=timeout, env=full_env)
+    return subprocess.run(
+        [*RUNNER, "--no-container", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, env=full_env
+    )
 
 
 def test_a_tool_with_inputs_as_flags_prints_outputs_and_writes_outdir(tmp_path: Path) -> None:
-    p = cwl("--quiet", "--outdir", str(tmp_path / "out"), str(DOCS / "echo.cwl"), "--msg", "hello there",
-            cwd=tmp_path)
+    p = cwl("--quiet", "--outdir", str(tmp_path / "out"), str(DOCS / "echo.cwl"), "--msg", "hello there", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)["out"]
     assert out["class"] == "File" and out["size"] == len("hello there\n")
@@ -43,15 +44,23 @@ def test_scatter_over_a_subworkflow_with_conditionals_and_an_expression_tool(tmp
     result = json.loads(p.stdout)
     assert result["count"] == 3
     contents = [Path(f["path"]).read_text() for f in result["shouted"]]
-    assert contents == ["ALPHA\n", "keep\n", "GAMMA\n"]       # the 'when' skipped upper-casing 'keep'
+    assert contents == ["ALPHA\n", "keep\n", "GAMMA\n"]  # the 'when' skipped upper-casing 'keep'
     assert all(Path(f["path"]).parent == tmp_path / "out" for f in result["shouted"])
 
 
 def test_the_temporary_job_store_is_removed_after_success(tmp_path: Path) -> None:
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    p = cwl("--quiet", "--outdir", str(tmp_path / "out"), str(DOCS / "echo.cwl"), "--msg", "x", cwd=tmp_path,
-            env={"TMPDIR": str(scratch)})
+    p = cwl(
+        "--quiet",
+        "--outdir",
+        str(tmp_path / "out"),
+        str(DOCS / "echo.cwl"),
+        "--msg",
+        "x",
+        cwd=tmp_path,
+        env={"TMPDIR": str(scratch)},
+    )
     assert p.returncode == 0, p.stderr
     assert not [n for n in os.listdir(scratch) if n.startswith("toil-cwl-")]
 
@@ -84,16 +93,32 @@ def test_a_missing_input_is_reported(tmp_path: Path) -> None:
 
 def test_restart_after_the_leader_is_killed_does_not_rerun_finished_steps(tmp_path: Path) -> None:
     log, store = tmp_path / "sidefx.log", tmp_path / "js"
-    args = ["--quiet", "--jobStore", str(store), "--outdir", str(tmp_path / "out"), str(DOCS / "sidefx.cwl"),
-            "--log", str(log), "--secs", "3"]
-    leader = subprocess.Popen([*RUNNER, "--no-container", *args], cwd=tmp_path, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    args = [
+        "--quiet",
+        "--jobStore",
+        str(store),
+        "--outdir",
+        str(tmp_path / "out"),
+        str(DOCS / "sidefx.cwl"),
+        "--log",
+        str(log),
+        "--secs",
+        "3",
+    ]
+    leader = subprocess.Popen(
+        [*RUNNER, "--no-container", *args],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.time() + 60
     while not (log.exists() and "mark" in log.read_text()):
         assert leader.poll() is None and time.time() < deadline, "the first step never ran"
         time.sleep(0.05)
-    time.sleep(0.5)       # let the leader record the first step and start the second
-    os.kill(leader.pid, signal.SIGKILL)      # the leader alone: its workers and their commands must follow
+    time.sleep(0.5)  # let the leader record the first step and start the second
+    os.kill(leader.pid, signal.SIGKILL)  # the leader alone: its workers and their commands must follow
     leader.wait()
     assert store.exists()
     p = cwl("--restart", *args, cwd=tmp_path)
@@ -102,7 +127,7 @@ def test_restart_after_the_leader_is_killed_does_not_rerun_finished_steps(tmp_pa
     assert log.read_text().split() == ["mark", "nap"]
     done = json.loads(p.stdout)["done"]
     assert Path(done["path"]).read_text() == "marked\n"
-    assert not store.exists()                                # cleaned after success
+    assert not store.exists()  # cleaned after success
 
 
 def test_an_output_linking_outside_the_job_fails(tmp_path: Path) -> None:
@@ -116,8 +141,16 @@ def test_output_directories_under_tmp_outdir_prefix_are_removed(tmp_path: Path) 
     prefix.mkdir()
     job = tmp_path / "job.json"
     job.write_text(json.dumps({"words": ["a", "b"]}))
-    p = cwl("--quiet", "--tmp-outdir-prefix", f"{prefix}/", "--outdir", str(tmp_path / "out"), str(DOCS / "fan.cwl"),
-            str(job), cwd=tmp_path)
+    p = cwl(
+        "--quiet",
+        "--tmp-outdir-prefix",
+        f"{prefix}/",
+        "--outdir",
+        str(tmp_path / "out"),
+        str(DOCS / "fan.cwl"),
+        str(job),
+        cwd=tmp_path,
+    )
     assert p.returncode == 0, p.stderr
     assert len(json.loads(p.stdout)["shouted"]) == 2
     assert os.listdir(prefix) == []
@@ -141,12 +174,24 @@ def without_local_area(tmp_path: Path) -> dict[str, str]:
 
 def run_two_steps(tmp_path: Path, env: dict | None = None) -> tuple[Path, dict]:
     store, outdir = tmp_path / "js", tmp_path / "out"
-    p = cwl("--quiet", "--jobStore", str(store), "--clean", "never", "--outdir", str(outdir),
-            str(DOCS / "two_steps.cwl"), "--msg", "hello", cwd=tmp_path, env=env)
+    p = cwl(
+        "--quiet",
+        "--jobStore",
+        str(store),
+        "--clean",
+        "never",
+        "--outdir",
+        str(outdir),
+        str(DOCS / "two_steps.cwl"),
+        "--msg",
+        "hello",
+        cwd=tmp_path,
+        env=env,
+    )
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
-    assert Path(out["report"]["path"]).read_text() == "hello\nindex\none\ntwo\n"     # the second step read all
-    assert Path(out["said"]["path"]).read_text() == "hello\n"                       # loadContents + valueFrom
+    assert Path(out["report"]["path"]).read_text() == "hello\nindex\none\ntwo\n"  # the second step read all
+    assert Path(out["said"]["path"]).read_text() == "hello\n"  # loadContents + valueFrom
     assert out["made"]["secondaryFiles"][0]["path"] == str(outdir / "data.txt.idx")
     assert out["made"]["checksum"] == "sha1$f572d396fae9206628714fb2ce00f72e94f2258f" and out["made"]["size"] == 6
     assert sorted(os.listdir(outdir / "tree")) == ["one.txt", "sub"]
@@ -158,19 +203,21 @@ def run_two_steps(tmp_path: Path, env: dict | None = None) -> tuple[Path, dict]:
 def step_returns(store: Path) -> tuple[Any, dict[str, Any]]:
     """The job store and each node's return value by node name (a file job store keeps them in returns/)."""
     from toil.runtime.jobstores import open_job_store
+
     js = open_job_store(str(store))
     return js, {node.rsplit("-", 1)[0]: json.loads(js.read_return(node)) for node in os.listdir(store / "returns")}
 
 
 def stored_id(location: str) -> str:
     from toil.compiler.files import split_uri
+
     return split_uri(location)[1]
 
 
 def test_step_outputs_are_job_store_files_read_in_place_from_a_local_store(tmp_path: Path) -> None:
     store, _ = run_two_steps(tmp_path)
     js, returns = step_returns(store)
-    assert "file://" not in json.dumps(returns)         # no node hands another a path of its own machine
+    assert "file://" not in json.dumps(returns)  # no node hands another a path of its own machine
     data, tree = returns["make"]["data"], returns["make"]["tree"]
     assert data["location"].startswith("toilfile:") and tree["location"].startswith("toildir:")
     assert data["secondaryFiles"][0]["location"].startswith("toilfile:")
@@ -184,7 +231,7 @@ def test_step_outputs_are_job_store_files_read_in_place_from_a_local_store(tmp_p
 
 def test_without_a_local_area_every_step_reads_its_inputs_by_id(tmp_path: Path) -> None:
     store, _ = run_two_steps(tmp_path, env=without_local_area(tmp_path))
-    assert not (store / "areas").exists()               # nothing was kept in place: the patch reached the workers
+    assert not (store / "areas").exists()  # nothing was kept in place: the patch reached the workers
     js, returns = step_returns(store)
     assert "file://" not in json.dumps(returns)
     data = returns["make"]["data"]
@@ -198,8 +245,15 @@ def test_without_a_local_area_every_step_reads_its_inputs_by_id(tmp_path: Path) 
 def test_a_scatter_over_a_subworkflow_runs_without_a_local_area(tmp_path: Path) -> None:
     job = tmp_path / "job.json"
     job.write_text(json.dumps({"words": ["alpha", "keep", "gamma"]}))
-    p = cwl("--quiet", "--outdir", str(tmp_path / "out"), str(DOCS / "fan.cwl"), str(job), cwd=tmp_path,
-            env=without_local_area(tmp_path))
+    p = cwl(
+        "--quiet",
+        "--outdir",
+        str(tmp_path / "out"),
+        str(DOCS / "fan.cwl"),
+        str(job),
+        cwd=tmp_path,
+        env=without_local_area(tmp_path),
+    )
     assert p.returncode == 0, p.stderr
     result = json.loads(p.stdout)
     assert [Path(f["path"]).read_text() for f in result["shouted"]] == ["ALPHA\n", "keep\n", "GAMMA\n"]

@@ -1,4 +1,5 @@
 """_toil_worker runs a job in a fresh interpreter, finding classes of the leader's __main__ script."""
+
 from __future__ import annotations
 
 import json
@@ -21,11 +22,12 @@ def test_fresh_worker_runs_a_main_defined_job(tmp_path):
     assert "EXIT 0" in p.stdout
     result = json.loads(p.stdout.split("RESULT ", 1)[1])
     run = result["runs"][0]
-    assert run["c"] and len(run["add"]) == 1           # it added one child
+    assert run["c"] and len(run["add"]) == 1  # it added one child
     assert result["messages"] == [[20, "doubling"]]
     # The job returned its child's promise: resolving it reads the child's stored value.
     from toil.compiler.python.promise import resolving_promises
     from toil.runtime.jobstores.file.store import FileJobStore
+
     js = FileJobStore(str(tmp_path / "js"))
     child = run["add"][0]["id"]
     js.write_return(child, pickle.dumps("42"))

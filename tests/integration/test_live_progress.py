@@ -1,4 +1,5 @@
 """Live progress on a terminal (and none off it), and the --metrics Prometheus endpoint, on real runs."""
+
 from __future__ import annotations
 
 import os
@@ -20,15 +21,20 @@ BAR = "━"
 def run_in_terminal(*args: str, timeout: float = 120) -> tuple[int, str]:
     """Run the workflow script with a pseudo-terminal as its stdout and stderr; return (exit code, screen)."""
     master, slave = pty.openpty()
-    p = subprocess.Popen([sys.executable, str(SCRIPT), *args], stdout=slave, stderr=slave, stdin=subprocess.DEVNULL,
-                         env={**os.environ, "COLUMNS": "160", "TERM": "xterm"})
+    p = subprocess.Popen(
+        [sys.executable, str(SCRIPT), *args],
+        stdout=slave,
+        stderr=slave,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "COLUMNS": "160", "TERM": "xterm"},
+    )
     os.close(slave)
     chunks = []
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
             data = os.read(master, 65536)
-        except OSError:          # the child closed the terminal
+        except OSError:  # the child closed the terminal
             break
         if not data:
             break
@@ -56,10 +62,15 @@ def test_metrics_endpoint_counts_jobs_by_name(tmp_path):
 
     js, go = tmp_path / "js", tmp_path / "ctl"
     go.mkdir()
-    leader = subprocess.Popen([sys.executable, str(SCRIPT), str(js), "--n", "5", "--sleep", "60", "--metrics",
-                               *QUIET], env={**os.environ, "FIX_DIR": str(go)}, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    leader = subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(js), "--n", "5", "--sleep", "60", "--metrics", *QUIET],
+        env={**os.environ, "FIX_DIR": str(go)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
+
         def url_when_two_run() -> str | None:
             out = toil("status", str(js)).stdout
             if "Metrics: " not in out:
@@ -67,6 +78,7 @@ def test_metrics_endpoint_counts_jobs_by_name(tmp_path):
             url = out.split("Metrics: ")[1].split()[0]
             samples = scrape(url)
             return url if samples.get("toil_jobs_running{job_name=work}") == 2 else None
+
         url = wait_for(url_when_two_run, what="two running work jobs on the metrics endpoint")
         samples = scrape(url)
         assert samples["toil_jobs_issued{job_name=work}"] == 5

@@ -6,6 +6,7 @@ cwltool compares paths as strings, so a glob like ``../../etc/hostname`` slips t
 is refused too, as are symbolic links out of the output directory (they would dangle in a container).
 WDL (as miniwdl): a task output must be inside the task's working directory or be one of its inputs.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,11 @@ def host_copies_in(root: Path) -> list[Path]:
     (A symbolic link the tool itself made stays where it made it; it is not a copy.)
     """
     host = HOST_FILE.read_bytes()
-    return [path for path in root.rglob("*") if path.is_file() and not path.is_symlink()
-            and path.stat().st_size == len(host) and path.read_bytes() == host]
+    return [
+        path
+        for path in root.rglob("*")
+        if path.is_file() and not path.is_symlink() and path.stat().st_size == len(host) and path.read_bytes() == host
+    ]
 
 
 CWL_CASES = [
@@ -57,8 +61,7 @@ CWL_CASES = [
     ("escape_glob_parent.cwl", "Output file path /etc/hostname must be within designated output directory"),
     ("escape_glob_sibling.cwl", "escape_glob_sibling.txt must be within designated output directory"),
     ("escape_output_eval.cwl", "Output file path /etc/hostname must be within designated output directory"),
-    ("escape_output_eval_location.cwl",
-     "Output file path /etc/hostname must be within designated output directory"),
+    ("escape_output_eval_location.cwl", "Output file path /etc/hostname must be within designated output directory"),
     ("escape_secondary.cwl", "Output file path /etc/hostname must be within designated output directory"),
     ("escape_dir_listing.cwl", "Output file path /etc/hostname must be within designated output directory"),
     ("escape_symlink_relative.cwl", "an output is a symbolic link to /etc/hostname, outside the job's working"),
@@ -70,8 +73,9 @@ CWL_CASES = [
 @pytest.mark.parametrize("doc,message", CWL_CASES, ids=[c[0] for c in CWL_CASES])
 def test_cwl_output_outside_the_output_directory_is_refused(tmp_path, doc, message):
     out = tmp_path / "out"
-    p = run([str(BIN / "toil-cwl-runner"), "--no-container", "--quiet", "--outdir", str(out), str(CWL_DOCS / doc)],
-            tmp_path)
+    p = run(
+        [str(BIN / "toil-cwl-runner"), "--no-container", "--quiet", "--outdir", str(out), str(CWL_DOCS / doc)], tmp_path
+    )
     assert p.returncode == 1, p.stderr
     line = failure_line(p.stderr)
     assert message in line, p.stderr
@@ -85,8 +89,19 @@ def test_cwl_outputs_inside_the_output_directory_or_passed_through_are_allowed(t
     given = tmp_path / "given.txt"
     given.write_text("given\n")
     out = tmp_path / "out"
-    p = run([str(BIN / "toil-cwl-runner"), "--no-container", "--quiet", "--outdir", str(out),
-             str(CWL_DOCS / "escape_input_ok.cwl"), "--given", str(given)], tmp_path)
+    p = run(
+        [
+            str(BIN / "toil-cwl-runner"),
+            "--no-container",
+            "--quiet",
+            "--outdir",
+            str(out),
+            str(CWL_DOCS / "escape_input_ok.cwl"),
+            "--given",
+            str(given),
+        ],
+        tmp_path,
+    )
     assert p.returncode == 0, p.stderr
     result = json.loads(p.stdout)
     assert Path(result["same"]["path"]).read_text() == "given\n"
@@ -97,10 +112,19 @@ def test_cwl_outputs_inside_the_output_directory_or_passed_through_are_allowed(t
 
 def test_cwl_refusal_inside_a_workflow_stops_the_workflow(tmp_path):
     doc = tmp_path / "wf.cwl"
-    doc.write_text(json.dumps({
-        "cwlVersion": "v1.2", "class": "Workflow", "inputs": [],
-        "outputs": [{"id": "stolen", "type": "File", "outputSource": "escape/stolen"}],
-        "steps": [{"id": "escape", "run": str(CWL_DOCS / "escape_glob_parent.cwl"), "in": [], "out": ["stolen"]}]}))
+    doc.write_text(
+        json.dumps(
+            {
+                "cwlVersion": "v1.2",
+                "class": "Workflow",
+                "inputs": [],
+                "outputs": [{"id": "stolen", "type": "File", "outputSource": "escape/stolen"}],
+                "steps": [
+                    {"id": "escape", "run": str(CWL_DOCS / "escape_glob_parent.cwl"), "in": [], "out": ["stolen"]}
+                ],
+            }
+        )
+    )
     out = tmp_path / "out"
     p = run([str(BIN / "toil-cwl-runner"), "--no-container", "--quiet", "--outdir", str(out), str(doc)], tmp_path)
     assert p.returncode == 1
@@ -136,8 +160,19 @@ def test_wdl_outputs_that_are_inputs_or_links_to_them_are_allowed(tmp_path):
     given = tmp_path / "given.txt"
     given.write_text("given\n")
     out = tmp_path / "out"
-    p = run([str(BIN / "toil-wdl-runner"), str(WDL_DIR / "escape_input_ok.wdl"), "-i",
-             json.dumps({"escape_input_ok.given": str(given)}), "-o", str(out), "--logLevel", "WARNING"], tmp_path)
+    p = run(
+        [
+            str(BIN / "toil-wdl-runner"),
+            str(WDL_DIR / "escape_input_ok.wdl"),
+            "-i",
+            json.dumps({"escape_input_ok.given": str(given)}),
+            "-o",
+            str(out),
+            "--logLevel",
+            "WARNING",
+        ],
+        tmp_path,
+    )
     assert p.returncode == 0, p.stderr
     got = json.loads(p.stdout)
     assert Path(got["escape_input_ok.same"]).read_text() == "given\n"

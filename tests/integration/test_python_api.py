@@ -1,4 +1,5 @@
 """Toil's Python API end to end: real workflows, real worker processes, a real file job store."""
+
 from __future__ import annotations
 
 import logging
@@ -8,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import toil_options
 from toil.common import Toil
 from toil.exceptions import FailedJobsException
 from toil.fileStores import FileID
 from toil.job import Job, PromisedRequirement
 from toil.realtimeLogger import RealtimeLogger
-
-from tests.conftest import toil_options
 
 pytestmark = pytest.mark.integration
 
@@ -92,11 +92,11 @@ def files_job(job, imported):
     assert streamed.size == 9
     copy = fs.readGlobalFile(written, userPath=os.path.join(fs.getLocalTempDir(), "mine.txt"), mutable=True)
     with open(copy, "a") as f:
-        f.write("changed")                      # a mutable copy must not touch the stored file
+        f.write("changed")  # a mutable copy must not touch the stored file
     linked = fs.readGlobalFile(written, symlink=True)
     assert open(linked).read() == "HELLO\n"
     fs.deleteLocalFile(written)
-    assert not os.path.exists(copy) and not os.path.exists(local)   # local copies, and the file it came from
+    assert not os.path.exists(copy) and not os.path.exists(local)  # local copies, and the file it came from
     other = fs.getLocalTempFile()
     open(other, "w").write("bye")
     doomed = fs.writeGlobalFile(other)
@@ -222,7 +222,7 @@ def test_children_followons_ordering(run_workflow, tmp_path):
     pos = {name: i for i, name in enumerate(events)}
     assert pos["root"] < pos["a"] and pos["root"] < pos["b"]
     assert pos["a-child"] < pos["a-follow"] and pos["a"] < pos["a-child"]
-    assert pos["follow"] == len(events) - 1        # after everything below root
+    assert pos["follow"] == len(events) - 1  # after everything below root
 
 
 def test_job_class_with_requirements_and_messages(run_workflow, caplog):
@@ -288,8 +288,9 @@ def test_checkpoint_reruns_its_subtree(run_workflow, tmp_path):
 
 def test_promised_requirement(run_workflow):
     def parent(job):
-        three = job.addChildFn(square, 1.5).rv()   # 2.25
+        three = job.addChildFn(square, 1.5).rv()  # 2.25
         return job.addFollowOnJobFn(report_cores, cores=PromisedRequirement(lambda x: x / 2.25, three)).rv()
+
     assert run_workflow(Job.wrapJobFn(parent)) == 1.0
 
 
@@ -312,9 +313,9 @@ def test_failure_keeps_the_job_store_and_restart_finishes(job_store, tmp_path):
     with Toil(toil_options(job_store, restart=True, clean="never")) as toil:
         toil.restart()
     assert marker.read_text() == "2"
-    with Toil(toil_options(job_store, restart=True)) as toil:   # restart of a finished workflow
+    with Toil(toil_options(job_store, restart=True)) as toil:  # restart of a finished workflow
         assert toil.restart() is None
-    assert not job_store.exists()                               # cleaned on success
+    assert not job_store.exists()  # cleaned on success
 
 
 def test_restart_returns_the_root_value_of_a_finished_workflow(job_store):
@@ -329,7 +330,7 @@ def test_retries_then_fails_with_the_job_named(run_workflow, caplog):
         with pytest.raises(FailedJobsException) as err:
             run_workflow(Job.wrapJobFn(always_fails), retryCount=2)
     assert "always_fails" in str(err.value)
-    assert caplog.text.count("this job always fails") >= 3      # three tries, each log shown
+    assert caplog.text.count("this job always fails") >= 3  # three tries, each log shown
     assert "Log from job" in caplog.text and "Traceback" in caplog.text
 
 
@@ -344,19 +345,24 @@ def test_disable_chaining_still_correct(run_workflow, tmp_path):
     path = tmp_path / "events"
     run_workflow(Job.wrapJobFn(chain, 0, 10, str(path)), disableChaining=True, maxJobsPerWorker=1)
     pids = {line.split()[2] for line in path.read_text().splitlines()}
-    assert len(pids) == 11       # one fresh process per job
+    assert len(pids) == 11  # one fresh process per job
 
 
-@pytest.mark.parametrize("job_cores,job_memory,limits", [
-    (1, "10M", {"maxCores": 2}),                       # 2 fit by cores
-    (0.1, "60M", {"maxCores": 2, "maxMemory": "130M"}),  # 2 fit by memory
-])
+@pytest.mark.parametrize(
+    "job_cores,job_memory,limits",
+    [
+        (1, "10M", {"maxCores": 2}),  # 2 fit by cores
+        (0.1, "60M", {"maxCores": 2, "maxMemory": "130M"}),  # 2 fit by memory
+    ],
+)
 def test_local_batch_never_oversubscribes(run_workflow, tmp_path, job_cores, job_memory, limits):
     from toil.lib.conversions import human2bytes
+
     limits = {k: human2bytes(v) if isinstance(v, str) else v for k, v in limits.items()}
     path = tmp_path / "intervals"
-    run_workflow(Job.wrapJobFn(many_slow, 8, str(path), job_cores, job_memory, cores=0.1, memory="1M",
-                               disk="1M"), **limits)
+    run_workflow(
+        Job.wrapJobFn(many_slow, 8, str(path), job_cores, job_memory, cores=0.1, memory="1M", disk="1M"), **limits
+    )
     intervals = [tuple(map(float, line.split())) for line in path.read_text().splitlines()]
     assert len(intervals) == 8
     peak = max(sum(1 for s, e in intervals if s <= t < e) for t, _ in intervals)
@@ -433,8 +439,12 @@ def test_service_check_is_called_and_its_failure_fails_the_workflow(run_workflow
     text = path.read_text()
     assert text.count("check") >= 2 and text.rstrip().endswith(text.splitlines()[-1]) and "stop" in text
     with pytest.raises(FailedJobsException, match="CheckedService"):
-        run_workflow(Job.wrapJobFn(service_owner, str(path), True), servicePollingInterval=0.1, retryCount=0,
-                     jobStore=str(tmp_path / "js2"))
+        run_workflow(
+            Job.wrapJobFn(service_owner, str(path), True),
+            servicePollingInterval=0.1,
+            retryCount=0,
+            jobStore=str(tmp_path / "js2"),
+        )
 
 
 def temp_names(job):
@@ -444,11 +454,12 @@ def temp_names(job):
 
 
 def test_temp_names_and_working_directory(run_workflow):
-    assert run_workflow(Job.wrapJobFn(temp_names)) is True      # jobs run inside their temp directory
+    assert run_workflow(Job.wrapJobFn(temp_names)) is True  # jobs run inside their temp directory
 
 
 def test_users_own_argparse_parser(tmp_path):
     import argparse
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=3)
     Job.Runner.addToilOptions(parser)
@@ -465,7 +476,7 @@ def test_log_file(run_workflow, tmp_path):
 
 
 def slow_square(x):
-    time.sleep(0.02)     # longer than --badWorkerFailInterval: a kill lands while the job runs, not after it
+    time.sleep(0.02)  # longer than --badWorkerFailInterval: a kill lands while the job runs, not after it
     return x * x
 
 
@@ -475,9 +486,10 @@ def slow_fan_out(job, n):
 
 def test_jobs_killed_at_random_are_retried_and_the_workflow_completes(run_workflow, caplog):
     with caplog.at_level(logging.WARNING):
-        assert run_workflow(Job.wrapJobFn(slow_fan_out, 60), badWorker=0.3, badWorkerFailInterval=0.005,
-                            retryCount=20) == sum(i * i for i in range(60))
-    assert "killed by signal SIGKILL" in caplog.text      # some were killed, and each was retried
+        assert run_workflow(
+            Job.wrapJobFn(slow_fan_out, 60), badWorker=0.3, badWorkerFailInterval=0.005, retryCount=20
+        ) == sum(i * i for i in range(60))
+    assert "killed by signal SIGKILL" in caplog.text  # some were killed, and each was retried
 
 
 def read_env(name):
@@ -518,17 +530,19 @@ def test_stats_keep_the_job_store_and_record_each_job(job_store):
         toil.start(Job.wrapJobFn(fan_out, 3))
     lines = (job_store / "stats" / "stats.jsonl").read_text().splitlines()
     import json
+
     records = [json.loads(line) for line in lines]
     names = sorted(r["name"] for r in records if "t" not in r)
     assert names.count("square") == 3 and "fan_out" in names and "add_all" in names
-    assert [r["t"] for r in records if "t" in r] == ["run", "end"]        # the leader's run, start and end
+    assert [r["t"] for r in records if "t" in r] == ["run", "end"]  # the leader's run, start and end
 
 
 def kill_the_fork_server(job, marker):
     import signal as _signal
+
     if not os.path.exists(marker):
         open(marker, "w").write("done")
-        os.kill(os.getppid(), _signal.SIGKILL)      # a worker's parent is the fork server
+        os.kill(os.getppid(), _signal.SIGKILL)  # a worker's parent is the fork server
         time.sleep(5)
     return "survived"
 
@@ -552,4 +566,4 @@ def test_a_worker_dying_mid_chain_keeps_the_finished_links(run_workflow, tmp_pat
     path = str(tmp_path / "events")
     run_workflow(Job.wrapJobFn(chain_then_die, 0, path, 3), retryCount=1)
     runs = [line.split()[0] for line in open(path).read().splitlines()]
-    assert runs == ["0", "1", "2", "3", "3", "4", "5"]     # only the link that died runs again
+    assert runs == ["0", "1", "2", "3", "3", "4", "5"]  # only the link that died runs again

@@ -8,6 +8,7 @@
 * No shell unless asked: a CWL tool gets its arguments verbatim as argv entries; ShellCommandRequirement
   uses the shell; a WDL command gets an interpolated string as data when the user quotes it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,8 +31,14 @@ SCRIPT = HERE / "scripts" / "security_workflow.py"
 CWL_DOCS = HERE / "cwl_docs"
 WDL_DIR = HERE / "wdl"
 BIN = Path(sys.executable).parent
-SECRET_NAMES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITHUB_TOKEN", "TOIL_TEST_API_TOKEN", "MY_API_TOKEN",
-                "SETENV_PASSWORD")
+SECRET_NAMES = (
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "GITHUB_TOKEN",
+    "TOIL_TEST_API_TOKEN",
+    "MY_API_TOKEN",
+    "SETENV_PASSWORD",
+)
 COMMON = ["--stats", "--logLevel", "DEBUG", "--retryCount", "0", "--clean", "never", "--cleanWorkDir", "never"]
 
 
@@ -39,12 +46,18 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def run(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None, umask: int = 0o022,
-        timeout: float = 180) -> subprocess.CompletedProcess:
+def run(
+    argv: list[str],
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    umask: int = 0o022,
+    timeout: float = 180,
+) -> subprocess.CompletedProcess:
     """Run a command as a user with ``umask`` would."""
     full_env = {**os.environ, "TOIL_RETRY_BACKOFF_SECONDS": "0.05", **(env or {})}
-    return subprocess.run(argv, capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout,
-                          preexec_fn=lambda: os.umask(umask))
+    return subprocess.run(
+        argv, capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout, preexec_fn=lambda: os.umask(umask)
+    )
 
 
 def toil(*args: str) -> subprocess.CompletedProcess:
@@ -85,19 +98,53 @@ def python_run(tmp_path_factory) -> Run:
     tool = r.base / "tool.sh"
     tool.write_text("#!/bin/sh\necho tool\n")
     tool.chmod(0o755)
-    r.proc = run([sys.executable, str(SCRIPT), str(r.js), "--input", str(r.data), "--tool", str(tool),
-                  "--check", str(r.check), "--fail", "--setEnv", "SETENV_PASSWORD", *r.options()],
-                 env=r.env(), cwd=r.base)
+    r.proc = run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            str(r.js),
+            "--input",
+            str(r.data),
+            "--tool",
+            str(tool),
+            "--check",
+            str(r.check),
+            "--fail",
+            "--setEnv",
+            "SETENV_PASSWORD",
+            *r.options(),
+        ],
+        env=r.env(),
+        cwd=r.base,
+    )
     return r
 
 
 @pytest.fixture(scope="module")
 def cwl_run(tmp_path_factory) -> Run:
     r = Run(tmp_path_factory.mktemp("cwl"), plant_secrets())
-    r.proc = run([str(BIN / "toil-cwl-runner"), "--no-container", "--jobStore", str(r.js), "--outdir", str(r.out),
-                  "--preserve-environment", "MY_API_TOKEN", "--preserve-environment", "GITHUB_TOKEN",
-                  *r.options(), str(CWL_DOCS / "security_wf.cwl"), "--check", str(r.check), "--data", str(r.data)],
-                 env=r.env(), cwd=r.base)
+    r.proc = run(
+        [
+            str(BIN / "toil-cwl-runner"),
+            "--no-container",
+            "--jobStore",
+            str(r.js),
+            "--outdir",
+            str(r.out),
+            "--preserve-environment",
+            "MY_API_TOKEN",
+            "--preserve-environment",
+            "GITHUB_TOKEN",
+            *r.options(),
+            str(CWL_DOCS / "security_wf.cwl"),
+            "--check",
+            str(r.check),
+            "--data",
+            str(r.data),
+        ],
+        env=r.env(),
+        cwd=r.base,
+    )
     return r
 
 
@@ -105,8 +152,21 @@ def cwl_run(tmp_path_factory) -> Run:
 def wdl_run(tmp_path_factory) -> Run:
     r = Run(tmp_path_factory.mktemp("wdl"), plant_secrets())
     inputs = json.dumps({"security.check": str(r.check), "security.data": str(r.data)})
-    r.proc = run([str(BIN / "toil-wdl-runner"), str(WDL_DIR / "security.wdl"), "-i", inputs, "-o", str(r.out),
-                  "--jobStore", str(r.js), *r.options()], env=r.env(), cwd=r.base)
+    r.proc = run(
+        [
+            str(BIN / "toil-wdl-runner"),
+            str(WDL_DIR / "security.wdl"),
+            "-i",
+            inputs,
+            "-o",
+            str(r.out),
+            "--jobStore",
+            str(r.js),
+            *r.options(),
+        ],
+        env=r.env(),
+        cwd=r.base,
+    )
     return r
 
 
@@ -122,6 +182,7 @@ def finished(request: Any, name: str) -> Run:
 
 
 # ---------------------------------------------------------------------------------------------- permissions
+
 
 def loose_modes(root: Path, inputs: list[Path]) -> list[str]:
     """Directories not 0700 (or stricter) and regular files not 0600/0700 (or stricter) under root.
@@ -139,6 +200,7 @@ def loose_modes(root: Path, inputs: list[Path]) -> list[str]:
         if stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode):
             if mode & ~0o700:
                 bad.append(f"{oct(mode)} {os.path.relpath(path, root.parent)}")
+
     check(str(root))
     for parent, dirs, files in os.walk(root):
         for name in dirs + files:
@@ -170,8 +232,11 @@ def test_job_store_and_work_directory_are_private_under_a_permissive_umask(reque
 
 def test_files_read_into_a_job_keep_their_executable_bit(python_run):
     r = python_run
-    executables = [p for p in Path(r.js).rglob("*") if p.is_file() and not p.is_symlink()
-                   and stat.S_IMODE(p.stat().st_mode) == 0o700]
+    executables = [
+        p
+        for p in Path(r.js).rglob("*")
+        if p.is_file() and not p.is_symlink() and stat.S_IMODE(p.stat().st_mode) == 0o700
+    ]
     assert executables, "the imported executable is stored executable"
     copies = [p for p in r.work.rglob("tool.sh")]
     assert copies and all(stat.S_IMODE(p.stat().st_mode) == 0o700 for p in copies)
@@ -185,26 +250,46 @@ def test_outputs_the_user_asked_for_follow_the_users_umask(tmp_path, front_end):
     common = ["--jobStore", str(tmp_path / "js"), "--workDir", str(tmp_path), "--logLevel", "WARNING"]
     if front_end == "cwl":
         job = tmp_path / "job.json"
-        job.write_text(json.dumps({"check": str(tmp_path / "check.json"), "data": {"class": "File", "path": str(data)},
-                                   "fail": False}))
-        p = run([str(BIN / "toil-cwl-runner"), "--no-container", "--outdir", str(out), *common,
-                 str(CWL_DOCS / "security_wf.cwl"), str(job)], umask=0o027, cwd=tmp_path)
+        job.write_text(
+            json.dumps(
+                {"check": str(tmp_path / "check.json"), "data": {"class": "File", "path": str(data)}, "fail": False}
+            )
+        )
+        p = run(
+            [
+                str(BIN / "toil-cwl-runner"),
+                "--no-container",
+                "--outdir",
+                str(out),
+                *common,
+                str(CWL_DOCS / "security_wf.cwl"),
+                str(job),
+            ],
+            umask=0o027,
+            cwd=tmp_path,
+        )
     elif front_end == "wdl":
-        inputs = json.dumps({"security.check": str(tmp_path / "check.json"), "security.data": str(data),
-                             "security.fail": False})
-        p = run([str(BIN / "toil-wdl-runner"), str(WDL_DIR / "security.wdl"), "-i", inputs, "-o", str(out),
-                 *common], umask=0o027, cwd=tmp_path)
+        inputs = json.dumps(
+            {"security.check": str(tmp_path / "check.json"), "security.data": str(data), "security.fail": False}
+        )
+        p = run(
+            [str(BIN / "toil-wdl-runner"), str(WDL_DIR / "security.wdl"), "-i", inputs, "-o", str(out), *common],
+            umask=0o027,
+            cwd=tmp_path,
+        )
     else:
-        code = ("import sys\nfrom toil.common import Toil\nfrom toil.job import Job\n"
-                "def work(job):\n"
-                "    path = job.fileStore.getLocalTempFile()\n"
-                "    open(path, 'w').write('x')\n"
-                "    return job.fileStore.writeGlobalFile(path)\n"
-                "if __name__ == '__main__':\n"
-                "    options = Job.Runner.getDefaultArgumentParser().parse_args()\n"
-                "    with Toil(options) as toil:\n"
-                "        fid = toil.start(Job.wrapJobFn(work, cores=0.5, memory='20M', disk='5M'))\n"
-                f"        toil.exportFile(fid, 'file://{out}/made.txt')\n")
+        code = (
+            "import sys\nfrom toil.common import Toil\nfrom toil.job import Job\n"
+            "def work(job):\n"
+            "    path = job.fileStore.getLocalTempFile()\n"
+            "    open(path, 'w').write('x')\n"
+            "    return job.fileStore.writeGlobalFile(path)\n"
+            "if __name__ == '__main__':\n"
+            "    options = Job.Runner.getDefaultArgumentParser().parse_args()\n"
+            "    with Toil(options) as toil:\n"
+            "        fid = toil.start(Job.wrapJobFn(work, cores=0.5, memory='20M', disk='5M'))\n"
+            f"        toil.exportFile(fid, 'file://{out}/made.txt')\n"
+        )
         script = tmp_path / "export_wf.py"
         script.write_text(code)
         p = run([sys.executable, str(script), *common[1:]], umask=0o027, cwd=tmp_path)
@@ -218,10 +303,13 @@ def test_outputs_the_user_asked_for_follow_the_users_umask(tmp_path, front_end):
 
 # ---------------------------------------------------------------------------------------------- secrets
 
+
 def test_jobs_still_get_the_environment_they_need(python_run, cwl_run, wdl_run):
-    for r, passed in ((python_run, SECRET_NAMES),
-                      (cwl_run, ("MY_API_TOKEN", "GITHUB_TOKEN")),          # cwltool passes only these
-                      (wdl_run, SECRET_NAMES[:-1])):
+    for r, passed in (
+        (python_run, SECRET_NAMES),
+        (cwl_run, ("MY_API_TOKEN", "GITHUB_TOKEN")),  # cwltool passes only these
+        (wdl_run, SECRET_NAMES[:-1]),
+    ):
         assert r.check.exists(), r.proc.stderr if r.proc else ""
         got = json.loads(r.check.read_text())
         for name, value in got.items():
@@ -237,8 +325,13 @@ def _texts(r: Run) -> dict[str, bytes]:
         for path in Path(root).rglob("*"):
             if path.is_file() and not path.is_symlink():
                 found[str(path)] = path.read_bytes()
-    for args in (("stats", str(r.js), "--raw"), ("stats", str(r.js)), ("status", str(r.js)),
-                 ("status", str(r.js), "--failed", "--printLogs"), ("status", str(r.js), "--printStatus")):
+    for args in (
+        ("stats", str(r.js), "--raw"),
+        ("stats", str(r.js)),
+        ("status", str(r.js)),
+        ("status", str(r.js), "--failed", "--printLogs"),
+        ("status", str(r.js), "--printStatus"),
+    ):
         p = toil(*args)
         found[" ".join(args[:1] + args[2:])] = (p.stdout + p.stderr).encode()
     return found
@@ -252,8 +345,12 @@ def test_secrets_never_reach_output_job_store_logs_stats_or_status(request, name
     # the places were worth looking at: the logs and the failure are there
     assert any(b"failing on purpose" in t or b"fails on purpose" in t for t in texts.values())
     assert os.listdir(r.logs), "--writeLogs kept the jobs' logs"
-    leaks = sorted(f"{secret} in {where}" for where, text in texts.items()
-                   for secret, value in r.secrets.items() if value.encode() in text)
+    leaks = sorted(
+        f"{secret} in {where}"
+        for where, text in texts.items()
+        for secret, value in r.secrets.items()
+        if value.encode() in text
+    )
     assert leaks == []
 
 
@@ -261,14 +358,30 @@ def test_setenv_of_a_non_secret_variable_is_still_kept_for_workers(tmp_path):
     """Only secret-looking names are held back from the job store; other --setEnv values are kept."""
     js = tmp_path / "js"
     script = tmp_path / "env_wf.py"
-    script.write_text("import os\nfrom toil.common import Toil\nfrom toil.job import Job\n"
-                      "def work(job):\n    return os.environ.get('PLAIN_SETTING'), os.environ.get('DB_PASSWORD')\n"
-                      "if __name__ == '__main__':\n"
-                      "    options = Job.Runner.getDefaultArgumentParser().parse_args()\n"
-                      "    with Toil(options) as toil:\n"
-                      "        print('RESULT', toil.start(Job.wrapJobFn(work, cores=0.5, memory='20M', disk='5M')))\n")
-    p = run([sys.executable, str(script), str(js), "--clean", "never", "--logLevel", "WARNING",
-             "--setEnv", "PLAIN_SETTING=plain-value", "--setEnv", "DB_PASSWORD=zzpasswordvalue"], cwd=tmp_path)
+    script.write_text(
+        "import os\nfrom toil.common import Toil\nfrom toil.job import Job\n"
+        "def work(job):\n    return os.environ.get('PLAIN_SETTING'), os.environ.get('DB_PASSWORD')\n"
+        "if __name__ == '__main__':\n"
+        "    options = Job.Runner.getDefaultArgumentParser().parse_args()\n"
+        "    with Toil(options) as toil:\n"
+        "        print('RESULT', toil.start(Job.wrapJobFn(work, cores=0.5, memory='20M', disk='5M')))\n"
+    )
+    p = run(
+        [
+            sys.executable,
+            str(script),
+            str(js),
+            "--clean",
+            "never",
+            "--logLevel",
+            "WARNING",
+            "--setEnv",
+            "PLAIN_SETTING=plain-value",
+            "--setEnv",
+            "DB_PASSWORD=zzpasswordvalue",
+        ],
+        cwd=tmp_path,
+    )
     assert p.returncode == 0, p.stderr
     assert "RESULT ('plain-value', 'zzpasswordvalue')" in p.stdout
     stored = json.loads((js / "toil.json").read_text())["config"]["environment"]
@@ -291,8 +404,21 @@ outputs:
   argv: {{type: stdout}}
 """
 
-NASTY = ["a b", "$(echo x)", "; touch pwned", "*", "x | cat", "'single'", '"double"', "`id`", "$HOME", "&&",
-         "> redirected", "back\\slash", "new\nline"]
+NASTY = [
+    "a b",
+    "$(echo x)",
+    "; touch pwned",
+    "*",
+    "x | cat",
+    "'single'",
+    '"double"',
+    "`id`",
+    "$HOME",
+    "&&",
+    "> redirected",
+    "back\\slash",
+    "new\nline",
+]
 
 
 def _argv_of(tmp_path: Path, doc: str, words: list[str]) -> list[str]:
@@ -300,8 +426,18 @@ def _argv_of(tmp_path: Path, doc: str, words: list[str]) -> list[str]:
     tool.write_text(doc)
     (tmp_path / "job.json").write_text(json.dumps({"words": words}))
     out = tmp_path / "out"
-    p = run([str(BIN / "toil-cwl-runner"), "--no-container", "--quiet", "--outdir", str(out), str(tool),
-             str(tmp_path / "job.json")], cwd=tmp_path)
+    p = run(
+        [
+            str(BIN / "toil-cwl-runner"),
+            "--no-container",
+            "--quiet",
+            "--outdir",
+            str(out),
+            str(tool),
+            str(tmp_path / "job.json"),
+        ],
+        cwd=tmp_path,
+    )
     assert p.returncode == 0, p.stderr
     return list(json.loads(Path(json.loads(p.stdout)["argv"]["path"]).read_text()))
 
@@ -316,13 +452,22 @@ def test_cwl_arguments_reach_the_tool_verbatim_without_a_shell(tmp_path):
 
 def test_cwl_shell_command_requirement_uses_the_shell_when_asked(tmp_path):
     arguments = [{"valueFrom": "first && echo", "shellQuote": False}]
-    doc = ARGV_TOOL.format(requirements="requirements: {ShellCommandRequirement: {}}",
-                           arguments=json.dumps(arguments))
+    doc = ARGV_TOOL.format(requirements="requirements: {ShellCommandRequirement: {}}", arguments=json.dumps(arguments))
     tool = tmp_path / "argv.cwl"
     tool.write_text(doc)
     (tmp_path / "job.json").write_text(json.dumps({"words": ["$(echo x)", "a b"]}))
-    p = run([str(BIN / "toil-cwl-runner"), "--no-container", "--quiet", "--outdir", str(tmp_path / "out"),
-             str(tool), str(tmp_path / "job.json")], cwd=tmp_path)
+    p = run(
+        [
+            str(BIN / "toil-cwl-runner"),
+            "--no-container",
+            "--quiet",
+            "--outdir",
+            str(tmp_path / "out"),
+            str(tool),
+            str(tmp_path / "job.json"),
+        ],
+        cwd=tmp_path,
+    )
     assert p.returncode == 0, p.stderr
     text = Path(json.loads(p.stdout)["argv"]["path"]).read_text()
     # shellQuote: false let the shell see '&&': python printed ["first"], then echo printed the inputs, which
@@ -334,17 +479,30 @@ def test_cwl_shell_command_requirement_uses_the_shell_when_asked(tmp_path):
 
 def test_wdl_interpolated_string_arrives_as_data_when_quoted(tmp_path):
     doc = tmp_path / "argv.wdl"
-    doc.write_text("version 1.0\n"
-                   "task argv {\n"
-                   "  input { String s\n Array[String] many }\n"
-                   "  command <<<\n"
-                   "    python3 -c 'import sys, json; print(json.dumps(sys.argv[1:]))' '~{s}' ~{sep=' ' many}\n"
-                   "  >>>\n"
-                   "  output { String out = read_string(stdout()) }\n"
-                   "}\n")
-    s = "a b $(touch pwned) ; * | `id` $HOME \"dq\" > redirected"
-    p = run([str(BIN / "toil-wdl-runner"), str(doc), "-i", json.dumps({"argv.s": s, "argv.many": ["x", "y"]}),
-             "-o", str(tmp_path / "out"), "--logLevel", "WARNING"], cwd=tmp_path)
+    doc.write_text(
+        "version 1.0\n"
+        "task argv {\n"
+        "  input { String s\n Array[String] many }\n"
+        "  command <<<\n"
+        "    python3 -c 'import sys, json; print(json.dumps(sys.argv[1:]))' '~{s}' ~{sep=' ' many}\n"
+        "  >>>\n"
+        "  output { String out = read_string(stdout()) }\n"
+        "}\n"
+    )
+    s = 'a b $(touch pwned) ; * | `id` $HOME "dq" > redirected'
+    p = run(
+        [
+            str(BIN / "toil-wdl-runner"),
+            str(doc),
+            "-i",
+            json.dumps({"argv.s": s, "argv.many": ["x", "y"]}),
+            "-o",
+            str(tmp_path / "out"),
+            "--logLevel",
+            "WARNING",
+        ],
+        cwd=tmp_path,
+    )
     assert p.returncode == 0, p.stderr
     argv = json.loads(json.loads(p.stdout)["argv.out"])
     assert argv == [s, "x", "y"]
@@ -354,8 +512,10 @@ def test_wdl_interpolated_string_arrives_as_data_when_quoted(tmp_path):
 # Where a caller asks for a shell: apiDockerCall's list of argument lists is Toil's documented pipeline, run by
 # bash in the container with every argument quoted (checked below); toil.lib.bioio.system given a string is
 # Toil's shell command line (a list runs as given; both tested in tests/unit/lib/test_toil_helpers.py).
-ASKED_FOR_A_SHELL = {"lib/docker.py": 'entrypoint or ["/bin/bash", "-c"]',
-                     "lib/bioio.py": 'argv = ["/bin/sh", "-c", command] if isinstance(command, str)'}
+ASKED_FOR_A_SHELL = {
+    "lib/docker.py": 'entrypoint or ["/bin/bash", "-c"]',
+    "lib/bioio.py": 'argv = ["/bin/sh", "-c", command] if isinstance(command, str)',
+}
 
 
 def test_the_engine_never_runs_commands_through_a_shell():
@@ -364,7 +524,9 @@ def test_the_engine_never_runs_commands_through_a_shell():
     found = []
     for path in src.rglob("*.py"):
         for n, line in enumerate(path.read_text().splitlines(), 1):
-            if re.search(r"shell\s*=\s*True|os\.system\(|os\.popen\(|[\"'](/bin/)?(ba)?sh[\"']\s*,\s*[\"']-c[\"']", line):
+            if re.search(
+                r"shell\s*=\s*True|os\.system\(|os\.popen\(|[\"'](/bin/)?(ba)?sh[\"']\s*,\s*[\"']-c[\"']", line
+            ):
                 allowed = ASKED_FOR_A_SHELL.get(str(path.relative_to(src)))
                 if not (allowed and allowed in line):
                     found.append(f"{path.relative_to(src)}:{n}: {line.strip()}")
@@ -373,6 +535,7 @@ def test_the_engine_never_runs_commands_through_a_shell():
 
 def test_a_docker_call_pipeline_quotes_every_argument():
     from toil.lib.docker import _command
+
     command, entrypoint = _command([["echo", "$(touch pwned); `id`"], ["tr", "a-z", "A-Z"]], None)
     assert entrypoint == ["/bin/bash", "-c"]
     assert command == ["set -eo pipefail && echo '$(touch pwned); `id`' | tr a-z A-Z"]

@@ -1,4 +1,5 @@
 """The slurm batch system against a real Slurm (slurmctld + slurmd + slurmdbd for sacct) on this machine."""
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,9 @@ def test_python_fan_out_with_promises_and_files(tmp_path):
 
 def test_resources_reach_slurm(tmp_path):
     js = tmp_path / "js"
-    p = run_script(SCRIPTS / "hpc_resources.py", str(js), "--cores", "2", "--mem", "300Mi", *SLURM,
-                   "--clean", "never", timeout=300)
+    p = run_script(
+        SCRIPTS / "hpc_resources.py", str(js), "--cores", "2", "--mem", "300Mi", *SLURM, "--clean", "never", timeout=300
+    )
     assert p.returncode == 0 and "RESULT ok" in p.stdout, p.stderr
     (job,) = slurm_jobs(workflow_job_name(js))
     assert job["cpus"] == "2" and job["mem"] == "300M", job
@@ -56,8 +58,9 @@ def test_resources_reach_slurm(tmp_path):
 
 def test_a_job_larger_than_any_node_fails_at_once_with_slurms_reason(tmp_path):
     started = time.time()
-    p = run_script(SCRIPTS / "hpc_resources.py", str(tmp_path / "js"), "--cores", "3", *SLURM,
-                   "--retryCount", "3", timeout=300)
+    p = run_script(
+        SCRIPTS / "hpc_resources.py", str(tmp_path / "js"), "--cores", "3", *SLURM, "--retryCount", "3", timeout=300
+    )
     assert p.returncode == 1
     last = p.stderr.strip().splitlines()[-1]
     assert "slurm rejected the job: sbatch: error:" in last, p.stderr
@@ -68,8 +71,21 @@ def test_a_job_larger_than_any_node_fails_at_once_with_slurms_reason(tmp_path):
 def test_failure_retry_then_restart_after_the_fix(tmp_path):
     js = tmp_path / "js"
     fix = {"FIX_DIR": str(tmp_path)}
-    p = run_script(SCRIPT, str(js), "--n", "3", "--fail-at", "1", *SLURM, "--retryCount", "1", "--packJobs", "false",
-                   env=fix, timeout=300)
+    p = run_script(
+        SCRIPT,
+        str(js),
+        "--n",
+        "3",
+        "--fail-at",
+        "1",
+        *SLURM,
+        "--retryCount",
+        "1",
+        "--packJobs",
+        "false",
+        env=fix,
+        timeout=300,
+    )
     assert p.returncode == 1 and "work 1 was told to fail" in p.stderr
     assert p.stderr.count("failed: RuntimeError") == 2, "one retry"
     assert "Log from job 'work'" in p.stderr
@@ -82,8 +98,12 @@ def test_failure_retry_then_restart_after_the_fix(tmp_path):
 
 def sleeping_leader(js: Path, pids: Path) -> subprocess.Popen:
     """A leader in the background whose four jobs record their pids and sleep until GO (or 120 s)."""
-    return subprocess.Popen([sys.executable, str(SCRIPT), str(js), "--n", "4", "--sleep", "120", "--pid-dir",
-                             str(pids), *SLURM], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(js), "--n", "4", "--sleep", "120", "--pid-dir", str(pids), *SLURM],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_toil_kill_cancels_every_slurm_job(tmp_path):
@@ -93,7 +113,7 @@ def test_toil_kill_cancels_every_slurm_job(tmp_path):
     try:
         wait_for(lambda: len(job_pids(pids)) >= 2, timeout=120, what="two running Slurm jobs")
         name = workflow_job_name(js)
-        assert len(squeue_ids(name)) == 4        # running, or pending for want of cores
+        assert len(squeue_ids(name)) == 4  # running, or pending for want of cores
         k = toil("kill", str(js))
         assert k.returncode == 0, k.stderr
         leader.wait(timeout=60)
@@ -127,9 +147,23 @@ def test_cwl_scatter_on_slurm(tmp_path):
     docs = Path(__file__).parent / "cwl_docs"
     job = tmp_path / "job.yml"
     job.write_text("words: [alpha, keep, gamma]\n")
-    p = subprocess.run([os.path.join(os.path.dirname(sys.executable), "toil-cwl-runner"), "--quiet",
-                        "--jobStore", str(tmp_path / "js"), "--outdir", str(tmp_path / "out"), *SLURM,
-                        str(docs / "fan.cwl"), str(job)], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    p = subprocess.run(
+        [
+            os.path.join(os.path.dirname(sys.executable), "toil-cwl-runner"),
+            "--quiet",
+            "--jobStore",
+            str(tmp_path / "js"),
+            "--outdir",
+            str(tmp_path / "out"),
+            *SLURM,
+            str(docs / "fan.cwl"),
+            str(job),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
     assert p.returncode == 0, p.stderr
     result = json.loads(p.stdout)
     assert result["count"] == 3
@@ -139,10 +173,23 @@ def test_cwl_scatter_on_slurm(tmp_path):
 def test_wdl_scatter_on_slurm(tmp_path):
     wdl = Path(__file__).parent / "wdl" / "parallel.wdl"
     log = tmp_path / "naps.log"
-    p = subprocess.run([os.path.join(os.path.dirname(sys.executable), "toil-wdl-runner"), str(wdl), "-i",
-                        json.dumps({"parallel.log": str(log)}), "-o", str(tmp_path / "out"),
-                        "--jobStore", str(tmp_path / "js"), *SLURM], capture_output=True, text=True, cwd=tmp_path,
-                       timeout=600)
+    p = subprocess.run(
+        [
+            os.path.join(os.path.dirname(sys.executable), "toil-wdl-runner"),
+            str(wdl),
+            "-i",
+            json.dumps({"parallel.log": str(log)}),
+            "-o",
+            str(tmp_path / "out"),
+            "--jobStore",
+            str(tmp_path / "js"),
+            *SLURM,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
     assert p.returncode == 0, p.stderr
     assert sorted(json.loads(p.stdout)["parallel.ids"]) == [0, 1, 2, 3]
     assert len(log.read_text().splitlines()) == 4
@@ -155,9 +202,22 @@ def submissions(js: Path) -> int:
 def test_tiny_jobs_are_packed_with_their_own_logs_and_retries(tmp_path):
     js, logs = tmp_path / "js", tmp_path / "logs"
     fix = {"FIX_DIR": str(tmp_path)}
-    p = run_script(SCRIPT, str(js), "--n", "120", "--fail-at", "77", *SLURM, "--retryCount", "1",
-                   "--writeLogs", str(logs), env=fix, timeout=600)
-    assert p.returncode == 1 and p.stderr.count("failed: RuntimeError") == 2, p.stderr   # retried on its own
+    p = run_script(
+        SCRIPT,
+        str(js),
+        "--n",
+        "120",
+        "--fail-at",
+        "77",
+        *SLURM,
+        "--retryCount",
+        "1",
+        "--writeLogs",
+        str(logs),
+        env=fix,
+        timeout=600,
+    )
+    assert p.returncode == 1 and p.stderr.count("failed: RuntimeError") == 2, p.stderr  # retried on its own
     assert "work 77 was told to fail" in p.stderr
     n = submissions(js)
     assert n <= 6, f"{n} Slurm jobs for 121 jobs: tiny jobs were not packed"
@@ -190,22 +250,43 @@ def test_out_of_memory_is_reported_and_double_mem_retries_with_twice_the_memory(
 def test_a_job_cancelled_by_an_admin_is_issued_again(tmp_path):
     js, pids = tmp_path / "js", tmp_path / "pids"
     pids.mkdir()
-    leader = subprocess.Popen([sys.executable, str(SCRIPT), str(js), "--n", "2", "--sleep", "120", "--pid-dir",
-                               str(pids), *SLURM, "--retryCount", "0", "--packJobs", "false"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env={**os.environ, "FIX_DIR": str(pids)})
+    leader = subprocess.Popen(
+        [
+            sys.executable,
+            str(SCRIPT),
+            str(js),
+            "--n",
+            "2",
+            "--sleep",
+            "120",
+            "--pid-dir",
+            str(pids),
+            *SLURM,
+            "--retryCount",
+            "0",
+            "--packJobs",
+            "false",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "FIX_DIR": str(pids)},
+    )
     try:
         wait_for(lambda: len(job_pids(pids)) >= 2, timeout=120, what="two running Slurm jobs")
         name = workflow_job_name(js)
         victim = squeue_ids(name)[0]
-        subprocess.run(["scancel", victim], check=True)       # as an admin (or a node failure) would
-        wait_for(lambda: victim not in squeue_ids(name) and len(squeue_ids(name)) == 2, timeout=120,
-                 what="the cancelled job to be issued again")
+        subprocess.run(["scancel", victim], check=True)  # as an admin (or a node failure) would
+        wait_for(
+            lambda: victim not in squeue_ids(name) and len(squeue_ids(name)) == 2,
+            timeout=120,
+            what="the cancelled job to be issued again",
+        )
         (pids / "GO").write_text("")
         out, err = leader.communicate(timeout=120)
     finally:
         leader.kill()
-    assert leader.returncode == 0 and "RESULT 1" in out, err   # retryCount 0: the cancel did not count
+    assert leader.returncode == 0 and "RESULT 1" in out, err  # retryCount 0: the cancel did not count
 
 
 def test_jobs_spread_over_two_nodes(tmp_path):
@@ -213,11 +294,15 @@ def test_jobs_spread_over_two_nodes(tmp_path):
     if len(set(nodes)) < 2:
         pytest.skip("this Slurm has one node (CI starts two: infra/slurm-up.sh 2)")
     js = tmp_path / "js"
-    p = run_script(SCRIPT, str(js), "--n", "4", "--sleep", "3", *SLURM, "--packJobs", "false", "--clean", "never",
-                   timeout=300)
+    p = run_script(
+        SCRIPT, str(js), "--n", "4", "--sleep", "3", *SLURM, "--packJobs", "false", "--clean", "never", timeout=300
+    )
     assert p.returncode == 0, p.stderr
-    out = subprocess.run(["sacct", "-n", "-P", "-X", f"--name={workflow_job_name(js)}", "-S", "now-1hours",
-                          "-o", "NodeList"], capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        ["sacct", "-n", "-P", "-X", f"--name={workflow_job_name(js)}", "-S", "now-1hours", "-o", "NodeList"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     assert {"node1", "node2"} <= set(out), out
 
 
@@ -225,24 +310,45 @@ def test_without_accounting_states_come_from_scontrol(tmp_path):
     """slurmdbd down: sacct fails, so the batch system reads scontrol instead (as with accounting off)."""
     pid = int(Path("/run/slurmdbd.pid").read_text())
     os.kill(pid, signal.SIGTERM)
-    wait_for(lambda: subprocess.run(["sacct", "-n", "-X", "-S", "now"], capture_output=True).returncode != 0,
-             timeout=60, what="sacct to fail")
+    wait_for(
+        lambda: subprocess.run(["sacct", "-n", "-X", "-S", "now"], capture_output=True).returncode != 0,
+        timeout=60,
+        what="sacct to fail",
+    )
     try:
-        p = run_script(SCRIPT, str(tmp_path / "js"), "--n", "3", "--batchSystem", "slurm", "--logLevel", "INFO",
-                       timeout=300)
+        p = run_script(
+            SCRIPT, str(tmp_path / "js"), "--n", "3", "--batchSystem", "slurm", "--logLevel", "INFO", timeout=300
+        )
         assert p.returncode == 0 and "RESULT 3" in p.stdout, p.stderr
         assert "accounting (sacct) is off: reading job states with scontrol" in p.stderr
     finally:
         subprocess.run(["slurmdbd"], check=True)
-        wait_for(lambda: subprocess.run(["sacct", "-n", "-X", "-S", "now"], capture_output=True).returncode == 0,
-                 timeout=60, what="sacct to answer again")
+        wait_for(
+            lambda: subprocess.run(["sacct", "-n", "-X", "-S", "now"], capture_output=True).returncode == 0,
+            timeout=60,
+            what="sacct to answer again",
+        )
 
 
-@pytest.mark.parametrize("runner,doc", [("toil-cwl-runner", "cwl_docs/echo.cwl"),
-                                        ("toil-wdl-runner", "wdl/task_only.wdl")])
+@pytest.mark.parametrize(
+    "runner,doc", [("toil-cwl-runner", "cwl_docs/echo.cwl"), ("toil-wdl-runner", "wdl/task_only.wdl")]
+)
 def test_document_runners_need_a_shared_job_store_on_a_cluster(tmp_path, runner, doc):
-    p = subprocess.run([os.path.join(os.path.dirname(sys.executable), runner), "--batchSystem", "slurm",
-                        str(Path(__file__).parent / doc)], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    p = subprocess.run(
+        [
+            os.path.join(os.path.dirname(sys.executable), runner),
+            "--batchSystem",
+            "slurm",
+            str(Path(__file__).parent / doc),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert p.returncode != 0 and "Traceback" not in p.stderr
-    assert p.stderr.strip().splitlines()[-1].endswith("give --jobStore a path on a file system they share (the "
-                                                      "default is a local temporary directory)")
+    assert (
+        p.stderr.strip()
+        .splitlines()[-1]
+        .endswith("give --jobStore a path on a file system they share (the default is a local temporary directory)")
+    )

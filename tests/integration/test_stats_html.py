@@ -1,4 +1,5 @@
 """'toil stats --html' end to end: a real workflow with --stats, its report, rendered by headless Chromium."""
+
 from __future__ import annotations
 
 import re
@@ -9,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_script
 from toil.runtime.jobstores import normalize_locator, open_job_store
 from toil.runtime.observe.stats_html import render_html
 from toil.runtime.observe.statsdata import load_stats
-
-from tests.conftest import run_script
 
 pytestmark = pytest.mark.integration
 
@@ -25,16 +25,27 @@ CHROMIUM_TIMEOUT = 120
 def chromium() -> str:
     binary = shutil.which("chromium")
     if binary is None:
-        pytest.fail("the 'chromium' binary is not on PATH: install Debian's chromium package "
-                    "(apt-get install chromium); CI installs it, so this test does not skip")
+        pytest.fail(
+            "the 'chromium' binary is not on PATH: install Debian's chromium package "
+            "(apt-get install chromium); CI installs it, so this test does not skip"
+        )
     return binary
 
 
 def run_chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     profile = tmp_path / "chromium-profile"
     profile.mkdir(exist_ok=True)
-    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-           "--no-first-run", "--no-default-browser-check", f"--user-data-dir={profile}", *args]
+    cmd = [
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--no-default-browser-check",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=CHROMIUM_TIMEOUT)
 
 
@@ -45,9 +56,9 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     js = tmp / "jobstore"
     proc = run_script(SCRIPT, f"file:{js}", "--stats", "--logLevel", "WARNING", cwd=tmp, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "RESULT 69" in proc.stdout    # writers return 0, 20, 40; sleepers 1, 3, 5
+    assert "RESULT 69" in proc.stdout  # writers return 0, 20, 40; sleepers 1, 3, 5
     stats = load_stats(open_job_store(normalize_locator(f"file:{js}")))
-    assert len(stats.jobs) >= 8          # root, six children, the follow-on (jobs may be chained, not fewer)
+    assert len(stats.jobs) >= 8  # root, six children, the follow-on (jobs may be chained, not fewer)
     html = render_html(stats, "stats_workflow <report>")
     path = tmp / "REPORT.html"
     path.write_text(html, encoding="utf-8")
@@ -75,7 +86,7 @@ def test_chromium_renders_the_report(report: Path, tmp_path: Path) -> None:
     slowest = dom.split('<section id="slowest">')[1].split("</section>")[0]
     assert slowest.count("<tr>") >= 1 + 8
     per_name = dom.split('<section id="per-name">')[1].split("</section>")[0]
-    assert per_name.count("<tr>") >= 1 + 4      # header, root, writer, sleeper, gather
+    assert per_name.count("<tr>") >= 1 + 4  # header, root, writer, sleeper, gather
     print(f"chromium --dump-dom took {time.monotonic() - started:.1f} s")
 
 

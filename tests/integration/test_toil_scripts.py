@@ -1,6 +1,7 @@
 """Toil's own scripts, unchanged: the tutorial scripts as Toil's scriptsTest.py checks them, and sort.py as its
 sortTest.py does (output sorted; killed workers, failed jobs and --restart until done; the job store refusals),
 on the local batch system and on Slurm."""
+
 from __future__ import annotations
 
 import random
@@ -16,8 +17,10 @@ from tests.integration.hpc import ensure_podman, ensure_slurm
 from tests.integration.toil_scripts import toil_96_scripts
 
 pytestmark = pytest.mark.integration
-FIRST_LAST = ("Hello world, I have a message: first.*Hello world, I have a message: second or third.*"
-              "Hello world, I have a message: second or third.*Hello world, I have a message: last")
+FIRST_LAST = (
+    "Hello world, I have a message: first.*Hello world, I have a message: second or third.*"
+    "Hello world, I have a message: second or third.*Hello world, I have a message: last"
+)
 # script -> (extra arguments, what its output must hold: a string, a regular expression, or None for the exit
 # code alone), as Toil's scriptsTest.py has them
 TUTORIALS: dict[str, tuple[list[str], str | re.Pattern[str] | None]] = {
@@ -57,10 +60,11 @@ def run(argv: list[str], cwd: Path, timeout: float = 600) -> subprocess.Complete
 @pytest.mark.parametrize("script", sorted(TUTORIALS))
 def test_toil_tutorial_script(script: str, scripts: Path, tmp_path: Path) -> None:
     if script == "tutorial_docker.py":
-        ensure_podman()          # its image, ubuntu, is one of the images infra/podman-up.sh provides
+        ensure_podman()  # its image, ubuntu, is one of the images infra/podman-up.sh provides
     extra, expected = TUTORIALS[script]
-    p = run([str(scripts / "docs" / "scripts" / script), f"file:{tmp_path / 'js'}", "--clean=always", *extra],
-            cwd=tmp_path)
+    p = run(
+        [str(scripts / "docs" / "scripts" / script), f"file:{tmp_path / 'js'}", "--clean=always", *extra], cwd=tmp_path
+    )
     out = p.stdout + " " + p.stderr
     assert p.returncode == 0, out[-3000:]
     if isinstance(expected, str):
@@ -70,8 +74,19 @@ def test_toil_tutorial_script(script: str, scripts: Path, tmp_path: Path) -> Non
 
 
 def sort_run(scripts: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run([str(scripts / "sort" / "sort.py"), *args, "--fileToSort", str(tmp_path / "in.txt"),
-                "--outputFile", str(tmp_path / "out.txt"), "--logLevel", "WARNING"], cwd=tmp_path)
+    return run(
+        [
+            str(scripts / "sort" / "sort.py"),
+            *args,
+            "--fileToSort",
+            str(tmp_path / "in.txt"),
+            "--outputFile",
+            str(tmp_path / "out.txt"),
+            "--logLevel",
+            "WARNING",
+        ],
+        cwd=tmp_path,
+    )
 
 
 def make_input(path: Path, lines: int, width: int) -> list[str]:
@@ -85,12 +100,24 @@ def test_sort_py_sorts_through_killed_workers_and_restarts(scripts: Path, tmp_pa
     """sortTest's _toilSort: --badWorker 0.5 kills half the workers, two retries, --restart until it finishes."""
     expected = make_input(tmp_path / "in.txt", 300, 10)
     js = f"file:{tmp_path / 'js'}"
-    flaky = ["--retryCount", "2", "--badWorker", "0.5", "--badWorkerFailInterval", "0.05", "--clean", "never",
-             "--retryBackoffSeconds", "0", "--N", "600"]
+    flaky = [
+        "--retryCount",
+        "2",
+        "--badWorker",
+        "0.5",
+        "--badWorkerFailInterval",
+        "0.05",
+        "--clean",
+        "never",
+        "--retryBackoffSeconds",
+        "0",
+        "--N",
+        "600",
+    ]
     missing = sort_run(scripts, tmp_path, js, "--restart", *flaky)
     assert missing.returncode != 0 and "does not exist" in missing.stderr, missing.stderr[-2000:]
     first = sort_run(scripts, tmp_path, js, *flaky)
-    again = sort_run(scripts, tmp_path, js, *flaky)     # the store is kept: starting without --restart is refused
+    again = sort_run(scripts, tmp_path, js, *flaky)  # the store is kept: starting without --restart is refused
     assert again.returncode != 0 and "already exists" in again.stderr, again.stderr[-2000:]
     tries = 1
     result = first
@@ -116,8 +143,18 @@ def test_sort_py_on_slurm(scripts: Path, tmp_path: Path) -> None:
     ensure_slurm()
     expected = make_input(tmp_path / "in.txt", 400, 20)
     try:
-        p = sort_run(scripts, tmp_path, f"file:{tmp_path / 'js'}", "--batchSystem", "slurm", "--statePollingWait",
-                     "1", "--N", "3000", "--disableProgress")
+        p = sort_run(
+            scripts,
+            tmp_path,
+            f"file:{tmp_path / 'js'}",
+            "--batchSystem",
+            "slurm",
+            "--statePollingWait",
+            "1",
+            "--N",
+            "3000",
+            "--disableProgress",
+        )
         assert p.returncode == 0, p.stderr[-3000:]
         assert (tmp_path / "out.txt").read_text().splitlines(keepends=True) == expected
     finally:

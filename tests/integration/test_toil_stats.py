@@ -1,4 +1,5 @@
 """`--stats` and `toil stats` (table, JSON, sorting, HTML) on real runs; `toil config` read back by --config."""
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,8 @@ def test_raw_json_and_sorting(stats_store):
 
     def order(*args):
         out = toil("stats", str(stats_store), *args).stdout.splitlines()
-        return [line.strip() for line in out if line.startswith(" ") and not line.startswith("  ")
-                and "|" not in line]
+        return [line.strip() for line in out if line.startswith(" ") and not line.startswith("  ") and "|" not in line]
+
     assert order("--sortCategory", "alpha") == ["fan", "total", "work"]
     assert order("--sortCategory", "alpha", "--sortReverse") == ["work", "total", "fan"]
     assert order("--sortCategory", "count", "--sortReverse")[0] == "work"
@@ -88,6 +89,7 @@ def test_write_logs_keeps_every_jobs_log(tmp_path):
     p = run_script(SCRIPT, str(tmp_path / "js2"), "--n", "2", "--fail-at", "1", "--writeLogsGzip", str(gz), *QUIET)
     assert p.returncode == 1
     import gzip
+
     failed = list(gz.glob("failed_work_*.log.gz"))
     assert len(failed) == 1 and b"work 1 was told to fail" in gzip.decompress(failed[0].read_bytes())
 

@@ -1,4 +1,5 @@
 """`toil status`, `toil kill`, `toil debug-job` and `toil clean` against real runs."""
+
 from __future__ import annotations
 
 import json
@@ -18,13 +19,24 @@ QUIET = ["--logLevel", "WARNING", "--retryCount", "0"]
 
 
 def toil(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "toil.cli.toil_main", *args], capture_output=True, text=True,
-                          timeout=120, cwd=cwd, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "toil.cli.toil_main", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def start_background(js: Path, *args: str, cwd: Path | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(SCRIPT), str(js), *args, *QUIET], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=cwd)
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(js), *args, *QUIET],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+    )
 
 
 def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
@@ -42,7 +54,7 @@ def alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    try:   # a zombie is dead for our purposes
+    try:  # a zombie is dead for our purposes
         with open(f"/proc/{pid}/stat") as f:
             return f.read().split(") ", 1)[1][0] != "Z"
     except OSError:
@@ -86,8 +98,7 @@ def test_status_of_a_running_workflow_then_kill_stops_every_job(tmp_path):
     assert "stopped" in p.stdout and "0 running" in p.stdout
     # the job store is kept: the workflow resumes and completes
     (pids / "GO").write_text("")
-    done = run_script(SCRIPT, str(js), "--restart", *QUIET, "--clean", "never", env={"FIX_DIR": str(pids)},
-                      timeout=60)
+    done = run_script(SCRIPT, str(js), "--restart", *QUIET, "--clean", "never", env={"FIX_DIR": str(pids)}, timeout=60)
     assert done.returncode == 0 and "RESULT 15" in done.stdout, done.stderr
     p = toil("status", str(js), "--printStatus", "--failIfNotComplete")
     assert p.returncode == 0 and p.stdout.startswith("COMPLETED"), p.stdout + p.stderr
@@ -139,14 +150,16 @@ def test_failed_workflow_status_logs_dot_and_debug_job(tmp_path):
     assert described["id"] == job_id and described["name"] == "work" and described["status"] == "failed"
 
     def leader_inputs():
-        return sorted((str(p.relative_to(js)), p.stat().st_size)
-                      for d in ("state", "results") for p in (js / d).iterdir())
+        return sorted(
+            (str(p.relative_to(js)), p.stat().st_size) for d in ("state", "results") for p in (js / d).iterdir()
+        )
+
     before = leader_inputs()
     fix = {"FIX_DIR": str(tmp_path)}
     again = toil("debug-job", str(js), job_id, env=fix)
     assert again.returncode == 1 and "work 1 was told to fail" in again.stderr
     (tmp_path / "FIXED").write_text("")
-    fixed = toil("debug-job", str(js), "work", env=fix)      # by name: the one failed 'work' job
+    fixed = toil("debug-job", str(js), "work", env=fix)  # by name: the one failed 'work' job
     assert fixed.returncode == 0 and "succeeded" in fixed.stderr, fixed.stderr
     assert "work 1 is running" in fixed.stdout
     # debugging changed nothing the leader reads: same journal, no results left behind
@@ -155,18 +168,21 @@ def test_failed_workflow_status_logs_dot_and_debug_job(tmp_path):
     assert done.returncode == 0 and "RESULT 3" in done.stdout, done.stderr
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["status", "{missing}"], "does not exist"),
-    (["status", "{foreign}"], "does not exist"),
-    (["stats", "{missing}"], "does not exist"),
-    (["kill", "{missing}"], "does not exist"),
-    (["clean", "{missing}"], "does not exist"),
-    (["debug-job", "{missing}", "x"], "does not exist"),
-    (["status", "{store}", "--bogus"], "unrecognized arguments"),
-    (["debug-job", "{store}", "nosuchjob"], "no unfinished job 'nosuchjob'"),
-    (["stats", "{store}"], "holds no statistics: run the workflow with --stats"),
-    (["frobnicate"], "unknown command"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["status", "{missing}"], "does not exist"),
+        (["status", "{foreign}"], "does not exist"),
+        (["stats", "{missing}"], "does not exist"),
+        (["kill", "{missing}"], "does not exist"),
+        (["clean", "{missing}"], "does not exist"),
+        (["debug-job", "{missing}", "x"], "does not exist"),
+        (["status", "{store}", "--bogus"], "unrecognized arguments"),
+        (["debug-job", "{store}", "nosuchjob"], "no unfinished job 'nosuchjob'"),
+        (["stats", "{store}"], "holds no statistics: run the workflow with --stats"),
+        (["frobnicate"], "unknown command"),
+    ],
+)
 def test_bad_input_gets_one_clear_line(tmp_path, args, needle):
     store = tmp_path / "store"
     p = run_script(SCRIPT, str(store), "--n", "2", "--fail-at", "0", *QUIET)

@@ -1,4 +1,5 @@
 """User mistakes end in one clear line on stderr and a non-zero exit, never a traceback."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,12 +20,15 @@ def last_line_error(p) -> str:
     return lines[-1]
 
 
-@pytest.mark.parametrize("mistake,needle", [
-    ("cycle", "a cycle of job dependencies"),
-    ("promise", "may not have run before it"),
-    ("pickle", "cannot pickle the job"),
-    ("toobig", "memory (at most"),
-])
+@pytest.mark.parametrize(
+    "mistake,needle",
+    [
+        ("cycle", "a cycle of job dependencies"),
+        ("promise", "may not have run before it"),
+        ("pickle", "cannot pickle the job"),
+        ("toobig", "memory (at most"),
+    ],
+)
 def test_graph_mistakes_before_anything_runs(tmp_path, mistake, needle):
     js = tmp_path / "js"
     p = run_script(SCRIPT, str(js), "--mistake", mistake, *QUIET)
@@ -32,7 +36,7 @@ def test_graph_mistakes_before_anything_runs(tmp_path, mistake, needle):
     line = last_line_error(p)
     assert line.startswith("mistakes.py: error:") and needle in line, line
     if mistake != "toobig":
-        assert not js.exists()        # nothing was recorded, so nothing is left behind
+        assert not js.exists()  # nothing was recorded, so nothing is left behind
 
 
 def test_mistake_inside_a_running_job_fails_without_retries(tmp_path):
@@ -46,7 +50,7 @@ def test_failed_job_is_reported_then_restart_after_the_fix(tmp_path):
     p = run_script(SCRIPT, str(js), "--mistake", "fails", "--logLevel", "WARNING", "--retryCount", "1")
     assert p.returncode == 1
     assert "Log from job 'failing'" in p.stderr and "the input has no header line" in p.stderr
-    assert p.stderr.count("failed: ValueError") == 2            # two tries
+    assert p.stderr.count("failed: ValueError") == 2  # two tries
     line = p.stderr.strip().splitlines()[-1]
     assert "workflow failed" in line and "--restart" in line and str(js) in line
     assert js.exists()
@@ -62,6 +66,7 @@ def test_restart_of_a_missing_job_store(tmp_path):
 def test_toil_clean(tmp_path):
     import subprocess
     import sys
+
     js = tmp_path / "js"
     run_script(SCRIPT, str(js), "--mistake", "fails", *QUIET)
     toil = [sys.executable, "-m", "toil.cli.toil_main"]

@@ -1,6 +1,7 @@
 """Toil's own example scripts (sort.py, the tutorial scripts of its documentation), taken unchanged from Toil
 9.6's wheel on PyPI at test time: they are test inputs, never part of this project, and Toil is never installed.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,24 @@ def toil_96_scripts() -> Path:
     marker = CACHE / ".complete"
     if not marker.exists():
         wheels = CACHE / "wheel"
-        p = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:",
-                            TOIL_RELEASE, "-d", str(wheels)], capture_output=True, text=True, timeout=600)
+        p = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                TOIL_RELEASE,
+                "-d",
+                str(wheels),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         found = sorted(wheels.glob("toil-*.whl")) if wheels.exists() else []
         if p.returncode != 0 or not found:
             message = f"cannot download {TOIL_RELEASE}'s wheel for its example scripts: {p.stderr.strip()[-500:]}"

@@ -1,5 +1,6 @@
 """Toil's ``toil.batchSystems.abstractBatchSystem``: the batch system base and the data types of Toil's
 batch system API (what a job's end looks like), which user batch systems import."""
+
 from __future__ import annotations
 
 import enum
@@ -53,5 +54,11 @@ class WorkerCleanupInfo(NamedTuple):
     clean_work_dir: str
 
 
-__all__ = ["AbstractBatchSystem", "InsufficientSystemResources", "EXIT_STATUS_UNAVAILABLE_VALUE",
-           "BatchJobExitReason", "UpdatedBatchJobInfo", "WorkerCleanupInfo"]
+__all__ = [
+    "AbstractBatchSystem",
+    "InsufficientSystemResources",
+    "EXIT_STATUS_UNAVAILABLE_VALUE",
+    "BatchJobExitReason",
+    "UpdatedBatchJobInfo",
+    "WorkerCleanupInfo",
+]

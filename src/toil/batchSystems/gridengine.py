@@ -1,4 +1,5 @@
 """Toil's ``toil.batchSystems.gridengine``: the Grid Engine batch system."""
+
 from toil.runtime.batch import ToilConstructor
 from toil.runtime.batch.remote.gridengine import GridEngineBatchSystem as _GridEngine
 

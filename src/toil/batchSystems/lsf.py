@@ -3,6 +3,7 @@
 Subclassing ``LSFBatchSystem`` (and its ``Worker``) works, as toil_container does at import time; running one
 fails at once with one line saying so and naming the batch systems there are.
 """
+
 from __future__ import annotations
 
 import logging

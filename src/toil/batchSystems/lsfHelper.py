@@ -1,4 +1,5 @@
 """Toil's ``toil.batchSystems.lsfHelper``: what an LSF cluster's configuration says about memory reservations."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -66,5 +67,11 @@ def per_core_reservation() -> bool:
     return False
 
 
-__all__ = ["per_core_reservation", "per_core_reserve_from_stream", "tokenize_conf_stream", "LSB_PARAMS_FILENAME",
-           "LSF_CONF_FILENAME", "LSF_CONF_ENV"]
+__all__ = [
+    "per_core_reservation",
+    "per_core_reserve_from_stream",
+    "tokenize_conf_stream",
+    "LSB_PARAMS_FILENAME",
+    "LSF_CONF_FILENAME",
+    "LSF_CONF_ENV",
+]

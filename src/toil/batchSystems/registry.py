@@ -1,4 +1,5 @@
 """Toil's ``toil.batchSystems.registry``: name batch systems for ``--batchSystem`` (the plugin API)."""
+
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence
@@ -12,7 +13,7 @@ def add_batch_system_factory(key: str, class_factory: Callable[[], type[Any]]) -
     register_batch_system(key, class_factory)
 
 
-addBatchSystemFactory = add_batch_system_factory     # the older spelling, which toil_container calls
+addBatchSystemFactory = add_batch_system_factory  # the older spelling, which toil_container calls
 
 
 def get_batch_systems() -> Sequence[str]:
@@ -28,5 +29,10 @@ def get_batch_system(key: str) -> type[Any]:
         raise KeyError(str(e)) from None
 
 
-__all__ = ["add_batch_system_factory", "addBatchSystemFactory", "get_batch_systems", "get_batch_system",
-           "DEFAULT_BATCH_SYSTEM"]
+__all__ = [
+    "add_batch_system_factory",
+    "addBatchSystemFactory",
+    "get_batch_systems",
+    "get_batch_system",
+    "DEFAULT_BATCH_SYSTEM",
+]

@@ -1,4 +1,5 @@
 """Toil's ``toil.batchSystems.singleMachine``: the single_machine batch system."""
+
 from toil.runtime.batch import ToilConstructor
 from toil.runtime.batch.local.system import LocalBatchSystem
 

@@ -5,12 +5,13 @@ well formed: a ``path`` that is a mapping, a ``class`` that is a list, or an
 empty key crash them ("Unhandled error: unhashable type: 'CommentedMap'").
 This check names the input and the field instead, in one line.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterator
 
 STRING_FIELDS = ("location", "path", "basename", "dirname", "nameroot", "nameext", "contents", "checksum", "format")
-NOT_NULL = ("location", "path", "format", "contents")      # cwltool reads these without checking for null
+NOT_NULL = ("location", "path", "format", "contents")  # cwltool reads these without checking for null
 LIST_FIELDS = ("secondaryFiles", "listing")
 
 
@@ -48,8 +49,9 @@ def _file_problems(obj: dict[str, Any], cls: str, where: str) -> Iterator[str]:
         items = obj.get(key)
         if items is None:
             continue
-        if not isinstance(items, list) or not all(isinstance(x, dict) and isinstance(x.get("class"), str)
-                                                   for x in items):
+        if not isinstance(items, list) or not all(
+            isinstance(x, dict) and isinstance(x.get("class"), str) for x in items
+        ):
             yield f"{where}: a {cls}'s '{key}' must be a list of File or Directory objects, got {_kind(items)}"
 
 
@@ -89,6 +91,7 @@ def patch_job_order_loading() -> None:
     def init_job_order(job_order_object: Any, args: Any, *rest: Any, **kwargs: Any) -> Any:
         """cwltool's, with a crash inside cwltool on a malformed input (or default) reported as a mistake."""
         from toil.cli.cwl_log import upstream_crash
+
         try:
             return original_init(job_order_object, args, *rest, **kwargs)
         except Exception as e:

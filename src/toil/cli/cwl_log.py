@@ -10,6 +10,7 @@ attaches is printed before that line. An exception raised inside cwltool on a
 document or input object its validation let through (``upstream_crash``) is
 reported as a mistake in them, not as cwltool's "Unhandled error".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,7 @@ def one_line(message: str, inputs: str = "the document") -> str:
     if lines and lines[0].startswith("I'm sorry, I couldn't load this CWL file"):
         lines = [f"cannot load {inputs}:"] + [x.removeprefix("The error was:").strip() for x in lines[1:]]
     if "Raw input object:" in lines:
-        lines = lines[:lines.index("Raw input object:")]
+        lines = lines[: lines.index("Raw input object:")]
     lines = [x for x in lines if x.strip()]
     if not lines:
         return "failed (no details: run with --debug)"
@@ -58,7 +59,7 @@ def one_line(message: str, inputs: str = "the document") -> str:
 
 def _findings(body: list[str]) -> list[str]:
     """The innermost entries of a schema-salad report (FILE:LINE:COL: text, nested by indentation)."""
-    entries: list[tuple[str, int, str]] = []       # (location, indent, text)
+    entries: list[tuple[str, int, str]] = []  # (location, indent, text)
     for line in body:
         m = LOCATED.match(line)
         if m:
@@ -99,10 +100,10 @@ class OneLineErrors(logging.StreamHandler):
                 if record.exc_info and self.level <= logging.DEBUG:
                     self.stream.write(logging.Formatter().formatException(record.exc_info) + "\n")
                 elif record.exc_info and record.exc_info[1] is not None:
-                    message = f"{message}: {record.exc_info[1]}"     # the reason, without the traceback
+                    message = f"{message}: {record.exc_info[1]}"  # the reason, without the traceback
                 self.write_error(one_line(message, self.inputs))
             elif message.startswith("Final process status is") and self.last_error:
-                return                  # the error line said it
+                return  # the error line said it
             else:
                 record.exc_info = record.exc_info if self.level <= logging.DEBUG else None
                 super().emit(record)
@@ -129,8 +130,10 @@ def upstream_crash(e: BaseException, what: str) -> Exception | None:
         return None
     if isinstance(e, OSError):
         return WorkflowException(f"{what}: cannot read {e.filename or 'a file'}: {e.strerror or e}")
-    return WorkflowException(f"cwltool cannot process {what}: {type(e).__name__}: {e} (something in them has the "
-                             f"wrong type or shape; --debug shows where)")
+    return WorkflowException(
+        f"cwltool cannot process {what}: {type(e).__name__}: {e} (something in them has the "
+        f"wrong type or shape; --debug shows where)"
+    )
 
 
 def one_line_parser_errors(parser: argparse.ArgumentParser, prog: str) -> None:
@@ -144,7 +147,7 @@ def one_line_parser_errors(parser: argparse.ArgumentParser, prog: str) -> None:
     setattr(parser, "error", error)
 
 
-_active: list[OneLineErrors] = []      # the handler of the run in progress
+_active: list[OneLineErrors] = []  # the handler of the run in progress
 
 
 def patch_tool_input_parser(handler: OneLineErrors) -> None:
@@ -168,8 +171,9 @@ def patch_tool_input_parser(handler: OneLineErrors) -> None:
 
         def error(message: str) -> NoReturn:
             usage = " ".join(parser.format_usage().split()).removeprefix("usage: ")
-            _active[0].write_error(f"{doc}: {message} (the tool's inputs: {usage}; options of "
-                                   f"{_active[0].prog} go before the document)")
+            _active[0].write_error(
+                f"{doc}: {message} (the tool's inputs: {usage}; options of {_active[0].prog} go before the document)"
+            )
             raise SystemExit(2)
 
         setattr(parser, "error", error)

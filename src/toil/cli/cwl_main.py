@@ -6,6 +6,7 @@ output object; the executor in toil.compiler.cwl.executor compiles and runs
 it. Toil's workflow options (``--jobStore``, ``--batchSystem``, ...) are added
 to cwltool's parser.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,18 +21,24 @@ def _parser() -> Any:
 
     from toil.cli.cwl_log import one_line_parser_errors
     from toil.options.common import add_options
+
     parser = arg_parser()
     parser.prog = PROG
-    parser.allow_abbrev = False    # '--log' must reach a tool input named log, not abbreviate --logLevel
-    parser.description = ("Run a CWL tool or workflow: every step is a job of the workflow runtime (local machine "
-                          "by default, or a cluster's batch system).")
+    parser.allow_abbrev = False  # '--log' must reach a tool input named log, not abbreviate --logLevel
+    parser.description = (
+        "Run a CWL tool or workflow: every step is a job of the workflow runtime (local machine "
+        "by default, or a cluster's batch system)."
+    )
     add_options(parser, jobstore_as_flag=True)
     one_line_parser_errors(parser, PROG)
     # The CWL specification allows any character in a file name but '/'; cwltool's strict check refuses
     # names like 'item #1.txt' unless --relax-path-checks. Relaxed is the default here.
-    parser.add_argument("--strict-path-checks", dest="relax_path_checks", action="store_false",
-                        help="Refuse file names with characters other than letters, digits and ._+-~ (cwltool's "
-                             "default)")
+    parser.add_argument(
+        "--strict-path-checks",
+        dest="relax_path_checks",
+        action="store_false",
+        help="Refuse file names with characters other than letters, digits and ._+-~ (cwltool's default)",
+    )
     parser.set_defaults(relax_path_checks=True)
     return parser
 
@@ -40,20 +47,22 @@ def _version() -> str:
     import importlib.metadata
 
     from toil.version import version
+
     return f"{PROG} {version} (cwltool {importlib.metadata.version('cwltool')})"
 
 
 def main(argv: list[str] | None = None) -> int:
     from toil.runtime.errors import install_excepthook
+
     install_excepthook()
     try:
         import cwltool.main
     except ImportError:
         sys.stderr.write(f"{PROG}: error: cwltool is not installed: pip install 'toil[cwl]'\n")
         return 1
-    from toil.cli.cwl_inputs import patch_job_order_loading
     from schema_salad.exceptions import ValidationException
 
+    from toil.cli.cwl_inputs import patch_job_order_loading
     from toil.cli.cwl_log import OneLineErrors, one_line, patch_tool_input_parser
     from toil.exceptions import ToilUserError
 
@@ -61,10 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "jobStore", None):
         args.jobStore = None
     from toil.runtime.driver import check_job_store_reachable
-    check_job_store_reachable(args)    # before cwltool's loop, which would print a user error as a crash
+
+    check_job_store_reachable(args)  # before cwltool's loop, which would print a user error as a crash
     logging.getLogger("salad").setLevel(logging.WARNING)
-    logging.getLogger("cwltool").propagate = False   # cwltool has its own handler; the runtime's would repeat it
+    logging.getLogger("cwltool").propagate = False  # cwltool has its own handler; the runtime's would repeat it
     from toil.compiler.cwl.schemas import setup_schemas
+
     # cwltool's errors (multi-line validation reports) as one line each
     named = [getattr(args, "workflow", None), *(getattr(args, "job_order", None) or [])[:1]]
     log = OneLineErrors(PROG, " or ".join(str(x) for x in named if x and not str(x).startswith("-")))
@@ -72,12 +83,17 @@ def main(argv: list[str] | None = None) -> int:
     patch_job_order_loading()
     executor = _executor(args, log.inputs)
     try:
-        code = cwltool.main.main(args=args, executor=executor, versionfunc=_version, logger_handler=log,
-                                 custom_schema_callback=lambda: setup_schemas(args))
-    except ValidationException as e:      # raised where cwltool does not catch it (a document that is not found)
+        code = cwltool.main.main(
+            args=args,
+            executor=executor,
+            versionfunc=_version,
+            logger_handler=log,
+            custom_schema_callback=lambda: setup_schemas(args),
+        )
+    except ValidationException as e:  # raised where cwltool does not catch it (a document that is not found)
         raise ToilUserError(one_line(str(e), log.inputs)) from None
     if executor.user_error is not None:
-        raise executor.user_error       # one line, with its own exit code (toil.runtime.errors)
+        raise executor.user_error  # one line, with its own exit code (toil.runtime.errors)
     if code != 0 and not log.ended_with_error:
         sys.stderr.write(f"{PROG}: error: {log.last_error or f'the run failed (exit code {code})'}\n")
     return int(code)

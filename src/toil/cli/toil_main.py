@@ -1,4 +1,5 @@
 """The ``toil`` command: utilities that read and steer a workflow's job store."""
+
 from __future__ import annotations
 
 import sys
@@ -11,6 +12,7 @@ from toil.runtime.errors import install_excepthook
 
 def _clean(argv: list[str]) -> int:
     from toil.cli.utility import open_existing_job_store, utility_parser
+
     args = utility_parser("toil clean", "Delete a workflow's job store.", log_level="INFO").parse_args(argv)
     js = open_existing_job_store(args.jobStore, ": nothing to clean")
     js.destroy()
@@ -20,8 +22,12 @@ def _clean(argv: list[str]) -> int:
 
 def _config(argv: list[str]) -> int:
     from toil.options.common import write_config
-    parser = ToilArgumentParser(prog="toil config", description="Write a commented YAML file of every workflow "
-                                "option with its default, to edit and pass back with --config.")
+
+    parser = ToilArgumentParser(
+        prog="toil config",
+        description="Write a commented YAML file of every workflow "
+        "option with its default, to edit and pass back with --config.",
+    )
     parser.add_argument("output", help="The file to write.")
     args = parser.parse_args(argv)
     try:
@@ -35,7 +41,9 @@ def _config(argv: list[str]) -> int:
 def _lazy(module: str) -> Callable[[list[str]], int]:
     def run(argv: list[str]) -> int:
         import importlib
+
         return int(importlib.import_module(module).main(argv))
+
     return run
 
 
@@ -59,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     if argv[0] == "--version":
         from toil.version import version
+
         print(version)
         return 0
     name = argv[0]

@@ -1,4 +1,5 @@
 """``toil stats JOBSTORE``: what ``--stats`` recorded, in Toil's table, as JSON, or as an HTML report."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,8 +7,8 @@ import json
 import sys
 from typing import Any
 
-from toil.exceptions import ToilUserError
 from toil.cli.utility import open_existing_job_store, utility_parser
+from toil.exceptions import ToilUserError
 from toil.runtime.observe.statsdata import FIELDS, Category, Summary, WorkflowStats
 
 SORT_CATEGORIES = ["time", "clock", "wait", "memory", "alpha", "count"]
@@ -17,21 +18,38 @@ COLUMN = 8
 
 
 def parser() -> argparse.ArgumentParser:
-    p = utility_parser("toil stats", "Report the statistics a workflow run with --stats recorded: per job name, "
-                       "count, wall time, CPU time, wait and memory.")
+    p = utility_parser(
+        "toil stats",
+        "Report the statistics a workflow run with --stats recorded: per job name, "
+        "count, wall time, CPU time, wait and memory.",
+    )
     p.add_argument("--raw", action="store_true", help="Print the statistics as JSON.")
-    p.add_argument("--pretty", "--human", dest="pretty", action="store_true",
-                   help="Print times and memory in human units (1h02m, 1.5 GiB).")
-    p.add_argument("--sortCategory", default="time", choices=SORT_CATEGORIES,
-                   help="Order job names by this measure (alpha: by name; count: by number). Default: time.")
-    p.add_argument("--sortField", default="med", choices=SORT_FIELDS,
-                   help="Order by this statistic of the measure. Default: med.")
-    p.add_argument("--sortReverse", "--reverseSort", dest="sortReverse", action="store_true",
-                   help="Order from the largest down.")
+    p.add_argument(
+        "--pretty",
+        "--human",
+        dest="pretty",
+        action="store_true",
+        help="Print times and memory in human units (1h02m, 1.5 GiB).",
+    )
+    p.add_argument(
+        "--sortCategory",
+        default="time",
+        choices=SORT_CATEGORIES,
+        help="Order job names by this measure (alpha: by name; count: by number). Default: time.",
+    )
+    p.add_argument(
+        "--sortField", default="med", choices=SORT_FIELDS, help="Order by this statistic of the measure. Default: med."
+    )
+    p.add_argument(
+        "--sortReverse", "--reverseSort", dest="sortReverse", action="store_true", help="Order from the largest down."
+    )
     p.add_argument("--outputFile", metavar="PATH", help="Write the report to PATH instead of standard output.")
-    p.add_argument("--html", metavar="REPORT.html",
-                   help="Also write a self-contained HTML report: a timeline per worker slot, the job graph, "
-                        "the slowest jobs and per-name statistics.")
+    p.add_argument(
+        "--html",
+        metavar="REPORT.html",
+        help="Also write a self-contained HTML report: a timeline per worker slot, the job graph, "
+        "the slowest jobs and per-name statistics.",
+    )
     return p
 
 
@@ -43,6 +61,7 @@ def main(argv: list[str]) -> int:
     stats = load_stats(js)
     if args.html:
         from toil.runtime.observe.stats_html import render_html
+
         _write(args.html, render_html(stats, title=f"Toil workflow {js.locator}"))
     text = json.dumps(raw_report(stats), indent=2) + "\n" if args.raw else table(stats, args)
     if args.outputFile:
@@ -58,9 +77,10 @@ def _write(path: str, text: str) -> None:
     """Write a report whole (a temporary file renamed into place), or straight into a device or pipe."""
     import os
     import stat
+
     try:
         if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
-            with open(path, "w", encoding="utf-8") as f:       # /dev/stdout, a fifo: never replace it
+            with open(path, "w", encoding="utf-8") as f:  # /dev/stdout, a fifo: never replace it
                 f.write(text)
             return
         tmp = f"{path}.tmp-{os.getpid()}"
@@ -76,8 +96,9 @@ def _category_json(cat: Category) -> dict[str, Any]:
     out: dict[str, Any] = {"total_number": cat.count}
     for f in FIELDS:
         s = cat.summaries[f]
-        out.update({f"min_{f}": s.min, f"median_{f}": s.med, f"average_{f}": s.ave, f"max_{f}": s.max,
-                    f"total_{f}": s.total})
+        out.update(
+            {f"min_{f}": s.min, f"median_{f}": s.med, f"average_{f}": s.ave, f"max_{f}": s.max, f"total_{f}": s.total}
+        )
     return out
 
 
@@ -86,15 +107,24 @@ def raw_report(stats: WorkflowStats) -> dict[str, Any]:
     per_worker = [float(len(jobs)) for jobs in stats.workers().values()]
     jobs_per_worker = Summary.of(per_worker)
     return {
-        "batch_system": settings.get("batchSystem"), "default_cores": settings.get("defaultCores"),
-        "default_memory": settings.get("defaultMemory"), "max_cores": settings.get("maxCores"),
-        "total_clock": sum(j.cpu for j in stats.jobs), "total_run_time": stats.total_runtime(),
+        "batch_system": settings.get("batchSystem"),
+        "default_cores": settings.get("defaultCores"),
+        "default_memory": settings.get("defaultMemory"),
+        "max_cores": settings.get("maxCores"),
+        "total_clock": sum(j.cpu for j in stats.jobs),
+        "total_run_time": stats.total_runtime(),
         "worker": _category_json(stats.worker_category()),
-        "jobs_per_worker": {"min": jobs_per_worker.min, "median": jobs_per_worker.med,
-                            "average": jobs_per_worker.ave, "max": jobs_per_worker.max},
+        "jobs_per_worker": {
+            "min": jobs_per_worker.min,
+            "median": jobs_per_worker.med,
+            "average": jobs_per_worker.ave,
+            "max": jobs_per_worker.max,
+        },
         "jobs": _category_json(Category.of("Job", stats.jobs)),
-        "job_types": {name: _with_containers(_category_json(Category.of(name, jobs)), jobs)
-                      for name, jobs in stats.by_name().items()},
+        "job_types": {
+            name: _with_containers(_category_json(Category.of(name, jobs)), jobs)
+            for name, jobs in stats.by_name().items()
+        },
         "containers": _container_counts(stats.jobs),
         "failed_attempts": sum(1 for j in stats.jobs if not j.ok),
     }
@@ -176,25 +206,31 @@ def _sort_key(args: Any) -> Any:
         if args.sortCategory == "count":
             return cat.count
         return getattr(cat.summaries[args.sortCategory], args.sortField)
+
     return key
 
 
 def table(stats: WorkflowStats, args: Any) -> str:
     settings = stats.settings
     max_cores = settings.get("maxCores")
-    max_text = "unlimited" if max_cores is None or float(max_cores) >= 2 ** 62 else f"{float(max_cores):g}"
+    max_text = "unlimited" if max_cores is None or float(max_cores) >= 2**62 else f"{float(max_cores):g}"
     memory = settings.get("defaultMemory")
-    lines = [f"Batch System: {settings.get('batchSystem', 'unknown')}",
-             f"Default Cores: {float(settings.get('defaultCores', 1)):g}  Default Memory: "
-             f"{_bytes(float(memory), args.pretty) if memory is not None else 'unknown'}",
-             f"Max Cores: {max_text}",
-             f"Total Clock: {_number(sum(j.cpu for j in stats.jobs), args.pretty, 'time')}  "
-             f"Total Runtime: {_number(stats.total_runtime(), args.pretty, 'time')}",
-             "Worker"]
+    lines = [
+        f"Batch System: {settings.get('batchSystem', 'unknown')}",
+        f"Default Cores: {float(settings.get('defaultCores', 1)):g}  Default Memory: "
+        f"{_bytes(float(memory), args.pretty) if memory is not None else 'unknown'}",
+        f"Max Cores: {max_text}",
+        f"Total Clock: {_number(sum(j.cpu for j in stats.jobs), args.pretty, 'time')}  "
+        f"Total Runtime: {_number(stats.total_runtime(), args.pretty, 'time')}",
+        "Worker",
+    ]
     lines += _block(stats.worker_category(), args, "")
     per_worker = Summary.of([float(len(jobs)) for jobs in stats.workers().values()])
-    lines += ["Job", " Worker Jobs  |     min    med    ave    max",
-              f"              | {per_worker.min:>7g}{per_worker.med:>7g}{per_worker.ave:>7.3g}{per_worker.max:>7g}"]
+    lines += [
+        "Job",
+        " Worker Jobs  |     min    med    ave    max",
+        f"              | {per_worker.min:>7g}{per_worker.med:>7g}{per_worker.ave:>7.3g}{per_worker.max:>7g}",
+    ]
     lines += _block(Category.of("Job", stats.jobs), args, "")
     groups = stats.by_name()
     categories = [Category.of(name, jobs) for name, jobs in groups.items()]

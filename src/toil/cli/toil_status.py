@@ -1,4 +1,5 @@
 """``toil status JOBSTORE``: where a workflow stands, while it runs or after it stopped."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,24 +9,51 @@ from typing import Any
 from toil.cli.utility import open_existing_job_store, utility_parser
 
 # Toil's words for --printStatus
-STATE_WORDS = {"running": "RUNNING", "completed": "COMPLETED", "failed": "ERROR", "stopped": "STOPPED",
-               "crashed": "ERROR", "not started": "QUEUED"}
-DOT_COLOURS = {"waiting": "grey", "ready": "cyan", "issued": "yellow", "ran": "green", "failed": "red",
-               "stopped": "orange"}
+STATE_WORDS = {
+    "running": "RUNNING",
+    "completed": "COMPLETED",
+    "failed": "ERROR",
+    "stopped": "STOPPED",
+    "crashed": "ERROR",
+    "not started": "QUEUED",
+}
+DOT_COLOURS = {
+    "waiting": "grey",
+    "ready": "cyan",
+    "issued": "yellow",
+    "ran": "green",
+    "failed": "red",
+    "stopped": "orange",
+}
 
 
 def parser() -> argparse.ArgumentParser:
     p = utility_parser("toil status", "Report the status of a workflow from its job store.")
-    p.add_argument("--failed", "--failedJobs", dest="failed", action="store_true",
-                   help="List the jobs that failed, with their names and why.")
-    p.add_argument("--printLogs", "--logs", dest="printLogs", action="store_true",
-                   help="Print the logs of the failed jobs.")
-    p.add_argument("--printDot", "--dot", dest="printDot", action="store_true",
-                   help="Print the live job graph (jobs not yet finished) in Graphviz dot format.")
-    p.add_argument("--printStatus", "--status", dest="printStatus", action="store_true",
-                   help="Say whether the workflow is RUNNING, COMPLETED or ERROR (failed), and list running jobs.")
-    p.add_argument("--failIfNotComplete", action="store_true",
-                   help="Exit with status 1 unless the workflow completed.")
+    p.add_argument(
+        "--failed",
+        "--failedJobs",
+        dest="failed",
+        action="store_true",
+        help="List the jobs that failed, with their names and why.",
+    )
+    p.add_argument(
+        "--printLogs", "--logs", dest="printLogs", action="store_true", help="Print the logs of the failed jobs."
+    )
+    p.add_argument(
+        "--printDot",
+        "--dot",
+        dest="printDot",
+        action="store_true",
+        help="Print the live job graph (jobs not yet finished) in Graphviz dot format.",
+    )
+    p.add_argument(
+        "--printStatus",
+        "--status",
+        dest="printStatus",
+        action="store_true",
+        help="Say whether the workflow is RUNNING, COMPLETED or ERROR (failed), and list running jobs.",
+    )
+    p.add_argument("--failIfNotComplete", action="store_true", help="Exit with status 1 unless the workflow completed.")
     return p
 
 
@@ -33,8 +61,9 @@ def main(argv: list[str]) -> int:
     from toil.runtime.observe.status import read_workflow_status
 
     args = parser().parse_args(argv)
-    js = open_existing_job_store(args.jobStore, " (finished workflows are deleted unless run with --clean never "
-                                                "or --stats)")
+    js = open_existing_job_store(
+        args.jobStore, " (finished workflows are deleted unless run with --clean never or --stats)"
+    )
     st = read_workflow_status(js)
     out = sys.stdout
     if args.printStatus:
@@ -64,9 +93,11 @@ def _print_summary(st: Any, out: Any) -> None:
         who = f" (leader pid {st.leader.get('pid')} on {st.leader.get('host')}"
         who += ", " + st.batch_system + ")" if st.batch_system else ")"
     out.write(f"Workflow {st.workflow_id} in {st.locator}: {st.state}{who}\n")
-    out.write(f"Jobs: {c['queued']} queued, {c['issued']} issued ({c['running']} running), {c['finished']} finished, "
-              f"{c['failed']} failed, {c['waiting']} waiting for other jobs (or for their own successors), "
-              f"{c['services']} services\n")
+    out.write(
+        f"Jobs: {c['queued']} queued, {c['issued']} issued ({c['running']} running), {c['finished']} finished, "
+        f"{c['failed']} failed, {c['waiting']} waiting for other jobs (or for their own successors), "
+        f"{c['services']} services\n"
+    )
     if st.metrics_url and st.state == "running":
         out.write(f"Metrics: {st.metrics_url}\n")
 

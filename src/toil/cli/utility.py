@@ -1,4 +1,5 @@
 """What the `toil` subcommands share: their parser's job store argument and opening an existing job store."""
+
 from __future__ import annotations
 
 import argparse

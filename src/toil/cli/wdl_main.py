@@ -6,6 +6,7 @@ The document is parsed and type-checked by miniwdl before anything runs;
 mistakes end in one line naming file:line:column. Outputs are copied to the
 output directory and printed as JSON (Cromwell's form by default).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,20 +23,44 @@ log = logging.getLogger("toil.wdl")
 
 def parser() -> ToilArgumentParser:
     from toil.options.common import add_options
+
     p = ToilArgumentParser(prog="toil-wdl-runner", description="Run a WDL workflow (draft-2, 1.0, 1.1) with Toil.")
     p.add_argument("wdl", help="the WDL document to run")
     p.add_argument("inputs_file", nargs="?", default=None, help="a JSON file of inputs (keys like wf.x)")
-    p.add_argument("-i", "--input", "--inputs", dest="input", default=None,
-                   help="inputs as a JSON file or an inline JSON object")
-    p.add_argument("-o", "--outputDirectory", "--output-directory", dest="output_directory", default=None,
-                   help="where to copy the output files (default: a new wdl-out-* directory here)")
-    p.add_argument("-m", "--outputFile", "--output-file", dest="output_file", default=None,
-                   help="also write the output JSON to this file")
-    p.add_argument("--outputDialect", "--output-dialect", dest="output_dialect", default="cromwell",
-                   choices=["cromwell", "miniwdl"], help="the shape of the output JSON")
-    p.add_argument("--container", default="auto", choices=["auto", "docker", "podman", "singularity", "none"],
-                   help="the engine that runs tasks naming a container image (runtime docker/container); auto: "
-                        "docker if its daemon answers, else podman, else singularity; none: run them on this host")
+    p.add_argument(
+        "-i", "--input", "--inputs", dest="input", default=None, help="inputs as a JSON file or an inline JSON object"
+    )
+    p.add_argument(
+        "-o",
+        "--outputDirectory",
+        "--output-directory",
+        dest="output_directory",
+        default=None,
+        help="where to copy the output files (default: a new wdl-out-* directory here)",
+    )
+    p.add_argument(
+        "-m",
+        "--outputFile",
+        "--output-file",
+        dest="output_file",
+        default=None,
+        help="also write the output JSON to this file",
+    )
+    p.add_argument(
+        "--outputDialect",
+        "--output-dialect",
+        dest="output_dialect",
+        default="cromwell",
+        choices=["cromwell", "miniwdl"],
+        help="the shape of the output JSON",
+    )
+    p.add_argument(
+        "--container",
+        default="auto",
+        choices=["auto", "docker", "podman", "singularity", "none"],
+        help="the engine that runs tasks naming a container image (runtime docker/container); auto: "
+        "docker if its daemon answers, else podman, else singularity; none: run them on this host",
+    )
     add_options(p, jobstore_as_flag=True)
     return p
 
@@ -72,9 +97,11 @@ def _parse_json(text: str, what: str) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     from toil.runtime.errors import install_excepthook
+
     install_excepthook()
     options = parser().parse_args(argv)
     from toil.compiler.wdl.frontend import run
+
     outputs = run(options, *read_inputs(options))
     text = json.dumps(outputs, indent=4)
     if options.output_file:

@@ -5,6 +5,7 @@ batch system wrote there), or is the path of a message file. The message is the 
 fork server locally; a ``main`` entry names the leader's ``__main__`` script, which is imported so jobs
 pickled from it resolve.
 """
+
 from __future__ import annotations
 
 import sys

@@ -6,6 +6,7 @@ producer's whole subtree (a producer may expand into a scatter or a
 subworkflow at run time). Steps that read from nobody in the batch become
 children of whoever adds the batch: the leader's root, or the running node.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -57,13 +58,34 @@ class SubDag:
     def as_graph(self, root_name: str) -> tuple[list[NodeSpec], str]:
         """The whole batch under a no-op root, for a workflow's start: (specs, root id)."""
         roots = self.roots()
-        root = NodeSpec(id=new_node_id("root"), kind=KIND_NOOP, name=root_name, display=root_name,
-                        resources=Resources(0.0, 0, 0), children=roots)
+        root = NodeSpec(
+            id=new_node_id("root"),
+            kind=KIND_NOOP,
+            name=root_name,
+            display=root_name,
+            resources=Resources(0.0, 0, 0),
+            children=roots,
+        )
         return [root, *self.specs.values()], root.id
 
 
-def json_node(kind: str, name: str, display: str, resources: Resources, extra: dict[str, Any],
-              retries: int | None = None, hint: str = "") -> NodeSpec:
+def json_node(
+    kind: str,
+    name: str,
+    display: str,
+    resources: Resources,
+    extra: dict[str, Any],
+    retries: int | None = None,
+    hint: str = "",
+) -> NodeSpec:
     """A node of a JSON kind: its payload is ``extra``, its return value JSON read by consumers."""
-    return NodeSpec(id=new_node_id(hint), kind=kind, name=name, display=display, resources=resources,
-                    retries=retries, keep_return=True, extra=extra)
+    return NodeSpec(
+        id=new_node_id(hint),
+        kind=kind,
+        name=name,
+        display=display,
+        resources=resources,
+        retries=retries,
+        keep_return=True,
+        extra=extra,
+    )

@@ -14,6 +14,7 @@ the job that made it goes in by reference (a symbolic link in the store,
 no copy), and comes back as the path it was stored from; anything else is
 copied in and linked or copied out.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -71,12 +72,12 @@ class Store:
         self.job_store = job_store
         self.in_place = in_place and callable(getattr(job_store, "local_path", None))
         self._transient = [os.path.realpath(t) for t in transient]
-        self._local: dict[str, str] = {}        # uri -> local path
-        self._stored: dict[str, str] = {}       # local path -> uri
-        self._taken: dict[str, str] = {}        # local path -> file id occupying it
-        self._ids: dict[str, str] = {}          # local file path -> its file id (shared by directory manifests)
-        self._copied: dict[str, tuple[int, int]] = {}   # local copy -> (mtime, size) as it was read
-        self._dirs_read: list[str] = []         # local paths of the stored directories read
+        self._local: dict[str, str] = {}  # uri -> local path
+        self._stored: dict[str, str] = {}  # local path -> uri
+        self._taken: dict[str, str] = {}  # local path -> file id occupying it
+        self._ids: dict[str, str] = {}  # local file path -> its file id (shared by directory manifests)
+        self._copied: dict[str, tuple[int, int]] = {}  # local copy -> (mtime, size) as it was read
+        self._dirs_read: list[str] = []  # local paths of the stored directories read
 
     # -- into the job store
     def write(self, path: str, group: str) -> str:
@@ -118,7 +119,7 @@ class Store:
         return (st.st_mtime_ns, st.st_size) == seen
 
     def _note_copy(self, path: str, link: str) -> None:
-        if link == "copy":      # links share the stored file: an update in place is the stored file's
+        if link == "copy":  # links share the stored file: an update in place is the stored file's
             st = os.stat(path)
             self._copied[path] = (st.st_mtime_ns, st.st_size)
 
@@ -160,7 +161,7 @@ class Store:
         manifest: dict[str, Any] = {"files": files, "dirs": dirs}
         in_place = self._reference(root)
         if in_place is not None:
-            manifest["root"] = in_place      # where a reader on this machine finds the directory itself
+            manifest["root"] = in_place  # where a reader on this machine finds the directory itself
         with self.job_store.write_file_stream(basename=os.path.basename(root)) as (f, manifest_id):
             f.write(json.dumps(manifest).encode())
         return str(manifest_id)
@@ -207,6 +208,7 @@ class Store:
             def put(fid: str, target: str) -> None:
                 self.job_store.read_file(fid, target, link=member)
                 self._note_copy(target, member)
+
             self._read_dir(file_id, dest, put)
             self._note_copy(dest, member)
         else:
@@ -228,7 +230,7 @@ class Store:
             return root
         try:
             stored = str(self.job_store.local_path(file_id))
-        except (NoSuchFileException, OSError):       # gone, or not this store's: read it the ordinary way
+        except (NoSuchFileException, OSError):  # gone, or not this store's: read it the ordinary way
             return None
         if not os.path.islink(stored):
             return None
@@ -243,8 +245,7 @@ class Store:
             manifest: dict[str, Any] = json.loads(f.read())
         return manifest
 
-    def _read_dir(self, manifest_id: str, dest: str,
-                  put: Callable[[str, str], None] | None = None) -> None:
+    def _read_dir(self, manifest_id: str, dest: str, put: Callable[[str, str], None] | None = None) -> None:
         """Recreate a stored directory at ``dest``; ``put(file id, path)`` places each file (default: link)."""
         put = put or (lambda file_id, target: self.job_store.read_file(file_id, target, link="hardlink"))
         manifest = self._manifest(manifest_id)

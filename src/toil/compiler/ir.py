@@ -17,6 +17,7 @@ to ``(producer id, index path)`` and reads the producer's stored return value.
 The IR is plain JSON-able data with a version number, so the leader can
 journal it and any worker can read it. Only user payloads are pickled.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,13 +26,14 @@ from typing import Any, Iterable, Mapping
 IR_VERSION = 1
 
 # Node kinds the runtime knows how to run. Front ends register more.
-KIND_PYTHON = "python"     # a pickled toil.job.Job
-KIND_SERVICE = "service"   # a pickled Job.Service hosted by a job
-KIND_NOOP = "noop"         # nothing to run: resolved by the leader itself
+KIND_PYTHON = "python"  # a pickled toil.job.Job
+KIND_SERVICE = "service"  # a pickled Job.Service hosted by a job
+KIND_NOOP = "noop"  # nothing to run: resolved by the leader itself
 
 
 # What a job may ask for, by the names of Toil's Job(...) keywords (the fields of Resources).
 RESOURCE_NAMES = ("disk", "memory", "cores", "accelerators", "preemptible")
+
 
 @dataclass(frozen=True, slots=True)
 class Resources:
@@ -53,7 +55,7 @@ class Resources:
             return cls(float(cores), int(memory), int(disk), accelerators_key(accel), bool(preemptible))
         key = (cores, memory, disk, preemptible)
         r = _PLAIN_RESOURCES.get(key)
-        if r is None:     # most jobs of a workflow share a few shapes: share the (immutable) objects too
+        if r is None:  # most jobs of a workflow share a few shapes: share the (immutable) objects too
             r = cls(float(cores), int(memory), int(disk), (), bool(preemptible))
             if len(_PLAIN_RESOURCES) < 4096:
                 _PLAIN_RESOURCES[key] = r
@@ -69,17 +71,27 @@ class Resources:
 
     def fits_within(self, other: "Resources") -> bool:
         """True if a job needing ``self`` can run in an allocation of ``other``."""
-        return (self.cores <= other.cores and self.memory <= other.memory and self.disk <= other.disk
-                and self.accelerator_count <= other.accelerator_count
-                and (self.preemptible or not other.preemptible))
+        return (
+            self.cores <= other.cores
+            and self.memory <= other.memory
+            and self.disk <= other.disk
+            and self.accelerator_count <= other.accelerator_count
+            and (self.preemptible or not other.preemptible)
+        )
 
     def capped(self, limits: "Resources") -> "Resources":
         """Cores, memory and disk no larger than ``limits`` (accelerators and preemptibility kept)."""
-        return Resources(min(self.cores, limits.cores), min(self.memory, limits.memory), min(self.disk, limits.disk),
-                         self.accelerators, self.preemptible)
+        return Resources(
+            min(self.cores, limits.cores),
+            min(self.memory, limits.memory),
+            min(self.disk, limits.disk),
+            self.accelerators,
+            self.preemptible,
+        )
 
     def describe(self) -> str:
         from toil.lib.conversions import bytes2human
+
         cores = int(self.cores) if float(self.cores).is_integer() else self.cores
         text = f"{cores} core(s), {bytes2human(self.memory)} memory, {bytes2human(self.disk)} disk"
         if self.accelerators:
@@ -117,18 +129,18 @@ class NodeSpec:
 
     id: str
     kind: str
-    name: str                      # the job's kind of work, e.g. class or function name (stats group by it)
-    display: str                   # the name shown to people
+    name: str  # the job's kind of work, e.g. class or function name (stats group by it)
+    display: str  # the name shown to people
     resources: Resources
     payload: PayloadRef | None = None
-    retries: int | None = None     # None: the workflow's --retryCount
+    retries: int | None = None  # None: the workflow's --retryCount
     checkpoint: bool = False
     children: list[str] = field(default_factory=list)
     followons: list[str] = field(default_factory=list)
     # (service node id, parent service id or None); services are nodes of kind 'service'
     services: list[tuple[str, str | None]] = field(default_factory=list)
-    keep_return: bool = False      # someone reads this node's return value
-    unit: str = ""                 # Toil's unitName
+    keep_return: bool = False  # someone reads this node's return value
+    unit: str = ""  # Toil's unitName
     extra: dict[str, Any] = field(default_factory=dict)  # kind-specific data (JSON)
     # Cromwell's `preemptible: N`: the first N attempts may run preemptible, later ones may not (None: all)
     preemptible_tries: int | None = None
@@ -139,9 +151,18 @@ class NodeSpec:
             d["p"] = self.payload.to_json()
         if self.retries is not None:
             d["rt"] = self.retries
-        return _put_set(d, d=self.display if self.display != self.name else None, cp=int(self.checkpoint),
-                        c=self.children, f=self.followons, s=[list(s) for s in self.services],
-                        kr=int(self.keep_return), u=self.unit, x=self.extra, pt=self.preemptible_tries)
+        return _put_set(
+            d,
+            d=self.display if self.display != self.name else None,
+            cp=int(self.checkpoint),
+            c=self.children,
+            f=self.followons,
+            s=[list(s) for s in self.services],
+            kr=int(self.keep_return),
+            u=self.unit,
+            x=self.extra,
+            pt=self.preemptible_tries,
+        )
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "NodeSpec":
@@ -149,11 +170,23 @@ class NodeSpec:
         get = d.get
         name, payload, children, followons = d["n"], get("p"), get("c"), get("f")
         services, extra = get("s"), get("x")
-        return cls(d["id"], d["k"], name, get("d", name), Resources.from_json(d["r"]),
-                   PayloadRef(str(payload[0]), int(payload[1]), int(payload[2])) if payload else None,
-                   get("rt"), bool(get("cp")), list(children) if children else [],
-                   list(followons) if followons else [], [(s[0], s[1]) for s in services] if services else [],
-                   bool(get("kr")), get("u", ""), dict(extra) if extra else {}, get("pt"))
+        return cls(
+            d["id"],
+            d["k"],
+            name,
+            get("d", name),
+            Resources.from_json(d["r"]),
+            PayloadRef(str(payload[0]), int(payload[1]), int(payload[2])) if payload else None,
+            get("rt"),
+            bool(get("cp")),
+            list(children) if children else [],
+            list(followons) if followons else [],
+            [(s[0], s[1]) for s in services] if services else [],
+            bool(get("kr")),
+            get("u", ""),
+            dict(extra) if extra else {},
+            get("pt"),
+        )
 
     def label(self) -> str:
         """How logs name this node: its display name and id."""
@@ -170,22 +203,30 @@ class RunRecord:
     children: list[str] = field(default_factory=list)
     followons: list[str] = field(default_factory=list)
     services: list[tuple[str, str | None]] = field(default_factory=list)
-    delete_files: list[str] = field(default_factory=list)    # deleteGlobalFile, done after the run is recorded
-    cleanup_files: list[str] = field(default_factory=list)   # cleanup=True files, deleted when the subtree is done
+    delete_files: list[str] = field(default_factory=list)  # deleteGlobalFile, done after the run is recorded
+    cleanup_files: list[str] = field(default_factory=list)  # cleanup=True files, deleted when the subtree is done
 
     def to_json(self) -> dict[str, Any]:
-        return _put_set({"t": "ran", "id": self.id, "e": self.epoch}, add=[n.to_json() for n in self.add],
-                        c=self.children, f=self.followons, s=[list(s) for s in self.services],
-                        **{"del": self.delete_files, "cln": self.cleanup_files})
-
+        return _put_set(
+            {"t": "ran", "id": self.id, "e": self.epoch},
+            add=[n.to_json() for n in self.add],
+            c=self.children,
+            f=self.followons,
+            s=[list(s) for s in self.services],
+            **{"del": self.delete_files, "cln": self.cleanup_files},
+        )
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "RunRecord":
         return cls(
-            id=d["id"], epoch=int(d["e"]), add=[NodeSpec.from_json(n) for n in d.get("add", ())],
-            children=list(d.get("c", ())), followons=list(d.get("f", ())),
+            id=d["id"],
+            epoch=int(d["e"]),
+            add=[NodeSpec.from_json(n) for n in d.get("add", ())],
+            children=list(d.get("c", ())),
+            followons=list(d.get("f", ())),
             services=[(s[0], s[1]) for s in d.get("s", ())],
-            delete_files=list(d.get("del", ())), cleanup_files=list(d.get("cln", ())),
+            delete_files=list(d.get("del", ())),
+            cleanup_files=list(d.get("cln", ())),
         )
 
 

@@ -4,6 +4,7 @@ The runtime reads this table through toil/runtime/kinds.py (and a plugin's
 front end adds its own kinds there); module paths keep a worker from
 importing a front end before a node of its kind arrives.
 """
+
 from __future__ import annotations
 
 BUILTIN_KINDS: dict[str, str] = {

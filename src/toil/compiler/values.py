@@ -8,6 +8,7 @@ that expanded into a sub-DAG (a scatter, a subworkflow) can return references
 to the nodes it added instead of waiting for them. The IR guarantees those
 nodes finished first: consumers are follow-ons of the producer.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Toil's ``toil.fileStores``: ``FileID``."""
+
 from toil.runtime.worker.filestore import FileID
 
 __all__ = ["FileID"]

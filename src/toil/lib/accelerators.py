@@ -1,4 +1,5 @@
 """Toil's ``toil.lib.accelerators``: the GPUs this machine has."""
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,7 @@ def count_nvidia_gpus() -> int:
         xml = subprocess.check_output(["nvidia-smi", "-q", "-x"], stderr=subprocess.DEVNULL)
         node = minidom.parseString(xml).getElementsByTagName("attached_gpus")[0].firstChild
         return int(node.data)  # type: ignore[union-attr]
-    except Exception:        # no nvidia-smi, it failed, or its XML is not what cwltool expects (ExpatError ...)
+    except Exception:  # no nvidia-smi, it failed, or its XML is not what cwltool expects (ExpatError ...)
         return 0
 
 
@@ -70,5 +71,11 @@ def get_restrictive_environment_for_local_accelerators(accelerator_numbers: set[
     return {"CUDA_VISIBLE_DEVICES": numbers, "SINGULARITYENV_CUDA_VISIBLE_DEVICES": numbers}
 
 
-__all__ = ["have_working_nvidia_smi", "count_nvidia_gpus", "count_amd_gpus", "get_host_accelerator_numbers",
-           "get_individual_local_accelerators", "get_restrictive_environment_for_local_accelerators"]
+__all__ = [
+    "have_working_nvidia_smi",
+    "count_nvidia_gpus",
+    "count_amd_gpus",
+    "get_host_accelerator_numbers",
+    "get_individual_local_accelerators",
+    "get_restrictive_environment_for_local_accelerators",
+]

@@ -1,4 +1,5 @@
 """The appliance image (the image cluster workers run the worker in), named as Toil names it."""
+
 from __future__ import annotations
 
 import logging
@@ -24,12 +25,14 @@ def applianceSelf(forceDockerAppliance: bool = False) -> str:
     here, so the name is only checked for form (a bad one raises ValueError naming it).
     """
     from toil import version
+
     registry = lookupEnvVar("docker registry", "TOIL_DOCKER_REGISTRY", version.dockerRegistry)
     name = lookupEnvVar("docker name", "TOIL_DOCKER_NAME", version.dockerName)
     appliance = lookupEnvVar("docker appliance", "TOIL_APPLIANCE_SELF", f"{registry}/{name}:{version.dockerTag}")
     if not re.fullmatch(r"[\w.\-/:@]+", appliance) or appliance.endswith((":", "/")):
-        raise ValueError(f"not a container image name: {appliance!r} (TOIL_APPLIANCE_SELF, TOIL_DOCKER_REGISTRY "
-                         f"or TOIL_DOCKER_NAME)")
+        raise ValueError(
+            f"not a container image name: {appliance!r} (TOIL_APPLIANCE_SELF, TOIL_DOCKER_REGISTRY or TOIL_DOCKER_NAME)"
+        )
     return appliance
 
 
@@ -37,7 +40,7 @@ def _init_command(env_name: str, what: str) -> str:
     command = lookupEnvVar(what, env_name, "")
     if re.search(r"[\n\r\t]", command):
         raise RuntimeError(f'"{command}" contains invalid characters (newline and/or tab).')
-    return command.replace("'", "'\\''")       # it is placed inside single quotes
+    return command.replace("'", "'\\''")  # it is placed inside single quotes
 
 
 def customDockerInitCmd() -> str:

@@ -1,4 +1,5 @@
 """Toil's ``toil.lib.bioio``: the helpers cactus still imports from it (kept by Toil as wrappers)."""
+
 from __future__ import annotations
 
 import logging
@@ -51,4 +52,12 @@ def getTempFile(suffix: str = "", rootDir: str | None = None) -> str:
     return path
 
 
-__all__ = ["system", "getLogLevelString", "setLoggingFromOptions", "addLoggingOptions", "getTempFile", "logger", "root_logger"]
+__all__ = [
+    "system",
+    "getLogLevelString",
+    "setLoggingFromOptions",
+    "addLoggingOptions",
+    "getTempFile",
+    "logger",
+    "root_logger",
+]

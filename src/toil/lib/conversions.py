@@ -3,6 +3,7 @@
 Decimal units (k, M, G, ...) are powers of 1000; binary units (Ki, Mi, Gi, ...)
 are powers of 1024; a bare number is bytes.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,7 +28,9 @@ def bytes_in_unit(unit: str = "B") -> int:
         return 1 << (10 * _BINARY[u])
     if u in _DECIMAL:
         return 1000 ** _DECIMAL[u]
-    raise ValueError(f"unknown size unit {unit!r}; use B, K, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024)")
+    raise ValueError(
+        f"unknown size unit {unit!r}; use B, K, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024)"
+    )
 
 
 def human2bytes(string: str | int | float) -> int:

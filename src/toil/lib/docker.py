@@ -12,6 +12,7 @@ left (FORGO) when the job ends, even if its process is killed. Here the image is
 node-wide lock of ``toil.runtime.worker.containers``) and noted for ``toil stats``.
 The API is whatever ``DOCKER_HOST`` names (Docker, or Podman's Docker API).
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,21 +27,23 @@ from toil.runtime.worker import containers
 
 log = logging.getLogger(__name__)
 
-FORGO = 0      # leave the container when the job ends
-STOP = 1       # stop it
-RM = 2         # stop and remove it (the default)
+FORGO = 0  # leave the container when the job ends
+STOP = 1  # stop it
+RM = 2  # stop and remove it (the default)
 
 
 def dockerCheckOutput(*args: Any, **kwargs: Any) -> NoReturn:
     """Removed in Toil (it ran ``docker`` through subprocess): raises, pointing at apiDockerCall."""
-    raise RuntimeError("dockerCheckOutput() using subprocess.check_output() has been removed, "
-                       "please switch to apiDockerCall().")
+    raise RuntimeError(
+        "dockerCheckOutput() using subprocess.check_output() has been removed, please switch to apiDockerCall()."
+    )
 
 
 def dockerCall(*args: Any, **kwargs: Any) -> NoReturn:
     """Removed in Toil: raises, pointing at apiDockerCall."""
-    raise RuntimeError("dockerCall() using subprocess.check_output() has been removed, "
-                       "please switch to apiDockerCall().")
+    raise RuntimeError(
+        "dockerCall() using subprocess.check_output() has been removed, please switch to apiDockerCall()."
+    )
 
 
 def subprocessDockerCall(*args: Any, **kwargs: Any) -> NoReturn:
@@ -77,8 +80,9 @@ def _ensure_image(client: Any, image: str) -> None:
         try:
             client.images.pull(image)
         except docker.errors.APIError as e:
-            raise containers.ContainerImageError(f"cannot get the container image {image!r} with docker: "
-                                                 f"{containers.last_line(str(e))}") from None
+            raise containers.ContainerImageError(
+                f"cannot get the container image {image!r} with docker: {containers.last_line(str(e))}"
+            ) from None
 
     containers.ensure_image("docker", image, present, fetch)
 
@@ -94,13 +98,30 @@ def _command(parameters: Any, entrypoint: Any) -> tuple[Any, Any]:
     return " ".join(shlex.quote(str(a)) for a in parameters), entrypoint
 
 
-def apiDockerCall(job: Any, image: str, parameters: Any = None, deferParam: int | None = None,
-                  volumes: dict[str, Any] | None = None, working_dir: str | None = None,
-                  containerName: str | None = None, entrypoint: Any = None, detach: bool = False,
-                  log_config: Any = None, auto_remove: bool | None = None, remove: bool = False,
-                  user: str | None = None, environment: dict[str, str] | None = None, stdout: bool | None = None,
-                  stderr: bool = False, stream: bool = False, demux: bool = False, streamfile: str | None = None,
-                  accelerators: Any = None, timeout: int = 365 * 24 * 60 * 60, **kwargs: Any) -> Any:
+def apiDockerCall(
+    job: Any,
+    image: str,
+    parameters: Any = None,
+    deferParam: int | None = None,
+    volumes: dict[str, Any] | None = None,
+    working_dir: str | None = None,
+    containerName: str | None = None,
+    entrypoint: Any = None,
+    detach: bool = False,
+    log_config: Any = None,
+    auto_remove: bool | None = None,
+    remove: bool = False,
+    user: str | None = None,
+    environment: dict[str, str] | None = None,
+    stdout: bool | None = None,
+    stderr: bool = False,
+    stream: bool = False,
+    demux: bool = False,
+    streamfile: str | None = None,
+    accelerators: Any = None,
+    timeout: int = 365 * 24 * 60 * 60,
+    **kwargs: Any,
+) -> Any:
     """Run ``image`` with ``parameters`` through the Docker API (Toil's signature and defaults).
 
     Returns the output (bytes, as docker-py gives it) when ``detach`` is False, or the container when it
@@ -111,7 +132,7 @@ def apiDockerCall(job: Any, image: str, parameters: Any = None, deferParam: int 
     if accelerators:
         raise containers.NoContainerEngine("apiDockerCall: accelerators are not supported here")
     client = _client(timeout)
-    user = user if user is not None else f"{os.getuid()}:{os.getgid()}"    # outputs owned by the user
+    user = user if user is not None else f"{os.getuid()}:{os.getgid()}"  # outputs owned by the user
     working_dir = os.path.abspath(working_dir or os.getcwd())
     volumes = volumes if volumes is not None else {working_dir: {"bind": "/data", "mode": "rw"}}
     for host_dir in volumes:
@@ -121,17 +142,29 @@ def apiDockerCall(job: Any, image: str, parameters: Any = None, deferParam: int 
     _ensure_image(client, image)
     containers.note_use("docker", image)
     action = RM if deferParam is None else deferParam
-    if job is not None and hasattr(job, "defer"):       # stopped or removed even if the job's process dies
+    if job is not None and hasattr(job, "defer"):  # stopped or removed even if the job's process dies
         if action == STOP:
             job.defer(dockerStop, name)
         elif action == RM or remove:
             job.defer(dockerKill, name, remove=True)
-    common = dict(image=image, command=command, working_dir=working_dir, entrypoint=entrypoint, name=name,
-                  volumes=volumes, auto_remove=remove if auto_remove is None else auto_remove, remove=remove,
-                  log_config=log_config, user=user, environment=environment, **kwargs)
+    common = dict(
+        image=image,
+        command=command,
+        working_dir=working_dir,
+        entrypoint=entrypoint,
+        name=name,
+        volumes=volumes,
+        auto_remove=remove if auto_remove is None else auto_remove,
+        remove=remove,
+        log_config=log_config,
+        user=user,
+        environment=environment,
+        **kwargs,
+    )
     if not detach and (stream or demux):
-        return client.containers.run(detach=False, stdout=True if stdout is None else stdout, stderr=stderr,
-                                     stream=True, **common)
+        return client.containers.run(
+            detach=False, stdout=True if stdout is None else stdout, stderr=stderr, stream=True, **common
+        )
     if not detach:
         return _run_to_end(client, common, True if stdout is None else stdout, stderr)
     container = client.containers.run(detach=True, **common)
@@ -147,8 +180,9 @@ def _run_to_end(client: Any, settings: dict[str, Any], stdout: bool, stderr: boo
     polling its state: Podman 4.3's Docker API can leave a ``wait`` on a container that already ended
     unanswered."""
     import docker
+
     settings = dict(settings)
-    remove = settings.pop("remove", False) | bool(settings.pop("auto_remove", False))   # removed here, after
+    remove = settings.pop("remove", False) | bool(settings.pop("auto_remove", False))  # removed here, after
     # its exit code is read
     container = client.containers.create(**settings)
     try:
@@ -163,18 +197,21 @@ def _run_to_end(client: Any, settings: dict[str, Any], stdout: bool, stderr: boo
         code = int(container.attrs.get("State", {}).get("ExitCode", 1))
         out = container.logs(stdout=stdout, stderr=stderr)
         if code != 0:
-            raise docker.errors.ContainerError(container, code, settings.get("command"), settings["image"],
-                                               container.logs(stdout=False, stderr=True))
+            raise docker.errors.ContainerError(
+                container, code, settings.get("command"), settings["image"], container.logs(stdout=False, stderr=True)
+            )
         return bytes(out)
     finally:
         if remove:
             container.remove(force=True)
 
 
-def dockerKill(container_name: str, gentleKill: bool = False, remove: bool = False, timeout: int = 365 * 24 * 60 * 60
-               ) -> None:
+def dockerKill(
+    container_name: str, gentleKill: bool = False, remove: bool = False, timeout: int = 365 * 24 * 60 * 60
+) -> None:
     """Stop (gently: SIGTERM, else SIGKILL) and optionally remove a container; a missing one is fine."""
     import docker
+
     try:
         container = _client().containers.get(container_name)
     except (docker.errors.NotFound, docker.errors.APIError):
@@ -199,6 +236,7 @@ def dockerStop(container_name: str, remove: bool = False) -> None:
 def containerIsRunning(container_name: str, timeout: int = 365 * 24 * 60 * 60) -> bool | None:
     """True if running, False if stopped, None if there is no such container."""
     import docker
+
     try:
         return bool(_client().containers.get(container_name).status == "running")
     except docker.errors.NotFound:

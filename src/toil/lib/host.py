@@ -1,4 +1,5 @@
 """Facts about this machine that the scheduler, the front ends and Toil's helpers share."""
+
 from __future__ import annotations
 
 import os

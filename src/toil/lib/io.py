@@ -1,4 +1,5 @@
 """File helpers at Toil's ``toil.lib.io`` import path."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Toil's ``toil.lib.memoize``: cache a function's results by its arguments."""
+
 from __future__ import annotations
 
 import datetime

@@ -1,4 +1,5 @@
 """Toil's ``toil.lib.misc``: small helpers user code imports (path types, user name, addresses, times)."""
+
 from __future__ import annotations
 
 import datetime
@@ -100,8 +101,15 @@ class CalledProcessErrorStderr(subprocess.CalledProcessError):
         return f"Command '{self.cmd}' exit status {self.returncode}: {err}"
 
 
-def call_command(cmd: list[str], *args: str, input: str | None = None, timeout: float | None = None,
-                 useCLocale: bool = True, env: dict[str, str] | None = None, quiet: bool = False) -> str:
+def call_command(
+    cmd: list[str],
+    *args: str,
+    input: str | None = None,
+    timeout: float | None = None,
+    useCLocale: bool = True,
+    env: dict[str, str] | None = None,
+    quiet: bool = False,
+) -> str:
     """Run ``cmd + args`` (never through a shell) and return its standard output as text.
 
     A non-zero exit raises CalledProcessErrorStderr carrying the command's standard error.
@@ -122,6 +130,19 @@ def is_mac() -> bool:
     return sys.platform == "darwin"
 
 
-__all__ = ["StrPath", "FileDescriptorOrPath", "get_public_ip", "get_user_name", "utc_now", "unix_now_ms",
-           "unix_seconds_to_timestamp", "unix_seconds_to_local_time", "seconds_to_duration", "slow_down", "printq",
-           "truncExpBackoff", "CalledProcessErrorStderr", "call_command"]
+__all__ = [
+    "StrPath",
+    "FileDescriptorOrPath",
+    "get_public_ip",
+    "get_user_name",
+    "utc_now",
+    "unix_now_ms",
+    "unix_seconds_to_timestamp",
+    "unix_seconds_to_local_time",
+    "seconds_to_duration",
+    "slow_down",
+    "printq",
+    "truncExpBackoff",
+    "CalledProcessErrorStderr",
+    "call_command",
+]

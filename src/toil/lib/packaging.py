@@ -1,4 +1,5 @@
 """Where this installation lives, as Toil's top-level helpers report it."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,12 @@ def toilPackageDirPath() -> str:
 
 def inVirtualEnv() -> bool:
     """Whether this Python runs in a virtualenv or a Conda environment."""
-    return ("VIRTUAL_ENV" in os.environ or "CONDA_DEFAULT_ENV" in os.environ or hasattr(sys, "real_prefix")
-            or sys.base_prefix != sys.prefix)
+    return (
+        "VIRTUAL_ENV" in os.environ
+        or "CONDA_DEFAULT_ENV" in os.environ
+        or hasattr(sys, "real_prefix")
+        or sys.base_prefix != sys.prefix
+    )
 
 
 def resolveEntryPoint(entryPoint: str) -> str:

@@ -1,4 +1,5 @@
 """Toil's ``toil.lib.resources``: CPU time and memory of this process and its children."""
+
 from __future__ import annotations
 
 import resource

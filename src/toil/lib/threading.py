@@ -1,4 +1,5 @@
 """Toil's ``toil.lib.threading``: cpu_count as the scheduler sees it, and a thread that re-raises."""
+
 from __future__ import annotations
 
 import threading

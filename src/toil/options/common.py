@@ -6,6 +6,7 @@ environment and a YAML ``--config`` file (``resolve``), and writes a commented
 config file (``write_config``). Precedence, as in Toil (configargparse):
 command line > environment variable > config file > default.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,7 @@ def _bool(value: str) -> bool:
 
 def _size(value: str) -> int:
     try:
-        n = int(value) if str(value).isdigit() else human2bytes(value)   # exact for huge byte counts
+        n = int(value) if str(value).isdigit() else human2bytes(value)  # exact for huge byte counts
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     if n < 1:
@@ -89,6 +90,7 @@ def _str_list(value: str) -> list[str]:
 
 def _accelerators(value: str) -> list[dict[str, Any]]:
     from toil.compiler.python.requirements import parse_accelerator
+
     try:
         return [parse_accelerator(x) for x in str(value).split(",") if x]
     except (ValueError, TypeError) as e:
@@ -109,6 +111,7 @@ def _env_pairs(value: str) -> dict[str, str | None]:
 
 def _slurm_time(value: str) -> int:
     from toil.runtime.batch.remote.slurm_cluster import parse_slurm_time
+
     try:
         return parse_slurm_time(value)
     except ValueError:
@@ -163,6 +166,8 @@ def _o(dest: str, *flags: str, **kw: Any) -> Option:
     return Option(dest=dest, flags=flags, **kw)
 
 
+# The table is kept one option to a line or two, as written (the formatter would give each argument a line).
+# fmt: off
 OPTIONS: list[Option] = [
     # -- logging
     *[_o("logLevel", f"--log{lvl}", action="store_const", const=lvl, group="logging", in_config=False,
@@ -351,7 +356,8 @@ OPTIONS: list[Option] = [
        help="Do not run a job's single successor in the same worker."),
     _o("disableJobStoreChecksumVerification", "--disableJobStoreChecksumVerification", action="optional_bool",
        default=False, group="misc", help="Skip checksum checks of job store transfers."),
-    _o("sseKey", "--sseKey", group="misc", metavar="PATH", help="Key file for server-side encryption (aws: job store)."),
+    _o("sseKey", "--sseKey", group="misc", metavar="PATH",
+       help="Key file for server-side encryption (aws: job store)."),
     _o("environment", "--setEnv", "-e", type=_env_pairs, action="extend_dict", default={}, group="misc",
        metavar="NAME=VALUE or NAME", help="Set an environment variable in jobs (NAME alone copies the leader's)."),
     _o("servicePollingInterval", "--servicePollingInterval", type=_positive_float, default=60.0, group="misc",
@@ -372,6 +378,7 @@ OPTIONS: list[Option] = [
     _o("badWorkerFailInterval", "--badWorkerFailInterval", type=float, default=0.01, group="debug",
        help="For testing: kill bad workers within this many seconds of starting."),
 ]
+# fmt: on
 
 BY_DEST: dict[str, Option] = {}
 for _opt in OPTIONS:
@@ -398,16 +405,26 @@ def _copy_default(value: Any) -> Any:
 
 # An action's ``values`` are what the option's ``type=`` made of the argument (argparse types them as Any).
 class _ExtendDict(argparse.Action):
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
         current = dict(getattr(namespace, self.dest, None) or {})
         current.update(values)
         setattr(namespace, self.dest, current)
 
 
 class _ConfigFileAction(argparse.Action):
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
         setattr(namespace, self.dest, os.path.abspath(values))
 
 
@@ -435,8 +452,11 @@ def _add_one(container: argparse._ActionsContainer, opt: Option) -> None:
     container.add_argument(*opt.flags, **kw)
 
 
-def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, jobstore_as_flag: bool = False,
-                extra_batch_systems: Sequence[str] = ()) -> None:
+def add_options(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    jobstore_as_flag: bool = False,
+    extra_batch_systems: Sequence[str] = (),
+) -> None:
     """Add every workflow option, and the job store argument, to ``parser``."""
     from toil.runtime.batch import batch_system_names
 
@@ -448,11 +468,22 @@ def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, jobst
             groups[name] = target.add_argument_group(GROUPS[name]) if hasattr(target, "add_argument_group") else target
         return groups[name]
 
-    group("core").add_argument("--config", dest="config", default=None, metavar="PATH", action=_ConfigFileAction,
-                               help="Read option values from this YAML file (as written by 'toil config').")
+    group("core").add_argument(
+        "--config",
+        dest="config",
+        default=None,
+        metavar="PATH",
+        action=_ConfigFileAction,
+        help="Read option values from this YAML file (as written by 'toil config').",
+    )
     if jobstore_as_flag:
-        group("core").add_argument("--jobStore", "--jobstore", dest="jobStore", default=None,
-                                   help="The job store: file:PATH, a bare PATH, or aws:REGION:NAME.")
+        group("core").add_argument(
+            "--jobStore",
+            "--jobstore",
+            dest="jobStore",
+            default=None,
+            help="The job store: file:PATH, a bare PATH, or aws:REGION:NAME.",
+        )
     else:
         group("core").add_argument("jobStore", help="The job store: file:PATH, a bare PATH, or aws:REGION:NAME.")
     names = list(batch_system_names()) + [n for n in extra_batch_systems if n not in batch_system_names()]
@@ -521,10 +552,12 @@ def _coerce(opt: Option, value: object, source: str) -> Any:
         return None
     if not isinstance(value, (str, int, float, list, dict)):
         raise ToilUserError(f"{source}: bad value for {opt.dest}: {type(value).__name__} {reprlib.repr(value)}")
-    if opt.type is None and opt.action == "store" and not isinstance(value, str):    # the string options
+    if opt.type is None and opt.action == "store" and not isinstance(value, str):  # the string options
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ToilUserError(f"{source}: bad value for {opt.dest}: expected a string, got "
-                                f"{type(value).__name__} {reprlib.repr(value)}")
+            raise ToilUserError(
+                f"{source}: bad value for {opt.dest}: expected a string, got "
+                f"{type(value).__name__} {reprlib.repr(value)}"
+            )
         value = str(value)
     try:
         if opt.action in ("store_true", "optional_bool"):
@@ -533,16 +566,15 @@ def _coerce(opt: Option, value: object, source: str) -> Any:
             return dict(value) if isinstance(value, dict) else _env_pairs(str(value))
         if isinstance(value, list) and opt.type not in (_int_list, _str_list):
             if value and all(isinstance(v, dict) for v in value):
-                return value                       # already parsed (e.g. accelerators written by 'toil config')
-            value = ",".join(map(str, value))       # a YAML list of a comma-separated option
+                return value  # already parsed (e.g. accelerators written by 'toil config')
+            value = ",".join(map(str, value))  # a YAML list of a comma-separated option
         if isinstance(value, bool) and opt.type not in (None, _bool):
             raise TypeError(f"expected a value, got {reprlib.repr(value)}")
         if opt.type is not None and not (isinstance(value, list) and opt.type in (_int_list, _str_list)):
             numeric = opt.type in (int, float, _positive_float, _nonneg_float, _nonneg_int, _positive_int)
             value = opt.type(str(value)) if not isinstance(value, (int, float)) or not numeric else value
         if opt.choices is not None and value not in opt.choices:
-            raise argparse.ArgumentTypeError(f"{reprlib.repr(value)} is not one of "
-                                             f"{', '.join(map(str, opt.choices))}")
+            raise argparse.ArgumentTypeError(f"{reprlib.repr(value)} is not one of {', '.join(map(str, opt.choices))}")
         return value
     except (argparse.ArgumentTypeError, ValueError, TypeError, RecursionError) as e:
         raise ToilUserError(f"{source}: bad value for {opt.dest}: {e}") from None

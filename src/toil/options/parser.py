@@ -1,4 +1,5 @@
 """An argument parser whose errors are one line and whose options are resolved like Toil's."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,12 +20,13 @@ class ToilArgumentParser(configargparse.ArgumentParser):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        message = " ".join(str(message).split())      # one line, even when a YAML error spans several
+        message = " ".join(str(message).split())  # one line, even when a YAML error spans several
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
         raise SystemExit(2)
 
-    def parse_args(self, args: Sequence[str] | None = None,
-                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+    def parse_args(
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
         from toil.exceptions import ToilUserError
         from toil.options import common as opts
 

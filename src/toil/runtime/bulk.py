@@ -1,4 +1,5 @@
 """Helpers for building large in-memory state at once (replaying a journal of many thousand jobs)."""
+
 from __future__ import annotations
 
 import gc

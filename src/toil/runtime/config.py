@@ -1,4 +1,5 @@
 """The resolved options of one workflow (Toil's ``Config``), as plain data."""
+
 from __future__ import annotations
 
 import argparse
@@ -146,8 +147,10 @@ class Config:
         if self.logLevel and str(self.logLevel).upper() == "OFF":
             self.logLevel = "CRITICAL"
         # --setEnv NAME (no value) means the leader's own value, taken now.
-        self.environment = {name: (os.environ.get(name, "") if value is None else value)
-                            for name, value in dict(self.environment or {}).items()}
+        self.environment = {
+            name: (os.environ.get(name, "") if value is None else value)
+            for name, value in dict(self.environment or {}).items()
+        }
         if self.stats and self.clean != "never":
             # Toil keeps the job store for 'toil stats' whenever --stats is on.
             self.clean = "never"
@@ -173,8 +176,9 @@ class Config:
         environment it inherits (forked from the leader, or submitted with it).
         """
         out = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
-        out["environment"] = {name: None if is_secret_name(name) else value
-                              for name, value in dict(self.environment or {}).items()}
+        out["environment"] = {
+            name: None if is_secret_name(name) else value for name, value in dict(self.environment or {}).items()
+        }
         return out
 
     @classmethod

@@ -7,6 +7,7 @@ module owns the job store's life: a temporary one when the user gave none,
 ``--restart`` of a kept one, cleaning per ``--clean``, and the front end's
 own record (``frontend.json``) that a restart reads back.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("toil.driver")
 
 FRONTEND_RECORD = "frontend.json"
-_TEMPORARY_PARENTS: set[str] = set()     # directories made here to hold a temporary job store
-Build = Callable[[Workflow], tuple[list[NodeSpec], str]]    # the graph's nodes and its root's id
+_TEMPORARY_PARENTS: set[str] = set()  # directories made here to hold a temporary job store
+Build = Callable[[Workflow], tuple[list[NodeSpec], str]]  # the graph's nodes and its root's id
 Output = TypeVar("Output")
 
 
@@ -49,20 +50,27 @@ def config_from_options(options: argparse.Namespace, default_store_prefix: str) 
 def check_job_store_reachable(options: Config | argparse.Namespace) -> None:
     """A cluster's nodes cannot see a temporary job store on this machine: ask for one they can."""
     from toil.runtime.batch import batch_system_class
+
     batch = options.batchSystem
     if options.jobStore or not batch:
         return
     try:
         remote = batch_system_class(batch).needs_shared_job_store
     except ToilUserError:
-        return                           # an unknown name is refused where the batch system starts
+        return  # an unknown name is refused where the batch system starts
     if remote:
-        raise ToilUserError(f"--batchSystem {batch} runs jobs on other machines: give --jobStore a path on a "
-                            f"file system they share (the default is a local temporary directory)")
+        raise ToilUserError(
+            f"--batchSystem {batch} runs jobs on other machines: give --jobStore a path on a "
+            f"file system they share (the default is a local temporary directory)"
+        )
 
 
-def run_workflow(config: Config, build: Build, read_output: Callable[[Workflow, dict[str, Any]], Output],
-                 record: dict[str, Any] | None = None) -> Output:
+def run_workflow(
+    config: Config,
+    build: Build,
+    read_output: Callable[[Workflow, dict[str, Any]], Output],
+    record: dict[str, Any] | None = None,
+) -> Output:
     """Start (or with --restart, resume) the workflow; return ``read_output(workflow, record)``.
 
     ``record`` is what the front end must know again on restart (the
@@ -79,10 +87,12 @@ def run_workflow(config: Config, build: Build, read_output: Callable[[Workflow, 
             record = read_frontend_record(workflow)
             workflow.restart()
         else:
+
             def build_and_record() -> tuple[list[NodeSpec], str]:
                 graph = build(workflow)
                 workflow.job_store.write_shared_file(FRONTEND_RECORD, json.dumps(record).encode())
                 return graph
+
             workflow.start_graph(build_and_record)
         result = read_output(workflow, record)
         failed = False
@@ -94,12 +104,15 @@ def run_workflow(config: Config, build: Build, read_output: Callable[[Workflow, 
 
 def read_frontend_record(workflow: Workflow) -> dict[str, Any]:
     from toil.runtime.jobstores import NoSuchFileException
+
     locator = workflow.job_store.locator
     try:
         return read_frontend_record_from(workflow.job_store)
     except NoSuchFileException:
-        raise ToilUserError(f"the job store {locator} holds no document workflow (a Python workflow's job store?): "
-                            f"restart it with the program that started it") from None
+        raise ToilUserError(
+            f"the job store {locator} holds no document workflow (a Python workflow's job store?): "
+            f"restart it with the program that started it"
+        ) from None
     except (ValueError, TypeError) as e:
         raise ToilUserError(f"the job store {locator} is damaged: its {FRONTEND_RECORD} cannot be read ({e})") from None
 
@@ -112,8 +125,7 @@ def read_frontend_record_from(job_store: "JobStore") -> dict[str, Any]:
 def _remove_temporary_parent(config: Config) -> None:
     """A temporary job store lives in a directory of its own: remove it once the store is gone."""
     parent = os.path.dirname(str(config.jobStore).removeprefix("file:"))
-    if parent in _TEMPORARY_PARENTS and not os.path.exists(
-            os.path.join(parent, "jobstore")):
+    if parent in _TEMPORARY_PARENTS and not os.path.exists(os.path.join(parent, "jobstore")):
         try:
             os.rmdir(parent)
         except OSError:

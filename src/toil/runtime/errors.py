@@ -1,4 +1,5 @@
 """Show user errors as one line, not a traceback, when they end a program."""
+
 from __future__ import annotations
 
 import os
@@ -22,6 +23,7 @@ def install_excepthook() -> None:
 
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         from toil.exceptions import ToilUserError
+
         if isinstance(value, ToilUserError) and not os.environ.get("TOIL_TRACEBACK"):
             prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "toil"
             text = " ".join(str(value).split("\n"))

@@ -4,6 +4,7 @@ Set ``TOIL_TEST_CRASH_AT=<point>:<n>`` to SIGKILL this process the n-th time
 it passes ``<point>``. Unset (always, outside tests), every call is a dict
 lookup that finds nothing.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,10 +47,13 @@ def maybe_fs_fault(op: str) -> None:
         return
     if _fs_random is None:
         import random
+
         _fs_random = random.Random(f"{_fs_spec.get('seed', '0')}-{os.getpid()}")
     if _fs_random.random() < float(_fs_spec.get("slow", 0)):
         import time
+
         time.sleep(float(_fs_spec.get("delay", 0.1)))
     if _fs_random.random() < float(_fs_spec.get("fail", 0)):
         import errno
+
         raise OSError(errno.EIO, f"injected I/O error in {op}")

@@ -7,6 +7,7 @@ declares its own as entry points of the group ``toil.node_kinds``
 calls ``register_kind``. The runtime names no front end, and a worker imports
 a runner only when a node of its kind arrives.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -52,8 +53,10 @@ def runner_for(kind: str) -> Runner:
     if kind not in _loaded:
         target = _target(kind)
         if target is None:
-            raise ToilUserError(f"this worker cannot run nodes of kind {kind!r} (known kinds: "
-                                f"{', '.join(sorted(kind_targets())) or 'none: is toil installed?'})")
+            raise ToilUserError(
+                f"this worker cannot run nodes of kind {kind!r} (known kinds: "
+                f"{', '.join(sorted(kind_targets())) or 'none: is toil installed?'})"
+            )
         module, _, name = target.partition(":")
         _loaded[kind] = getattr(importlib.import_module(module), name)
     return _loaded[kind]

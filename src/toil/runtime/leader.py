@@ -7,6 +7,7 @@ files, stop services, kill jobs). Nothing is acted on before it is durable,
 so a leader killed at any instant resumes with --restart without losing
 recorded work or running a recorded job again.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -16,24 +17,37 @@ import time
 from typing import Callable, ParamSpec, assert_never
 
 from toil.compiler.ir import NodeSpec, Resources
-from toil.exceptions import (FailedJobsException, InsufficientSystemResources, JobStoreWriteError,
-                             WorkflowInterrupted)
+from toil.exceptions import FailedJobsException, InsufficientSystemResources, JobStoreWriteError, WorkflowInterrupted
 from toil.runtime import faults
 from toil.runtime.batch.base import BatchJob, BatchSystem, Completion
+from toil.runtime.config import Config
 from toil.runtime.jobstores import retry
 from toil.runtime.jobstores.base import JobStore
-from toil.runtime.config import Config
 from toil.runtime.jobstores.journal import Journal, decode_line
 from toil.runtime.observe.logs import JobLogs, job_log_target, write_job_log
-from toil.runtime.protocol import (Attempt, ChainHint, DeleteFiles, Effect, FailRecord, JsonDict, KillNodes,
-                                   RecordToJournal, ReviveRecord, ScheduleRetry, StopServices, SvcStartedRecord,
-                                   WorkerMessage, WorkerResult, gather_results)
-from toil.runtime.scheduling import Node, WorkflowState, attempt_resources
 from toil.runtime.observe.statsdata import EndStatLine, RunStatLine
+from toil.runtime.protocol import (
+    Attempt,
+    ChainHint,
+    DeleteFiles,
+    Effect,
+    FailRecord,
+    JsonDict,
+    KillNodes,
+    RecordToJournal,
+    ReviveRecord,
+    ScheduleRetry,
+    StopServices,
+    SvcStartedRecord,
+    WorkerMessage,
+    WorkerResult,
+    gather_results,
+)
+from toil.runtime.scheduling import Node, WorkflowState, attempt_resources
 
 log = logging.getLogger("toil.leader")
 
-KILL_FLAG = "toil-kill"          # set by 'toil kill'; the leader stops when it sees it
+KILL_FLAG = "toil-kill"  # set by 'toil kill'; the leader stops when it sees it
 SERVICE_POLL_SECONDS = 0.05
 IDLE_WAIT_SECONDS = 1.0
 BACKOFF_MAX = 600.0
@@ -47,33 +61,42 @@ def retry_delay(attempt: int, base: float = 2.0, factor: float = 3.0) -> float:
 
 
 class Leader:
-    def __init__(self, job_store: JobStore, config: Config, state: WorkflowState, batch: BatchSystem,
-                 journal: Journal) -> None:
+    def __init__(
+        self, job_store: JobStore, config: Config, state: WorkflowState, batch: BatchSystem, journal: Journal
+    ) -> None:
         self.job_store = job_store
         self.config = config
         self.state = state
         self.batch = batch
         self.journal = journal
-        self.issued: dict[str, Attempt] = {}      # token -> the attempt out with the batch system
+        self.issued: dict[str, Attempt] = {}  # token -> the attempt out with the batch system
         self.services_starting: dict[str, str] = {}  # service node id -> token
         self.timers: list[tuple[float, str]] = []  # (due, node id) for retries waiting out their backoff
         self.not_before: dict[str, float] = {}
-        self.failure_notes: dict[str, str] = {}   # node id -> why it failed (last attempt)
+        self.failure_notes: dict[str, str] = {}  # node id -> why it failed (last attempt)
         self._pending_records: list[JsonDict] = []
         self._deadlock_since: float | None = None
-        self._stranded: set[str] = set()       # services stopped because their owners cannot finish
+        self._stranded: set[str] = set()  # services stopped because their owners cannot finish
         self.completed_runs = 0
         from toil.runtime.observe.monitor import make_monitor
+
         self.monitor = make_monitor(self, config)
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> None:
         """Run the workflow to its end, publishing its progress (status file, progress bar, metrics)."""
-        self.job_store.clear_flag(KILL_FLAG)     # a kill of an earlier run is not meant for this one
-        self._stats_line({"t": "run", "attempt": self.config.workflowAttemptNumber,
-                          "start": time.time(), "batchSystem": self.batch.name,
-                          "defaultCores": self.config.defaultCores, "defaultMemory": self.config.defaultMemory,
-                          "maxCores": self.config.maxCores})
+        self.job_store.clear_flag(KILL_FLAG)  # a kill of an earlier run is not meant for this one
+        self._stats_line(
+            {
+                "t": "run",
+                "attempt": self.config.workflowAttemptNumber,
+                "start": time.time(),
+                "batchSystem": self.batch.name,
+                "defaultCores": self.config.defaultCores,
+                "defaultMemory": self.config.defaultMemory,
+                "maxCores": self.config.maxCores,
+            }
+        )
         outcome = "failed"
         try:
             self._loop()
@@ -83,8 +106,15 @@ class Leader:
             raise
         finally:
             self.monitor.close(outcome)
-            self._stats_line({"t": "end", "attempt": self.config.workflowAttemptNumber,
-                              "end": time.time(), "outcome": outcome, "leader_cpu": time.process_time()})
+            self._stats_line(
+                {
+                    "t": "end",
+                    "attempt": self.config.workflowAttemptNumber,
+                    "end": time.time(),
+                    "outcome": outcome,
+                    "leader_cpu": time.process_time(),
+                }
+            )
 
     def _stats_line(self, record: RunStatLine | EndStatLine) -> None:
         if self.config.stats:
@@ -100,8 +130,11 @@ class Leader:
     def _loop(self) -> None:
         self._rescue_results()
         if self.state.failed:
-            log.info("Retrying %d job(s) that had failed: %s", len(self.state.failed),
-                     ", ".join(list(self.state.failed.values())[:5]))
+            log.info(
+                "Retrying %d job(s) that had failed: %s",
+                len(self.state.failed),
+                ", ".join(list(self.state.failed.values())[:5]),
+            )
             self._commit([ReviveRecord().to_json()])
         while True:
             self._issue_ready()
@@ -115,7 +148,7 @@ class Leader:
             for c in completions:
                 records.extend(self._collect(c))
                 if "result" not in c.extra:
-                    result_files.append(c.token)    # the worker left its result in the job store
+                    result_files.append(c.token)  # the worker left its result in the job store
             records.extend(self._poll_services())
             self._commit(records)
             for token in result_files:
@@ -125,8 +158,10 @@ class Leader:
             self._stop_stranded_services()
             self.monitor.tick()
             if self.job_store.has_flag(KILL_FLAG):
-                raise WorkflowInterrupted(f"stopped by 'toil kill': running jobs were killed and the job store "
-                                          f"{self.job_store.locator} is kept; rerun with --restart to continue")
+                raise WorkflowInterrupted(
+                    f"stopped by 'toil kill': running jobs were killed and the job store "
+                    f"{self.job_store.locator} is kept; rerun with --restart to continue"
+                )
         retried = retry.summary()
         if retried:
             log.warning("Leader: %s", retried)
@@ -149,7 +184,8 @@ class Leader:
             except OSError as e:
                 raise JobStoreWriteError(
                     f"cannot write to the job store {self.job_store.locator}: {e.strerror or e}; the workflow "
-                    f"stopped with its state intact: fix this and rerun with --restart") from None
+                    f"stopped with its state intact: fix this and rerun with --restart"
+                ) from None
             faults.maybe_crash("leader-after-commit")
             for rec in records:
                 self.state.apply(rec)
@@ -228,8 +264,17 @@ class Leader:
         self.issued[attempt.token] = attempt
         if node.spec.kind == "service":
             self.services_starting[node.id] = attempt.token
-        self.batch.issue(BatchJob(attempt.token, node.id, node.spec.label(), resources, message.to_json(),
-                                  service=node.spec.kind == "service", name=node.spec.name))
+        self.batch.issue(
+            BatchJob(
+                attempt.token,
+                node.id,
+                node.spec.label(),
+                resources,
+                message.to_json(),
+                service=node.spec.kind == "service",
+                name=node.spec.name,
+            )
+        )
 
     def _chain_hint(self, node: Node) -> ChainHint | None:
         """The spec of node's single next successor, so the worker can chain into it."""
@@ -280,15 +325,18 @@ class Leader:
             log.log(level, "Got message from job at time %s: %s", time.strftime("%m-%d-%Y %H:%M:%S"), text)
         self.monitor.job_ended(result.stats)
         if self.config.stats and result.stats:
-            self._best_effort(self.job_store.append_stats, [json.dumps(s, separators=(",", ":")).encode() + b"\n"
-                                                            for s in result.stats])
+            self._best_effort(
+                self.job_store.append_stats,
+                [json.dumps(s, separators=(",", ":")).encode() + b"\n" for s in result.stats],
+            )
         self.completed_runs += len(result.runs)
         return list(result.runs)
 
-    def _report_failure(self, c: Completion, node_id: str, why: str, counts: bool, permanent: bool,
-                        records: list[JsonDict]) -> None:
+    def _report_failure(
+        self, c: Completion, node_id: str, why: str, counts: bool, permanent: bool, records: list[JsonDict]
+    ) -> None:
         node = self.state.nodes.get(node_id)
-        spec = node.spec if node else _spec_in(records, node_id)   # a chained job: added by these records
+        spec = node.spec if node else _spec_in(records, node_id)  # a chained job: added by these records
         label = spec.label() if spec else node_id
         if spec is not None and not permanent:
             total = self.state.total_tries(spec)
@@ -307,8 +355,9 @@ class Leader:
             limit = self.config.maxLogFileSize
             if limit and len(text) > limit:
                 text = text[-limit:]
-            JobLogs.logWithFormatting(f"Log from job {label}", text.decode("utf-8", "replace").rstrip("\n").split("\n"),
-                                      method=log.warning)
+            JobLogs.logWithFormatting(
+                f"Log from job {label}", text.decode("utf-8", "replace").rstrip("\n").split("\n"), method=log.warning
+            )
 
     def _handle_logs(self, c: Completion, failed: bool) -> None:
         """With --writeLogs/--writeLogsGzip DIR, keep every job's log in DIR, named after the job."""
@@ -318,8 +367,14 @@ class Leader:
             if text is not None:
                 attempt = Attempt.from_token(c.token)
                 node = self.state.nodes.get(attempt.node_id) if attempt else None
-                write_job_log(target, node.spec.display if node else "job", text, failed=failed, gzipped=gzipped,
-                              suffix=c.token.replace("/", "-"))
+                write_job_log(
+                    target,
+                    node.spec.display if node else "job",
+                    text,
+                    failed=failed,
+                    gzipped=gzipped,
+                    suffix=c.token.replace("/", "-"),
+                )
         self.batch.discard_log(c)
 
     def _retry_delay(self, attempt: int) -> float:
@@ -360,9 +415,12 @@ class Leader:
             self._deadlock_since = now
         elif now - self._deadlock_since > self.config.deadlockWait:
             raise FailedJobsException(
-                self.job_store.locator, [], detail=f"deadlock: {len(running)} service job(s) hold all the "
+                self.job_store.locator,
+                [],
+                detail=f"deadlock: {len(running)} service job(s) hold all the "
                 f"resources, so the {len(queued)} job(s) waiting for them can never start; give services fewer "
-                f"resources or allow more with --maxCores/--maxMemory")
+                f"resources or allow more with --maxCores/--maxMemory",
+            )
 
     def _is_started_service(self, token: str) -> bool:
         attempt = self.issued.get(token)
@@ -377,7 +435,7 @@ class Leader:
         found: dict[str, WorkerResult] = {}
         for name in names:
             raw = self.job_store.read_result(name) or b""
-            if name.endswith(".rlog"):          # a warm worker's results log: whole results and progress lines
+            if name.endswith(".rlog"):  # a warm worker's results log: whole results and progress lines
                 lines = [decode_line(line) for line in raw.split(b"\n") if line]
                 found.update(gather_results([rec for rec in lines if rec is not None]))
             else:
@@ -406,11 +464,16 @@ class Leader:
             first = next(iter(failed))
             note = self.failure_notes.get(first)
             detail = f"{len(failed)} job(s) failed, first {failed[first]}" + (f": {note}" if note else "")
-            raise FailedJobsException(self.job_store.locator, list(failed.values()), detail=detail,
-                                      reasons=[self.failure_notes.get(f, "") for f in failed])
+            raise FailedJobsException(
+                self.job_store.locator,
+                list(failed.values()),
+                detail=detail,
+                reasons=[self.failure_notes.get(f, "") for f in failed],
+            )
         stuck = [n.spec.label() for n in self.state.nodes.values()][:5]
-        raise FailedJobsException(self.job_store.locator, [], detail=f"the workflow stopped with jobs that can "
-                                  f"never run ({', '.join(stuck)})")
+        raise FailedJobsException(
+            self.job_store.locator, [], detail=f"the workflow stopped with jobs that can never run ({', '.join(stuck)})"
+        )
 
 
 def _spec_in(records: list[JsonDict], node_id: str) -> NodeSpec | None:

@@ -15,6 +15,7 @@ and refuses a newer one in one line.
   makes durable; ``ran`` records are ``RunRecord`` (compiler/ir.py).
 * ``Effect``: what the scheduling state machine asks the leader to do.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,8 +32,10 @@ JsonDict = dict[str, Any]
 def _check_version(data: JsonDict, what: str) -> None:
     version = data.get("v", PROTOCOL_VERSION)
     if version != PROTOCOL_VERSION:
-        raise JobStoreCorruptError(f"{what} of protocol version {version!r} (this version reads "
-                                   f"{PROTOCOL_VERSION}): was it written by another version of Toil?")
+        raise JobStoreCorruptError(
+            f"{what} of protocol version {version!r} (this version reads "
+            f"{PROTOCOL_VERSION}): was it written by another version of Toil?"
+        )
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class Attempt:
 class ChainHint:
     """The node's single next successor, so a worker may run it in the same process."""
 
-    spec: JsonDict          # the successor's NodeSpec, as JSON (parsed only if the worker chains)
+    spec: JsonDict  # the successor's NodeSpec, as JSON (parsed only if the worker chains)
     npreds: int
 
     def to_json(self) -> list[JsonDict | int]:
@@ -86,12 +89,17 @@ class WorkerMessage:
     spec: NodeSpec
     alloc: Resources
     next: ChainHint | None = None
-    main: str | None = None         # the leader's __main__ script, for workers in fresh processes
+    main: str | None = None  # the leader's __main__ script, for workers in fresh processes
 
     def to_json(self) -> JsonDict:
-        out: JsonDict = {"v": PROTOCOL_VERSION, "token": self.attempt.token, "epoch": self.attempt.epoch,
-                         "spec": self.spec.to_json(), "alloc": self.alloc.to_json(),
-                         "next": self.next.to_json() if self.next else None}
+        out: JsonDict = {
+            "v": PROTOCOL_VERSION,
+            "token": self.attempt.token,
+            "epoch": self.attempt.epoch,
+            "spec": self.spec.to_json(),
+            "alloc": self.alloc.to_json(),
+            "next": self.next.to_json() if self.next else None,
+        }
         if self.main:
             out["main"] = self.main
         return out
@@ -100,8 +108,13 @@ class WorkerMessage:
     def from_json(cls, data: JsonDict) -> "WorkerMessage":
         _check_version(data, "a worker message")
         spec = NodeSpec.from_json(data["spec"])
-        return cls(Attempt(spec.id, int(data["epoch"])), spec, Resources.from_json(data["alloc"]),
-                   ChainHint.from_json(data.get("next")), data.get("main"))
+        return cls(
+            Attempt(spec.id, int(data["epoch"])),
+            spec,
+            Resources.from_json(data["alloc"]),
+            ChainHint.from_json(data.get("next")),
+            data.get("main"),
+        )
 
 
 @dataclass
@@ -142,8 +155,13 @@ class WorkerResult:
         return Attempt.from_token(self.token)
 
     def to_json(self) -> JsonDict:
-        out: JsonDict = {"v": PROTOCOL_VERSION, "token": self.token, "runs": self.runs,
-                         "messages": [list(m) for m in self.messages], "stats": self.stats}
+        out: JsonDict = {
+            "v": PROTOCOL_VERSION,
+            "token": self.token,
+            "runs": self.runs,
+            "messages": [list(m) for m in self.messages],
+            "stats": self.stats,
+        }
         if self.failed is not None:
             out["failed"] = self.failed.to_json()
         if self.running is not None:
@@ -154,10 +172,14 @@ class WorkerResult:
     def from_json(cls, data: JsonDict) -> "WorkerResult":
         _check_version(data, "a worker result")
         failed, running = data.get("failed"), data.get("running")
-        return cls(str(data["token"]), list(data.get("runs", ())),
-                   [(int(level), str(text)) for level, text in data.get("messages", ())],
-                   list(data.get("stats", ())), FailedRun.from_json(failed) if failed else None,
-                   Attempt.from_json(running) if running else None)
+        return cls(
+            str(data["token"]),
+            list(data.get("runs", ())),
+            [(int(level), str(text)) for level, text in data.get("messages", ())],
+            list(data.get("stats", ())),
+            FailedRun.from_json(failed) if failed else None,
+            Attempt.from_json(running) if running else None,
+        )
 
 
 @dataclass
@@ -169,8 +191,13 @@ class ResultProgress:
     running: Attempt | None
 
     def to_json(self) -> JsonDict:
-        return {"v": PROTOCOL_VERSION, "token": self.token, "part": 1, "run": self.run,
-                "running": self.running.to_json() if self.running else None}
+        return {
+            "v": PROTOCOL_VERSION,
+            "token": self.token,
+            "part": 1,
+            "run": self.run,
+            "running": self.running.to_json() if self.running else None,
+        }
 
     @staticmethod
     def is_progress(data: JsonDict) -> bool:
@@ -220,8 +247,12 @@ class FailRecord:
     @classmethod
     def from_json(cls, data: JsonDict) -> "FailRecord":
         memory = data.get("memory")
-        return cls(Attempt.from_json(data), bool(data.get("counts", True)), bool(data.get("permanent")),
-                   int(memory) if memory else None)
+        return cls(
+            Attempt.from_json(data),
+            bool(data.get("counts", True)),
+            bool(data.get("permanent")),
+            int(memory) if memory else None,
+        )
 
 
 @dataclass

@@ -16,6 +16,7 @@ Records: ``init`` (root graph), ``ran`` (a run's RunRecord), ``fail``
 (a failed attempt), ``svc_started``, ``reset`` (restart a checkpoint),
 ``revive`` (a restart gives failed jobs their tries back).
 """
+
 from __future__ import annotations
 
 import enum
@@ -24,19 +25,28 @@ from typing import Any, Iterable, Literal, TypedDict
 
 from toil.compiler.ir import KIND_NOOP, KIND_SERVICE, NodeSpec, Resources, RunRecord
 from toil.exceptions import JobStoreCorruptError
-from toil.runtime.protocol import (DeleteFiles, Effect, FailRecord, JsonDict, KillNodes, RecordToJournal,
-                                   ResetRecord, ScheduleRetry, StopServices)
+from toil.runtime.protocol import (
+    DeleteFiles,
+    Effect,
+    FailRecord,
+    JsonDict,
+    KillNodes,
+    RecordToJournal,
+    ResetRecord,
+    ScheduleRetry,
+    StopServices,
+)
 
 
 class NodeStatus(enum.IntEnum):
     """Where a node is in its life (an int in snapshots, so they stay readable across versions)."""
 
-    WAITING = 0      # for predecessors
-    READY = 1        # to be issued
-    ISSUED = 2       # an attempt is out with the batch system
-    RAN = 3          # its run is recorded; its successors or services are under way
-    FAILED = 4       # permanently
-    STOPPED = 5      # abandoned: its checkpoint is being reset
+    WAITING = 0  # for predecessors
+    READY = 1  # to be issued
+    ISSUED = 2  # an attempt is out with the batch system
+    RAN = 3  # its run is recorded; its successors or services are under way
+    FAILED = 4  # permanently
+    STOPPED = 5  # abandoned: its checkpoint is being reset
 
     @property
     def label(self) -> str:
@@ -66,39 +76,61 @@ class JobCounts(TypedDict):
 class NodeJson(TypedDict):
     """A node in a snapshot of the state (``Node.to_json``): short keys, as there may be many thousands."""
 
-    spec: JsonDict                  # NodeSpec.to_json
-    st: int                         # NodeStatus (an issued node is saved as ready)
-    np: int                         # npreds
-    rl: int                         # released
-    pr: list[str]                   # preds
-    ph: int                         # phase
-    pe: int                         # pending
-    ep: int                         # epoch
-    tl: int                         # tries_left
-    c: list[str]                    # children
-    f: list[str]                    # followons
-    s: list[list[str | None]]       # services: [service id, parent service id or null]
-    cl: list[str]                   # cleanup
-    cr: str | None                  # creator
-    ab: str | None                  # abandoned
-    rs: bool                        # resetting
-    sw: int                         # svc_waiting
-    sl: int                         # svc_live
-    sp: bool                        # stopping
-    bg: bool                        # begun
-    ow: str | None                  # owner
-    ps: str | None                  # parent_service
-    sd: bool                        # started
-    m: int | None                   # memory
+    spec: JsonDict  # NodeSpec.to_json
+    st: int  # NodeStatus (an issued node is saved as ready)
+    np: int  # npreds
+    rl: int  # released
+    pr: list[str]  # preds
+    ph: int  # phase
+    pe: int  # pending
+    ep: int  # epoch
+    tl: int  # tries_left
+    c: list[str]  # children
+    f: list[str]  # followons
+    s: list[list[str | None]]  # services: [service id, parent service id or null]
+    cl: list[str]  # cleanup
+    cr: str | None  # creator
+    ab: str | None  # abandoned
+    rs: bool  # resetting
+    sw: int  # svc_waiting
+    sl: int  # svc_live
+    sp: bool  # stopping
+    bg: bool  # begun
+    ow: str | None  # owner
+    ps: str | None  # parent_service
+    sd: bool  # started
+    m: int | None  # memory
 
 
 class Node:
     """The runtime state of one node of the graph."""
 
-    __slots__ = ("spec", "status", "npreds", "released", "preds", "phase", "pending", "epoch", "tries_left",
-                 "children", "followons", "services", "cleanup", "creator", "abandoned", "resetting",
-                 "svc_waiting", "svc_live", "stopping", "begun", "owner", "parent_service", "started",
-                 "memory")
+    __slots__ = (
+        "spec",
+        "status",
+        "npreds",
+        "released",
+        "preds",
+        "phase",
+        "pending",
+        "epoch",
+        "tries_left",
+        "children",
+        "followons",
+        "services",
+        "cleanup",
+        "creator",
+        "abandoned",
+        "resetting",
+        "svc_waiting",
+        "svc_live",
+        "stopping",
+        "begun",
+        "owner",
+        "parent_service",
+        "started",
+        "memory",
+    )
 
     def __init__(self, spec: NodeSpec, creator: str | None, tries: int) -> None:
         self.spec = spec
@@ -115,16 +147,16 @@ class Node:
         self.services = list(spec.services)
         self.cleanup: list[str] = []
         self.creator = creator
-        self.abandoned: str | None = None     # id of the checkpoint whose subtree is being reset
+        self.abandoned: str | None = None  # id of the checkpoint whose subtree is being reset
         self.resetting = False
-        self.svc_waiting = 0                  # services not yet started
-        self.svc_live = 0                     # services not yet finished
+        self.svc_waiting = 0  # services not yet started
+        self.svc_live = 0  # services not yet finished
         self.stopping = False
-        self.begun = False                    # phases have begun (services had started)
-        self.owner: str | None = None         # for a service node: the job that owns it
+        self.begun = False  # phases have begun (services had started)
+        self.owner: str | None = None  # for a service node: the job that owns it
         self.parent_service: str | None = None
         self.started = False
-        self.memory: int | None = None        # memory override after an out-of-memory kill
+        self.memory: int | None = None  # memory override after an out-of-memory kill
 
     @property
     def id(self) -> str:
@@ -132,17 +164,37 @@ class Node:
 
     def to_json(self) -> NodeJson:
         status = READY if self.status == ISSUED else self.status
-        d: NodeJson = {"spec": self.spec.to_json(), "st": status, "np": self.npreds, "rl": self.released,
-             "pr": self.preds, "ph": self.phase, "pe": self.pending, "ep": self.epoch, "tl": self.tries_left,
-             "c": self.children, "f": self.followons, "s": [list(s) for s in self.services],
-             "cl": self.cleanup, "cr": self.creator, "ab": self.abandoned, "rs": self.resetting,
-             "sw": self.svc_waiting, "sl": self.svc_live, "sp": self.stopping, "bg": self.begun,
-             "ow": self.owner, "ps": self.parent_service, "sd": self.started, "m": self.memory}
+        d: NodeJson = {
+            "spec": self.spec.to_json(),
+            "st": status,
+            "np": self.npreds,
+            "rl": self.released,
+            "pr": self.preds,
+            "ph": self.phase,
+            "pe": self.pending,
+            "ep": self.epoch,
+            "tl": self.tries_left,
+            "c": self.children,
+            "f": self.followons,
+            "s": [list(s) for s in self.services],
+            "cl": self.cleanup,
+            "cr": self.creator,
+            "ab": self.abandoned,
+            "rs": self.resetting,
+            "sw": self.svc_waiting,
+            "sl": self.svc_live,
+            "sp": self.stopping,
+            "bg": self.begun,
+            "ow": self.owner,
+            "ps": self.parent_service,
+            "sd": self.started,
+            "m": self.memory,
+        }
         return d
 
     @classmethod
     def from_json(cls, d: NodeJson) -> "Node":
-        n = cls.__new__(cls)      # every field is set below: skip __init__'s defaults (restart speed)
+        n = cls.__new__(cls)  # every field is set below: skip __init__'s defaults (restart speed)
         n.spec, n.creator, n.tries_left = NodeSpec.from_json(d["spec"]), d["cr"], d["tl"]
         n.status, n.npreds, n.released, n.preds = NodeStatus(d["st"]), d["np"], d["rl"], list(d["pr"])
         n.phase, n.pending, n.epoch = d["ph"], d["pe"], d["ep"]
@@ -176,8 +228,8 @@ class WorkflowState:
         self.root: str | None = None
         self.root_done = False
         self.done_count = 0
-        self.failed: dict[str, str] = {}      # permanently failed node id -> label
-        self.gate: set[str] = set()           # services restarting after a leader restart
+        self.failed: dict[str, str] = {}  # permanently failed node id -> label
+        self.gate: set[str] = set()  # services restarting after a leader restart
         self.effects: list[Effect] = []
         self._ready: deque[str] = deque()
 
@@ -197,8 +249,9 @@ class WorkflowState:
         elif t == "init":
             self._init(rec)
         else:
-            raise JobStoreCorruptError(f"unknown journal record type {t!r}; was this job store written by a "
-                                       f"newer version?")
+            raise JobStoreCorruptError(
+                f"unknown journal record type {t!r}; was this job store written by a newer version?"
+            )
 
     def _init(self, rec: JsonDict) -> None:
         specs = [NodeSpec.from_json(n) for n in rec["nodes"]]
@@ -537,16 +590,28 @@ class WorkflowState:
         out with the batch system, and those of them that started) or from a journal replay (none known)."""
         c = self.counts()
         # issued nodes not yet running are queued: retries waiting out their backoff, jobs the batch system holds
-        return {"queued": c["ready"] + c["issued"] - running, "issued": issued, "running": running,
-                "finished": c["done"], "failed": len(self.failed), "waiting": c["waiting"] + c["ran"],
-                "services": sum(1 for n in self.nodes.values() if n.spec.kind == KIND_SERVICE and n.status != WAITING)}
+        return {
+            "queued": c["ready"] + c["issued"] - running,
+            "issued": issued,
+            "running": running,
+            "finished": c["done"],
+            "failed": len(self.failed),
+            "waiting": c["waiting"] + c["ran"],
+            "services": sum(1 for n in self.nodes.values() if n.spec.kind == KIND_SERVICE and n.status != WAITING),
+        }
 
     # ------------------------------------------------------------------ snapshots
     def to_json(self) -> dict[str, Any]:
         ready = list(dict.fromkeys(i for i in self._ready if i in self.nodes and self.nodes[i].status == READY))
         ready += [i for i, n in self.nodes.items() if n.status == ISSUED]
-        return {"root": self.root, "root_done": self.root_done, "done": self.done_count,
-                "failed": self.failed, "ready": ready, "nodes": [n.to_json() for n in self.nodes.values()]}
+        return {
+            "root": self.root,
+            "root_done": self.root_done,
+            "done": self.done_count,
+            "failed": self.failed,
+            "ready": ready,
+            "nodes": [n.to_json() for n in self.nodes.values()],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any], default_retries: int) -> "WorkflowState":

@@ -9,6 +9,7 @@ operations is what makes runs safe to kill and resume:
 4. start: compile the root graph, journal it; restart: replay the journal;
 5. run the leader loop; 6. clean up per --clean.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,13 @@ import time
 from typing import Any, Callable
 
 from toil.compiler.ir import IR_VERSION, NodeSpec
-from toil.exceptions import (JobStoreExistsException, NoSuchJobStoreException, ToilRestartException,
-                             ToilUserError, WorkflowInterrupted)
+from toil.exceptions import (
+    JobStoreExistsException,
+    NoSuchJobStoreException,
+    ToilRestartException,
+    ToilUserError,
+    WorkflowInterrupted,
+)
 from toil.runtime.bulk import paused_gc
 from toil.runtime.config import Config
 from toil.runtime.jobstores import JobStore, open_job_store
@@ -43,7 +49,7 @@ class Workflow:
         self.config = config
         self.job_store: JobStore = open_job_store(config.jobStore)
         self.created_here = False
-        self.started = False      # a workflow was recorded in the job store (init record or earlier)
+        self.started = False  # a workflow was recorded in the job store (init record or earlier)
         self.succeeded = False
         self.workflow_dir: str | None = None
         self._locked = False
@@ -56,14 +62,17 @@ class Workflow:
         js = self.job_store
         if self.config.restart:
             if not js.exists():
-                raise NoSuchJobStoreException(js.locator, ", so there is no workflow to restart; run without "
-                                                          "--restart to start one")
+                raise NoSuchJobStoreException(
+                    js.locator, ", so there is no workflow to restart; run without --restart to start one"
+                )
             js.lock_leader()
             self._locked = True
             meta = js.read_meta()
             if meta.get("ir_version") != IR_VERSION:
-                raise ToilUserError(f"the job store {js.locator} was written with job graph format "
-                                    f"{meta.get('ir_version')}, and this version of toil reads format {IR_VERSION}")
+                raise ToilUserError(
+                    f"the job store {js.locator} was written with job graph format "
+                    f"{meta.get('ir_version')}, and this version of toil reads format {IR_VERSION}"
+                )
             self._adopt_stored_config(meta)
             self.started = True
         else:
@@ -75,8 +84,14 @@ class Workflow:
                 else:
                     raise JobStoreExistsException(js.locator)
             self.config.assign_workflow_id()
-            js.create({"workflow_id": self.config.workflowID, "ir_version": IR_VERSION,
-                       "config": self.config.to_json(), "main": _main_script()})
+            js.create(
+                {
+                    "workflow_id": self.config.workflowID,
+                    "ir_version": IR_VERSION,
+                    "config": self.config.to_json(),
+                    "main": _main_script(),
+                }
+            )
             self.created_here = True
             js.lock_leader()
             self._locked = True
@@ -88,7 +103,7 @@ class Workflow:
         try:
             self.job_store.read_meta()
         except ToilUserError:
-            return True        # not ours, or damaged: never delete it implicitly
+            return True  # not ours, or damaged: never delete it implicitly
         snapshot, records = self.job_store.journal().load()
         return snapshot is not None or bool(records)
 
@@ -97,8 +112,14 @@ class Workflow:
         stored = meta.get("config", {})
         self.config.workflowID = meta.get("workflow_id") or stored.get("workflowID")
         self.config.workflowAttemptNumber = int(stored.get("workflowAttemptNumber", 0)) + 1
-        for key in ("retryCount", "defaultMemory", "defaultCores", "defaultDisk", "defaultPreemptible",
-                    "defaultAccelerators"):
+        for key in (
+            "retryCount",
+            "defaultMemory",
+            "defaultCores",
+            "defaultDisk",
+            "defaultPreemptible",
+            "defaultAccelerators",
+        ):
             if key in stored:
                 setattr(self.config, key, stored[key])
         meta["config"] = {**stored, "workflowAttemptNumber": self.config.workflowAttemptNumber}
@@ -112,7 +133,7 @@ class Workflow:
         clean = self.config.clean
         success = not failed and self.succeeded
         if self.created_here and not self.started:
-            js.destroy()   # nothing was recorded: there is nothing to lose
+            js.destroy()  # nothing was recorded: there is nothing to lose
         elif clean == "always" or (clean == "onSuccess" and success) or (clean == "onError" and failed):
             js.destroy()
         if self.workflow_dir and self.config.cleanWorkDir != "never":
@@ -146,7 +167,7 @@ class Workflow:
         if not self.config.restart:
             raise ToilRestartException("restart() needs the --restart option")
         self._run_orphaned_deferred()
-        batch = self._start_batch()    # fork the zygote before the replayed state fills this process
+        batch = self._start_batch()  # fork the zygote before the replayed state fills this process
         try:
             state = self._replay()
             if state.finished:
@@ -165,27 +186,39 @@ class Workflow:
             retries = int(self.config.retryCount)
             state = WorkflowState.from_json(snapshot["state"], retries) if snapshot else WorkflowState(retries)
             if snapshot is None and (not records or records[0].get("t") != "init"):
-                raise ToilUserError(f"the job store {self.job_store.locator} holds no started workflow (the run "
-                                    f"stopped before its first job was recorded): run again without --restart")
+                raise ToilUserError(
+                    f"the job store {self.job_store.locator} holds no started workflow (the run "
+                    f"stopped before its first job was recorded): run again without --restart"
+                )
             for rec in records:
                 state.apply(rec)
             state.recover()
-        log.info("Resumed the workflow from %d journal record(s) in %.2f s: %d job(s) done, %d to go",
-                 len(records), time.time() - started, state.done_count, len(state.nodes))
+        log.info(
+            "Resumed the workflow from %d journal record(s) in %.2f s: %d job(s) done, %d to go",
+            len(records),
+            time.time() - started,
+            state.done_count,
+            len(state.nodes),
+        )
         return state
 
     def _run(self, state: WorkflowState, batch: Any) -> Any:
         from toil.runtime.leader import Leader
 
         leader = Leader(self.job_store, self.config, state, batch, self.job_store.journal())
-        log.info("Running workflow %s in %s on the %s batch system", self.config.workflowID,
-                 self.job_store.locator, self.config.batchSystem)
+        log.info(
+            "Running workflow %s in %s on the %s batch system",
+            self.config.workflowID,
+            self.job_store.locator,
+            self.config.batchSystem,
+        )
         started = time.time()
         with _stop_on_signals(self.job_store.locator):
             leader.run()
         self.succeeded = True
-        log.info("Finished toil run successfully: %d job run(s) in %.1f s", leader.completed_runs,
-                 time.time() - started)
+        log.info(
+            "Finished toil run successfully: %d job run(s) in %.1f s", leader.completed_runs, time.time() - started
+        )
         self.job_store.journal().write_snapshot(state.to_json())
         return self._root_value(state)
 
@@ -198,11 +231,13 @@ class Workflow:
         self._wait_for_previous_workers()
         cls = batch_system_class(self.config.batchSystem)
         js, config, wdir = self.job_store, self.config, self.workflow_dir or "/tmp"
-        batch = new_batch_system(cls, BatchContext(config, js, wdir, js.workers_lock_path(),
-                                                   tuple(js.leader_lease_fds())))
+        batch = new_batch_system(
+            cls, BatchContext(config, js, wdir, js.workers_lock_path(), tuple(js.leader_lease_fds()))
+        )
         if config.realTimeLogging:
             from toil.runtime.worker.realtime import RealtimeServer, enable_for_jobs
-            self._realtime = RealtimeServer()   # bound before the fork so jobs know its address
+
+            self._realtime = RealtimeServer()  # bound before the fork so jobs know its address
             enable_for_jobs(self._realtime.address, config.logLevel)
         batch.start()
         if self._realtime is not None:
@@ -222,28 +257,33 @@ class Workflow:
             return
         log.info("Waiting for job processes of the previous leader to exit")
         if not js.wait_for_workers(PREVIOUS_WORKERS_WAIT):
-            raise ToilUserError(f"job processes of a previous leader still run on {js.locator}; stop them and "
-                                f"try again")
+            raise ToilUserError(
+                f"job processes of a previous leader still run on {js.locator}; stop them and try again"
+            )
 
     def _run_orphaned_deferred(self) -> None:
         from toil.runtime.worker.deferred import run_orphaned
+
         directory = os.path.join(self.workflow_dir or "", "deferred")
         if not os.path.isdir(directory):
             return
         for name in os.listdir(directory):
             if name.startswith("deferred-") and name.endswith(".pkl"):
-                pid = int(name[len("deferred-"):-len(".pkl")])
+                pid = int(name[len("deferred-") : -len(".pkl")])
                 if not _pid_alive(pid):
                     run_orphaned(directory, pid)
 
     # ------------------------------------------------------------------ files
-    def import_file(self, src_uri: str, shared_file_name: str | None = None, symlink: bool = True,
-                    check_existence: bool = True) -> Any:
+    def import_file(
+        self, src_uri: str, shared_file_name: str | None = None, symlink: bool = True, check_existence: bool = True
+    ) -> Any:
         from toil.runtime.worker.filestore import FileID
+
         src_uri = os.fspath(src_uri) if isinstance(src_uri, os.PathLike) else src_uri
         if not isinstance(src_uri, str):
-            raise ToilUserError(f"import_file needs a path or URL string, got {type(src_uri).__name__} "
-                                f"{reprlib.repr(src_uri)}")
+            raise ToilUserError(
+                f"import_file needs a path or URL string, got {type(src_uri).__name__} {reprlib.repr(src_uri)}"
+            )
         link = bool(symlink and self.config.symlinkImports)
         try:
             result = self.job_store.import_file(src_uri, shared_file_name=shared_file_name, symlink=link)
@@ -258,12 +298,15 @@ class Workflow:
 
     def export_file(self, file_id: Any, dst_uri: str) -> None:
         from toil.runtime.jobstores import NoSuchFileException
+
         dst_uri = os.fspath(dst_uri) if isinstance(dst_uri, os.PathLike) else dst_uri
         if not isinstance(dst_uri, str) or not dst_uri:
             raise ToilUserError(f"export_file needs a destination path or URL string, got {reprlib.repr(dst_uri)}")
         if not isinstance(file_id, str):
-            raise ToilUserError(f"export_file needs a file ID (from import_file or writeGlobalFile), got "
-                                f"{type(file_id).__name__} {reprlib.repr(file_id)}")
+            raise ToilUserError(
+                f"export_file needs a file ID (from import_file or writeGlobalFile), got "
+                f"{type(file_id).__name__} {reprlib.repr(file_id)}"
+            )
         try:
             self.job_store.export_file(str(file_id), dst_uri)
         except NoSuchFileException as e:
@@ -288,8 +331,10 @@ class _stop_on_signals:
             self.saved[sig] = signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
-        raise WorkflowInterrupted(f"stopped by {signal.Signals(signum).name}: running jobs were killed and the job "
-                                  f"store {self.locator} is kept; rerun with --restart to continue")
+        raise WorkflowInterrupted(
+            f"stopped by {signal.Signals(signum).name}: running jobs were killed and the job "
+            f"store {self.locator} is kept; rerun with --restart to continue"
+        )
 
     def __exit__(self, *exc: Any) -> None:
         for sig, handler in self.saved.items():
@@ -299,6 +344,7 @@ class _stop_on_signals:
 def _main_script() -> str | None:
     """The user's script (for 'toil debug-job', which must import it to unpickle its jobs)."""
     import sys
+
     path = getattr(sys.modules.get("__main__"), "__file__", None)
     return os.path.abspath(path) if path and path.endswith(".py") else None
 
@@ -311,4 +357,3 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-

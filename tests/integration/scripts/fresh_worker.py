@@ -1,4 +1,5 @@
 """Compile a job whose class lives in __main__, then run it through _toil_worker in a fresh interpreter."""
+
 import json
 import os
 import subprocess
@@ -31,8 +32,14 @@ if __name__ == "__main__":
     js.write_pack(compiled.pack_name, compiled.pack)
     spec = compiled.specs[0]
     spec.keep_return = True
-    message = {"token": f"{spec.id}.0", "spec": spec.to_json(), "epoch": 0, "alloc": spec.resources.to_json(),
-               "next": None, "main": os.path.abspath(__file__)}
+    message = {
+        "token": f"{spec.id}.0",
+        "spec": spec.to_json(),
+        "epoch": 0,
+        "alloc": spec.resources.to_json(),
+        "next": None,
+        "main": os.path.abspath(__file__),
+    }
     with open(os.path.join(where, "message.json"), "w") as f:
         json.dump(message, f)
     code = subprocess.call(["_toil_worker", js.locator, os.path.join(where, "message.json")])

@@ -4,6 +4,7 @@
 
 With --hog, the job holds that many MiB for three seconds (to exceed its memory). Prints ``RESULT ok``.
 """
+
 import time
 
 from toil.common import Toil
@@ -12,7 +13,7 @@ from toil.job import Job
 
 def sized(job, hog_mib):
     if hog_mib:
-        block = bytearray(hog_mib * 2 ** 20)
+        block = bytearray(hog_mib * 2**20)
         for i in range(0, len(block), 4096):
             block[i] = 1
         time.sleep(3)
@@ -26,4 +27,6 @@ if __name__ == "__main__":
     parser.add_argument("--hog", type=int, default=0)
     options = parser.parse_args()
     with Toil(options) as toil:
-        print("RESULT", toil.start(Job.wrapJobFn(sized, options.hog, cores=options.cores, memory=options.mem, disk="1Mi")))
+        print(
+            "RESULT", toil.start(Job.wrapJobFn(sized, options.hog, cores=options.cores, memory=options.mem, disk="1Mi"))
+        )

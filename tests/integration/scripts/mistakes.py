@@ -30,6 +30,7 @@ def build(mistake):
         root.addChildFn(f, a.rv())
     elif mistake == "pickle":
         import threading
+
         root.addChildFn(f, threading.Lock())
     elif mistake == "toobig":
         root.addChildFn(f, 1, memory="100Ti")

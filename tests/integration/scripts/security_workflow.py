@@ -5,6 +5,7 @@ Run as ``python security_workflow.py JOBSTORE --input FILE --tool EXE --check OU
 The job ``check`` writes to OUT a digest of the secret environment variables it sees (never the values),
 so a test can tell that jobs still get the leader's environment. With ``--fail`` one job fails.
 """
+
 import hashlib
 import json
 import os
@@ -12,8 +13,14 @@ import os
 from toil.common import Toil
 from toil.job import Job
 
-SECRETS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITHUB_TOKEN", "TOIL_TEST_API_TOKEN", "MY_API_TOKEN",
-           "SETENV_PASSWORD")
+SECRETS = (
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "GITHUB_TOKEN",
+    "TOIL_TEST_API_TOKEN",
+    "MY_API_TOKEN",
+    "SETENV_PASSWORD",
+)
 
 
 def digest(value):
@@ -69,6 +76,7 @@ if __name__ == "__main__":
         imported = toil.importFile("file://" + os.path.abspath(options.input), symlink=False)
         tool = toil.importFile("file://" + os.path.abspath(options.tool), symlink=False)
         linked = toil.importFile("file://" + os.path.abspath(options.input))
-        value = toil.start(Job.wrapJobFn(root, imported, tool, options.check, options.fail,
-                                         cores=0.5, memory="20M", disk="5M"))
+        value = toil.start(
+            Job.wrapJobFn(root, imported, tool, options.check, options.fail, cores=0.5, memory="20M", disk="5M")
+        )
     print(f"RESULT {value}")

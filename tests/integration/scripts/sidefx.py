@@ -3,6 +3,7 @@
 Each line is 'NAME NODEID'. The workflow has a fan-out summed through
 promises, a chain, a file passed between jobs, a follow-on and a service.
 """
+
 import os
 import time
 
@@ -72,6 +73,9 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=20)
     options = parser.parse_args()
     with Toil(options) as toil:
-        value = toil.restart() if options.restart else toil.start(
-            Job.wrapJobFn(root, options.n, cores=0.5, memory="10M", disk="1M"))
+        value = (
+            toil.restart()
+            if options.restart
+            else toil.start(Job.wrapJobFn(root, options.n, cores=0.5, memory="10M", disk="1M"))
+        )
     print(f"RESULT {value}")

@@ -2,6 +2,7 @@
 
 Run as ``python stats_workflow.py JOBSTORE --stats``; prints ``RESULT <value>``.
 """
+
 import time
 
 from toil.common import Toil
@@ -27,14 +28,16 @@ def gather(job, values):
 
 
 def root(job):
-    values = [job.addChildJobFn(sleeper if i % 2 else writer, i, cores=0.5, memory="20M", disk="5M").rv()
-              for i in range(6)]
+    values = [
+        job.addChildJobFn(sleeper if i % 2 else writer, i, cores=0.5, memory="20M", disk="5M").rv() for i in range(6)
+    ]
     return job.addFollowOnJobFn(gather, values, cores=0.5, memory="20M", disk="5M").rv()
 
 
 if __name__ == "__main__":
     options = Job.Runner.getDefaultArgumentParser().parse_args()
     with Toil(options) as toil:
-        value = toil.restart() if options.restart else toil.start(
-            Job.wrapJobFn(root, cores=0.5, memory="20M", disk="5M"))
+        value = (
+            toil.restart() if options.restart else toil.start(Job.wrapJobFn(root, cores=0.5, memory="20M", disk="5M"))
+        )
     print(f"RESULT {value}")

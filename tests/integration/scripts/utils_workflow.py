@@ -8,6 +8,7 @@ its log, sleeps S seconds or until the file GO exists, and fails if its index is
 Both files are looked for in $FIX_DIR, by default the current directory.
 Prints ``RESULT <sum>``.
 """
+
 import os
 import time
 
@@ -33,8 +34,9 @@ def total(job, values):
 
 
 def fan(job, n, sleep, fail_at, pid_dir):
-    values = [job.addChildJobFn(work, i, sleep, fail_at, pid_dir, cores=1, memory="50M", disk="1M").rv()
-              for i in range(n)]
+    values = [
+        job.addChildJobFn(work, i, sleep, fail_at, pid_dir, cores=1, memory="50M", disk="1M").rv() for i in range(n)
+    ]
     return job.addFollowOnJobFn(total, values, cores=0.1, memory="50M", disk="1M").rv()
 
 
@@ -49,6 +51,9 @@ if __name__ == "__main__":
         if options.restart:
             value = toil.restart()
         else:
-            value = toil.start(Job.wrapJobFn(fan, options.n, options.sleep, options.fail_at, options.pid_dir,
-                                             cores=0.1, memory="50M", disk="1M"))
+            value = toil.start(
+                Job.wrapJobFn(
+                    fan, options.n, options.sleep, options.fail_at, options.pid_dir, cores=0.1, memory="50M", disk="1M"
+                )
+            )
     print(f"RESULT {value}")

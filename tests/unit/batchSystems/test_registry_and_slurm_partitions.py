@@ -1,4 +1,5 @@
 """Toil's batch system plugin API and the Slurm partitions user code reads."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,7 +41,7 @@ def test_a_registered_factory_is_a_batch_system_choice() -> None:
 
 
 def test_lsf_subclasses_load_and_refuse_to_run_in_one_line() -> None:
-    class Custom(LSFBatchSystem):                 # as toil_container declares its own
+    class Custom(LSFBatchSystem):  # as toil_container declares its own
         class Worker(LSFBatchSystem.Worker):
             pass
 
@@ -54,16 +55,20 @@ def test_toils_batch_job_records() -> None:
     assert BatchJobExitReason.to_string(99) == "99"
 
 
-def test_partition_set_reads_sinfo_and_picks_partitions_as_toil(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_partition_set_reads_sinfo_and_picks_partitions_as_toil(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "sinfo").write_text(SINFO)
     (tmp_path / "sinfo").chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
     ps = SlurmBatchSystem.PartitionSet()
     assert [(p.partition_name, p.gres, p.time_limit, p.memory) for p in ps.all_partitions or []] == [
-        ("short", False, 3600, "7800"), ("long", False, 7 * 86400, "64000+"), ("gpu", True, float("inf"), "32000")]
+        ("short", False, 3600, "7800"),
+        ("long", False, 7 * 86400, "64000+"),
+        ("gpu", True, float("inf"), "32000"),
+    ]
     assert ps.gpu_partitions == {"gpu"} and ps.default_gpu_partition and ps.default_gpu_partition.priority == 5
-    assert ps.get_partition(600) == "short"       # the lowest priority without GRES that is long enough
+    assert ps.get_partition(600) == "short"  # the lowest priority without GRES that is long enough
     assert ps.get_partition(86400) == "long"
     assert ps.get_partition(None) is None
     assert ps.get_partition(30 * 86400) == "gpu"  # only the GRES partition is long enough

@@ -1,4 +1,5 @@
 """`toil stats` formatting: Toil's table layout, sorting, human units and JSON."""
+
 from __future__ import annotations
 
 import json
@@ -9,11 +10,34 @@ from toil.runtime.observe.statsdata import parse_stats
 
 
 def lines(*jobs: tuple[str, float]) -> bytes:
-    out = [json.dumps({"t": "run", "attempt": 0, "start": 0.0, "batchSystem": "slurm", "defaultCores": 2,
-                       "defaultMemory": 1024 ** 3, "maxCores": 8}).encode()]
+    out = [
+        json.dumps(
+            {
+                "t": "run",
+                "attempt": 0,
+                "start": 0.0,
+                "batchSystem": "slurm",
+                "defaultCores": 2,
+                "defaultMemory": 1024**3,
+                "maxCores": 8,
+            }
+        ).encode()
+    ]
     for i, (name, wall) in enumerate(jobs):
-        out.append(json.dumps({"id": str(i), "name": name, "start": float(i), "wall": wall, "cpu": wall / 2,
-                               "maxrss": 2048, "pid": i % 2, "host": "h"}).encode())
+        out.append(
+            json.dumps(
+                {
+                    "id": str(i),
+                    "name": name,
+                    "start": float(i),
+                    "wall": wall,
+                    "cpu": wall / 2,
+                    "maxrss": 2048,
+                    "pid": i % 2,
+                    "host": "h",
+                }
+            ).encode()
+        )
     return b"\n".join(out) + b"\n"
 
 
@@ -32,14 +56,13 @@ def names(text: str) -> list[str]:
 def test_header_and_blocks():
     text = table(STATS, args())
     first = text.splitlines()[:4]
-    assert first == ["Batch System: slurm", "Default Cores: 2  Default Memory: 1.00G", "Max Cores: 8",
-                     first[3]]
+    assert first == ["Batch System: slurm", "Default Cores: 2  Default Memory: 1.00G", "Max Cores: 8", first[3]]
     assert first[3].startswith("Total Clock: 7.75  Total Runtime:")
-    assert text.count("Count |") == 5      # Worker, Job, and one per name
+    assert text.count("Count |") == 5  # Worker, Job, and one per name
 
 
 def test_sorting_by_each_category_and_field():
-    assert names(table(STATS, args())) == ["c", "b", "a"]                              # median time
+    assert names(table(STATS, args())) == ["c", "b", "a"]  # median time
     assert names(table(STATS, args(sortReverse=True))) == ["a", "b", "c"]
     assert names(table(STATS, args(sortCategory="alpha"))) == ["a", "b", "c"]
     assert names(table(STATS, args(sortCategory="count", sortReverse=True)))[0] == "c"
@@ -67,6 +90,7 @@ def test_reports_written_whole_and_devices_left_alone(tmp_path):
     import stat
 
     from toil.cli.toil_stats import _write
+
     target = tmp_path / "r.txt"
     _write(str(target), "one\n")
     _write(str(target), "two\n")

@@ -1,4 +1,5 @@
 """Sub-DAGs built from data dependencies."""
+
 from toil.compiler.dag import SubDag, json_node, new_node_id
 from toil.compiler.ir import KIND_NOOP, Resources
 

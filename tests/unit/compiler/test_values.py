@@ -1,4 +1,5 @@
 """JSON return values with references between nodes."""
+
 import json
 
 import pytest
@@ -11,15 +12,18 @@ def reader(returns: dict[str, object]) -> ReturnReader:
 
 
 def test_references_resolve_recursively_through_other_returns() -> None:
-    returns = {"scatter": {"out": [ref("a", "x"), ref("b", "x"), None]},
-               "a": {"x": 1}, "b": ref("inner"), "inner": {"x": [2, 3]}}
+    returns = {
+        "scatter": {"out": [ref("a", "x"), ref("b", "x"), None]},
+        "a": {"x": 1},
+        "b": ref("inner"),
+        "inner": {"x": [2, 3]},
+    }
     assert reader(returns).resolve(ref("scatter", "out")) == [1, [2, 3], None]
 
 
 def test_a_whole_return_and_nested_containers() -> None:
     returns = {"n": {"k": "v"}}
-    assert reader(returns).resolve({"a": [ref("n")], "b": {"c": ref("n", "k")}}) == {"a": [{"k": "v"}],
-                                                                                     "b": {"c": "v"}}
+    assert reader(returns).resolve({"a": [ref("n")], "b": {"c": ref("n", "k")}}) == {"a": [{"k": "v"}], "b": {"c": "v"}}
 
 
 def test_each_return_is_read_once() -> None:

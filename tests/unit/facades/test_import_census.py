@@ -4,6 +4,7 @@ The list (toil_import_census.tsv) was made by bench/import_census.py from the pr
 list (toil_public_names.tsv) holds names of Toil 9.6's public modules that user code reaches beyond that
 census. A failure names the projects it breaks.
 """
+
 from __future__ import annotations
 
 import csv
@@ -46,8 +47,9 @@ def rows(filename: str) -> list[dict[str, str]]:
 
 def failures_of(table: list[dict[str, str]]) -> list[list[str]]:
     names = [[r["module"], r["name"]] for r in table if (r["module"], r["name"]) not in NOT_PROVIDED]
-    proc = subprocess.run([sys.executable, "-c", PROBE], input=json.dumps(names), capture_output=True, text=True,
-                          check=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE], input=json.dumps(names), capture_output=True, text=True, check=True, timeout=120
+    )
     return list(json.loads(proc.stdout))
 
 
@@ -70,7 +72,9 @@ def test_every_public_name_of_toil_96_that_user_code_reaches_imports() -> None:
 
 
 def test_the_probe_reports_a_missing_name() -> None:
-    table = [{"module": "toil.lib.misc", "name": "NoSuchName", "projects": "nobody"},
-             {"module": "toil.no_such_module", "name": "-", "projects": "nobody"}]
+    table = [
+        {"module": "toil.lib.misc", "name": "NoSuchName", "projects": "nobody"},
+        {"module": "toil.no_such_module", "name": "-", "projects": "nobody"},
+    ]
     failures = failures_of(table)
     assert [f[:2] for f in failures] == [["toil.lib.misc", "NoSuchName"], ["toil.no_such_module", "-"]]

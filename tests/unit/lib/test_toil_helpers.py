@@ -1,4 +1,5 @@
 """Toil's small helpers at toil.lib.* and toil.* behave as Toil's do."""
+
 from __future__ import annotations
 
 import logging
@@ -30,7 +31,7 @@ def test_call_command_returns_stdout_and_raises_with_stderr(tmp_path: Path) -> N
 def test_misc_values_follow_toils_forms() -> None:
     backoff = misc.truncExpBackoff()
     waits = [next(backoff) for _ in range(13)]
-    assert waits[0] == 0 and all(2 ** i <= waits[i + 1] < 2 ** i + 1 for i in range(10)) and waits[-1] == 1024
+    assert waits[0] == 0 and all(2**i <= waits[i + 1] < 2**i + 1 for i in range(10)) and waits[-1] == 1024
     assert misc.seconds_to_duration(1.5) == "PT1.500S" and misc.slow_down(0) > 0
     assert misc.get_user_name() and misc.get_public_ip().count(".") == 3
     assert misc.unix_seconds_to_timestamp(0).startswith("1970-01-01T00:00:00")
@@ -40,7 +41,7 @@ def test_bioio_system_runs_lists_and_shell_strings_and_raises(tmp_path: Path) ->
     out = tmp_path / "o"
     bioio.system(["sh", "-c", f"echo list > {out}"])
     assert out.read_text() == "list\n"
-    bioio.system(f"echo shell | tr a-z A-Z > {out}")          # a string is a shell command line, as in Toil
+    bioio.system(f"echo shell | tr a-z A-Z > {out}")  # a string is a shell command line, as in Toil
     assert out.read_text() == "SHELL\n"
     with pytest.raises(subprocess.CalledProcessError):
         bioio.system(["false"])
@@ -62,7 +63,7 @@ def test_removed_docker_calls_raise_pointing_at_api_docker_call() -> None:
 def test_gpu_counts_come_from_nvidia_smi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     accelerators.count_nvidia_gpus.cache_clear()
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert accelerators.count_nvidia_gpus() == 0          # no nvidia-smi
+    assert accelerators.count_nvidia_gpus() == 0  # no nvidia-smi
     accelerators.count_nvidia_gpus.cache_clear()
     fake_command(tmp_path, "nvidia-smi", "echo '<nvidia_smi_log><attached_gpus>2</attached_gpus></nvidia_smi_log>'\n")
     assert accelerators.count_nvidia_gpus() == 2
@@ -86,12 +87,12 @@ def test_memoize_and_sync_memoize_compute_once() -> None:
     @sync_memoize
     def cube(x: int) -> int:
         calls.append(-x)
-        return x ** 3
+        return x**3
 
     assert [square(3), square(3), cube(2), cube(2)] == [9, 9, 8, 8] and calls == [3, -2]
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")   # Toil's thread prints it too
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # Toil's thread prints it too
 def test_exceptional_thread_reraises_in_the_joining_thread() -> None:
     def boom() -> None:
         raise ValueError("inside")

@@ -1,4 +1,5 @@
 """Workflow options: Toil's names and defaults, env vars, config files, one-line errors."""
+
 from __future__ import annotations
 
 import subprocess
@@ -7,8 +8,8 @@ import sys
 import pytest
 
 from toil.job import Job
-from toil.runtime.config import Config
 from toil.options.common import write_config
+from toil.runtime.config import Config
 
 
 def parse(*args):
@@ -19,14 +20,30 @@ def test_toil_defaults():
     o = parse("./js")
     assert o.batchSystem == "single_machine" and o.retryCount == 1 and o.clean == "onSuccess"
     assert o.cleanWorkDir == "always" and o.logLevel == "INFO" and o.maxNodes == [10] and o.targetTime == 1800
-    assert o.defaultMemory == 2 * 2 ** 30 and o.defaultDisk == 2 * 2 ** 30 and o.defaultCores == 1
+    assert o.defaultMemory == 2 * 2**30 and o.defaultDisk == 2 * 2**30 and o.defaultCores == 1
     assert o.defaultPreemptible is False and o.restart is False and o.stats is False
 
 
 def test_sizes_and_flags():
-    o = parse("file:/x/js", "--maxCores", "2", "--defaultMemory", "100Mi", "--logDebug", "--disableChaining",
-              "--defaultPreemptible", "--retryCount", "3", "--clean", "never", "--setEnv", "A=1", "-e", "B")
-    assert o.maxCores == 2 and o.defaultMemory == 100 * 2 ** 20 and o.logLevel == "Debug"
+    o = parse(
+        "file:/x/js",
+        "--maxCores",
+        "2",
+        "--defaultMemory",
+        "100Mi",
+        "--logDebug",
+        "--disableChaining",
+        "--defaultPreemptible",
+        "--retryCount",
+        "3",
+        "--clean",
+        "never",
+        "--setEnv",
+        "A=1",
+        "-e",
+        "B",
+    )
+    assert o.maxCores == 2 and o.defaultMemory == 100 * 2**20 and o.logLevel == "Debug"
     assert o.disableChaining is True and o.defaultPreemptible is True and o.retryCount == 3
     assert o.environment == {"A": "1", "B": None}
 
@@ -49,18 +66,21 @@ def test_written_config_round_trips(tmp_path):
     text = path.read_text()
     assert "retryCount: 1" in text and "# " in text
     o = parse("./js", "--config", str(path))
-    assert o.retryCount == 1 and o.defaultMemory == 2 * 2 ** 30
+    assert o.retryCount == 1 and o.defaultMemory == 2 * 2**30
     # every option written comes back as its default, whatever its type (lists, sizes, dicts, None)
     from toil.options.common import defaults
+
     plain = parse("./js")
-    for dest, default in defaults().items():
+    for dest in defaults():
         assert getattr(o, dest) == getattr(plain, dest), dest
 
 
 def test_config_with_every_option_changed_reads_back(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("defaultAccelerators: ['cuda:2']\nnodeTypes: [t2.micro, m5.large]\nmaxNodes: [3, 4]\n"
-                    "environment: {A: b}\nstats: true\n")
+    path.write_text(
+        "defaultAccelerators: ['cuda:2']\nnodeTypes: [t2.micro, m5.large]\nmaxNodes: [3, 4]\n"
+        "environment: {A: b}\nstats: true\n"
+    )
     o = parse("./js", "--config", str(path))
     assert o.defaultAccelerators[0]["count"] == 2 and o.nodeTypes == ["t2.micro", "m5.large"]
     assert o.maxNodes == [3, 4] and o.environment == {"A": "b"} and o.stats is True
@@ -69,17 +89,20 @@ def test_config_with_every_option_changed_reads_back(tmp_path):
 def test_config_object_is_plain_data():
     c = Config()
     c.setOptions(parse("./js", "--stats"))
-    assert c.jobStore.startswith("file:/") and c.clean == "never"   # --stats keeps the job store
+    assert c.jobStore.startswith("file:/") and c.clean == "never"  # --stats keeps the job store
     again = Config.from_json(c.to_json())
     assert again.jobStore == c.jobStore and again.maxCores == c.maxCores
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["./js", "--frobnicate"], "unrecognized arguments: --frobnicate"),
-    (["./js", "--defaultMemory", "lots"], "--defaultMemory"),
-    (["./js", "--clean", "sometimes"], "--clean"),
-    ([], "jobStore"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["./js", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["./js", "--defaultMemory", "lots"], "--defaultMemory"),
+        (["./js", "--clean", "sometimes"], "--clean"),
+        ([], "jobStore"),
+    ],
+)
 def test_bad_options_give_one_line(args, needle, tmp_path):
     script = tmp_path / "wf.py"
     script.write_text("from toil.job import Job\nJob.Runner.getDefaultArgumentParser().parse_args()\n")

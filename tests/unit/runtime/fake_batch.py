@@ -4,6 +4,7 @@ The leader's unit tests drive it: a behaviour maps an issued job (its
 WorkerMessage) to what happened, a Completion and, optionally, the
 WorkerResult its worker would have left.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,7 @@ class Outcome:
     lost: bool = False
     oom: bool = False
     killed: bool = False
-    hold: bool = False           # stays running until killed
+    hold: bool = False  # stays running until killed
 
 
 Behaviour = Callable[[WorkerMessage], Outcome]
@@ -35,8 +36,9 @@ def succeed(message: WorkerMessage, record: RunRecord | None = None) -> Outcome:
     """The job ran; its record adds nothing unless given."""
     a = message.attempt
     run = record or RunRecord(id=a.node_id, epoch=a.epoch)
-    return Outcome(0, WorkerResult(a.token, runs=[run.to_json()], stats=[{"id": a.node_id, "name": a.node_id,
-                                                                         "ok": True}]))
+    return Outcome(
+        0, WorkerResult(a.token, runs=[run.to_json()], stats=[{"id": a.node_id, "name": a.node_id, "ok": True}])
+    )
 
 
 def fail(message: WorkerMessage, error: str = "ValueError: boom", permanent: bool = False) -> Outcome:
@@ -70,9 +72,17 @@ class FakeBatchSystem(BatchSystem):
             self.held[job.token] = job
             return
         extra = {"result": json.dumps(outcome.result.to_json()).encode()} if outcome.result is not None else {}
-        self._done.append(Completion(job.token, outcome.exit_code, lost=outcome.lost, oom=outcome.oom,
-                                     killed=outcome.killed, reason="the fake said so" if outcome.exit_code else "",
-                                     extra=extra))
+        self._done.append(
+            Completion(
+                job.token,
+                outcome.exit_code,
+                lost=outcome.lost,
+                oom=outcome.oom,
+                killed=outcome.killed,
+                reason="the fake said so" if outcome.exit_code else "",
+                extra=extra,
+            )
+        )
 
     def wait(self, timeout: float) -> list[Completion]:
         done, self._done = self._done, []

@@ -1,4 +1,5 @@
 """Config's typed attributes and the option table are one list: no option without a type, no default elsewhere."""
+
 from __future__ import annotations
 
 import types

@@ -1,10 +1,12 @@
 """The leader's loop against a fake batch system: what it issues, journals and concludes from each ending."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
+from tests.unit.runtime.fake_batch import FakeBatchSystem, Outcome, fail, succeed
 from toil.compiler.ir import KIND_PYTHON, NodeSpec, Resources, RunRecord
 from toil.exceptions import FailedJobsException
 from toil.runtime.config import Config
@@ -12,14 +14,19 @@ from toil.runtime.jobstores import open_job_store
 from toil.runtime.leader import Leader
 from toil.runtime.protocol import Attempt, WorkerMessage, WorkerResult
 from toil.runtime.scheduling import WorkflowState
-from tests.unit.runtime.fake_batch import FakeBatchSystem, Outcome, fail, succeed
 
 R = Resources(1.0, 1 << 20, 1 << 20)
 
 
 def spec(node_id: str, children=(), memory: int = 1 << 20) -> NodeSpec:
-    return NodeSpec(id=node_id, kind=KIND_PYTHON, name=node_id, display=node_id,
-                    resources=Resources(1.0, memory, 1 << 20), children=list(children))
+    return NodeSpec(
+        id=node_id,
+        kind=KIND_PYTHON,
+        name=node_id,
+        display=node_id,
+        resources=Resources(1.0, memory, 1 << 20),
+        children=list(children),
+    )
 
 
 class Run:
@@ -90,15 +97,20 @@ def test_tries_run_out(tmp_path):
 
 
 def test_a_job_lost_with_its_node_does_not_use_up_a_try(tmp_path):
-    run = Run(tmp_path, [spec("root")], lambda m: Outcome(None, lost=True) if m.attempt.epoch < 3 else succeed(m),
-              retries=0)
+    run = Run(
+        tmp_path, [spec("root")], lambda m: Outcome(None, lost=True) if m.attempt.epoch < 3 else succeed(m), retries=0
+    )
     run.leader().run()
     assert run.state.finished and len(run.issued()) == 4
 
 
 def test_an_out_of_memory_kill_doubles_the_memory_of_the_next_attempt_with_doubleMem(tmp_path):
-    run = Run(tmp_path, [spec("root")], lambda m: Outcome(None, oom=True) if m.attempt.epoch == 0 else succeed(m),
-              doubleMem=True)
+    run = Run(
+        tmp_path,
+        [spec("root")],
+        lambda m: Outcome(None, oom=True) if m.attempt.epoch == 0 else succeed(m),
+        doubleMem=True,
+    )
     run.leader().run()
     assert [m.alloc.memory for m in run.batch.issued] == [1 << 20, 2 << 20]
 
@@ -120,8 +132,9 @@ def test_a_damaged_result_counts_as_a_died_process_and_is_retried(tmp_path):
 
     def issue(job):
         original_issue(job)
-        if job.token == "root.0":      # what a worker killed while writing leaves: half a JSON document
+        if job.token == "root.0":  # what a worker killed while writing leaves: half a JSON document
             run.batch._done[-1].extra["result"] = b'{"token": "root.0", "ru'
+
     run.batch.issue = issue
     run.leader().run()
     assert run.issued() == [("root", 0), ("root", 1)] and run.state.finished
@@ -131,13 +144,13 @@ def test_a_chained_result_journals_every_run_and_the_successor_is_not_issued(tmp
     def chain(m: WorkerMessage) -> Outcome:
         out = succeed(m)
         assert out.result is not None
-        out.result.runs.append(RunRecord(id="a", epoch=0).to_json())   # the worker ran 'a' in the same process
+        out.result.runs.append(RunRecord(id="a", epoch=0).to_json())  # the worker ran 'a' in the same process
         return out
 
     run = Run(tmp_path, [spec("root", children=["a"]), spec("a")], chain)
     run.leader().run()
     assert run.issued() == [("root", 0)]
-    assert [m.next.spec["id"] if m.next else None for m in run.batch.issued] == ["a"]   # the chain hint
+    assert [m.next.spec["id"] if m.next else None for m in run.batch.issued] == ["a"]  # the chain hint
     assert [r["id"] for r in run.records() if r["t"] == "ran"] == ["root", "a"]
 
 

@@ -1,4 +1,5 @@
 """The scheduling state machine: ordering, failures, checkpoints, services, replay."""
+
 from __future__ import annotations
 
 import json
@@ -12,11 +13,21 @@ from toil.runtime.scheduling import FAILED, READY, WorkflowState
 R = Resources(1.0, 1024, 1024)
 
 
-def spec(node_id: str, children=(), followons=(), kind=KIND_PYTHON, checkpoint=False, services=(),
-         retries=None) -> NodeSpec:
-    return NodeSpec(id=node_id, kind=kind, name=node_id, display=node_id, resources=R,
-                    children=list(children), followons=list(followons), checkpoint=checkpoint,
-                    services=list(services), retries=retries)
+def spec(
+    node_id: str, children=(), followons=(), kind=KIND_PYTHON, checkpoint=False, services=(), retries=None
+) -> NodeSpec:
+    return NodeSpec(
+        id=node_id,
+        kind=kind,
+        name=node_id,
+        display=node_id,
+        resources=R,
+        children=list(children),
+        followons=list(followons),
+        checkpoint=checkpoint,
+        services=list(services),
+        retries=retries,
+    )
 
 
 class Driver:
@@ -51,14 +62,21 @@ class Driver:
 
 
 def test_children_run_after_parent_and_followons_after_child_subtrees():
-    d = Driver([spec("root", children=["a", "b"], followons=["f"]), spec("a", children=["a1"]), spec("a1"),
-                spec("b"), spec("f")])
+    d = Driver(
+        [
+            spec("root", children=["a", "b"], followons=["f"]),
+            spec("a", children=["a1"]),
+            spec("a1"),
+            spec("b"),
+            spec("f"),
+        ]
+    )
     assert d.ready() == ["root"]
     d.ran("root")
     assert d.ready() == ["a", "b"]
     d.ran("a")
     d.ran("b")
-    assert d.ready() == ["a1"]            # f waits for a's whole subtree
+    assert d.ready() == ["a1"]  # f waits for a's whole subtree
     d.ran("a1")
     assert d.ready() == ["f"]
     d.ran("f")
@@ -66,8 +84,7 @@ def test_children_run_after_parent_and_followons_after_child_subtrees():
 
 
 def test_node_with_two_predecessors_waits_for_both():
-    d = Driver([spec("root", children=["a", "b"]), spec("a", children=["c"]), spec("b", children=["c"]),
-                spec("c")])
+    d = Driver([spec("root", children=["a", "b"]), spec("a", children=["c"]), spec("b", children=["c"]), spec("c")])
     d.ready()
     d.ran("root")
     d.ready()
@@ -91,8 +108,14 @@ def test_dynamic_children_are_added_by_a_run():
 
 
 def test_noop_nodes_are_resolved_without_running():
-    d = Driver([spec("root", children=["wrap"]), spec("wrap", kind=KIND_NOOP, children=["w"], followons=["after"]),
-                spec("w"), spec("after")])
+    d = Driver(
+        [
+            spec("root", children=["wrap"]),
+            spec("wrap", kind=KIND_NOOP, children=["w"], followons=["after"]),
+            spec("w"),
+            spec("after"),
+        ]
+    )
     d.ready()
     d.ran("root")
     assert d.ready() == ["w"]
@@ -106,7 +129,7 @@ def test_failure_is_retried_then_permanent():
     d.ran("root")
     assert d.ready() == ["a"]
     d.fail("a")
-    assert d.ready() == ["a"]             # the second of two tries
+    assert d.ready() == ["a"]  # the second of two tries
     assert d.state.nodes["a"].epoch == 1
     d.fail("a")
     assert d.state.nodes["a"].status == FAILED
@@ -118,7 +141,7 @@ def test_a_stale_report_is_ignored():
     d = Driver([spec("root")])
     d.ready()
     d.apply({"t": "fail", "id": "root", "e": 0})
-    d.apply(RunRecord(id="root", epoch=0).to_json())     # from the attempt that already failed
+    d.apply(RunRecord(id="root", epoch=0).to_json())  # from the attempt that already failed
     assert d.state.nodes["root"].status == READY
 
 
@@ -131,7 +154,7 @@ def test_checkpoint_restarts_its_subtree_when_a_descendant_finally_fails():
     assert d.ready() == ["c1"]
     d.ran("c1")
     assert d.ready() == ["c2"]
-    d.fail("c2")                          # no retries: the checkpoint takes over
+    d.fail("c2")  # no retries: the checkpoint takes over
     assert "c1" not in d.state.nodes and "c2" not in d.state.nodes
     assert d.ready() == ["cp"]
     assert d.state.nodes["cp"].epoch == 1
@@ -148,29 +171,34 @@ def test_checkpoint_reset_waits_for_running_jobs_of_its_subtree():
     d.ran("root")
     d.ready()
     d.ran("cp", add=[spec("x"), spec("y")], children=["x", "y"])
-    assert d.ready() == ["x", "y"]        # both issued
+    assert d.ready() == ["x", "y"]  # both issued
     d.state.apply({"t": "fail", "id": "x", "e": 0})
     effects = d.state.drain_effects()
-    assert KillNodes(["y"]) in effects     # y still runs: kill it before resetting
-    d.apply(RunRecord(id="y", epoch=0).to_json())   # y ends (killed or not): now quiescent
+    assert KillNodes(["y"]) in effects  # y still runs: kill it before resetting
+    d.apply(RunRecord(id="y", epoch=0).to_json())  # y ends (killed or not): now quiescent
     assert d.journal[-1] == {"t": "reset", "id": "cp"}
     assert d.ready() == ["cp"]
 
 
 def test_services_start_before_successors_and_stop_after():
-    d = Driver([spec("root", children=["owner"]),
-                spec("owner", children=["user"], services=[("svc", None)]),
-                spec("svc", kind=KIND_SERVICE), spec("user")])
+    d = Driver(
+        [
+            spec("root", children=["owner"]),
+            spec("owner", children=["user"], services=[("svc", None)]),
+            spec("svc", kind=KIND_SERVICE),
+            spec("user"),
+        ]
+    )
     d.ready()
     d.ran("root")
     assert d.ready() == ["owner"]
     d.ran("owner")
-    assert d.ready() == ["svc"]           # successors wait for the service
+    assert d.ready() == ["svc"]  # successors wait for the service
     d.apply({"t": "svc_started", "id": "svc"})
     assert d.ready() == ["user"]
     d.ran("user")
     assert StopServices(["svc"]) in d.effects
-    assert not d.state.finished           # owner waits for its service to stop
+    assert not d.state.finished  # owner waits for its service to stop
     d.ran("svc")
     assert d.state.finished
 
@@ -195,13 +223,19 @@ def test_snapshot_round_trip_continues_identically():
     d.ran("root")
     snap = json.loads(json.dumps(d.state.to_json()))
     restored = WorkflowState.from_json(snap, 1)
-    assert sorted(n.id for n in restored.take_ready()) == ["a", "b"]   # issued nodes come back ready
+    assert sorted(n.id for n in restored.take_ready()) == ["a", "b"]  # issued nodes come back ready
 
 
 def test_recover_restarts_services_and_holds_other_jobs_until_they_start():
-    d = Driver([spec("root", children=["owner"]),
-                spec("owner", children=["u1", "u2"], services=[("svc", None)]),
-                spec("svc", kind=KIND_SERVICE), spec("u1"), spec("u2")])
+    d = Driver(
+        [
+            spec("root", children=["owner"]),
+            spec("owner", children=["u1", "u2"], services=[("svc", None)]),
+            spec("svc", kind=KIND_SERVICE),
+            spec("u1"),
+            spec("u2"),
+        ]
+    )
     d.ready()
     d.ran("root")
     d.ready()
@@ -214,7 +248,7 @@ def test_recover_restarts_services_and_holds_other_jobs_until_they_start():
     for rec in d.journal:
         replay.apply(rec)
     replay.recover()
-    assert [n.id for n in replay.take_ready()] == ["svc"]   # u2 waits for the service to start again
+    assert [n.id for n in replay.take_ready()] == ["svc"]  # u2 waits for the service to start again
     replay.apply({"t": "svc_started", "id": "svc"})
     assert [n.id for n in replay.take_ready()] == ["u2"]
 
@@ -229,6 +263,7 @@ def _canonical(state: WorkflowState) -> str:
 def test_unknown_record_type_is_a_clear_error():
     state = WorkflowState(1)
     from toil.exceptions import JobStoreCorruptError
+
     with pytest.raises(JobStoreCorruptError, match="unknown journal record"):
         state.apply({"t": "bogus"})
 
@@ -246,8 +281,10 @@ def test_statuses_are_reported():
 def test_preemptible_attempts_run_out_then_regular_nodes_and_memory_overrides() -> None:
     from toil.compiler.ir import NodeSpec, Resources
     from toil.runtime.scheduling import Node, attempt_resources
-    spec = NodeSpec(id="n", kind="wdl", name="t", display="t", resources=Resources(1, 100, 0, (), True),
-                    preemptible_tries=2)
+
+    spec = NodeSpec(
+        id="n", kind="wdl", name="t", display="t", resources=Resources(1, 100, 0, (), True), preemptible_tries=2
+    )
     assert NodeSpec.from_json(spec.to_json()).preemptible_tries == 2
     node = Node(spec, None, 5)
     assert attempt_resources(node).preemptible
@@ -255,7 +292,6 @@ def test_preemptible_attempts_run_out_then_regular_nodes_and_memory_overrides() 
     assert not attempt_resources(node).preemptible
     node.memory = 400
     assert attempt_resources(node).memory == 400 and attempt_resources(node).cores == 1
-    always = Node(NodeSpec(id="m", kind="wdl", name="t", display="t", resources=Resources(1, 1, 0, (), True)),
-                  None, 5)
+    always = Node(NodeSpec(id="m", kind="wdl", name="t", display="t", resources=Resources(1, 1, 0, (), True)), None, 5)
     always.epoch = 9
     assert attempt_resources(always).preemptible

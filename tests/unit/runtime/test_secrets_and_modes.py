@@ -1,4 +1,5 @@
 """Secret --setEnv values stay out of the job store's options; file-mode helpers for private and exported files."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,19 @@ from toil.runtime.config import Config, is_secret_name
 from toil.runtime.jobstores.file.fsutil import current_umask, make_private, private_files, user_mode
 
 
-@pytest.mark.parametrize("name", ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITHUB_TOKEN", "my_api_key",
-                                  "DB_PASSWORD", "GOOGLE_APPLICATION_CREDENTIALS", "TOIL_AWS_TOKEN", "Secret"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "GITHUB_TOKEN",
+        "my_api_key",
+        "DB_PASSWORD",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "TOIL_AWS_TOKEN",
+        "Secret",
+    ],
+)
 def test_secret_looking_names(name):
     assert is_secret_name(name)
 
@@ -27,14 +39,14 @@ def test_ordinary_names(name):
 def test_secret_setenv_values_are_kept_in_memory_but_not_in_the_stored_options(monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "zz-from-the-leader")
     options = Job.Runner.getDefaultArgumentParser().parse_args(
-        ["./js", "--setEnv", "GITHUB_TOKEN", "--setEnv", "DB_PASSWORD=zz-given", "--setEnv", "PLAIN=1"])
+        ["./js", "--setEnv", "GITHUB_TOKEN", "--setEnv", "DB_PASSWORD=zz-given", "--setEnv", "PLAIN=1"]
+    )
     config = Config()
     config.setOptions(options)
     assert config.environment == {"GITHUB_TOKEN": "zz-from-the-leader", "DB_PASSWORD": "zz-given", "PLAIN": "1"}
     stored = json.dumps(config.to_json())
     assert "zz-" not in stored
-    assert Config.from_json(json.loads(stored)).environment == {"GITHUB_TOKEN": None, "DB_PASSWORD": None,
-                                                                  "PLAIN": "1"}
+    assert Config.from_json(json.loads(stored)).environment == {"GITHUB_TOKEN": None, "DB_PASSWORD": None, "PLAIN": "1"}
 
 
 def test_hpc_jobs_are_submitted_with_the_setenv_values_the_job_store_does_not_keep(monkeypatch):
@@ -83,10 +95,10 @@ def test_make_private_leaves_links_and_other_peoples_files_alone(tmp_path):
 def test_hpc_submission_makes_private_files_and_passes_the_setenv_values(tmp_path, monkeypatch):
     import subprocess
 
+    from tests.unit.runtime.batch.test_hpc_batch import job, system
     from toil.runtime.batch.remote import hpc
     from toil.runtime.batch.remote.base import Launch
     from toil.runtime.batch.remote.slurm import SlurmBatchSystem
-    from tests.unit.runtime.batch.test_hpc_batch import job, system
 
     seen = {}
 

@@ -14,6 +14,7 @@ Node payloads (``extra``) are JSON:
 * ``{"op": "outputs", "doc", "path", "env"}``: collect a workflow's outputs.
 Every node returns a JSON object keyed by the short names of its outputs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -76,8 +77,11 @@ def resources_of(process: Any, config: Config, builder: Any = None) -> Resources
     accelerators: tuple[Any, ...] = ()
     if request.get("cudaDeviceCount"):
         accelerators = ((("api", "cuda"), ("count", int(request["cudaDeviceCount"])), ("kind", "gpu")),)
-    return _clamped(Resources(cores, memory, disk, accelerators, _preemptible(process, config)), config,
-                    process.tool.get("id", "tool"))
+    return _clamped(
+        Resources(cores, memory, disk, accelerators, _preemptible(process, config)),
+        config,
+        process.tool.get("id", "tool"),
+    )
 
 
 def resource_builder(process: Any, job: dict[str, Any], runtime: Any) -> Any:
@@ -88,6 +92,7 @@ def resource_builder(process: Any, job: dict[str, Any], runtime: Any) -> Any:
     """
     import copy
     import tempfile
+
     context = runtime.copy()
     context.outdir = context.tmpdir = context.stagedir = tempfile.gettempdir()
     return process._init_job(copy.deepcopy(job), context)
@@ -122,17 +127,20 @@ def _names(process: Any, label: str) -> tuple[str, str]:
     return name, label or name
 
 
-def run_node(doc: str, path: Sequence[str], process: Any, job: dict[str, Any], config: Any, label: str = "",
-             builder: Any = None) -> Any:
+def run_node(
+    doc: str, path: Sequence[str], process: Any, job: dict[str, Any], config: Any, label: str = "", builder: Any = None
+) -> Any:
     """A node running ``process`` on a known job order; exact resources when it is a tool."""
     resources = resources_of(process, config, builder) if is_tool(process) else LIGHT
     name, display = _names(process, label)
-    return json_node(KIND, name, display, resources, {"op": "run", "doc": doc, "path": list(path), "job": job},
-                     hint=name)
+    return json_node(
+        KIND, name, display, resources, {"op": "run", "doc": doc, "path": list(path), "job": job}, hint=name
+    )
 
 
-def compile_workflow(doc: str, path: Sequence[str], workflow: Any, inputs: dict[str, Any],
-                     config: Any) -> tuple[SubDag, dict[str, Any]]:
+def compile_workflow(
+    doc: str, path: Sequence[str], workflow: Any, inputs: dict[str, Any], config: Any
+) -> tuple[SubDag, dict[str, Any]]:
     """The workflow's steps as a sub-DAG on known inputs; returns it and the reference to its outputs."""
     dag = SubDag()
     env: dict[str, Any] = {}
@@ -148,8 +156,14 @@ def compile_workflow(doc: str, path: Sequence[str], workflow: Any, inputs: dict[
         dag.add(spec, iter_refs(spec.extra["env"]))
     out_env = {src: env[src] for src in sources_of(workflow.tool["outputs"], "outputSource") if src in env}
     name = shortname(workflow.tool.get("id", "workflow"))
-    outputs = json_node(KIND, "outputs", f"{name} outputs", LIGHT,
-                        {"op": "outputs", "doc": doc, "path": list(path), "env": out_env}, hint="outputs")
+    outputs = json_node(
+        KIND,
+        "outputs",
+        f"{name} outputs",
+        LIGHT,
+        {"op": "outputs", "doc": doc, "path": list(path), "env": out_env},
+        hint="outputs",
+    )
     dag.add(outputs, iter_refs(out_env))
     return dag, ref(outputs.id)
 
@@ -160,6 +174,5 @@ def _step_node(doc: str, path: list[str], step: Any, config: Any) -> Any:
     inline = is_tool(embedded) and "scatter" not in step.tool and not has_dynamic_resources(embedded)
     resources = resources_of(embedded, config) if inline else LIGHT
     name = shortname(step.tool["id"])
-    spec = json_node(KIND, name, name, resources, {"op": "step", "doc": doc, "path": path, "inline": inline},
-                     hint=name)
+    spec = json_node(KIND, name, name, resources, {"op": "step", "doc": doc, "path": path, "inline": inline}, hint=name)
     return spec

@@ -16,6 +16,7 @@ jobs with three changes:
   for a log line of peak memory) is left out: it made every job last a
   second at least.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,30 +39,44 @@ class _NodeAwareJob:
 
     engine = "docker"
 
-    def get_from_requirements(self, r: Any, pull_image: bool, force_pull: bool, tmp_outdir_prefix: str,
-                              image_base_path: str | None = None) -> str | None:
-        image = str(r.get("dockerImageId") or r.get("dockerPull") or r.get("dockerLoad") or r.get("dockerImport")
-                    or "the tool's image")
+    def get_from_requirements(
+        self, r: Any, pull_image: bool, force_pull: bool, tmp_outdir_prefix: str, image_base_path: str | None = None
+    ) -> str | None:
+        image = str(
+            r.get("dockerImageId")
+            or r.get("dockerPull")
+            or r.get("dockerLoad")
+            or r.get("dockerImport")
+            or "the tool's image"
+        )
         with containers.image_lock(self.engine, image):
-            if (self.engine != "singularity" and pull_image and not force_pull and "dockerPull" in r
-                    and not any(k in r for k in ("dockerFile", "dockerLoad", "dockerImport"))):
-                containers.pull_if_missing(self.engine, str(r["dockerPull"]))     # says why, when it cannot
+            if (
+                self.engine != "singularity"
+                and pull_image
+                and not force_pull
+                and "dockerPull" in r
+                and not any(k in r for k in ("dockerFile", "dockerLoad", "dockerImport"))
+            ):
+                containers.pull_if_missing(self.engine, str(r["dockerPull"]))  # says why, when it cannot
             try:
                 found = super().get_from_requirements(  # type: ignore[misc]
-                    r, pull_image, force_pull, tmp_outdir_prefix, image_base_path)
+                    r, pull_image, force_pull, tmp_outdir_prefix, image_base_path
+                )
             except containers.ContainerImageError:
                 raise
             except Exception as e:
                 raise containers.ContainerImageError(
                     f"cannot get the container image {image!r} with {self.engine}: "
-                    f"{containers.last_line(str(e)) or type(e).__name__}") from None
+                    f"{containers.last_line(str(e)) or type(e).__name__}"
+                ) from None
         if found is None:
             raise containers.ContainerImageError(f"cannot get the container image {image!r} with {self.engine}")
         containers.note_use(self.engine, str(found))
         return str(found)
 
-    def docker_monitor(self, cidfile: str, tmpdir_prefix: str, cleanup_cidfile: bool, docker_exe: str,
-                       process: Any) -> None:
+    def docker_monitor(
+        self, cidfile: str, tmpdir_prefix: str, cleanup_cidfile: bool, docker_exe: str, process: Any
+    ) -> None:
         """Nothing: cwltool's monitor sleeps a second before its first look and then streams `docker stats`
         to log the container's peak memory, so every container job took a second at least."""
 
@@ -87,8 +102,11 @@ class NodeSingularityJob(_NodeAwareJob, SingularityCommandLineJob):
     engine = "singularity"
 
 
-_NODE_AWARE = {DockerCommandLineJob: NodeDockerJob, PodmanCommandLineJob: NodePodmanJob,
-               SingularityCommandLineJob: NodeSingularityJob}
+_NODE_AWARE = {
+    DockerCommandLineJob: NodeDockerJob,
+    PodmanCommandLineJob: NodePodmanJob,
+    SingularityCommandLineJob: NodeSingularityJob,
+}
 
 
 def node_aware(cwl_job: Any) -> Any:
@@ -112,12 +130,11 @@ def choose_engine(runtime_context: Any, tools: list[Any]) -> str | None:
     if runtime_context.user_space_docker_cmd:
         return str(runtime_context.user_space_docker_cmd)
     if not (runtime_context.default_container or any(_names_container(t) for t in tools)):
-        return None        # nothing runs in a container: no need to look
+        return None  # nothing runs in a container: no need to look
     named = "singularity" if runtime_context.singularity else "podman" if runtime_context.podman else None
     if named is not None:
         if not containers.engine_works(named):
-            raise containers.NoContainerEngine(f"--{named}: {named} is not installed or cannot run containers "
-                                               f"here")
+            raise containers.NoContainerEngine(f"--{named}: {named} is not installed or cannot run containers here")
         return named
     engine = containers.choose_engine("auto")
     if engine == "podman":
@@ -130,9 +147,12 @@ def choose_engine(runtime_context: Any, tools: list[Any]) -> str | None:
             raise UnsupportedRequirement(
                 f"{_tool_name(required[0])} requires a container (DockerRequirement) and no container engine "
                 f"works here (tried docker, podman, singularity/apptainer); install one, or name one with "
-                f"--podman or --singularity")
-        log.warning("No container engine works here (tried docker, podman, singularity/apptainer): tools that "
-                    "ask for a container image run on this host")
+                f"--podman or --singularity"
+            )
+        log.warning(
+            "No container engine works here (tried docker, podman, singularity/apptainer): tools that "
+            "ask for a container image run on this host"
+        )
         runtime_context.use_container = False
     return engine
 

@@ -6,6 +6,7 @@ with the project's runtime (job store, leader, batch system), and moves the
 final outputs from the job store to ``--outdir`` before the job store goes:
 each read back by its job-store ID (in place where the store is local).
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,7 +34,7 @@ from toil.runtime.driver import config_from_options, run_workflow
 
 log = logging.getLogger("toil.cwl")
 
-DOC = "main"    # the key of the workflow's document in the worker registry
+DOC = "main"  # the key of the workflow's document in the worker registry
 CWL_REQUIREMENTS = "https://w3id.org/cwl/cwl#requirements"
 
 
@@ -44,12 +45,14 @@ class ToilCWLExecutor(JobExecutor):
         super().__init__()
         self.options = options
 
-    def run_jobs(self, process: Process, job_order_object: Any, logger: logging.Logger,
-                 runtime_context: RuntimeContext) -> None:   # pragma: no cover - execute() is overridden
+    def run_jobs(
+        self, process: Process, job_order_object: Any, logger: logging.Logger, runtime_context: RuntimeContext
+    ) -> None:  # pragma: no cover - execute() is overridden
         raise NotImplementedError
 
-    def execute(self, process: Process, job_order_object: Any, runtime_context: RuntimeContext,
-                logger: logging.Logger = log) -> tuple[Any, str]:
+    def execute(
+        self, process: Process, job_order_object: Any, runtime_context: RuntimeContext, logger: logging.Logger = log
+    ) -> tuple[Any, str]:
         _refuse_abstract_operations(process, runtime_context)
         job_requirements = _job_requirements(process, job_order_object)
         for req in job_requirements:
@@ -64,7 +67,7 @@ class ToilCWLExecutor(JobExecutor):
         settings = loading.settings_of(runtime_context)
         settings["_user_tmp_outdir_prefix"] = runtime_context.tmp_outdir_prefix != DEFAULT_TMP_PREFIX
         settings["_user_tmpdir_prefix"] = runtime_context.tmpdir_prefix != DEFAULT_TMP_PREFIX
-        loading.register(DOC, process, settings)      # before the batch system forks its workers
+        loading.register(DOC, process, settings)  # before the batch system forks its workers
         record = loading.record_for(process.tool["id"], self.options, settings, job_requirements)
         final_outdir = os.path.abspath(runtime_context.outdir) if isinstance(runtime_context.outdir, str) else None
         keep_store = config.clean in ("never", "onError") or config.stats
@@ -93,13 +96,14 @@ class ToilCWLExecutor(JobExecutor):
         return output, "success"
 
 
-def _compile_root(process: Process, job_order: dict[str, Any], config: Any,
-                  runtime_context: RuntimeContext) -> tuple[SubDag, Any]:
+def _compile_root(
+    process: Process, job_order: dict[str, Any], config: Any, runtime_context: RuntimeContext
+) -> tuple[SubDag, Any]:
     """The root graph: a workflow's steps, or one node running a lone tool."""
     job_order.pop("id", None)
     context = runtime_context.copy()
     context.outdir = None
-    context.toplevel = True     # cwltool discovers secondary files of the top-level inputs only
+    context.toplevel = True  # cwltool discovers secondary files of the top-level inputs only
     if is_workflow(process):
         return compile_workflow(DOC, [], process, dict(process._init_job(job_order, context).job), config)
     # A lone tool initialises its job order in its own job (initialising twice would list directories twice);
@@ -112,8 +116,9 @@ def _compile_root(process: Process, job_order: dict[str, Any], config: Any,
     return dag, ref(node.id)
 
 
-def _export_outputs(out: Any, job_store: Any, area: str | None, final_outdir: str | None, action: str,
-                    runtime_context: RuntimeContext) -> Any:
+def _export_outputs(
+    out: Any, job_store: Any, area: str | None, final_outdir: str | None, action: str, runtime_context: RuntimeContext
+) -> Any:
     """The final outputs read back from the job store by ID and relocated to --outdir (cwltool's relocateOutputs).
 
     Outputs found in place (a local store) are moved or copied from there, as cwltool does from its
@@ -125,12 +130,19 @@ def _export_outputs(out: Any, job_store: Any, area: str | None, final_outdir: st
         out = Files(job_store, staging, "outputs", link="copy").localize(out)
         if out is not None and final_outdir is not None:
             sources = {d for d in (area, os.path.realpath(staging)) if d}
-            out = relocateOutputs(out, final_outdir, sources, action, runtime_context.make_fs_access(""),
-                                  bool(runtime_context.compute_checksum), path_mapper=runtime_context.path_mapper)
+            out = relocateOutputs(
+                out,
+                final_outdir,
+                sources,
+                action,
+                runtime_context.make_fs_access(""),
+                bool(runtime_context.compute_checksum),
+                path_mapper=runtime_context.path_mapper,
+            )
             _give_user_modes(out, final_outdir)
     finally:
         if (final_outdir is not None and action in ("move", "copy")) or not os.listdir(staging):
-            shutil.rmtree(staging, ignore_errors=True)       # else the outputs are left where they are
+            shutil.rmtree(staging, ignore_errors=True)  # else the outputs are left where they are
     return out
 
 
@@ -161,6 +173,7 @@ def _give_user_modes(out: Any, outdir: str) -> None:
 def _remove_listed_dirs(listing: str) -> None:
     """Remove the intermediate output directories jobs made under --tmp-outdir-prefix (as cwltool does)."""
     import shutil
+
     try:
         with open(listing) as f:
             for line in f:
@@ -178,23 +191,30 @@ def _name(process: Process) -> str:
 def _given(options: Any, dest: str) -> bool:
     """Whether an option differs from its default (the options table cannot tell 'given' from 'default')."""
     from toil.options.common import defaults
+
     return bool(getattr(options, dest, None) != defaults().get(dest))
 
 
 def _job_requirements(process: Process, job_order: Any) -> list[Any]:
     """Requirements given in the job order (``cwl:requirements``), as cwltool's executor reads them."""
     from cwltool.update import ORIGINAL_CWLVERSION
+
     reqs = job_order.get(CWL_REQUIREMENTS) if isinstance(job_order, dict) else None
     if reqs is None:
         defaults = process.metadata.get("cwl:defaults")
         reqs = defaults.get(CWL_REQUIREMENTS) if isinstance(defaults, dict) else None
     if reqs is not None and process.metadata.get(ORIGINAL_CWLVERSION) == "v1.0":
-        raise WorkflowException("`cwl:requirements` in the input object is not part of CWL v1.0. You can adjust "
-                                "to use `cwltool:overrides` instead; or you can set the cwlVersion to v1.1")
-    if reqs is not None and not (isinstance(reqs, list) and all(
-            isinstance(r, dict) and isinstance(r.get("class"), str) for r in reqs)):
-        raise WorkflowException("`cwl:requirements` in the input object must be a list of requirements, each a "
-                                "mapping with a 'class' (such as EnvVarRequirement)")
+        raise WorkflowException(
+            "`cwl:requirements` in the input object is not part of CWL v1.0. You can adjust "
+            "to use `cwltool:overrides` instead; or you can set the cwlVersion to v1.1"
+        )
+    if reqs is not None and not (
+        isinstance(reqs, list) and all(isinstance(r, dict) and isinstance(r.get("class"), str) for r in reqs)
+    ):
+        raise WorkflowException(
+            "`cwl:requirements` in the input object must be a list of requirements, each a "
+            "mapping with a 'class' (such as EnvVarRequirement)"
+        )
     return list(reqs) if isinstance(reqs, list) else []
 
 
@@ -202,7 +222,9 @@ def _refuse_abstract_operations(process: Process, runtime_context: RuntimeContex
     def check(tool: Any) -> None:
         if tool["class"] == "Operation":
             raise SourceLine(tool, "class", WorkflowException, runtime_context.debug).makeError(
-                "Workflow has unrunnable abstract Operation")
+                "Workflow has unrunnable abstract Operation"
+            )
+
     process.visit(check)
 
 

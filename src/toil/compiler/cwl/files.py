@@ -15,6 +15,7 @@ as the paths the producing tool wrote them to, so a step reads them in place
 as before. Literals (``_:`` locations, ``contents``), URLs, ``listing`` and
 ``secondaryFiles`` keep their shape; only locations change.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,7 @@ from schema_salad.ref_resolver import file_uri, uri_file_path
 
 from toil.compiler.files import Store, group_key, is_stored, within
 
-AREA = "cwl"     # the job store's local area for this front end (see ``worker_runtime_context``)
+AREA = "cwl"  # the job store's local area for this front end (see ``worker_runtime_context``)
 
 
 class Files:
@@ -35,7 +36,7 @@ class Files:
         self.store = Store(job_store, in_place=local, transient=[workdir])
         self.base = os.path.join(workdir, "inputs")
         self.owner = owner
-        self._made: list[str] = []       # where this node's own files are: its work dir, its tools' output dirs
+        self._made: list[str] = []  # where this node's own files are: its work dir, its tools' output dirs
         self.made_in(workdir)
         # Files read out of a local store are linked (cwltool follows links when it stages them); from any
         # other store they are copies.
@@ -81,7 +82,7 @@ class Files:
         inside = os.path.join(parent, name) if isinstance(name, str) and name and "/" not in name else None
         if not (isinstance(location, str) and is_stored(location) and inside and os.path.exists(inside)):
             return self.localize(entry)
-        self.store.note(location, inside)      # one local copy per stored item, passed back by its own ID
+        self.store.note(location, inside)  # one local copy per stored item, passed back by its own ID
         out = dict(entry, location=file_uri(inside))
         if isinstance(out.get("secondaryFiles"), list):
             out["secondaryFiles"] = [self.localize(f) for f in out["secondaryFiles"]]
@@ -95,7 +96,7 @@ class Files:
         if path is not None and os.path.exists(path) and self._ours(path):
             group = group_key(self.owner, os.path.dirname(os.path.abspath(path)))
             out["location"] = self.store.write(path, group)
-            out.pop("path", None)        # this worker's paths: the reader gets its own
+            out.pop("path", None)  # this worker's paths: the reader gets its own
             out.pop("dirname", None)
         if isinstance(out.get("secondaryFiles"), list):
             out["secondaryFiles"] = [self.store_all(f) for f in out["secondaryFiles"]]
@@ -135,5 +136,6 @@ def stored_ids(value: Any) -> list[str]:
             if isinstance(obj.get(key), list):
                 _map_objects(obj[key], note)
         return obj
+
     _map_objects(value, note)
     return found

@@ -9,6 +9,7 @@ which stays unique when one file is used by several steps (and, unlike step
 indices, stays the same when the document is loaded again: cwltool does not
 keep the steps in document order).
 """
+
 from __future__ import annotations
 
 import json
@@ -19,12 +20,20 @@ from toil.exceptions import ToilUserError
 
 log = logging.getLogger("toil.cwl")
 
-_roots: dict[str, Any] = {}          # document key -> root cwltool Process
-_runtime: dict[str, dict[str, Any]] = {}   # document key -> RuntimeContext settings
+_roots: dict[str, Any] = {}  # document key -> root cwltool Process
+_runtime: dict[str, dict[str, Any]] = {}  # document key -> RuntimeContext settings
 
 # Settings of cwltool's LoadingContext that change what a load makes.
-LOADING_KEYS = ("enable_dev", "relax_path_checks", "do_validate", "strict", "skip_schemas", "fast_parser",
-                "disable_js_validation", "doc_cache")
+LOADING_KEYS = (
+    "enable_dev",
+    "relax_path_checks",
+    "do_validate",
+    "strict",
+    "skip_schemas",
+    "fast_parser",
+    "disable_js_validation",
+    "doc_cache",
+)
 
 
 def register(key: str, root: Any, runtime_settings: dict[str, Any]) -> None:
@@ -46,8 +55,10 @@ def step_of(workflow: Any, name: str) -> Any:
     for step in workflow.steps:
         if step_name(step) == name:
             return step
-    raise ToilUserError(f"the workflow {workflow.tool.get('id')} has no step {name!r}: was the document changed "
-                        f"since the workflow started?")
+    raise ToilUserError(
+        f"the workflow {workflow.tool.get('id')} has no step {name!r}: was the document changed "
+        f"since the workflow started?"
+    )
 
 
 def process_at(key: str, path: Sequence[str]) -> Any:
@@ -92,13 +103,20 @@ def load_again(key: str, record: dict[str, Any] | None) -> Any:
         root.requirements.append(req)
     settings = dict(record.get("runtime", {}))
     register(key, root, settings)
-    RuntimeContext(settings)   # fail here, not mid-job, if the settings are unusable
+    RuntimeContext(settings)  # fail here, not mid-job, if the settings are unusable
     return root
 
 
 def record_for(uri: str, loading_context: Any, runtime: dict[str, Any], job_requirements: list[Any]) -> dict[str, Any]:
     """What a worker elsewhere needs to load the document the same way."""
-    loading = {k: getattr(loading_context, k) for k in LOADING_KEYS
-               if isinstance(getattr(loading_context, k, None), (bool, str, int))}
-    return {"uri": uri, "loading": loading, "runtime": runtime,
-            "job_requirements": json.loads(json.dumps(job_requirements, default=str))}
+    loading = {
+        k: getattr(loading_context, k)
+        for k in LOADING_KEYS
+        if isinstance(getattr(loading_context, k, None), (bool, str, int))
+    }
+    return {
+        "uri": uri,
+        "loading": loading,
+        "runtime": runtime,
+        "job_requirements": json.loads(json.dumps(job_requirements, default=str)),
+    }

@@ -7,6 +7,7 @@ is given into its work directory, by ID, and stores the files of its result.
 Where the job store is local, a tool's output directory is made inside it
 (its local area) so stored outputs are references to the files in place.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,7 @@ from toil.runtime.worker.attempt import RunContext, RunOutcome, keep_child_betwe
 log = logging.getLogger("toil.cwl")
 
 
-USER_OUTDIRS = "user-outdirs"     # output directories made under the user's --tmp-outdir-prefix, one per line
+USER_OUTDIRS = "user-outdirs"  # output directories made under the user's --tmp-outdir-prefix, one per line
 _outdir_log: str | None = None
 
 
@@ -52,7 +53,7 @@ class CWLUnsupported(ToilUserError):
 
 
 def run_cwl(ctx: RunContext) -> RunOutcome:
-    with private_files():       # the tool's files stay the user's alone; --outdir gets the user's umask
+    with private_files():  # the tool's files stay the user's alone; --outdir gets the user's umask
         return _run_cwl(ctx)
 
 
@@ -60,6 +61,7 @@ def _run_cwl(ctx: RunContext) -> RunOutcome:
     extra = ctx.spec.extra
     if not loading.is_loaded(extra["doc"]):
         from toil.runtime.driver import read_frontend_record_from
+
         loading.load_again(extra["doc"], read_frontend_record_from(ctx.job_store))
     runtime = worker_runtime_context(extra["doc"], ctx)
     reader = ReturnReader.of(ctx.job_store)
@@ -74,7 +76,7 @@ def _run_cwl(ctx: RunContext) -> RunOutcome:
             value, dag = _collect_outputs(ctx, reader), None
         else:
             raise ToilUserError(f"unknown CWL node operation {op!r}")
-        value = files.store_all(value)     # the result names job-store files only: any worker can read it
+        value = files.store_all(value)  # the result names job-store files only: any worker can read it
     except UnsupportedRequirement as e:
         raise CWLUnsupported(f"UnsupportedRequirement: {e}") from e
     except (WorkflowException, ValidationException) as e:
@@ -88,6 +90,7 @@ def _run_cwl(ctx: RunContext) -> RunOutcome:
 def _keep_javascript_engine() -> None:
     """cwltool keeps one Node.js process per thread for expressions: let it serve this worker's next jobs."""
     from cwl_utils.sandboxjs import get_js_engine
+
     procs = getattr(getattr(get_js_engine(), "localdata", None), "procs", None) or {}
     for proc in procs.values():
         if proc.poll() is None:
@@ -109,11 +112,11 @@ def worker_runtime_context(doc: str, ctx: RunContext) -> RuntimeContext:
     if not settings.get("_user_tmp_outdir_prefix"):
         runtime.tmp_outdir_prefix = os.path.join(area or ctx.workdir, "out-")
     elif area:
-        _outdir_log = os.path.join(area, USER_OUTDIRS)   # the leader removes them once outputs are exported
+        _outdir_log = os.path.join(area, USER_OUTDIRS)  # the leader removes them once outputs are exported
     if not settings.get("_user_tmpdir_prefix"):
         runtime.tmpdir_prefix = os.path.join(ctx.workdir, "tmp-")
     runtime.basedir = ctx.workdir
-    if not settings.get("cidfile_dir"):    # container ids kept until the job removes its containers
+    if not settings.get("cidfile_dir"):  # container ids kept until the job removes its containers
         runtime.cidfile_dir = os.path.join(ctx.workdir, "cids")
         os.makedirs(runtime.cidfile_dir, exist_ok=True)
     runtime.outdir = None
@@ -126,8 +129,9 @@ def worker_runtime_context(doc: str, ctx: RunContext) -> RuntimeContext:
     return runtime
 
 
-def _run_step(ctx: RunContext, runtime: RuntimeContext, reader: ReturnReader,
-              files: Files) -> tuple[Any, SubDag | None]:
+def _run_step(
+    ctx: RunContext, runtime: RuntimeContext, reader: ReturnReader, files: Files
+) -> tuple[Any, SubDag | None]:
     extra = ctx.spec.extra
     doc, path = extra["doc"], extra["path"]
     workflow = loading.process_at(doc, path[:-1])
@@ -150,8 +154,9 @@ def _run_step(ctx: RunContext, runtime: RuntimeContext, reader: ReturnReader,
     return {k: ref(node, k) for k in out_keys}, dag
 
 
-def _post_scatter_eval(workflow: Any, step: Any, io: dict[str, Any], runtime: RuntimeContext,
-                       files: Files) -> dict[str, Any] | None:
+def _post_scatter_eval(
+    workflow: Any, step: Any, io: dict[str, Any], runtime: RuntimeContext, files: Files
+) -> dict[str, Any] | None:
     """steps.post_scatter_eval on stored values: the files are read here only when an input's expression or
     loadContents needs them, and the result is stored again (a run node may run elsewhere)."""
     if not steps.reads_files(step):
@@ -160,8 +165,15 @@ def _post_scatter_eval(workflow: Any, step: Any, io: dict[str, Any], runtime: Ru
     return None if evaluated is None else dict(files.store_all(evaluated))
 
 
-def _expand_scatter(ctx: RunContext, runtime: RuntimeContext, workflow: Any, step: Any, io: dict[str, Any],
-                    out_keys: list[str], files: Files) -> tuple[Any, SubDag]:
+def _expand_scatter(
+    ctx: RunContext,
+    runtime: RuntimeContext,
+    workflow: Any,
+    step: Any,
+    io: dict[str, Any],
+    out_keys: list[str],
+    files: Files,
+) -> tuple[Any, SubDag]:
     items, shape = steps.scatter_items(step, io)
     dag = SubDag()
     # An ExpressionTool is an expression, evaluated where it is needed as cwltool does: a job per item
@@ -184,8 +196,15 @@ def _expand_scatter(ctx: RunContext, runtime: RuntimeContext, workflow: Any, ste
     return outputs, dag
 
 
-def _run_node_for(ctx: RunContext, path: list[str], process: Any, job: dict[str, Any], runtime: RuntimeContext,
-                  files: Files, label: str = "") -> Any:
+def _run_node_for(
+    ctx: RunContext,
+    path: list[str],
+    process: Any,
+    job: dict[str, Any],
+    runtime: RuntimeContext,
+    files: Files,
+    label: str = "",
+) -> Any:
     """A run node with the resources the process asks for on this job order (which stays in stored form)."""
     builder = None
     if not is_workflow(process) and process.tool.get("class") == "CommandLineTool":
@@ -197,8 +216,9 @@ def _copy(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def _run_process(ctx: RunContext, runtime: RuntimeContext, path: list[str], job: dict[str, Any],
-                 files: Files) -> tuple[Any, SubDag | None]:
+def _run_process(
+    ctx: RunContext, runtime: RuntimeContext, path: list[str], job: dict[str, Any], files: Files
+) -> tuple[Any, SubDag | None]:
     process = loading.process_at(ctx.spec.extra["doc"], path)
     if is_workflow(process):
         # validated, with defaults and listings (cwltool's Workflow.job), then stored for the steps' nodes
@@ -244,7 +264,7 @@ def run_tool(process: Any, job: dict[str, Any], runtime: RuntimeContext, files: 
         with errors:
             try:
                 node_aware(cwl_job).run(runtime)
-            except WorkflowException as e:      # an image that cannot be had: say which, in one line
+            except WorkflowException as e:  # an image that cannot be had: say which, in one line
                 check_engine_error(e)
                 raise
         if getattr(cwl_job, "outdir", None):
@@ -256,7 +276,7 @@ def run_tool(process: Any, job: dict[str, Any], runtime: RuntimeContext, files: 
                     f.write(cwl_job.outdir + "\n")
         builder = getattr(cwl_job, "builder", None)
         if builder is not None:
-            given.append(builder.job)     # with the secondary files and listings cwltool found
+            given.append(builder.job)  # with the secondary files and listings cwltool found
         staged += _staged_paths(cwl_job)
     if not results:
         raise WorkflowException("the tool produced no output object")
@@ -278,7 +298,7 @@ class _ErrorRecorder(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             lines = [line.strip() for line in record.getMessage().splitlines() if line.strip()]
-        except Exception:   # a record that cannot be formatted says nothing useful
+        except Exception:  # a record that cannot be formatted says nothing useful
             return
         if lines:
             self.last = lines[-1]
@@ -301,6 +321,7 @@ def _local_paths(value: Any, real: bool = True) -> list[str]:
             if v.get("class") in ("File", "Directory") and isinstance(location, str):
                 if location.startswith("file://"):
                     from schema_salad.ref_resolver import uri_file_path
+
                     found.append(resolve(uri_file_path(location)))
                 elif location.startswith("/"):
                     found.append(resolve(location))
@@ -309,6 +330,7 @@ def _local_paths(value: Any, real: bool = True) -> list[str]:
         elif isinstance(v, list):
             for item in v:
                 visit(item)
+
     visit(value)
     return found
 
@@ -317,10 +339,11 @@ def _staged_paths(cwl_job: Any) -> list[str]:
     """The local files cwltool staged for a job (inputs, InitialWorkDir entries, the document's own files)."""
     paths = []
     for mapper in (getattr(cwl_job, "pathmapper", None), getattr(cwl_job, "generatemapper", None)):
-        for _, entry in (mapper.items() if mapper is not None else ()):
+        for _, entry in mapper.items() if mapper is not None else ():
             resolved = str(entry.resolved)
             if resolved.startswith("file://"):
                 from schema_salad.ref_resolver import uri_file_path
+
                 resolved = uri_file_path(resolved)
             if resolved.startswith("/"):
                 paths.append(os.path.realpath(resolved))
@@ -344,17 +367,22 @@ def _refuse_escaping_outputs(outputs: Any, outdirs: list[str], staged: list[str]
     written = allowed + _local_paths(given, real=False)
     for path in _local_paths(outputs, real=False):
         if not _within(path, written):
-            raise WorkflowException(f"Output file path {path} must be within designated output directory "
-                                    f"({outdirs[-1] if outdirs else '?'}) or an input file pass through.")
+            raise WorkflowException(
+                f"Output file path {path} must be within designated output directory "
+                f"({outdirs[-1] if outdirs else '?'}) or an input file pass through."
+            )
     for path in _local_paths(outputs):
         if not _within(path, allowed):
-            raise WorkflowException(f"an output is a symbolic link to {path}, outside the job's working directory "
-                                    f"and inputs")
-        if os.path.isdir(path) and _within(path, outdirs):     # a Directory the tool made (not an input)
+            raise WorkflowException(
+                f"an output is a symbolic link to {path}, outside the job's working directory and inputs"
+            )
+        if os.path.isdir(path) and _within(path, outdirs):  # a Directory the tool made (not an input)
             for parent, dirs, files in os.walk(path):
                 for name in dirs + files:
                     inner = os.path.join(parent, name)
                     if os.path.islink(inner) and not _within(os.path.realpath(inner), allowed):
-                        raise WorkflowException(f"the output directory {path} holds a symbolic link to "
-                                                f"{os.path.realpath(inner)}, outside the job's working directory "
-                                                f"and inputs")
+                        raise WorkflowException(
+                            f"the output directory {path} holds a symbolic link to "
+                            f"{os.path.realpath(inner)}, outside the job's working directory "
+                            f"and inputs"
+                        )

@@ -6,6 +6,7 @@ and schema-salad versions, so it is pickled once per version into the user's
 cache directory and read back (in ~10 ms) by later runs. A cache that cannot
 be read or written is ignored: the schema is parsed as cwltool would.
 """
+
 from __future__ import annotations
 
 import copyreg
@@ -30,8 +31,10 @@ def _reduce_normdict(d: Any) -> Any:
 
 def cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    key = (f"cwltool-{importlib.metadata.version('cwltool')}-salad-{importlib.metadata.version('schema-salad')}"
-           f"-py{sys.version_info.major}.{sys.version_info.minor}")
+    key = (
+        f"cwltool-{importlib.metadata.version('cwltool')}-salad-{importlib.metadata.version('schema-salad')}"
+        f"-py{sys.version_info.major}.{sys.version_info.minor}"
+    )
     return os.path.join(base, "toil", "cwl-schemas", key)
 
 
@@ -54,9 +57,9 @@ def setup_schemas(args: Any) -> None:
             continue
         except FileNotFoundError:
             pass
-        except Exception as e:    # a damaged or incompatible cache: parse again and replace it
+        except Exception as e:  # a damaged or incompatible cache: parse again and replace it
             log.debug("Ignoring the cached CWL schema %s: %s", path, e)
-        _save(path, process.get_schema(version))   # pristine: saved before any document used it
+        _save(path, process.get_schema(version))  # pristine: saved before any document used it
 
 
 def _save(path: str, schema: Any) -> None:

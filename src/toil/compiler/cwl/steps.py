@@ -4,6 +4,7 @@ The rules are cwltool's (its ``object_from_state`` does source merging,
 ``pickValue`` and defaults); this module applies them to values read from
 the job store instead of cwltool's in-memory workflow state.
 """
+
 from __future__ import annotations
 
 import functools
@@ -35,8 +36,9 @@ def sources_of(params: list[Any], field: str) -> list[str]:
     return found
 
 
-def gather(workflow: Any, params: list[Any], env: dict[str, Any], field: str, frag_only: bool,
-           incomplete: bool = False) -> dict[str, Any]:
+def gather(
+    workflow: Any, params: list[Any], env: dict[str, Any], field: str, frag_only: bool, incomplete: bool = False
+) -> dict[str, Any]:
     """The input (or output) object of ``params`` from resolved source values (cwltool's object_from_state)."""
     known = source_parameters(workflow)
     state = {src: WorkflowStateItem(known[src], value, "success") for src, value in env.items() if src in known}
@@ -48,10 +50,13 @@ def gather(workflow: Any, params: list[Any], env: dict[str, Any], field: str, fr
 
 
 def check_value_from(workflow: Any, step: Any) -> None:
-    if any("valueFrom" in i for i in step.tool["inputs"]) and \
-            not workflow.get_requirement("StepInputExpressionRequirement")[0]:
-        raise WorkflowException("Workflow step contains valueFrom but StepInputExpressionRequirement not in "
-                                "requirements")
+    if (
+        any("valueFrom" in i for i in step.tool["inputs"])
+        and not workflow.get_requirement("StepInputExpressionRequirement")[0]
+    ):
+        raise WorkflowException(
+            "Workflow step contains valueFrom but StepInputExpressionRequirement not in requirements"
+        )
 
 
 def reads_files(step: Any) -> bool:
@@ -66,7 +71,7 @@ def post_scatter_eval(workflow: Any, step: Any, io: dict[str, Any], runtime: Any
     fs_access = StdFsAccess("")
     for key, value in io.items():
         if key in load_contents and value is not None:
-            for item in (value if isinstance(value, list) else [value]):
+            for item in value if isinstance(value, list) else [value]:
                 if item.get("contents") is None:
                     with fs_access.open(item["location"], "rb") as f:
                         item["contents"] = content_limit_respected_read(f)
@@ -90,9 +95,19 @@ def post_scatter_eval(workflow: Any, step: Any, io: dict[str, Any], runtime: Any
 
 
 def _evaluate(requirements: Any, runtime: Any, expr: Any, inputs: dict[str, Any], context: Any = None) -> Any:
-    return expression.do_eval(expr, inputs, requirements, None, None, {}, context=context, debug=runtime.debug,
-                              js_console=runtime.js_console, timeout=runtime.eval_timeout,
-                              container_engine="podman" if runtime.podman else "docker")
+    return expression.do_eval(
+        expr,
+        inputs,
+        requirements,
+        None,
+        None,
+        {},
+        context=context,
+        debug=runtime.debug,
+        js_console=runtime.js_console,
+        timeout=runtime.eval_timeout,
+        container_engine="podman" if runtime.podman else "docker",
+    )
 
 
 def tool_job_order(step: Any, io: dict[str, Any]) -> dict[str, Any]:
@@ -134,9 +149,8 @@ def _fold(flat: list[Any], dims: list[int]) -> Any:
     stride = 1
     for d in dims[1:]:
         stride *= d
-    return [_fold(flat[i * stride:(i + 1) * stride], dims[1:]) for i in range(dims[0])]
+    return [_fold(flat[i * stride : (i + 1) * stride], dims[1:]) for i in range(dims[0])]
 
 
 def skipped_outputs(step: Any) -> dict[str, Any]:
     return {shortname(o["id"]): None for o in step.tool["outputs"]}
-

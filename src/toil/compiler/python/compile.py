@@ -10,6 +10,7 @@ follow-ons, as Toil defines them), checkpoints that have successors when
 added, promises passed to jobs that may run before the promising job, and
 arguments that cannot be pickled.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator
 
 from toil.compiler.ir import KIND_NOOP, KIND_PYTHON, KIND_SERVICE, NodeSpec, PayloadRef, Resources, accelerators_key
-from toil.compiler.python.job import (Job, JobException, JobGraphDeadlockException, ServiceHostJob, is_noop)
+from toil.compiler.python.job import Job, JobException, JobGraphDeadlockException, ServiceHostJob, is_noop
 from toil.compiler.python.promise import JobPromiseConstraintError, Promise, PromisedRequirement, pickling_context
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ def dumps(obj: Any) -> bytes:
     except JobPromiseConstraintError:
         raise
     except Exception:
-        import cloudpickle   # no type information: its dumps is untyped
+        import cloudpickle  # no type information: its dumps is untyped
+
         data: bytes = cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
         return data
 
@@ -157,7 +159,8 @@ def check_graph(running: Job | None, jobs: list[Job]) -> dict[int, list[Job]]:
         if job.checkpoint and job is not running and any(True for _ in job._successors()):
             raise JobGraphDeadlockException(
                 f"the checkpoint job {job} has successors when added; a checkpoint must be a leaf when it is "
-                f"added to the graph, and add its successors in its run()")
+                f"added to the graph, and add its successors in its run()"
+            )
     return before
 
 
@@ -177,8 +180,9 @@ class CompiledGraph:
 class _Compiler:
     """One compilation: ids, promise bookkeeping while pickling, then specs."""
 
-    def __init__(self, config: Config | None, running: Job | None, jobs: list[Job],
-                 before: dict[int, list[Job]]) -> None:
+    def __init__(
+        self, config: Config | None, running: Job | None, jobs: list[Job], before: dict[int, list[Job]]
+    ) -> None:
         self.config = config
         self.running = running
         self.jobs = jobs
@@ -201,8 +205,9 @@ class _Compiler:
     def reference(self, promise: Promise) -> str:
         producer = promise.job
         if not isinstance(producer, Job) or producer._node_id is None or id(producer) not in self.known:
-            raise JobPromiseConstraintError(producer, self.consumer,
-                                            detail="the promising job is not part of this job graph")
+            raise JobPromiseConstraintError(
+                producer, self.consumer, detail="the promising job is not part of this job graph"
+            )
         if self.consumer is not None and not self._runs_before(producer, self.consumer):
             raise JobPromiseConstraintError(producer, self.consumer)
         self.promised.add(id(producer))
@@ -214,8 +219,9 @@ class _Compiler:
         if isinstance(producer, ServiceHostJob):
             owners = [j for j in self.jobs if any(h is producer for h, _ in j._services)]
             owner = owners[0] if owners else self.running
-            return owner is not None and (owner is consumer or self._runs_before(owner, consumer)
-                                          or owner is self.running)
+            return owner is not None and (
+                owner is consumer or self._runs_before(owner, consumer) or owner is self.running
+            )
         return id(producer) in self._ancestors(consumer)
 
     def _ancestors(self, job: Job) -> set[int]:
@@ -262,8 +268,9 @@ class _Compiler:
             except JobPromiseConstraintError:
                 raise
             except Exception as e:
-                raise JobPicklingError(f"cannot pickle the return value of {self.running}: "
-                                       f"{type(e).__name__}: {e}") from None
+                raise JobPicklingError(
+                    f"cannot pickle the return value of {self.running}: {type(e).__name__}: {e}"
+                ) from None
 
     def spec_for(self, job: Job, ref: PayloadRef | None) -> NodeSpec:
         if isinstance(job, ServiceHostJob):
@@ -274,22 +281,32 @@ class _Compiler:
             kind = KIND_PYTHON
         for name, value in job._requirements.items():
             if isinstance(value, PromisedRequirement):
-                raise JobException(f"the job {job} has a promised requirement {name!r}; use Job.wrapFn or "
-                                   f"Job.wrapJobFn (or addChildFn ...) for promised requirements")
-        resources = Resources(float(job.cores), int(job.memory), int(job.disk),
-                              accelerators_key(job.accelerators), bool(job.preemptible))
+                raise JobException(
+                    f"the job {job} has a promised requirement {name!r}; use Job.wrapFn or "
+                    f"Job.wrapJobFn (or addChildFn ...) for promised requirements"
+                )
+        resources = Resources(
+            float(job.cores), int(job.memory), int(job.disk), accelerators_key(job.accelerators), bool(job.preemptible)
+        )
         return NodeSpec(
-            id=job._node_id or "", kind=kind, name=job._jobName, display=job._displayName,
-            resources=resources, payload=ref, checkpoint=job.checkpoint,
+            id=job._node_id or "",
+            kind=kind,
+            name=job._jobName,
+            display=job._displayName,
+            resources=resources,
+            payload=ref,
+            checkpoint=job.checkpoint,
             children=[c._node_id or "" for c in job._children],
             followons=[f._node_id or "" for f in job._followOns],
             services=[(h._node_id or "", p._node_id if p is not None else None) for h, p in job._services],
-            keep_return=id(job) in self.promised or job._rvRequested, unit=job._unitName or "",
+            keep_return=id(job) in self.promised or job._rvRequested,
+            unit=job._unitName or "",
         )
 
 
-def compile_graph(start: Job, config: Config | None, running: Job | None = None, return_value: Any = None,
-                  keep_return: bool = False) -> CompiledGraph:
+def compile_graph(
+    start: Job, config: Config | None, running: Job | None = None, return_value: Any = None, keep_return: bool = False
+) -> CompiledGraph:
     """Compile the new jobs reachable from start; start is the running job in a worker, the root in the leader.
 
     For a running job, its return value is pickled too when anything reads it

@@ -4,6 +4,7 @@ These classes only record a graph; ``compile.py`` turns it into IR nodes and
 ``runner.py`` runs one node in a worker. Names and signatures are Toil's so
 that existing workflow scripts run unchanged.
 """
+
 from __future__ import annotations
 
 import abc
@@ -29,8 +30,18 @@ _Items = TypeVar("_Items", bound=Iterable[Any])
 logger = logging.getLogger("toil.job")
 
 # Fields that describe the graph being built; they are not part of a job's payload.
-_GRAPH_FIELDS = ("_children", "_followOns", "_services", "_directPredecessors", "_fileStore", "_defer",
-                 "_tempDir", "_config", "_rvRequested", "_node_id")
+_GRAPH_FIELDS = (
+    "_children",
+    "_followOns",
+    "_services",
+    "_directPredecessors",
+    "_fileStore",
+    "_defer",
+    "_tempDir",
+    "_config",
+    "_rvRequested",
+    "_node_id",
+)
 
 
 class JobException(ToilUserError):
@@ -62,7 +73,7 @@ class _Requirements:
 
     @property
     def memory(self) -> int:
-        return self._requirement("memory", "defaultMemory", 2 * 1024 ** 3)
+        return self._requirement("memory", "defaultMemory", 2 * 1024**3)
 
     @memory.setter
     def memory(self, value: Any) -> None:
@@ -78,7 +89,7 @@ class _Requirements:
 
     @property
     def disk(self) -> int:
-        return self._requirement("disk", "defaultDisk", 2 * 1024 ** 3)
+        return self._requirement("disk", "defaultDisk", 2 * 1024**3)
 
     @disk.setter
     def disk(self, value: Any) -> None:
@@ -168,19 +179,39 @@ class JobDescription:
 class Job(_Requirements):
     """A unit of work. Override ``run``; add successors with ``addChild``/``addFollowOn``."""
 
-    def __init__(self, memory: Any = None, cores: Any = None, disk: Any = None, accelerators: Any = None,
-                 preemptible: Any = None, preemptable: Any = None, unitName: Optional[str] = "",
-                 checkpoint: bool = False, displayName: Optional[str] = "", descriptionClass: Any = None,
-                 local: Optional[bool] = None, files: Any = None) -> None:
+    def __init__(
+        self,
+        memory: Any = None,
+        cores: Any = None,
+        disk: Any = None,
+        accelerators: Any = None,
+        preemptible: Any = None,
+        preemptable: Any = None,
+        unitName: Optional[str] = "",
+        checkpoint: bool = False,
+        displayName: Optional[str] = "",
+        descriptionClass: Any = None,
+        local: Optional[bool] = None,
+        files: Any = None,
+    ) -> None:
         if preemptable is not None and preemptible is None:
             preemptible = preemptable
         for key, name in (("unitName", unitName), ("displayName", displayName)):
             if name is not None and not isinstance(name, str):
-                raise JobException(f"{key} of job {type(self).__name__} must be a string, got "
-                                   f"{type(name).__name__} {reprlib.repr(name)}")
+                raise JobException(
+                    f"{key} of job {type(self).__name__} must be a string, got "
+                    f"{type(name).__name__} {reprlib.repr(name)}"
+                )
         try:
-            self._requirements = parse_requirements({"memory": memory, "cores": cores, "disk": disk,
-                                                     "accelerators": accelerators, "preemptible": preemptible})
+            self._requirements = parse_requirements(
+                {
+                    "memory": memory,
+                    "cores": cores,
+                    "disk": disk,
+                    "accelerators": accelerators,
+                    "preemptible": preemptible,
+                }
+            )
         except (TypeError, ValueError) as e:
             raise JobException(f"bad requirement for job {type(self).__name__}: {e}") from None
         self._config = None
@@ -363,14 +394,17 @@ class Job(_Requirements):
     def getRootJobs(self) -> set["Job"]:
         """The jobs of this job's connected graph that have no predecessors."""
         from toil.compiler.python.compile import connected_jobs
+
         return {j for j in connected_jobs(self) if not j._directPredecessors and not isinstance(j, ServiceHostJob)}
 
     def checkJobGraphForDeadlocks(self) -> None:
         from toil.compiler.python.compile import check_graph, connected_jobs
+
         roots = self.getRootJobs()
         if len(roots) != 1:
-            raise JobGraphDeadlockException(f"the job graph does not contain exactly one root job: "
-                                            f"{', '.join(map(str, roots)) or 'none (a cycle)'}")
+            raise JobGraphDeadlockException(
+                f"the job graph does not contain exactly one root job: {', '.join(map(str, roots)) or 'none (a cycle)'}"
+            )
         check_graph(next(iter(roots)), [j for j in connected_jobs(self) if j._node_id is None])
 
     checkJobGraphAcylic = checkJobGraphForDeadlocks
@@ -379,10 +413,12 @@ class Job(_Requirements):
 
     def getTopologicalOrderingOfJobs(self) -> list["Job"]:
         from toil.compiler.python.compile import topological_order
+
         return topological_order(self)
 
     def getUserScript(self) -> Optional[ModuleType]:
         import sys
+
         return sys.modules.get(type(self).__module__)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -405,6 +441,7 @@ class Job(_Requirements):
         @staticmethod
         def getDefaultArgumentParser(jobstore_as_flag: bool = False) -> ArgumentParser:
             from toil.options.parser import ToilArgumentParser
+
             parser = ToilArgumentParser()
             Job.Runner.addToilOptions(parser, jobstore_as_flag=jobstore_as_flag)
             return parser
@@ -418,12 +455,14 @@ class Job(_Requirements):
         @staticmethod
         def addToilOptions(parser: ArgumentParser | _ArgumentGroup, jobstore_as_flag: bool = False) -> None:
             from toil.options.common import add_options
+
             add_options(parser, jobstore_as_flag=jobstore_as_flag)
 
         @staticmethod
         def startToil(job: "Job", options: Namespace) -> Any:
             """Run the workflow rooted at job (or restart it with --restart) and return the root's value."""
             from toil.common import Toil
+
             with Toil(options) as toil:
                 if getattr(options, "restart", False):
                     return toil.restart()
@@ -432,11 +471,25 @@ class Job(_Requirements):
     class Service(_Requirements, metaclass=abc.ABCMeta):
         """A long-running process (a database, a server) that jobs use; see Job.addService."""
 
-        def __init__(self, memory: Any = None, cores: Any = None, disk: Any = None, accelerators: Any = None,
-                     preemptible: Any = None, unitName: Optional[str] = None) -> None:
+        def __init__(
+            self,
+            memory: Any = None,
+            cores: Any = None,
+            disk: Any = None,
+            accelerators: Any = None,
+            preemptible: Any = None,
+            unitName: Optional[str] = None,
+        ) -> None:
             try:
-                self._requirements = parse_requirements({"memory": memory, "cores": cores, "disk": disk,
-                                                         "accelerators": accelerators, "preemptible": preemptible})
+                self._requirements = parse_requirements(
+                    {
+                        "memory": memory,
+                        "cores": cores,
+                        "disk": disk,
+                        "accelerators": accelerators,
+                        "preemptible": preemptible,
+                    }
+                )
             except (TypeError, ValueError) as e:
                 raise JobException(f"bad requirement for service {type(self).__name__}: {e}") from None
             self._config = None
@@ -480,7 +533,7 @@ class FunctionWrappingJob(Job):
             raise JobException(f"expected a function to wrap, got {type(userFunction).__name__}")
         try:
             spec = inspect.getfullargspec(userFunction)
-            fn_defaults = dict(zip(spec.args[-len(spec.defaults):], spec.defaults)) if spec.defaults else {}
+            fn_defaults = dict(zip(spec.args[-len(spec.defaults) :], spec.defaults)) if spec.defaults else {}
             fn_defaults.update(spec.kwonlydefaults or {})
         except TypeError:
             fn_defaults = {}
@@ -492,11 +545,16 @@ class FunctionWrappingJob(Job):
 
         preemptable = take("preemptable")
         preemptible = take("preemptible")
-        super().__init__(memory=take("memory"), cores=take("cores"), disk=take("disk"),
-                         accelerators=take("accelerators"),
-                         preemptible=preemptible if preemptible is not None else preemptable,
-                         checkpoint=take("checkpoint", False), unitName=take("name"),
-                         displayName=kwargs.pop("displayName", None) if "displayName" in kwargs else None)
+        super().__init__(
+            memory=take("memory"),
+            cores=take("cores"),
+            disk=take("disk"),
+            accelerators=take("accelerators"),
+            preemptible=preemptible if preemptible is not None else preemptable,
+            checkpoint=take("checkpoint", False),
+            unitName=take("name"),
+            displayName=kwargs.pop("displayName", None) if "displayName" in kwargs else None,
+        )
         self.userFunction = userFunction
         self._jobName = getattr(userFunction, "__name__", type(userFunction).__name__)
         if self._displayName == type(self).__name__:
@@ -513,6 +571,7 @@ class FunctionWrappingJob(Job):
 
     def getUserScript(self) -> Optional[ModuleType]:
         import sys
+
         return sys.modules.get(getattr(self.userFunction, "__module__", "__main__"))
 
 
@@ -562,16 +621,22 @@ class EncapsulatedJob(Job):
             self.encapsulatedFollowOn = None
             return
         given = {k: v for k, v in job._requirements.items() if not isinstance(v, PromisedRequirement)}
-        super().__init__(unitName=unitName, memory=given.get("memory"), cores=given.get("cores"),
-                         disk=given.get("disk"), accelerators=given.get("accelerators"),
-                         preemptible=given.get("preemptible"))
+        super().__init__(
+            unitName=unitName,
+            memory=given.get("memory"),
+            cores=given.get("cores"),
+            disk=given.get("disk"),
+            accelerators=given.get("accelerators"),
+            preemptible=given.get("preemptible"),
+        )
         self._displayName = f"{job._displayName}-encapsulated" if not unitName else unitName
         for pred in list(job._directPredecessors):
             pred.addChild(self)
         self.encapsulatedJob = job
         Job.addChild(self, job)
-        self.encapsulatedFollowOn = Job(disk="100M", memory="512M", cores=0.1,
-                                        unitName=None if unitName is None else unitName + "-followOn")
+        self.encapsulatedFollowOn = Job(
+            disk="100M", memory="512M", cores=0.1, unitName=None if unitName is None else unitName + "-followOn"
+        )
         Job.addFollowOn(self, self.encapsulatedFollowOn)
 
     def addChild(self, childJob: Job) -> Job:
@@ -602,10 +667,15 @@ class ServiceHostJob(Job):
     """The job that runs a service; made by Job.addService."""
 
     def __init__(self, service: "Job.Service") -> None:
-        given = service._requirements   # requirement names only, none of them None
-        super().__init__(unitName=service.unitName, memory=given.get("memory"), cores=given.get("cores"),
-                         disk=given.get("disk"), accelerators=given.get("accelerators"),
-                         preemptible=given.get("preemptible"))
+        given = service._requirements  # requirement names only, none of them None
+        super().__init__(
+            unitName=service.unitName,
+            memory=given.get("memory"),
+            cores=given.get("cores"),
+            disk=given.get("disk"),
+            accelerators=given.get("accelerators"),
+            preemptible=given.get("preemptible"),
+        )
         self.service = service
         self._jobName = service.jobName
         self._displayName = service.jobName
@@ -641,7 +711,21 @@ def unwrap_all(p: _Items) -> _Items:
     return p
 
 
-__all__ = ["Job", "JobException", "JobGraphDeadlockException", "ConflictingPredecessorError",
-           "FunctionWrappingJob", "JobFunctionWrappingJob", "PromisedRequirementFunctionWrappingJob",
-           "PromisedRequirementJobFunctionWrappingJob", "EncapsulatedJob", "ServiceHostJob", "Promise",
-           "PromisedRequirement", "JobPromiseConstraintError", "JobDescription", "unwrap", "unwrap_all"]
+__all__ = [
+    "Job",
+    "JobException",
+    "JobGraphDeadlockException",
+    "ConflictingPredecessorError",
+    "FunctionWrappingJob",
+    "JobFunctionWrappingJob",
+    "PromisedRequirementFunctionWrappingJob",
+    "PromisedRequirementJobFunctionWrappingJob",
+    "EncapsulatedJob",
+    "ServiceHostJob",
+    "Promise",
+    "PromisedRequirement",
+    "JobPromiseConstraintError",
+    "JobDescription",
+    "unwrap",
+    "unwrap_all",
+]

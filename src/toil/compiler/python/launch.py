@@ -1,4 +1,5 @@
 """Start a Python job graph (Toil's ``toil.start(rootJob)``) on a workflow, and read its root's return value."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,6 +27,7 @@ def start_python(workflow: Workflow, root_job: Any) -> Any:
 
 def _compile(root_job: Any, workflow: Workflow) -> tuple[list[NodeSpec], str]:
     from toil.compiler.python.compile import compile_graph
+
     compiled = compile_graph(root_job, workflow.config)
     specs = compiled.specs
     specs[0].keep_return = True
@@ -37,6 +39,7 @@ def _compile(root_job: Any, workflow: Workflow) -> tuple[list[NodeSpec], str]:
 def read_python_root(job_store: JobStore, root: str | None) -> Any:
     """The root job's pickled return value (None if it returned nothing or was never recorded)."""
     from toil.compiler.python.promise import PromiseNotReadyError, load_return, resolving_promises
+
     if root is None:
         return None
     with resolving_promises(job_store):

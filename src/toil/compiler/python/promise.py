@@ -6,6 +6,7 @@ and the producer is marked to keep its return value. When a worker loads the
 consumer, each reference is resolved by reading the producer's stored return
 value from the job store and indexing it by ``path``.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -27,8 +28,10 @@ class JobPromiseConstraintError(ToilUserError):
         if recipient is None:
             msg = f"job {promising} cannot promise its return value to a job that is not its successor"
         else:
-            msg = (f"job {recipient} is given a promise of the return value of job {promising}, which may not "
-                   f"have run before it; make it a successor (child or follow-on) of {promising}")
+            msg = (
+                f"job {recipient} is given a promise of the return value of job {promising}, which may not "
+                f"have run before it; make it a successor (child or follow-on) of {promising}"
+            )
         super().__init__(msg + (f" ({detail})" if detail else ""))
 
 
@@ -110,8 +113,9 @@ class PromiseNotReadyError(ToilUserError):
 def _resolve_promise(producer_id: str, path: tuple[Any, ...]) -> Any:
     reader, cache = _resolving.reader, _resolving.cache
     if reader is None or cache is None:
-        raise PromiseNotReadyError(f"the promised return value of job {producer_id} can only be read by a job "
-                                   f"of the same workflow")
+        raise PromiseNotReadyError(
+            f"the promised return value of job {producer_id} can only be read by a job of the same workflow"
+        )
     if producer_id not in cache:
         cache[producer_id] = load_return(reader, producer_id)
     value = cache[producer_id]
@@ -152,7 +156,8 @@ def load_return(reader: ReturnValueReader, producer_id: str) -> Any:
         except KeyError:
             raise PromiseNotReadyError(
                 f"a job was given the promised return value of job {current}, which had not finished when "
-                f"the job ran; make the job a successor of {current} (a child or follow-on)") from None
+                f"the job ran; make the job a successor of {current} (a child or follow-on)"
+            ) from None
         if b"_resolve_promise" in raw and current not in seen:
             top = _PeekingUnpickler(io.BytesIO(raw)).load()
             if isinstance(top, _PromiseRef):
@@ -160,7 +165,7 @@ def load_return(reader: ReturnValueReader, producer_id: str) -> Any:
                 paths.append(top.path)
                 current = top.producer_id
                 continue
-        value = pickle.loads(raw)   # promises nested inside are shallow: resolved as they load
+        value = pickle.loads(raw)  # promises nested inside are shallow: resolved as they load
         break
     for path in reversed(paths):
         for index in path:
@@ -191,7 +196,7 @@ class PromisedRequirement:
                 raise PromisedRequirementError("give a function to combine several promises into one requirement")
             func = _identity
             args = (valueOrCallable,)
-        self._func: bytes = cloudpickle.dumps(func)   # cloudpickle has no type information
+        self._func: bytes = cloudpickle.dumps(func)  # cloudpickle has no type information
         self._args = list(args)
 
     def getValue(self) -> Any:

@@ -1,4 +1,5 @@
 """Resource requirements of Python jobs, parsed the way Toil parses them."""
+
 from __future__ import annotations
 
 import math

@@ -3,6 +3,7 @@
 Two kinds: ``python`` (a Job's run()) and ``service`` (a Job.Service hosted
 until the leader asks it to stop).
 """
+
 from __future__ import annotations
 
 import logging
@@ -48,9 +49,16 @@ def run_python(ctx: RunContext) -> RunOutcome:
     if compiled.return_value is not None:
         ctx.job_store.write_return(ctx.spec.id, compiled.return_value)
     fs = ctx.file_store
-    record = RunRecord(id=ctx.spec.id, epoch=ctx.epoch, add=compiled.specs, children=compiled.children,
-                       followons=compiled.followons, services=compiled.services,
-                       delete_files=list(fs.deleted), cleanup_files=list(fs.cleanup))
+    record = RunRecord(
+        id=ctx.spec.id,
+        epoch=ctx.epoch,
+        add=compiled.specs,
+        children=compiled.children,
+        followons=compiled.followons,
+        services=compiled.services,
+        delete_files=list(fs.deleted),
+        cleanup_files=list(fs.cleanup),
+    )
     return RunOutcome(record, packs)
 
 

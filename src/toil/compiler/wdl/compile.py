@@ -19,6 +19,7 @@ So a scatter over a known array of N calls becomes N task nodes added at
 once, with no per-iteration job. Consumers are follow-ons of the nodes they
 read (``SubDag``), which also carries ``after`` dependencies.
 """
+
 from __future__ import annotations
 
 from collections import ChainMap
@@ -36,14 +37,22 @@ from toil.compiler.wdl.evaluate import Evaluator, coerce_inputs, is_concrete, ne
 from toil.compiler.wdl.resources import clamp, from_runtime
 
 KIND = "wdl"
-NOOP_RESOURCES = Resources(0.1, 64 * 1024 * 1024, 0)   # expansion and evaluation nodes are light
+NOOP_RESOURCES = Resources(0.1, 64 * 1024 * 1024, 0)  # expansion and evaluation nodes are light
 
 
 class Expander:
     """Adds the nodes of one workflow's body (or part of it) to a SubDag."""
 
-    def __init__(self, doc_path: str, workflow: Tree.Workflow, evaluator: Evaluator, defaults: Resources,
-                 overrides: dict[str, Any] | None = None, where: str = "", limits: Resources | None = None) -> None:
+    def __init__(
+        self,
+        doc_path: str,
+        workflow: Tree.Workflow,
+        evaluator: Evaluator,
+        defaults: Resources,
+        overrides: dict[str, Any] | None = None,
+        where: str = "",
+        limits: Resources | None = None,
+    ) -> None:
         self.doc_path = doc_path
         self.workflow = workflow
         self.ev = evaluator
@@ -52,7 +61,7 @@ class Expander:
         self.overrides = overrides or {}
         self.where = where or workflow.name
         self.dag = SubDag()
-        self.added: list[str] = []      # node ids in the order they were added (dag.specs is keyed)
+        self.added: list[str] = []  # node ids in the order they were added (dag.specs is keyed)
         self.ir_of: MutableMapping[str, set[str]] = ChainMap({})
 
     # ------------------------------------------------------------------ walking a body
@@ -88,15 +97,23 @@ class Expander:
         visible = self._visible(node, env)
         return visible if all(is_concrete(v) for v in visible.values()) else None
 
-    def _defer(self, node: Tree.WorkflowNode, op: str, env: dict[str, Any], where: str, extra: dict[str, Any],
-               display: str) -> str:
+    def _defer(
+        self, node: Tree.WorkflowNode, op: str, env: dict[str, Any], where: str, extra: dict[str, Any], display: str
+    ) -> str:
         """Add a node that runs ``op`` later, after the nodes its values and ``after`` clauses name."""
         visible = self._visible(node, env)
         deps = set(refs.iter_refs(visible))
         for dep in all_dependencies(node):
             deps |= self.ir_of.get(dep, set())
-        payload = {"op": op, "doc": self.doc_path, "wf": ref_of(self.workflow), "env": visible,
-                   "where": where, **extra, **self._launch()}
+        payload = {
+            "op": op,
+            "doc": self.doc_path,
+            "wf": ref_of(self.workflow),
+            "env": visible,
+            "where": where,
+            **extra,
+            **self._launch(),
+        }
         if self.overrides:
             payload["ov"] = self.overrides
         spec = json_node(KIND, op, display, NOOP_RESOURCES, payload, hint=op)
@@ -112,11 +129,12 @@ class Expander:
     # ------------------------------------------------------------------ declarations
     def decl(self, decl: Tree.Decl, env: dict[str, Any]) -> None:
         if decl.name in env and not (env[decl.name] is None and decl.expr is not None and not decl.type.optional):
-            return   # a workflow input given by the user
+            return  # a workflow input given by the user
         visible = self._ready(decl, env)
         if visible is None:
-            node_id = self._defer(decl, "decls", env, self.where, {"decls": [decl.workflow_node_id]},
-                                  f"{self.where}.{decl.name}")
+            node_id = self._defer(
+                decl, "decls", env, self.where, {"decls": [decl.workflow_node_id]}, f"{self.where}.{decl.name}"
+            )
             env[decl.name] = refs.ref(node_id, decl.name)
             return
         env[decl.name] = self.ev.store_value(self.ev.decl(decl, self.ev.bindings(visible)))
@@ -132,8 +150,15 @@ class Expander:
                 env[d.name] = self.ev.store_value(self.ev.decl(d, self.ev.bindings(env, needed(env, node_idents(d)))))
             return
         deps = set(refs.iter_refs(visible))
-        payload = {"op": "decls", "doc": self.doc_path, "wf": ref_of(self.workflow), "env": visible,
-                   "where": self.where, "decls": [d.workflow_node_id for d in decls], **self._launch()}
+        payload = {
+            "op": "decls",
+            "doc": self.doc_path,
+            "wf": ref_of(self.workflow),
+            "env": visible,
+            "where": self.where,
+            "decls": [d.workflow_node_id for d in decls],
+            **self._launch(),
+        }
         node_id = self._add(json_node(KIND, "outputs", display, NOOP_RESOURCES, payload, hint="outputs"), deps)
         for d in decls:
             env[d.name] = refs.ref(node_id, d.name)
@@ -151,7 +176,7 @@ class Expander:
                 deps |= self.ir_of.get(dep, set())
             node_id = self._add(self.callee_spec(call, inputs, display), deps)
         for b in call.effective_outputs:
-            env[b.name] = refs.ref(node_id, b.name[len(call.name) + 1:])
+            env[b.name] = refs.ref(node_id, b.name[len(call.name) + 1 :])
 
     def call_inputs(self, call: Tree.Call, visible: dict[str, Any]) -> dict[str, Any]:
         """The call's input values (its expressions, then inputs the user set for it), stored."""
@@ -162,8 +187,8 @@ class Expander:
         prefix = call.name + "."
         for key, v in self.overrides.items():
             if key.startswith(prefix):
-                values = values.bind(key[len(prefix):], wv.decode(v))
-        assert call.callee is not None   # document.load type-checked the document, which resolves callees
+                values = values.bind(key[len(prefix) :], wv.decode(v))
+        assert call.callee is not None  # document.load type-checked the document, which resolves callees
         values = coerce_inputs(call.callee, values)
         return {b.name: self.ev.store_value(b.value) for b in values}
 
@@ -171,8 +196,14 @@ class Expander:
         """The node running the callee: a task node, or a workflow node that expands the subworkflow."""
         callee = call.callee
         if isinstance(callee, Tree.Workflow):
-            payload = {"op": "workflow", "doc": self.doc_path, "wf": ref_of(callee), "env": inputs,
-                       "where": display, **self._launch()}
+            payload = {
+                "op": "workflow",
+                "doc": self.doc_path,
+                "wf": ref_of(callee),
+                "env": inputs,
+                "where": display,
+                **self._launch(),
+            }
             return json_node(KIND, callee.name, display, NOOP_RESOURCES, payload, hint=call.name)
         assert isinstance(callee, Tree.Task)
         return task_node(self.doc_path, callee, inputs, display, self.ev, self.defaults, call.name, self.limits)
@@ -218,8 +249,9 @@ class Expander:
         return True if all(is_concrete(env[n]) for n in names) else None
 
     def _defer_section(self, section: Tree.WorkflowSection, env: dict[str, Any], where: str) -> None:
-        node_id = self._defer(section, "section", env, where, {"node": section.workflow_node_id},
-                              f"{where}.{section.workflow_node_id}")
+        node_id = self._defer(
+            section, "section", env, where, {"node": section.workflow_node_id}, f"{where}.{section.workflow_node_id}"
+        )
         for name in gathered_names(section):
             env[name] = refs.ref(node_id, name)
 
@@ -234,13 +266,20 @@ class Expander:
         return {d.name: env[d.name] for d in wf.outputs}
 
 
-def task_node(doc_path: str, task: Tree.Task, inputs: dict[str, Any], display: str, ev: Evaluator,
-              defaults: Resources, hint: str, limits: Resources | None = None) -> NodeSpec:
+def task_node(
+    doc_path: str,
+    task: Tree.Task,
+    inputs: dict[str, Any],
+    display: str,
+    ev: Evaluator,
+    defaults: Resources,
+    hint: str,
+    limits: Resources | None = None,
+) -> NodeSpec:
     """A node running the task on these inputs, with the resources its runtime section asks for."""
     tr = from_runtime(runtime_values(task, inputs, ev), defaults)
     tr.resources = clamp(tr.resources, limits)
-    payload: dict[str, Any] = {"op": "task", "doc": doc_path, "task": ref_of(task), "inputs": inputs,
-                               "call": display}
+    payload: dict[str, Any] = {"op": "task", "doc": doc_path, "task": ref_of(task), "inputs": inputs, "call": display}
     node = json_node(KIND, task.name, display, tr.resources, payload, retries=tr.retries, hint=hint)
     if tr.preemptible_tries:
         node.preemptible_tries = tr.preemptible_tries
@@ -255,10 +294,12 @@ def runtime_values(task: Tree.Task, inputs: dict[str, Any], ev: Evaluator) -> di
     env: WDL.Env.Bindings[Value.Base] = WDL.Env.Bindings()
     if idents:
         from WDL.runtime.task import _task_decl_eval_order
+
         env = coerce_inputs(task, ev.bindings(inputs))
         for decl in _task_decl_eval_order(list(task.inputs or []) + list(task.postinputs)):
-            if not env.has_binding(decl.name) or (isinstance(env[decl.name], Value.Null) and decl.expr
-                                                  and not decl.type.optional):
+            if not env.has_binding(decl.name) or (
+                isinstance(env[decl.name], Value.Null) and decl.expr and not decl.type.optional
+            ):
                 env = env.bind(decl.name, ev.decl(decl, env))
     return {key: ev.eval(expr, env) for key, expr in task.runtime.items()}
 
@@ -302,6 +343,7 @@ def _ordered(section_nodes: Iterable[Tree.WorkflowNode]) -> list[Tree.WorkflowNo
         stack.discard(i)
         done[i] = True
         out.append(nodes[i])
+
     for i in range(len(nodes)):
         visit(i, set())
     return out

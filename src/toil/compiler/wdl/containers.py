@@ -8,6 +8,7 @@ Singularity backend. Both fetch images once per node (``toil.runtime.worker.cont
 take the first of a task's candidate images (``container: [a, b]``) that this
 node has or can fetch, and note the engine for ``toil stats``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,14 +26,16 @@ from toil.runtime.worker import containers
 
 log = logging.getLogger("toil.wdl")
 
+
 def resolve_engine(choice: str, names_images: bool) -> str | None:
     """The engine tasks naming an image run in (None: on this host), settled once at the leader."""
     if choice == "none" or not names_images:
         return None
     if choice != "auto":
         if not containers.engine_works(choice):
-            raise containers.NoContainerEngine(f"--container {choice}: {choice} is not installed or cannot run "
-                                               f"containers here")
+            raise containers.NoContainerEngine(
+                f"--container {choice}: {choice} is not installed or cannot run containers here"
+            )
         return choice
     return containers.choose_engine("auto")
 
@@ -48,8 +51,9 @@ class _NodeAware:
         super().process_runtime(logger, runtime_eval)  # type: ignore[misc]
         value = runtime_eval.get("container", runtime_eval.get("docker"))
         if isinstance(value, Value.Array) and len(value.value) > 1:
-            self.runtime_values["docker"] = self._first_available([v.coerce(WDL.Type.String()).value
-                                                                   for v in value.value])
+            self.runtime_values["docker"] = self._first_available(
+                [v.coerce(WDL.Type.String()).value for v in value.value]
+            )
 
     def _first_available(self, candidates: list[str]) -> str:
         """The first candidate this node has; else the first it can fetch (the last error if none)."""
@@ -66,8 +70,9 @@ class _NodeAware:
                 error = e
         if error is not None:
             raise error
-        raise containers.ContainerImageError(f"none of the task's container images can be used here: "
-                                             f"{', '.join(candidates)}")
+        raise containers.ContainerImageError(
+            f"none of the task's container images can be used here: {', '.join(candidates)}"
+        )
 
     def image(self) -> str:
         return str(self.runtime_values.get("docker") or self.cfg.get_dict("task_runtime", "defaults")["docker"])
@@ -109,7 +114,7 @@ class EngineContainer(_NodeAware, SubprocessBase):
         if memory_limit > 0:
             args += ["--memory", str(memory_limit)]
         if self.engine == "docker" and os.geteuid() != 0:
-            args += ["--user", f"{os.geteuid()}:{os.getegid()}"]   # outputs owned by the user
+            args += ["--user", f"{os.geteuid()}:{os.getegid()}"]  # outputs owned by the user
         if self.runtime_values.get("privileged", False) is True:
             args.append("--privileged")
         for container_path, host_path, writable in self.prepare_mounts():
@@ -140,8 +145,11 @@ class NodeSingularity(_NodeAware, SingularityContainer):
         return found
 
 
-BACKENDS: dict[str, type[SubprocessBase]] = {"docker": DockerContainer, "podman": PodmanContainer,
-                                             "singularity": NodeSingularity}
+BACKENDS: dict[str, type[SubprocessBase]] = {
+    "docker": DockerContainer,
+    "podman": PodmanContainer,
+    "singularity": NodeSingularity,
+}
 
 
 def names_image(task: WDL.Tree.Task) -> bool:

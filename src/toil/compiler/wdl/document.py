@@ -4,6 +4,7 @@ Documents are cached per process: the front end loads the document before the
 workflow starts, so warm workers forked from the leader inherit the parsed
 tree; a worker elsewhere loads it again from the path in the node.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,12 +48,18 @@ def load(path: str) -> WDL.Tree.Document:
             raise WDLUserError(f"no such WDL file: {path}")
         try:
             doc = WDL.load(path, path=[os.path.dirname(path)])
-        except (WDL.Error.SyntaxError, WDL.Error.ValidationError, WDL.Error.MultipleValidationErrors,
-                WDL.Error.ImportError) as e:
+        except (
+            WDL.Error.SyntaxError,
+            WDL.Error.ValidationError,
+            WDL.Error.MultipleValidationErrors,
+            WDL.Error.ImportError,
+        ) as e:
             raise WDLUserError(describe(e)) from None
         except UnicodeDecodeError as e:
-            raise WDLUserError(f"{path} (or a document it imports): not UTF-8 text: byte {e.start} is "
-                               f"{e.object[e.start:e.start + 1]!r}") from None
+            raise WDLUserError(
+                f"{path} (or a document it imports): not UTF-8 text: byte {e.start} is "
+                f"{e.object[e.start : e.start + 1]!r}"
+            ) from None
         except (AttributeError, TypeError, IndexError, KeyError, ValueError, RecursionError) as e:
             if not _raised_in_miniwdl(e):
                 raise
@@ -65,6 +72,7 @@ def load(path: str) -> WDL.Tree.Document:
 
 def _raised_in_miniwdl(e: BaseException) -> bool:
     import traceback
+
     frames = traceback.extract_tb(e.__traceback__)
     return bool(frames) and f"{os.sep}WDL{os.sep}" in frames[-1].filename
 
@@ -105,8 +113,7 @@ def target_of(doc: WDL.Tree.Document) -> Executable:
         return doc.workflow
     if len(doc.tasks) == 1:
         return doc.tasks[0]
-    raise WDLUserError(f"{doc.pos.abspath}: the document has no workflow and {len(doc.tasks)} tasks: "
-                       f"nothing to run")
+    raise WDLUserError(f"{doc.pos.abspath}: the document has no workflow and {len(doc.tasks)} tasks: nothing to run")
 
 
 def node_idents(node: WDL.Error.SourceNode) -> set[str]:
@@ -146,12 +153,19 @@ def check_version_rules(doc: WDL.Tree.Document) -> None:
         stack: list[WDL.Error.SourceNode] = [d]
         while stack:
             x = stack.pop()
-            if isinstance(x, WDL.Expr.Array) and isinstance(x.type, WDL.Type.Array) \
-                    and isinstance(x.type.item_type, WDL.Type.String):
+            if (
+                isinstance(x, WDL.Expr.Array)
+                and isinstance(x.type, WDL.Type.Array)
+                and isinstance(x.type.item_type, WDL.Type.String)
+            ):
                 for item in x.items:
-                    if isinstance(item.type, (WDL.Type.Array, WDL.Type.Map, WDL.Type.Pair, WDL.Type.StructInstance,
-                                              WDL.Type.Object)):
+                    if isinstance(
+                        item.type,
+                        (WDL.Type.Array, WDL.Type.Map, WDL.Type.Pair, WDL.Type.StructInstance, WDL.Type.Object),
+                    ):
                         pos = item.pos
-                        raise WDLUserError(f"{pos.abspath or pos.uri}:{pos.line}:{pos.column}: a {item.type} value "
-                                           f"cannot be coerced to String in WDL {version}")
+                        raise WDLUserError(
+                            f"{pos.abspath or pos.uri}:{pos.line}:{pos.column}: a {item.type} value "
+                            f"cannot be coerced to String in WDL {version}"
+                        )
             stack.extend(x.children)

@@ -4,6 +4,7 @@ miniwdl evaluates; this module gives it a standard library whose file reads
 (``read_*``, ``size``) link stored files into the job's directory, and whose
 ``write_*`` files are stored once the value is bound.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,17 @@ from toil.compiler.wdl import values as wv
 from toil.compiler.wdl.document import Executable, WDLUserError, describe
 from toil.compiler.wdl.files import Store, group_key, is_stored, is_url, store_local
 
-EVAL_ERRORS = (WDL.Error.EvalError, WDL.Error.RuntimeError, WDL.Error.InputError, ValueError, KeyError,
-               TypeError, IndexError, ZeroDivisionError, FileNotFoundError)
+EVAL_ERRORS = (
+    WDL.Error.EvalError,
+    WDL.Error.RuntimeError,
+    WDL.Error.InputError,
+    ValueError,
+    KeyError,
+    TypeError,
+    IndexError,
+    ZeroDivisionError,
+    FileNotFoundError,
+)
 
 
 class WorkflowStdLib(StdLib.Base):
@@ -38,7 +48,7 @@ class WorkflowStdLib(StdLib.Base):
         return filename
 
     def _virtualize_filename(self, filename: str) -> str:
-        return filename   # stored when the value is bound (store_local)
+        return filename  # stored when the value is bound (store_local)
 
     def _resolve_source_relative_path(self, filename: str) -> str:
         return filename
@@ -50,12 +60,12 @@ class Evaluator:
     def __init__(self, wdl_version: str, store: Store, base: str, owner: str, launch_dir: str | None = None) -> None:
         self.stdlib = WorkflowStdLib(wdl_version, store, base, launch_dir)
         self.store = store
-        self.owner = owner   # groups the files written here
-        self.launch_dir = launch_dir   # relative paths in workflow expressions are taken from here
+        self.owner = owner  # groups the files written here
+        self.launch_dir = launch_dir  # relative paths in workflow expressions are taken from here
 
     def bindings(self, env: dict[str, Any], names: Iterable[str] | None = None) -> WDL.Env.Bindings[Value.Base]:
         out: WDL.Env.Bindings[Value.Base] = WDL.Env.Bindings()
-        for name in (env if names is None else names):
+        for name in env if names is None else names:
             out = out.bind(name, wv.decode(env[name]))
         return out
 

@@ -7,6 +7,7 @@ Input files are imported once by the leader, outputs exported once at the
 end; between nodes a file is only linked from the job store into the job's
 directory.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,11 +20,13 @@ from toil.exceptions import ToilUserError
 
 def localize(data: Any, store: Store, base: str) -> Any:
     """The JSON form with stored files replaced by local paths under ``base``."""
+
     def local(tag: str, value: str) -> str:
         if not is_stored(value):
             return value
         path = store.read(value, base)
         return path + "/" if tag == DIRECTORY else path
+
     return map_files(data, local)
 
 
@@ -32,6 +35,7 @@ def store_local(data: Any, store: Store, group_of: Callable[[str], str], base: s
 
     Relative paths are taken from ``base`` (where the user started the workflow) when given.
     """
+
     def stored(tag: str, value: str) -> str | None:
         if is_stored(value) or is_url(value):
             return value
@@ -41,16 +45,22 @@ def store_local(data: Any, store: Store, group_of: Callable[[str], str], base: s
         if not os.path.exists(path):
             return None
         return store.write(path, group_of(os.path.dirname(os.path.abspath(path))))
+
     return map_files(data, stored)
 
 
-def import_inputs(data: Any, import_file: Callable[[str], tuple[str, int, bool] | None],
-                  write_dir: Callable[[str], str], search: list[str]) -> Any:
+def import_inputs(
+    data: Any,
+    import_file: Callable[[str], tuple[str, int, bool] | None],
+    write_dir: Callable[[str], str],
+    search: list[str],
+) -> Any:
     """Workflow inputs with every File/Directory imported into the job store (by the leader, once).
 
     Relative paths are looked up in ``search`` (the inputs file's directory,
     then the working directory).
     """
+
     def imported(tag: str, value: str) -> str:
         if is_stored(value):
             return value
@@ -60,7 +70,7 @@ def import_inputs(data: Any, import_file: Callable[[str], tuple[str, int, bool] 
             result = import_file(value)
             assert result is not None
             return FILE_SCHEME + group_key(value.rsplit("/", 1)[0]) + "/" + result[0]
-        path = value[len("file://"):] if value.startswith("file://") else value
+        path = value[len("file://") :] if value.startswith("file://") else value
         found = next((os.path.join(d, path) for d in search if os.path.exists(os.path.join(d, path))), None)
         if found is None:
             kind = "directory" if tag == DIRECTORY else "file"
@@ -72,6 +82,7 @@ def import_inputs(data: Any, import_file: Callable[[str], tuple[str, int, bool] 
         result = import_file(found)
         assert result is not None
         return FILE_SCHEME + group + "/" + result[0]
+
     return map_files(data, lambda tag, value: imported(tag, value))
 
 
@@ -82,9 +93,24 @@ def files_of(data: Any) -> list[str]:
     def note(tag: str, value: str) -> str:
         found.append(value)
         return value
+
     map_files(data, note)
     return found
 
 
-__all__ = ["Store", "localize", "store_local", "import_inputs", "files_of", "group_key", "is_stored", "is_url",
-           "split_uri", "stored_basename", "FILE_SCHEME", "DIR_SCHEME", "FILE", "DIRECTORY"]
+__all__ = [
+    "Store",
+    "localize",
+    "store_local",
+    "import_inputs",
+    "files_of",
+    "group_key",
+    "is_stored",
+    "is_url",
+    "split_uri",
+    "stored_basename",
+    "FILE_SCHEME",
+    "DIR_SCHEME",
+    "FILE",
+    "DIRECTORY",
+]

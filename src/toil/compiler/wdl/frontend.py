@@ -1,4 +1,5 @@
 """The front end's run: document and inputs in, outputs (exported) out, on the shared driver."""
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,8 @@ from toil.compiler.dag import SubDag, json_node
 from toil.compiler.ir import NodeSpec
 from toil.compiler.wdl import document
 from toil.compiler.wdl import values as wv
-from toil.compiler.wdl.containers import resolve_engine
 from toil.compiler.wdl.compile import KIND, NOOP_RESOURCES, task_node
+from toil.compiler.wdl.containers import resolve_engine
 from toil.compiler.wdl.document import WDLUserError, describe
 from toil.compiler.wdl.evaluate import Evaluator
 from toil.compiler.wdl.files import Store, import_inputs, is_stored, split_uri, stored_basename
@@ -46,7 +47,7 @@ def run(options: Namespace, inputs: dict[str, Any], search: list[str]) -> dict[s
     config = config_from_options(options, "toil-wdl-")
     record: dict[str, Any] = {"doc": doc_path}
     if not config.restart:
-        doc = document.load(doc_path)   # before the workers fork: they inherit the parsed document
+        doc = document.load(doc_path)  # before the workers fork: they inherit the parsed document
         target = document.target_of(doc)
         stored_inputs = parse_inputs(target, inputs)
         record["target"] = target.name
@@ -55,24 +56,37 @@ def run(options: Namespace, inputs: dict[str, Any], search: list[str]) -> dict[s
 
     def build(workflow: Workflow) -> tuple[list[NodeSpec], str]:
         store = Store(workflow.job_store)
-        imported = import_inputs(stored_inputs, lambda p: workflow.job_store.import_file(p, symlink=True),
-                                 lambda p: store._write_manifest(p), search)
+        imported = import_inputs(
+            stored_inputs,
+            lambda p: workflow.job_store.import_file(p, symlink=True),
+            lambda p: store._write_manifest(p),
+            search,
+        )
         dag = SubDag()
         if isinstance(target, Tree.Workflow):
-            payload = {"op": "workflow", "doc": doc_path, "wf": document.ref_of(target), "env": imported,
-                       "where": target.name, "cwd": os.getcwd()}
+            payload = {
+                "op": "workflow",
+                "doc": doc_path,
+                "wf": document.ref_of(target),
+                "env": imported,
+                "where": target.name,
+                "cwd": os.getcwd(),
+            }
             spec = json_node(KIND, target.name, target.name, NOOP_RESOURCES, payload, hint=target.name)
         else:
             scratch = tempfile.mkdtemp(prefix="toil-wdl-eval-")
             ev = Evaluator(target.effective_wdl_version, store, scratch, "leader", os.getcwd())
-            spec = task_node(doc_path, target, imported, target.name, ev, default_resources(config), target.name,
-                             limits_for(config))
+            spec = task_node(
+                doc_path, target, imported, target.name, ev, default_resources(config), target.name, limits_for(config)
+            )
         record["root"] = dag.add(spec)
         return dag.as_graph(f"wdl {target.name}")
 
     def read_output(workflow: Workflow, rec: dict[str, Any]) -> dict[str, Any]:
         value = refs.ReturnReader.of(workflow.job_store).return_of(rec["root"])
-        outdir = os.path.abspath(options.output_directory or os.path.join(os.getcwd(), f"wdl-out-{uuid.uuid4().hex[:8]}"))
+        outdir = os.path.abspath(
+            options.output_directory or os.path.join(os.getcwd(), f"wdl-out-{uuid.uuid4().hex[:8]}")
+        )
         exported = export_outputs(value or {}, Store(workflow.job_store), outdir)
         named = {f"{rec['target']}.{k}": wv.decode(v).json for k, v in exported.items()}
         if options.output_dialect == "miniwdl":
@@ -80,7 +94,7 @@ def run(options: Namespace, inputs: dict[str, Any], search: list[str]) -> dict[s
         return named
 
     set_logging_from_options(config)
-    if not config.restart:      # a restart uses the engine of the first run (its record)
+    if not config.restart:  # a restart uses the engine of the first run (its record)
         record["container"] = choose_engine(getattr(options, "container", "auto"), document.load(doc_path))
     return dict(run_workflow(config, build, read_output, record))
 
@@ -117,8 +131,14 @@ def choose_engine(choice: str, doc: WDL.Tree.Document) -> str | None:
                     images.append(text)
     engine = resolve_engine(choice, bool(images))
     if images and engine is None:
-        why = "--container none" if choice == "none" else \
-            "no container engine works here (tried docker, podman, singularity/apptainer)"
-        log.warning("Tasks run directly on this host (%s): their container image(s) are ignored (%s)", why,
-                    ", ".join(images[:5]) + (" ..." if len(images) > 5 else ""))
+        why = (
+            "--container none"
+            if choice == "none"
+            else "no container engine works here (tried docker, podman, singularity/apptainer)"
+        )
+        log.warning(
+            "Tasks run directly on this host (%s): their container image(s) are ignored (%s)",
+            why,
+            ", ".join(images[:5]) + (" ..." if len(images) > 5 else ""),
+        )
     return engine

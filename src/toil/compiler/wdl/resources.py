@@ -6,6 +6,7 @@ core), ``memory`` ("4 GiB", "4G", bytes), ``disks`` (Cromwell's
 bare number means GiB as in Cromwell), ``gpu``/``gpuCount``/``gpuType``,
 ``preemptible`` (Cromwell's count of preemptible attempts) and ``maxRetries``.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,13 +22,13 @@ from toil.exceptions import ToilUserError
 if TYPE_CHECKING:
     from toil.runtime.config import Config
 
-GIB = 1024 ** 3
+GIB = 1024**3
 
 
 @dataclass
 class TaskResources:
     resources: Resources
-    retries: int | None = None          # None: the workflow's --retryCount
+    retries: int | None = None  # None: the workflow's --retryCount
     preemptible_tries: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -100,8 +101,7 @@ def from_runtime(runtime: dict[str, Value.Base], defaults: Resources) -> TaskRes
         out.preemptible_tries = int(p.value) if not isinstance(p, Value.Boolean) else int(p.value)
     if "maxRetries" in runtime:
         out.retries = max(0, int(runtime["maxRetries"].coerce(Type.Int()).value))
-    out.resources = Resources(cores, int(memory), int(disk), accelerators_key(accelerators),
-                              out.preemptible_tries > 0)
+    out.resources = Resources(cores, int(memory), int(disk), accelerators_key(accelerators), out.preemptible_tries > 0)
     return out
 
 
@@ -122,6 +122,10 @@ def machine_limits(config: Config) -> Resources | None:
     import tempfile
 
     from toil.lib.host import cpu_count, physical_memory
+
     free = shutil.disk_usage(config.workDir or tempfile.gettempdir()).free
-    return Resources(min(float(config.maxCores), float(cpu_count())), min(int(config.maxMemory), physical_memory()),
-                     min(int(config.maxDisk), int(free)))
+    return Resources(
+        min(float(config.maxCores), float(cpu_count())),
+        min(int(config.maxMemory), physical_memory()),
+        min(int(config.maxDisk), int(free)),
+    )

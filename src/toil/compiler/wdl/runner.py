@@ -4,6 +4,7 @@ Every node reads the stored values it was given (resolving references to
 other nodes' results), does its work, and stores its result as JSON; nodes
 that expand return a RunRecord adding their sub-DAG below themselves.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,9 @@ if TYPE_CHECKING:
 
 def default_resources(config: Config) -> Resources:
     """A task's resources where its runtime section says nothing: the workflow's defaults."""
-    return Resources(float(config.defaultCores), config.defaultMemory, config.defaultDisk, (),
-                     config.defaultPreemptible)
+    return Resources(
+        float(config.defaultCores), config.defaultMemory, config.defaultDisk, (), config.defaultPreemptible
+    )
 
 
 _limits: dict[str, Resources | None] = {}
@@ -51,12 +53,13 @@ def engine_of(job_store: JobStore) -> str | None:
     key = str(getattr(job_store, "locator", id(job_store)))
     if key not in _engines:
         from toil.runtime.driver import read_frontend_record_from
+
         _engines[key] = read_frontend_record_from(job_store).get("container")
     return _engines[key]
 
 
 def run_wdl(ctx: RunContext) -> RunOutcome:
-    with private_files():       # the task's files stay the user's alone; exports get the user's umask
+    with private_files():  # the task's files stay the user's alone; exports get the user's umask
         return _run_wdl(ctx)
 
 
@@ -79,8 +82,9 @@ def _run_wdl(ctx: RunContext) -> RunOutcome:
     return RunOutcome(record=record)
 
 
-def expand(ctx: RunContext, extra: dict[str, Any], op: str, reader: refs.ReturnReader,
-           store: Store) -> tuple[Any, RunRecord]:
+def expand(
+    ctx: RunContext, extra: dict[str, Any], op: str, reader: refs.ReturnReader, store: Store
+) -> tuple[Any, RunRecord]:
     """Expand a workflow, a deferred call, section or declarations: (return value, run record)."""
     workflow = document.find(extra["doc"], extra["wf"])
     assert isinstance(workflow, Tree.Workflow)
@@ -89,10 +93,18 @@ def expand(ctx: RunContext, extra: dict[str, Any], op: str, reader: refs.ReturnR
     if op == "workflow":
         overrides.update({k: v for k, v in env.items() if "." in k})
         env = {k: v for k, v in env.items() if "." not in k}
-    ev = Evaluator(workflow.effective_wdl_version, store, os.path.join(ctx.workdir, "eval"), ctx.spec.id,
-                   extra.get("cwd"))
-    exp = Expander(extra["doc"], workflow, ev, default_resources(ctx.config), overrides, extra.get("where", ""),
-                   limits_for(ctx.config))
+    ev = Evaluator(
+        workflow.effective_wdl_version, store, os.path.join(ctx.workdir, "eval"), ctx.spec.id, extra.get("cwd")
+    )
+    exp = Expander(
+        extra["doc"],
+        workflow,
+        ev,
+        default_resources(ctx.config),
+        overrides,
+        extra.get("where", ""),
+        limits_for(ctx.config),
+    )
     if op == "workflow":
         value = exp.workflow_body(env)
     elif op == "decls":
@@ -106,7 +118,6 @@ def expand(ctx: RunContext, extra: dict[str, Any], op: str, reader: refs.ReturnR
         before = set(env)
         exp.node(node, env, extra.get("where", workflow.name))
         value = {k: v for k, v in env.items() if k not in before}
-        if isinstance(node, Tree.Call):   # consumers read the call's outputs by their own names
-            value = {k[len(node.name) + 1:]: v for k, v in value.items()}
+        if isinstance(node, Tree.Call):  # consumers read the call's outputs by their own names
+            value = {k[len(node.name) + 1 :]: v for k, v in value.items()}
     return value, exp.dag.as_run(ctx.spec.id, ctx.epoch)
-

@@ -7,6 +7,7 @@ inside the "container" are the host paths themselves, and the command runs
 in the task's working directory with bash. Tasks that name an image run in
 a container instead (toil.compiler.wdl.containers) when the run has an engine.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,21 +18,21 @@ from typing import Any, Callable, Iterable
 
 import WDL
 from WDL import Value
+from WDL._util import WDLVersion, wdl_version_geq
 from WDL.runtime import config as wdl_config
+from WDL.runtime._stdlib import TaskInputStdLib
 from WDL.runtime.cache import CallCacheAddPaths
 from WDL.runtime.error import CommandFailed, OutputError
 from WDL.runtime.task import _eval_task_command, _eval_task_inputs, _eval_task_outputs, _eval_task_runtime
 from WDL.runtime.task_container import TaskContainer
-from WDL._util import WDLVersion, wdl_version_geq
-from WDL.runtime._stdlib import TaskInputStdLib
 
 from toil.compiler.wdl import values as wv
 from toil.compiler.wdl.containers import BACKENDS, names_image
 from toil.compiler.wdl.document import WDLUserError, describe
 from toil.compiler.wdl.evaluate import coerce_inputs
 from toil.compiler.wdl.files import Store, group_key, localize, store_local
-from toil.runtime.worker.containers import ContainerImageError
 from toil.runtime.jobstores.file.fsutil import make_private
+from toil.runtime.worker.containers import ContainerImageError
 
 log = logging.getLogger("toil.wdl")
 _config: wdl_config.Loader | None = None
@@ -110,8 +111,9 @@ class HostContainer(TaskContainer):
         env = dict(os.environ)
         env.update({k: str(v) for k, v in (self.runtime_values.get("env") or {}).items()})
         with open(_stdout_path(self), "wb") as out, open(_stderr_path(self), "wb") as err:
-            proc = subprocess.run(["bash", script], cwd=_work_dir(self), stdout=out, stderr=err,
-                                  stdin=subprocess.DEVNULL, env=env)
+            proc = subprocess.run(
+                ["bash", script], cwd=_work_dir(self), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env
+            )
         return proc.returncode
 
 
@@ -119,8 +121,15 @@ class TaskFailed(Exception):
     """The task's command failed: retried per the task's maxRetries or --retryCount."""
 
 
-def run_task(task: WDL.Tree.Task, inputs: dict[str, Any], store: Store, workdir: str, node_id: str,
-             call: str, engine: str | None = None) -> dict[str, Any]:
+def run_task(
+    task: WDL.Tree.Task,
+    inputs: dict[str, Any],
+    store: Store,
+    workdir: str,
+    node_id: str,
+    call: str,
+    engine: str | None = None,
+) -> dict[str, Any]:
     """Run the task on stored inputs (in a container of ``engine`` if it names an image); return its outputs
     with their files stored."""
     cfg = miniwdl_config()
@@ -133,10 +142,11 @@ def run_task(task: WDL.Tree.Task, inputs: dict[str, Any], store: Store, workdir:
     v1_2 = wdl_version_geq(task.effective_wdl_version, WDLVersion.V1_2)
     try:
         env = _eval_task_inputs(logger, task, posix_inputs, container, add_paths)
-        stdlib = TaskInputStdLib(task.effective_wdl_version, logger, container, source_dir=task.source_dir,
-                                 cache_add_paths=add_paths)
+        stdlib = TaskInputStdLib(
+            task.effective_wdl_version, logger, container, source_dir=task.source_dir, cache_add_paths=add_paths
+        )
         _eval_task_runtime(cfg, logger, call, task, posix_inputs, container, env, stdlib)
-        if v1_2:   # the `task` variable of WDL 1.2 (as miniwdl's run_local_task binds it)
+        if v1_2:  # the `task` variable of WDL 1.2 (as miniwdl's run_local_task binds it)
             container.build_task_runtime_info_struct(logger, call, task)
             assert container.task_runtime_info_struct is not None
             env = env.bind("task", container.task_runtime_info_struct)
@@ -153,18 +163,19 @@ def run_task(task: WDL.Tree.Task, inputs: dict[str, Any], store: Store, workdir:
         make_private(container.host_dir)
         report_failure(call, command, e.exit_status, _stderr_path(container))
         raise TaskFailed(f"task {call} failed with exit code {e.exit_status}") from None
-    make_private(container.host_dir)      # what the command left with modes of its own (cp -p, tar x)
+    make_private(container.host_dir)  # what the command left with modes of its own (cp -p, tar x)
     try:
         if v1_2:
-            container.update_task_runtime_info_struct(task, output_section=True, attempt=Value.Int(0),
-                                                      return_code=Value.Int(container.last_exit_code or 0))
+            container.update_task_runtime_info_struct(
+                task, output_section=True, attempt=Value.Int(0), return_code=Value.Int(container.last_exit_code or 0)
+            )
             assert container.task_runtime_info_struct is not None
             env = env.bind("task", container.task_runtime_info_struct)
         outputs = _eval_task_outputs(logger, call, task, env, container)
     except (WDL.Error.EvalError, WDL.Error.RuntimeError, WDL.Error.InputError) as e:
         raise WDLUserError(f"task {call}: {describe(e)}") from None
     data = wv.encode_env(outputs)
-    stored: dict[str, Any] = store_local(data, store, lambda d: group_key(node_id, d))   # an object in, an object out
+    stored: dict[str, Any] = store_local(data, store, lambda d: group_key(node_id, d))  # an object in, an object out
     return stored
 
 

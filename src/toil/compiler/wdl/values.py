@@ -10,6 +10,7 @@ which coerces to any array type.
 Files live in the job store between nodes; their value is a ``toilfile:``
 URI (see ``files.py``), any other string is a path or URL as the user gave it.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable

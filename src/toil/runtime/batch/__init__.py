@@ -5,6 +5,7 @@ factory (a function returning the class), as Toil's plugin API does (``toil.batc
 ``new_batch_system`` builds one for a workflow: ``cls(context)``, or Toil's keywords for a plugin whose
 constructor takes Toil's ``(config, maxCores, maxMemory, maxDisk)``.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -21,8 +22,14 @@ BATCH_SYSTEMS: dict[str, str | Callable[[], Any]] = {
     "slurm": "toil.runtime.batch.remote.slurm:SlurmBatchSystem",
     "grid_engine": "toil.runtime.batch.remote.gridengine:GridEngineBatchSystem",
 }
-ALIASES = {"singleMachine": "single_machine", "single-machine": "single_machine", "local": "single_machine",
-           "gridengine": "grid_engine", "gridEngine": "grid_engine", "Slurm": "slurm"}
+ALIASES = {
+    "singleMachine": "single_machine",
+    "single-machine": "single_machine",
+    "local": "single_machine",
+    "gridengine": "grid_engine",
+    "gridEngine": "grid_engine",
+    "Slurm": "slurm",
+}
 DEFAULT_BATCH_SYSTEM = "single_machine"
 
 
@@ -76,14 +83,22 @@ def context_for(first: Any) -> BatchContext:
         return first
     building = _BUILDING.get()
     if building is None:
-        raise ToilUserError("a batch system called with Toil's arguments (config, maxCores, maxMemory, maxDisk) "
-                            "can only be built by a running workflow (--batchSystem NAME)")
+        raise ToilUserError(
+            "a batch system called with Toil's arguments (config, maxCores, maxMemory, maxDisk) "
+            "can only be built by a running workflow (--batchSystem NAME)"
+        )
     return building
 
 
 class ToilConstructor(BatchSystem):
     """A base of Toil's facades: built with a context, or with Toil's arguments by ``new_batch_system``."""
 
-    def __init__(self, config: Any, maxCores: float | None = None, maxMemory: int | None = None,  # noqa: N803
-                 maxDisk: int | None = None, **_: Any) -> None:
+    def __init__(
+        self,
+        config: Any,
+        maxCores: float | None = None,
+        maxMemory: int | None = None,  # noqa: N803
+        maxDisk: int | None = None,
+        **_: Any,
+    ) -> None:
         super().__init__(context_for(config))

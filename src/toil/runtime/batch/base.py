@@ -1,4 +1,5 @@
 """The interface every batch system implements, and what one is built with (``cls(BatchContext(...))``)."""
+
 from __future__ import annotations
 
 import abc
@@ -18,9 +19,9 @@ class BatchContext:
 
     config: Config
     job_store: JobStore
-    workflow_dir: str                      # this machine's directory for the workflow's temporary files
-    workers_lock_path: str | None = None   # a file local job processes hold locked while they live
-    leader_fds: tuple[int, ...] = ()       # the leader's descriptors (its lock) job processes must not inherit
+    workflow_dir: str  # this machine's directory for the workflow's temporary files
+    workers_lock_path: str | None = None  # a file local job processes hold locked while they live
+    leader_fds: tuple[int, ...] = ()  # the leader's descriptors (its lock) job processes must not inherit
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,13 @@ class NodeInfo:
     name: str
     address: str = ""
     cores: float = 0.0
-    memory: int = 0                        # bytes
-    disk: int = 0                          # bytes
+    memory: int = 0  # bytes
+    disk: int = 0  # bytes
     preemptible: bool = False
     used_cores: float = 0.0
-    used_memory: int = 0                   # bytes reserved by running jobs
-    running_jobs: int | None = None        # None where the engine does not say
-    state: str = "up"                      # up | draining | down
+    used_memory: int = 0  # bytes reserved by running jobs
+    running_jobs: int | None = None  # None where the engine does not say
+    state: str = "up"  # up | draining | down
 
     @property
     def busy(self) -> bool:
@@ -53,7 +54,7 @@ class BatchJob:
     resources: Resources
     message: dict[str, Any]
     service: bool = False
-    name: str = ""                 # the job's name (what it runs), e.g. to learn how long such jobs take
+    name: str = ""  # the job's name (what it runs), e.g. to learn how long such jobs take
 
 
 @dataclass
@@ -61,15 +62,15 @@ class Completion:
     """A job that ended, however it ended."""
 
     token: str
-    exit_code: int | None          # None when killed by a signal or lost
+    exit_code: int | None  # None when killed by a signal or lost
     signal: int | None = None
     wall: float = 0.0
     cpu: float = 0.0
     maxrss_kb: int = 0
-    killed: bool = False           # killed on the leader's request
-    lost: bool = False             # lost with its node (preempted): not the job's fault
-    oom: bool = False              # killed for exceeding its memory
-    permanent: bool = False        # can never succeed as asked (e.g. the scheduler rejected it): do not retry
+    killed: bool = False  # killed on the leader's request
+    lost: bool = False  # lost with its node (preempted): not the job's fault
+    oom: bool = False  # killed for exceeding its memory
+    permanent: bool = False  # can never succeed as asked (e.g. the scheduler rejected it): do not retry
     reason: str = ""
     log_path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -138,8 +139,8 @@ class BatchSystem(abc.ABC):
         """The engine's id of each running job (a process group, a Slurm job id), for 'toil kill --force'."""
         return {}
 
-    @classmethod
-    def kill_batch_ids(cls, ids: list[str]) -> None:  # noqa: B027 (optional)
+    @classmethod  # noqa: B027 (optional)
+    def kill_batch_ids(cls, ids: list[str]) -> None:
         """Kill jobs by the ids ``batch_ids`` gave, without a running batch system (their leader is dead)."""
 
     def read_log(self, completion: Completion) -> bytes | None:
@@ -155,6 +156,7 @@ class BatchSystem(abc.ABC):
 
     def discard_log(self, completion: Completion) -> None:
         import os
+
         if completion.log_path:
             try:
                 os.unlink(completion.log_path)

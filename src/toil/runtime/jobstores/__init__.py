@@ -1,4 +1,5 @@
 """Job stores: where a workflow's state and files persist."""
+
 from __future__ import annotations
 
 from toil.runtime.jobstores.base import JobStore, NoSuchFileException
@@ -12,5 +13,12 @@ def open_job_store(locator: str) -> JobStore:
     return open_store(*parse_locator(locator))
 
 
-__all__ = ["JobStore", "Journal", "NoSuchFileException", "open_job_store", "normalize_locator", "parse_locator",
-           "register_job_store"]
+__all__ = [
+    "JobStore",
+    "Journal",
+    "NoSuchFileException",
+    "open_job_store",
+    "normalize_locator",
+    "parse_locator",
+    "register_job_store",
+]

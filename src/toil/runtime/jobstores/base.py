@@ -6,6 +6,7 @@ results, service flags and the global files that jobs share. Leader,
 workers and the ``toil`` utility all go through this interface; ``file:`` is
 the embedded implementation, ``aws:`` (S3) comes with the cloud issues.
 """
+
 from __future__ import annotations
 
 import abc
@@ -114,8 +115,10 @@ class JobStore(abc.ABC):
     def locked_error(self, who: dict[str, Any]) -> JobStoreLockedError:
         """The error a refused ``lock_leader`` raises, naming the leader ``who`` (its leader_info)."""
         detail = f" (pid {who.get('pid')} on {who.get('host')})" if who else ""
-        return JobStoreLockedError(f"another leader{detail} is running on the job store {self.locator}; wait for "
-                                   f"it to finish or stop it with 'toil kill {self.locator}'")
+        return JobStoreLockedError(
+            f"another leader{detail} is running on the job store {self.locator}; wait for "
+            f"it to finish or stop it with 'toil kill {self.locator}'"
+        )
 
     # -- the journal
     @abc.abstractmethod
@@ -217,8 +220,9 @@ class JobStore(abc.ABC):
         """
         return None
 
-    def import_file(self, src_uri: str, shared_file_name: str | None = None,
-                    symlink: bool = False) -> tuple[str, int, bool] | None:
+    def import_file(
+        self, src_uri: str, shared_file_name: str | None = None, symlink: bool = False
+    ) -> tuple[str, int, bool] | None:
         """Copy what a path or URL names in, as (file id, size, executable); or, given a shared file name, as
         that shared file (returning None). ``symlink``: link a local file rather than copy it, if the store can."""
         handler = url_handler(src_uri)

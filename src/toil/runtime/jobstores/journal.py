@@ -10,6 +10,7 @@ Records are JSON objects (``{"t": "ran", ...}``, see runtime/scheduling.py).
 ``encode_record``/``decode_line`` are the one-line form with a CRC-32 that
 the file store's journal and workers' results logs use.
 """
+
 from __future__ import annotations
 
 import abc
@@ -67,8 +68,8 @@ class Journal(abc.ABC):
     """
 
     def __init__(self) -> None:
-        self.seq = 0           # records durable or buffered so far, counting those the snapshot covers
-        self.base_seq = 0      # the seq of the latest snapshot (0: none); seq - base_seq records follow it
+        self.seq = 0  # records durable or buffered so far, counting those the snapshot covers
+        self.base_seq = 0  # the seq of the latest snapshot (0: none); seq - base_seq records follow it
 
     @abc.abstractmethod
     def load(self, repair: bool = True) -> tuple[Snapshot | None, list[Record]]:

@@ -1,4 +1,5 @@
 """Job store locators: ``file:PATH``, a bare path, ``aws:REGION:NAME``; their kinds are in registry.py."""
+
 from __future__ import annotations
 
 import os
@@ -22,14 +23,17 @@ def parse_locator(locator: str) -> tuple[str, str]:
     kind, _, rest = locator.partition(":")
     if kind not in known_schemes():
         # 'C:\\x' style paths do not occur here; anything else with a colon is a typo
-        raise ToilUserError(f"unknown job store type {kind!r} in {locator!r}: use file:PATH, a bare path, "
-                            f"or aws:REGION:NAME")
+        raise ToilUserError(
+            f"unknown job store type {kind!r} in {locator!r}: use file:PATH, a bare path, or aws:REGION:NAME"
+        )
     if not rest:
         raise ToilUserError(f"job store locator {locator!r} names no location")
     if kind == "file" and rest.startswith("//") and not rest.startswith("///"):
         # file://NAME/x would be the directory /NAME/x at the root of this machine's file system
-        raise ToilUserError(f"job store locator {locator!r}: file://HOST/PATH names another machine; use "
-                            f"file:PATH (relative or absolute) or file:///ABSOLUTE/PATH")
+        raise ToilUserError(
+            f"job store locator {locator!r}: file://HOST/PATH names another machine; use "
+            f"file:PATH (relative or absolute) or file:///ABSOLUTE/PATH"
+        )
     return kind, rest
 
 

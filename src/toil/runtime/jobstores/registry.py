@@ -5,6 +5,7 @@
 "not available" rather than "unknown". Factories import their store when
 first used, so parsing a locator loads no store.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,22 +16,23 @@ from toil.exceptions import ToilUserError
 if TYPE_CHECKING:
     from toil.runtime.jobstores.base import JobStore
 
-JobStoreFactory = Callable[[str], "JobStore"]     # the locator after 'scheme:' -> the store
+JobStoreFactory = Callable[[str], "JobStore"]  # the locator after 'scheme:' -> the store
 
 
 @dataclass(frozen=True)
 class JobStoreKind:
     """How locators of one scheme open, and how they are made independent of the working directory."""
 
-    factory: JobStoreFactory | None                 # None: reserved, not available in this version
-    normalize: Callable[[str], str] | None = None   # the rest of a locator as workers elsewhere must see it
+    factory: JobStoreFactory | None  # None: reserved, not available in this version
+    normalize: Callable[[str], str] | None = None  # the rest of a locator as workers elsewhere must see it
 
 
 _KINDS: dict[str, JobStoreKind] = {}
 
 
-def register_job_store(scheme: str, factory: JobStoreFactory | None,
-                       normalize: Callable[[str], str] | None = None) -> None:
+def register_job_store(
+    scheme: str, factory: JobStoreFactory | None, normalize: Callable[[str], str] | None = None
+) -> None:
     """Make ``scheme:REST`` locators open ``factory(REST)`` (None reserves the scheme for a later version)."""
     _KINDS[scheme] = JobStoreKind(factory, normalize)
 
@@ -53,11 +55,13 @@ def open_store(scheme: str, rest: str) -> "JobStore":
 
 def _file_store(rest: str) -> "JobStore":
     from toil.runtime.jobstores.file.store import FileJobStore
+
     return FileJobStore(rest)
 
 
 def _file_path(rest: str) -> str:
     from toil.runtime.jobstores.file.store import normalize_path
+
     return normalize_path(rest)
 
 

@@ -4,6 +4,7 @@ Each retry waits twice as long as the one before (TOIL_JOBSTORE_RETRY_SECONDS, t
 and logs a warning; after TOIL_JOBSTORE_RETRIES attempts the error goes up as it came. Counts are kept per
 call so a worker can report them to the leader and the leader can sum them up at the end of a run.
 """
+
 from __future__ import annotations
 
 import collections
@@ -18,9 +19,10 @@ from toil.runtime import faults
 
 log = logging.getLogger(__name__)
 
-TRANSIENT = frozenset({errno.EIO, errno.EAGAIN, errno.ETIMEDOUT, errno.ESTALE, errno.EBUSY, errno.EINTR,
-                       errno.ECONNRESET, errno.ENOLCK})
-CANNOT_WRITE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})   # not transient: a person must act
+TRANSIENT = frozenset(
+    {errno.EIO, errno.EAGAIN, errno.ETIMEDOUT, errno.ESTALE, errno.EBUSY, errno.EINTR, errno.ECONNRESET, errno.ENOLCK}
+)
+CANNOT_WRITE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})  # not transient: a person must act
 RETRIED: collections.Counter[str] = collections.Counter()
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,8 +42,14 @@ def is_transient(e: OSError) -> bool:
 
 def note_retry(op: str, e: OSError, attempt: int, wait: float) -> None:
     RETRIED[op] += 1
-    log.warning("Job store call %s failed (%s); retrying in %.2g s (attempt %d of %d)", op,
-                e.strerror or e, wait, attempt + 1, attempts())
+    log.warning(
+        "Job store call %s failed (%s); retrying in %.2g s (attempt %d of %d)",
+        op,
+        e.strerror or e,
+        wait,
+        attempt + 1,
+        attempts(),
+    )
 
 
 def retried(fn: F) -> F:
@@ -62,6 +70,7 @@ def retried(fn: F) -> F:
                 time.sleep(wait)
                 wait = min(2 * wait, 30.0)
         raise AssertionError("unreachable")
+
     return wrapper  # type: ignore[return-value]
 
 

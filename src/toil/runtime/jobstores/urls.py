@@ -5,6 +5,7 @@ gets file:, http:, https: and ftp: for nothing, and a new scheme (s3:, gs:)
 is one handler and one ``register_url_handler`` call. A bare path is a
 ``file:`` URL. Errors a user can act on are ToilUserError in one line.
 """
+
 from __future__ import annotations
 
 import abc
@@ -21,7 +22,7 @@ from toil.exceptions import ToilUserError
 from toil.runtime.jobstores.file.fsutil import temp_name, unlink_quiet, user_mode
 
 CHUNK = 1 << 20
-FETCH_TIMEOUT = 60.0      # seconds without an answer before a download is given up
+FETCH_TIMEOUT = 60.0  # seconds without an answer before a download is given up
 
 
 class URLHandler(abc.ABC):
@@ -48,7 +49,7 @@ class URLHandler(abc.ABC):
     def write(self, url: str, stream: IO[bytes], executable: bool = False) -> None:
         """Replace what the URL names with the rest of the stream; readers never see a part written."""
 
-    def check_writable(self, url: str) -> None:
+    def check_writable(self, url: str) -> None:  # noqa: B027 (optional: most handlers find out when writing)
         """Raise ToilUserError if files cannot be exported to the URL (checked before anything is read)."""
 
     def local_path(self, url: str) -> str | None:
@@ -113,7 +114,7 @@ class FileURLHandler(URLHandler):
         try:
             with open(tmp, "wb") as f:
                 _copy_stream(stream, f)
-            os.chmod(tmp, user_mode(executable))      # what the user asked for: their umask decides
+            os.chmod(tmp, user_mode(executable))  # what the user asked for: their umask decides
             os.replace(tmp, dst)
         except BaseException:
             unlink_quiet(tmp)

@@ -1,4 +1,5 @@
 """Logging set-up shared by the leader, workers and command-line tools (Toil's format)."""
+
 from __future__ import annotations
 
 import gzip
@@ -38,10 +39,14 @@ def configure(level: str | None = "INFO", log_file: str | None = None, rotating:
     quiet_libraries()
     if log_file and log_file not in _files:
         try:
-            fh: logging.Handler = (logging.handlers.RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=1)
-                                   if rotating else logging.FileHandler(log_file))
+            fh: logging.Handler = (
+                logging.handlers.RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=1)
+                if rotating
+                else logging.FileHandler(log_file)
+            )
         except OSError as e:
             from toil.exceptions import ToilUserError
+
             raise ToilUserError(f"cannot write the log file {log_file}: {e.strerror or e}") from None
         _files.append(log_file)
         fh.setFormatter(logging.Formatter(FORMAT, DATEFMT))
@@ -50,8 +55,11 @@ def configure(level: str | None = "INFO", log_file: str | None = None, rotating:
 
 def set_logging_from_options(options: object) -> None:
     """Logging as ``options`` ask (a Config or a parsed namespace; an option it lacks keeps its default)."""
-    configure(getattr(options, "logLevel", "INFO"), getattr(options, "logFile", None),
-              bool(getattr(options, "logRotating", False)))
+    configure(
+        getattr(options, "logLevel", "INFO"),
+        getattr(options, "logFile", None),
+        bool(getattr(options, "logRotating", False)),
+    )
 
 
 def quiet_libraries() -> None:
@@ -68,9 +76,11 @@ class JobLogs:
     """
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError("StatsAndLogging is the leader's own log collector in Toil and is not started by "
-                                  "user code here; use its class methods formatLogStream, logWithFormatting and "
-                                  "writeLogFiles")
+        raise NotImplementedError(
+            "StatsAndLogging is the leader's own log collector in Toil and is not started by "
+            "user code here; use its class methods formatLogStream, logWithFormatting and "
+            "writeLogFiles"
+        )
 
     @classmethod
     def formatLogStream(cls, stream: Iterable[str | bytes], stream_name: str) -> str:
@@ -83,9 +93,13 @@ class JobLogs:
         return "\n".join(lines)
 
     @classmethod
-    def logWithFormatting(cls, stream_name: str, jobLogs: Iterable[str | bytes],
-                          method: Callable[[str], object] = logging.getLogger("toil").debug,
-                          message: str | None = None) -> None:
+    def logWithFormatting(
+        cls,
+        stream_name: str,
+        jobLogs: Iterable[str | bytes],
+        method: Callable[[str], object] = logging.getLogger("toil").debug,
+        message: str | None = None,
+    ) -> None:
         """Log ``message`` (if any), then the formatted log, with ``method``."""
         if message is not None:
             method(message)
@@ -106,13 +120,14 @@ def job_log_target(config: "Config") -> tuple[str | None, bool]:
     return plain or config.writeLogsGzip, not plain
 
 
-def write_job_log(directory: str, label: str, text: bytes, failed: bool = False, gzipped: bool = False,
-                  suffix: str = "") -> str:
+def write_job_log(
+    directory: str, label: str, text: bytes, failed: bool = False, gzipped: bool = False, suffix: str = ""
+) -> str:
     """Keep a job's log in ``directory`` (--writeLogs/--writeLogsGzip) as LABEL_SUFFIX.log, 'failed_' first for a
     failed job; return the path written."""
     os.makedirs(directory, exist_ok=True)
     name = f"{'failed_' if failed else ''}{_SAFE_FILE_NAME.sub('_', label)[:80]}{'_' + suffix if suffix else ''}.log"
     path = os.path.join(directory, name + (".gz" if gzipped else ""))
-    with (gzip.open(path, "wb") if gzipped else open(path, "wb")) as f:
+    with gzip.open(path, "wb") if gzipped else open(path, "wb") as f:
         f.write(text)
     return path

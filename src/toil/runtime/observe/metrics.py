@@ -1,4 +1,5 @@
 """``--metrics``: the workflow's counters on a Prometheus endpoint on localhost (prometheus-client)."""
+
 from __future__ import annotations
 
 import logging
@@ -19,12 +20,18 @@ class MetricsSink:
         by_name = ["job_name"]
         self.jobs = {
             kind: Gauge(f"toil_jobs_{kind}", f"Jobs {kind}, by job name", by_name, registry=self.registry)
-            for kind in ("issued", "running")}
+            for kind in ("issued", "running")
+        }
         # Totals since this leader started; exposed as gauges so a restarted leader may start again at 0.
         self.totals = {
-            kind: Gauge(f"toil_jobs_{kind}_total", f"Job attempts {kind} since the leader started, by job name",
-                        by_name, registry=self.registry)
-            for kind in ("completed", "failed")}
+            kind: Gauge(
+                f"toil_jobs_{kind}_total",
+                f"Job attempts {kind} since the leader started, by job name",
+                by_name,
+                registry=self.registry,
+            )
+            for kind in ("completed", "failed")
+        }
         self.queue = Gauge("toil_queue_size", "Jobs ready to run but not yet running", registry=self.registry)
         self.cores = Gauge("toil_cores_in_use", "Cores requested by the running jobs", registry=self.registry)
         self.state = Gauge("toil_workflow_jobs", "The workflow's jobs by state", ["state"], registry=self.registry)

@@ -8,9 +8,9 @@ builds one ``Snapshot`` of the workflow and hands it to every sink:
 * a live progress bar on a terminal (progress.py);
 * a Prometheus endpoint with ``--metrics`` (metrics.py).
 """
+
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from toil.runtime.observe.snapshot import FailedJob, IssuedJob, LeaderInfo, Sink, Snapshot
+from toil.runtime.observe.snapshot import IssuedJob, Sink, Snapshot
 from toil.runtime.observe.statsdata import JobStatLine
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PUBLISH_SECONDS = 1.0
-LISTED_JOBS = 1000        # at most this many issued jobs are named in the status file
+LISTED_JOBS = 1000  # at most this many issued jobs are named in the status file
 
 
 class StatusFileSink:
@@ -41,7 +41,7 @@ class StatusFileSink:
     def publish(self, snapshot: Snapshot) -> None:
         try:
             self.job_store.write_status(snapshot.to_json())
-        except OSError as e:     # a full disk must not stop the workflow for the sake of a status line
+        except OSError as e:  # a full disk must not stop the workflow for the sake of a status line
             log.debug("Cannot write the status file: %s", e)
 
     def close(self, snapshot: Snapshot) -> None:
@@ -77,7 +77,7 @@ class Monitor:
 
     def close(self, state: str) -> None:
         snapshot = self.snapshot(state)
-        if state != "completed":    # the leader is stopping: what it issued is being killed, not running
+        if state != "completed":  # the leader is stopping: what it issued is being killed, not running
             c = snapshot.counts
             c["queued"] += c["issued"] - c["running"]
             c["issued"] = c["running"] = 0
@@ -110,21 +110,36 @@ class Monitor:
                 entry["running"] += 1
                 cores += node.spec.resources.cores
             if len(issued_jobs) < LISTED_JOBS:
-                issued_jobs.append({"token": token, "id": node_id, "label": node.spec.label(), "name": name,
-                                    "running": is_running, "batch_id": batch_ids.get(token)})
+                issued_jobs.append(
+                    {
+                        "token": token,
+                        "id": node_id,
+                        "label": node.spec.label(),
+                        "name": name,
+                        "running": is_running,
+                        "batch_id": batch_ids.get(token),
+                    }
+                )
         for name, n in self.completed.items():
             by_name.setdefault(name, {"issued": 0, "running": 0, "completed": 0, "failed": 0})["completed"] = n
         for name, n in self.failed.items():
             by_name.setdefault(name, {"issued": 0, "running": 0, "completed": 0, "failed": 0})["failed"] = n
         return Snapshot(
-            workflow_id=str(leader.config.workflowID or ""), state=state, time=time.time(),
-            started=self.started, leader={"pid": os.getpid(), "host": socket.gethostname()},
-            counts=wf.job_counts(len(leader.issued), len(running)), cores_in_use=cores, by_name=by_name,
+            workflow_id=str(leader.config.workflowID or ""),
+            state=state,
+            time=time.time(),
+            started=self.started,
+            leader={"pid": os.getpid(), "host": socket.gethostname()},
+            counts=wf.job_counts(len(leader.issued), len(running)),
+            cores_in_use=cores,
+            by_name=by_name,
             issued_jobs=issued_jobs,
-            failed_jobs=[{"id": i, "label": label, "why": leader.failure_notes.get(i, "")}
-                         for i, label in wf.failed.items()],
-            batch_system=leader.batch.name, metrics_url=self.metrics_url)
-
+            failed_jobs=[
+                {"id": i, "label": label, "why": leader.failure_notes.get(i, "")} for i, label in wf.failed.items()
+            ],
+            batch_system=leader.batch.name,
+            metrics_url=self.metrics_url,
+        )
 
 
 def make_monitor(leader: "Leader", config: "Config") -> Monitor:
@@ -133,10 +148,12 @@ def make_monitor(leader: "Leader", config: "Config") -> Monitor:
     monitor = Monitor(leader, sinks)
     if config.metrics:
         from toil.runtime.observe.metrics import MetricsSink
+
         metrics = MetricsSink(config.metricsPort)
         monitor.metrics_url = metrics.url
         sinks.append(metrics)
     from toil.runtime.observe.progress import ProgressSink, progress_wanted
+
     if progress_wanted(config):
         sinks.append(ProgressSink())
     return monitor

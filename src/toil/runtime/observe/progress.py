@@ -1,4 +1,5 @@
 """A live progress bar on the terminal while the leader runs (rich), fed by the monitor's snapshots."""
+
 from __future__ import annotations
 
 import logging
@@ -29,11 +30,19 @@ class ProgressSink:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(
-            TextColumn("[bold]Jobs"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("· {task.fields[queued]} queued · {task.fields[running]} running · "
-                       "[red]{task.fields[failed]} failed[/red] · {task.fields[rate]}"),
+            TextColumn("[bold]Jobs"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn(
+                "· {task.fields[queued]} queued · {task.fields[running]} running · "
+                "[red]{task.fields[failed]} failed[/red] · {task.fields[rate]}"
+            ),
             TimeElapsedColumn(),
-            console=Console(file=sys.stderr), redirect_stdout=False, redirect_stderr=True, transient=False)
+            console=Console(file=sys.stderr),
+            redirect_stdout=False,
+            redirect_stderr=True,
+            transient=False,
+        )
         self.task = self.progress.add_task("jobs", total=None, queued=0, running=0, failed=0, rate="")
         self._handlers: list[tuple[logging.StreamHandler[TextIO], TextIO]] = []
         self.progress.start()
@@ -49,10 +58,17 @@ class ProgressSink:
     def publish(self, snapshot: Snapshot) -> None:
         c = snapshot.counts
         done = c["finished"]
-        total = done + c["failed"] + c["queued"] + c["running"] + c["waiting"]   # queued counts issued-not-running
+        total = done + c["failed"] + c["queued"] + c["running"] + c["waiting"]  # queued counts issued-not-running
         elapsed = max(1e-6, snapshot.time - snapshot.started)
-        self.progress.update(self.task, completed=done, total=max(total, done), queued=c["queued"],
-                             running=c["running"], failed=c["failed"], rate=f"{done / elapsed:.1f} jobs/s")
+        self.progress.update(
+            self.task,
+            completed=done,
+            total=max(total, done),
+            queued=c["queued"],
+            running=c["running"],
+            failed=c["failed"],
+            rate=f"{done / elapsed:.1f} jobs/s",
+        )
 
     def close(self, snapshot: Snapshot) -> None:
         try:

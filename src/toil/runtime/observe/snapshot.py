@@ -4,6 +4,7 @@ The monitor (monitor.py) builds snapshots; sinks (the status file, the
 progress bar, the metrics endpoint, next the autoscaler) consume them
 and never reach into the leader.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,7 @@ class IssuedJob(TypedDict):
     label: str
     name: str
     running: bool
-    batch_id: str | None        # the batch system's id of it, when it tells
+    batch_id: str | None  # the batch system's id of it, when it tells
 
 
 class FailedJob(TypedDict):
@@ -36,7 +37,7 @@ class FailedJob(TypedDict):
 
     id: str
     label: str
-    why: str                    # the last attempt's error ("" when not known)
+    why: str  # the last attempt's error ("" when not known)
 
 
 @dataclass
@@ -44,13 +45,13 @@ class Snapshot:
     """The workflow as the leader sees it at one moment."""
 
     workflow_id: str
-    state: str                          # running | completed | failed | stopped
+    state: str  # running | completed | failed | stopped
     time: float
     started: float
     leader: LeaderInfo
     counts: JobCounts
     cores_in_use: float = 0.0
-    by_name: dict[str, dict[str, int]] = field(default_factory=dict)   # name -> issued/running/completed/failed
+    by_name: dict[str, dict[str, int]] = field(default_factory=dict)  # name -> issued/running/completed/failed
     issued_jobs: list[IssuedJob] = field(default_factory=list)
     failed_jobs: list[FailedJob] = field(default_factory=list)
     batch_system: str = ""

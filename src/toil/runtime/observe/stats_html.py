@@ -7,6 +7,7 @@ into worker slots over time), ``graph`` (the job graph, laid out in layers by
 depth), ``slowest`` (the slowest attempts) and ``per-name`` (statistics per
 job name). Every string that comes from the workflow is escaped.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -91,8 +92,8 @@ def assign_lanes(jobs: Sequence[JobStat]) -> list[int]:
     of lanes is the largest number of jobs running at once.
     """
     lanes = [0] * len(jobs)
-    busy: list[tuple[float, int]] = []   # (end, lane) of running jobs
-    free: list[int] = []                 # lanes free now, lowest first
+    busy: list[tuple[float, int]] = []  # (end, lane) of running jobs
+    free: list[int] = []  # lanes free now, lowest first
     used = 0
     for i in sorted(range(len(jobs)), key=lambda i: (jobs[i].start, jobs[i].end, i)):
         job = jobs[i]
@@ -124,18 +125,21 @@ def _time_axis(t_span: float, left: float, width: float, y: float) -> list[str]:
     for k in range(int(t_span / step) + 1):
         t = k * step
         x = left + t / t_span * width
-        out.append(f'<line class="tick" x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + 5}" stroke="#444"/>'
-                   f'<text x="{x:.1f}" y="{y + 17}" font-size="11" text-anchor="middle">{escape(fmt_seconds(t))}'
-                   f'</text>')
+        out.append(
+            f'<line class="tick" x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + 5}" stroke="#444"/>'
+            f'<text x="{x:.1f}" y="{y + 17}" font-size="11" text-anchor="middle">{escape(fmt_seconds(t))}'
+            f"</text>"
+        )
     return out
 
 
 def _job_rect(job: JobStat, x: float, y: float, w: float, h: float) -> str:
-    label = f"{job.display} ({_job_name(job)}): {fmt_seconds(job.wall)}" \
-            f"{'' if job.ok else ' - FAILED'} on {job.worker}"
+    label = f"{job.display} ({_job_name(job)}): {fmt_seconds(job.wall)}{'' if job.ok else ' - FAILED'} on {job.worker}"
     stroke = "" if job.ok else ' stroke="#c00" stroke-width="1.5"'
-    return (f'<rect class="job" x="{x:.2f}" y="{y:.2f}" width="{w:.2f}" height="{h:.2f}" '
-            f'fill="{name_colour(_job_name(job))}"{stroke}><title>{escape(label)}</title></rect>')
+    return (
+        f'<rect class="job" x="{x:.2f}" y="{y:.2f}" width="{w:.2f}" height="{h:.2f}" '
+        f'fill="{name_colour(_job_name(job))}"{stroke}><title>{escape(label)}</title></rect>'
+    )
 
 
 def _timeline_svg(jobs: Sequence[JobStat], lanes: list[int]) -> str:
@@ -151,13 +155,17 @@ def _timeline_svg(jobs: Sequence[JobStat], lanes: list[int]) -> str:
         body.append(_job_rect(job, x, top + lane * lane_h, w, lane_h * 0.85))
     label_every = max(1, math.ceil(12 / lane_h))
     for lane in range(0, n_lanes, label_every):
-        body.append(f'<text x="{left - 6}" y="{top + (lane + 0.7) * lane_h:.1f}" font-size="10" '
-                    f'text-anchor="end">slot {lane + 1}</text>')
+        body.append(
+            f'<text x="{left - 6}" y="{top + (lane + 0.7) * lane_h:.1f}" font-size="10" '
+            f'text-anchor="end">slot {lane + 1}</text>'
+        )
     axis_y = top + n_lanes * lane_h + 4
     body += _time_axis(t_span, left, width, axis_y)
     height, total_w = axis_y + 28, left + width + 30
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w:.0f}" height="{height:.0f}" '
-            f'viewBox="0 0 {total_w:.0f} {height:.0f}">{"".join(body)}</svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {total_w:.0f} {height:.0f}">{"".join(body)}</svg>'
+    )
 
 
 def _legend(names: Iterable[str]) -> str:
@@ -178,14 +186,23 @@ def timeline_section(stats: WorkflowStats) -> str:
     if len(jobs) > MAX_TIMELINE_JOBS:
         keep = sorted(range(len(jobs)), key=lambda i: (-jobs[i].wall, i))[:MAX_TIMELINE_JOBS]
         keep.sort()
-        note = (f'<p class="note">{len(jobs)} job attempts: only the {MAX_TIMELINE_JOBS} longest are drawn '
-                f'(slots are computed from all of them).</p>')
+        note = (
+            f'<p class="note">{len(jobs)} job attempts: only the {MAX_TIMELINE_JOBS} longest are drawn '
+            f"(slots are computed from all of them).</p>"
+        )
         jobs, lanes = [jobs[i] for i in keep], [lanes[i] for i in keep]
-    intro = (f"<p>{len(stats.jobs)} job attempts in {max(lanes) + 1} worker slots (jobs running at the same "
-             f"time get different slots). Hover over a job for its name and duration; failed attempts have a red "
-             f"outline.</p>")
-    return (head + intro + note + _legend(_job_name(j) for j in jobs) +
-            f'<div class="scroll">{_timeline_svg(jobs, lanes)}</div></section>')
+    intro = (
+        f"<p>{len(stats.jobs)} job attempts in {max(lanes) + 1} worker slots (jobs running at the same "
+        f"time get different slots). Hover over a job for its name and duration; failed attempts have a red "
+        f"outline.</p>"
+    )
+    return (
+        head
+        + intro
+        + note
+        + _legend(_job_name(j) for j in jobs)
+        + f'<div class="scroll">{_timeline_svg(jobs, lanes)}</div></section>'
+    )
 
 
 # -- job graph ---------------------------------------------------------------------------------------------------
@@ -245,6 +262,7 @@ def layout_graph(nodes: list[str], edges: list[tuple[str, str]]) -> dict[str, tu
     def key(n: str) -> tuple[float, int]:
         rows = [place[p][1] for p in preds[n] if p in place]
         return (sum(rows) / len(rows) if rows else -1.0, index[n])
+
     for d in sorted(layers):
         for row, n in enumerate(sorted(layers[d], key=key)):
             place[n] = (d, row)
@@ -255,7 +273,7 @@ def job_graph(stats: WorkflowStats) -> tuple[dict[str, tuple[str, str]], dict[tu
     """Nodes (key -> (label, job name)), edges (with multiplicity) and whether collapsed to job names."""
     by_id: dict[str, JobStat] = {}
     for j in sorted(stats.jobs, key=lambda j: j.start):
-        by_id[j.id] = j          # the last attempt names the job
+        by_id[j.id] = j  # the last attempt names the job
     collapsed = len(by_id) > MAX_GRAPH_NODES
     key = {i: (_job_name(j) if collapsed else i) for i, j in by_id.items()}
     nodes: dict[str, tuple[str, str]] = {}
@@ -278,7 +296,7 @@ def _node_xy(place: tuple[int, int]) -> tuple[float, float]:
 def _edge_svg(a: tuple[float, float], b: tuple[float, float], count: int, collapsed: bool) -> str:
     """An edge between two node corners: a curve to the next layer, an arc for longer or backward edges."""
     span = round((b[0] - a[0]) / _COL_W)
-    if a == b:   # a job name whose jobs start jobs of the same name
+    if a == b:  # a job name whose jobs start jobs of the same name
         x, y = a[0] + _NODE_W, a[1] + _NODE_H / 2
         path = f"M{x:.1f},{y - 5:.1f} c28,-22 28,32 0,10"
         mid = (x + 24, y - 6)
@@ -286,7 +304,7 @@ def _edge_svg(a: tuple[float, float], b: tuple[float, float], count: int, collap
         x1, y1, x2, y2 = a[0] + _NODE_W, a[1] + _NODE_H / 2, b[0], b[1] + _NODE_H / 2
         path = f"M{x1:.1f},{y1:.1f} C{x1 + 40:.1f},{y1:.1f} {x2 - 40:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
         mid = ((x1 + x2) / 2, (y1 + y2) / 2 - 3)
-    else:        # skipping layers: an arc under the nodes; closing a cycle: an arc over them
+    else:  # skipping layers: an arc under the nodes; closing a cycle: an arc over them
         below = span > 1
         x1, x2 = a[0] + _NODE_W * (0.6 if below else 0.4), b[0] + _NODE_W * (0.4 if below else 0.6)
         y1, y2 = (a[1] + _NODE_H, b[1] + _NODE_H) if below else (a[1], b[1])
@@ -295,21 +313,26 @@ def _edge_svg(a: tuple[float, float], b: tuple[float, float], count: int, collap
         mid = ((x1 + x2) / 2, y + (3.0 if below else 9.0))
     out = f'<path class="edge" d="{path}" fill="none" stroke="#777" marker-end="url(#arrow)"/>'
     if collapsed:
-        out += (f'<text class="edge-label" x="{mid[0]:.1f}" y="{mid[1]:.1f}" font-size="10" '
-                f'text-anchor="middle" fill="#333">{count}</text>')
+        out += (
+            f'<text class="edge-label" x="{mid[0]:.1f}" y="{mid[1]:.1f}" font-size="10" '
+            f'text-anchor="middle" fill="#333">{count}</text>'
+        )
     return out
 
 
 def _node_svg(xy: tuple[float, float], label: str, name: str, tip: str) -> str:
     short = label if len(label) <= 26 else label[:25] + "…"
-    return (f'<g class="node"><title>{escape(tip)}</title>'
-            f'<rect x="{xy[0]:.1f}" y="{xy[1]:.1f}" width="{_NODE_W}" height="{_NODE_H}" rx="4" '
-            f'fill="{name_colour(name)}" stroke="#333"/>'
-            f'<text x="{xy[0] + 6:.1f}" y="{xy[1] + 16:.1f}" font-size="11">{escape(short)}</text></g>')
+    return (
+        f'<g class="node"><title>{escape(tip)}</title>'
+        f'<rect x="{xy[0]:.1f}" y="{xy[1]:.1f}" width="{_NODE_W}" height="{_NODE_H}" rx="4" '
+        f'fill="{name_colour(name)}" stroke="#333"/>'
+        f'<text x="{xy[0] + 6:.1f}" y="{xy[1] + 16:.1f}" font-size="11">{escape(short)}</text></g>'
+    )
 
 
-def _graph_svg(nodes: dict[str, tuple[str, str]], edges: dict[tuple[str, str], int], collapsed: bool,
-               counts: dict[str, int]) -> str:
+def _graph_svg(
+    nodes: dict[str, tuple[str, str]], edges: dict[tuple[str, str], int], collapsed: bool, counts: dict[str, int]
+) -> str:
     place = layout_graph(list(nodes), list(edges))
     xy = {n: _node_xy(p) for n, p in place.items()}
     parts = [_edge_svg(xy[a], xy[b], c, collapsed) for (a, b), c in edges.items()]
@@ -318,10 +341,14 @@ def _graph_svg(nodes: dict[str, tuple[str, str]], edges: dict[tuple[str, str], i
         parts.append(_node_svg(xy[n], label, name, tip))
     width = _PAD * 2 + (max(p[0] for p in place.values()) * _COL_W) + _NODE_W + 40
     height = _PAD * 2 + max(p[1] for p in place.values()) * _ROW_H + _NODE_H + 40
-    arrow = ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
-             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#777"/></marker></defs>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-            f'viewBox="0 0 {width:.0f} {height:.0f}">{arrow}{"".join(parts)}</svg>')
+    arrow = (
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#777"/></marker></defs>'
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}">{arrow}{"".join(parts)}</svg>'
+    )
 
 
 def graph_section(stats: WorkflowStats) -> str:
@@ -332,8 +359,10 @@ def graph_section(stats: WorkflowStats) -> str:
         return head + "<p>No jobs were recorded.</p></section>"
     distinct = len({j.id for j in stats.jobs})
     if collapsed:
-        intro = (f'<p class="note">{distinct} distinct jobs (more than {MAX_GRAPH_NODES}): the graph is collapsed '
-                 f'to one node per job name; edge labels count the edges between the names.</p>')
+        intro = (
+            f'<p class="note">{distinct} distinct jobs (more than {MAX_GRAPH_NODES}): the graph is collapsed '
+            f"to one node per job name; edge labels count the edges between the names.</p>"
+        )
     else:
         intro = f"<p>{distinct} jobs, laid out left to right by depth (the longest path from a root job).</p>"
     counts = {name: len(js) for name, js in stats.by_name().items()}
@@ -344,28 +373,43 @@ def graph_section(stats: WorkflowStats) -> str:
 def _table(headers: list[str], rows: list[list[tuple[str, str]]]) -> str:
     """A table; each cell is (text, css class); the text is escaped here."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f'<td class="{c}">{escape(t)}</td>' if c else f"<td>{escape(t)}</td>"
-                                    for t, c in row) + "</tr>" for row in rows)
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td class="{c}">{escape(t)}</td>' if c else f"<td>{escape(t)}</td>" for t, c in row)
+        + "</tr>"
+        for row in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def slowest_section(stats: WorkflowStats) -> str:
     """The slowest job attempts by wall-clock time."""
     slow = sorted(stats.jobs, key=lambda j: -j.wall)[:SLOWEST]
-    rows = [[(j.display, ""), (_job_name(j), ""), (fmt_seconds(j.wall), "num"), (fmt_seconds(j.cpu), "num"),
-             (fmt_bytes(j.maxrss_kib * 1024), "num"), ("yes" if j.ok else "FAILED", "" if j.ok else "bad")]
-            for j in slow]
+    rows = [
+        [
+            (j.display, ""),
+            (_job_name(j), ""),
+            (fmt_seconds(j.wall), "num"),
+            (fmt_seconds(j.cpu), "num"),
+            (fmt_bytes(j.maxrss_kib * 1024), "num"),
+            ("yes" if j.ok else "FAILED", "" if j.ok else "bad"),
+        ]
+        for j in slow
+    ]
     table = _table(["Job", "Job name", "Wall time", "CPU time", "Peak memory", "OK"], rows)
     return f'<section id="slowest"><h2>Slowest {len(slow)} job attempts</h2>{table}</section>'
 
 
 def per_name_section(stats: WorkflowStats) -> str:
     """One row per job name: count, then min/median/average/max/total of each measure."""
-    cats = sorted((Category.of(name, jobs) for name, jobs in stats.by_name().items()),
-                  key=lambda c: (-c.summaries["time"].total, c.name))
+    cats = sorted(
+        (Category.of(name, jobs) for name, jobs in stats.by_name().items()),
+        key=lambda c: (-c.summaries["time"].total, c.name),
+    )
     labels = {"time": "time", "clock": "CPU", "wait": "wait", "memory": "memory"}
-    headers = ["Job name", "Count"] + [f"{labels[f]} {s}" for f in FIELDS for s in ("min", "med", "ave", "max",
-                                                                                     "total")]
+    headers = ["Job name", "Count"] + [
+        f"{labels[f]} {s}" for f in FIELDS for s in ("min", "med", "ave", "max", "total")
+    ]
     rows = []
     for c in cats:
         row = [(c.name, ""), (str(c.count), "num")]
@@ -374,8 +418,10 @@ def per_name_section(stats: WorkflowStats) -> str:
             row += [(_fmt_field(f, v), "num") for v in (s.min, s.med, s.ave, s.max, s.total)]
         rows.append(row)
     intro = "<p>Time is wall-clock time, CPU is CPU time, wait is time minus CPU, memory is peak RSS.</p>"
-    return (f'<section id="per-name"><h2>Per job name</h2>{intro}'
-            f'<div class="scroll">{_table(headers, rows)}</div></section>')
+    return (
+        f'<section id="per-name"><h2>Per job name</h2>{intro}'
+        f'<div class="scroll">{_table(headers, rows)}</div></section>'
+    )
 
 
 def summary_section(stats: WorkflowStats) -> str:
@@ -400,7 +446,7 @@ def summary_section(stats: WorkflowStats) -> str:
     for key, label in (("defaultCores", "Default cores"), ("maxCores", "Max cores")):
         value = settings.get(key)
         if value is not None:
-            unlimited = isinstance(value, (int, float)) and value >= 2 ** 62
+            unlimited = isinstance(value, (int, float)) and value >= 2**62
             items.append((label, "unlimited" if unlimited else str(value)))
     memory = settings.get("defaultMemory")
     if memory is not None:
@@ -411,8 +457,15 @@ def summary_section(stats: WorkflowStats) -> str:
 
 def render_html(stats: WorkflowStats, title: str) -> str:
     """The whole report: one self-contained HTML document (inline CSS and SVG, nothing fetched)."""
-    sections = [summary_section(stats), timeline_section(stats), graph_section(stats), slowest_section(stats),
-                per_name_section(stats)]
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title><style>{_CSS}</style></head>"
-            f"<body><h1>{escape(title)}</h1>\n" + "\n".join(sections) + "\n</body></html>\n")
+    sections = [
+        summary_section(stats),
+        timeline_section(stats),
+        graph_section(stats),
+        slowest_section(stats),
+        per_name_section(stats),
+    ]
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head>"
+        f"<body><h1>{escape(title)}</h1>\n" + "\n".join(sections) + "\n</body></html>\n"
+    )

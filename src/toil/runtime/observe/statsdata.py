@@ -8,6 +8,7 @@ job attempt (no ``t``) written by the leader from the worker's result::
     {"id", "name", "display" (when not the name), "start", "wall", "cpu", "maxrss" (KiB), "ok", "pid",
      "host", "next": [successor ids], "container" (when the job ran a container: "ENGINE IMAGE")}
 """
+
 from __future__ import annotations
 
 import json
@@ -30,13 +31,13 @@ class JobStatLine(TypedDict):
     start: float
     wall: float
     cpu: float
-    maxrss: int                   # KiB, the job's tools included
+    maxrss: int  # KiB, the job's tools included
     ok: bool
     pid: int
     host: str
-    next: list[str]               # successor ids
-    display: NotRequired[str]     # when not the name
-    container: NotRequired[str]   # "ENGINE IMAGE, ..." of the containers the job ran, if any
+    next: list[str]  # successor ids
+    display: NotRequired[str]  # when not the name
+    container: NotRequired[str]  # "ENGINE IMAGE, ..." of the containers the job ran, if any
 
 
 class RunStatLine(TypedDict, total=False):
@@ -58,7 +59,7 @@ class EndStatLine(TypedDict, total=False):
     t: Literal["end"]
     attempt: int
     end: float
-    outcome: str                  # completed | failed | stopped
+    outcome: str  # completed | failed | stopped
     leader_cpu: float
 
 
@@ -74,9 +75,9 @@ class JobStat:
     cpu: float
     maxrss_kib: int
     ok: bool
-    worker: str                   # host:pid of the process that ran it
+    worker: str  # host:pid of the process that ran it
     next: list[str] = field(default_factory=list)
-    container: str = ""           # "ENGINE IMAGE" of the containers it ran, if any
+    container: str = ""  # "ENGINE IMAGE" of the containers it ran, if any
 
     @property
     def wait(self) -> float:
@@ -91,8 +92,11 @@ class JobStat:
 
 
 _VALUE: dict[str, Callable[[JobStat], float]] = {
-    "time": lambda j: j.wall, "clock": lambda j: j.cpu, "wait": lambda j: j.wall - j.cpu,
-          "memory": lambda j: j.maxrss_kib * 1024}
+    "time": lambda j: j.wall,
+    "clock": lambda j: j.cpu,
+    "wait": lambda j: j.wall - j.cpu,
+    "memory": lambda j: j.maxrss_kib * 1024,
+}
 
 
 @dataclass
@@ -172,8 +176,19 @@ class WorkflowStats:
         """One entry per worker process: its busy time, CPU, wait and peak memory."""
         stats = []
         for worker, jobs in self.workers().items():
-            stats.append(JobStat(worker, "worker", worker, jobs[0].start, sum(j.wall for j in jobs),
-                                 sum(j.cpu for j in jobs), max(j.maxrss_kib for j in jobs), True, worker))
+            stats.append(
+                JobStat(
+                    worker,
+                    "worker",
+                    worker,
+                    jobs[0].start,
+                    sum(j.wall for j in jobs),
+                    sum(j.cpu for j in jobs),
+                    max(j.maxrss_kib for j in jobs),
+                    True,
+                    worker,
+                )
+            )
         return Category.of("Worker", stats)
 
 
@@ -181,10 +196,10 @@ def parse_stats(lines: Iterable[bytes], source: str = "stats") -> WorkflowStats:
     """Parse the stats log; a damaged last line (a leader killed mid-write) is skipped."""
     data = b"".join(lines)
     if data and not data.endswith(b"\n"):
-        data = data[:data.rfind(b"\n") + 1]          # a torn last line
+        data = data[: data.rfind(b"\n") + 1]  # a torn last line
     body = data.strip().replace(b"\n", b",")
     try:
-        records = json.loads(b"[" + body + b"]")       # one C-speed parse of the whole log
+        records = json.loads(b"[" + body + b"]")  # one C-speed parse of the whole log
     except ValueError:
         records = _parse_lines(data, source)
     runs: list[RunStatLine] = []
@@ -197,19 +212,31 @@ def parse_stats(lines: Iterable[bytes], source: str = "stats") -> WorkflowStats:
                 runs.append(d)
             elif kind == "end":
                 ends.append(d)
-            else:   # the leader wrote these types; a damaged log fails the checks below
+            else:  # the leader wrote these types; a damaged log fails the checks below
                 name = d.get("name") or ""
-                jobs.append(JobStat(d["id"], name, d.get("display") or name or d["id"], d["start"], d["wall"],
-                                    d["cpu"], d.get("maxrss", 0), d.get("ok", True),
-                                    f"{d.get('host', '')}:{d.get('pid', 0)}", d.get("next") or [],
-                                    str(d.get("container") or "")))
+                jobs.append(
+                    JobStat(
+                        d["id"],
+                        name,
+                        d.get("display") or name or d["id"],
+                        d["start"],
+                        d["wall"],
+                        d["cpu"],
+                        d.get("maxrss", 0),
+                        d.get("ok", True),
+                        f"{d.get('host', '')}:{d.get('pid', 0)}",
+                        d.get("next") or [],
+                        str(d.get("container") or ""),
+                    )
+                )
         except (ValueError, KeyError, TypeError, AttributeError):
             raise ToilUserError(f"{source}, record {number}: not a stats record; the stats log is damaged") from None
     try:
         sum(j.start + j.wall + j.cpu + j.maxrss_kib for j in jobs)
     except TypeError:
-        raise ToilUserError(f"{source}: a job record has a non-numeric time or memory; the stats log is "
-                            f"damaged") from None
+        raise ToilUserError(
+            f"{source}: a job record has a non-numeric time or memory; the stats log is damaged"
+        ) from None
     return WorkflowStats(runs, ends, jobs)
 
 
@@ -229,8 +256,10 @@ def load_stats(job_store: "JobStore") -> WorkflowStats:
     """The recorded stats of a job store; a clear error when the run had no --stats."""
     data = job_store.read_stats()
     if data is None:
-        raise ToilUserError(f"the job store {job_store.locator} holds no statistics: run the workflow with "
-                            f"--stats to record them")
+        raise ToilUserError(
+            f"the job store {job_store.locator} holds no statistics: run the workflow with --stats to record them"
+        )
     from toil.runtime.bulk import paused_gc
+
     with paused_gc():
         return parse_stats([data], source=f"{job_store.locator} stats")

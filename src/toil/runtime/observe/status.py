@@ -5,6 +5,7 @@ That file answers at once however large the workflow. When the leader is
 gone without writing its final status (killed, crashed) the counts come
 from replaying the journal instead, read-only.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,8 @@ class WorkflowStatus:
     """What ``toil status`` reports."""
 
     locator: str
-    state: str                      # running | completed | failed | stopped | crashed | not started
-    leader: Mapping[str, object]    # pid, host of the leader that wrote the status (or the job store's leader record)
+    state: str  # running | completed | failed | stopped | crashed | not started
+    leader: Mapping[str, object]  # pid, host of the leader that wrote the status (or the job store's leader record)
     leader_alive: bool
     counts: JobCounts
     failed_jobs: list[FailedJob] = field(default_factory=list)
@@ -66,8 +67,8 @@ def leader_alive(info: Mapping[str, object], status_time: float | None) -> bool:
         return False
     if info.get("host") == socket.gethostname():
         pid = info.get("pid")
-        if not isinstance(pid, int) or isinstance(pid, bool) or not 1 < pid < 2 ** 31:
-            return False        # a damaged record: 0 or -1 would name a process group, not a leader
+        if not isinstance(pid, int) or isinstance(pid, bool) or not 1 < pid < 2**31:
+            return False  # a damaged record: 0 or -1 would name a process group, not a leader
         try:
             os.kill(pid, 0)
             return True
@@ -81,8 +82,10 @@ def leader_alive(info: Mapping[str, object], status_time: float | None) -> bool:
 def read_workflow_status(job_store: "JobStore") -> WorkflowStatus:
     """The workflow's status; a clear error if the job store does not exist or is not one of ours."""
     if not job_store.exists():
-        raise ToilUserError(f"the job store {job_store.locator} does not exist (finished workflows are deleted "
-                            f"unless run with --clean never or --stats)")
+        raise ToilUserError(
+            f"the job store {job_store.locator} does not exist (finished workflows are deleted "
+            f"unless run with --clean never or --stats)"
+        )
     meta = job_store.read_meta()
     raw = job_store.read_status()
     parsed: object = None
@@ -96,29 +99,47 @@ def read_workflow_status(job_store: "JobStore") -> WorkflowStatus:
     info = job_store.leader_info()
     alive = leader_alive(info, snap.get("time") if snap else None)
     if snap is not None and (alive or snap.get("state") != "running"):
-        return WorkflowStatus(job_store.locator, "running" if alive else str(snap["state"]),
-                              dict(snap.get("leader") or {}), alive, snap["counts"].copy(),
-                              list(snap.get("failed_jobs") or []), list(snap.get("issued_jobs") or []),
-                              snap.get("metrics_url"), str(snap.get("batch_system") or ""),
-                              str(snap.get("workflow_id") or meta.get("workflow_id") or ""))
+        return WorkflowStatus(
+            job_store.locator,
+            "running" if alive else str(snap["state"]),
+            dict(snap.get("leader") or {}),
+            alive,
+            snap["counts"].copy(),
+            list(snap.get("failed_jobs") or []),
+            list(snap.get("issued_jobs") or []),
+            snap.get("metrics_url"),
+            str(snap.get("batch_system") or ""),
+            str(snap.get("workflow_id") or meta.get("workflow_id") or ""),
+        )
     return _status_from_journal(job_store, meta, info, alive)
 
 
 def _well_formed(snap: object) -> TypeGuard[StatusFile]:
     """Whether a status file has the fields, of the types, that a leader writes."""
-    return (isinstance(snap, dict) and isinstance(snap.get("state"), str) and isinstance(snap.get("counts"), dict)
-            and isinstance(snap.get("time", 0), (int, float)) and isinstance(snap.get("leader") or {}, dict)
-            and all(isinstance(snap.get(k) or [], list) for k in ("failed_jobs", "issued_jobs")))
+    return (
+        isinstance(snap, dict)
+        and isinstance(snap.get("state"), str)
+        and isinstance(snap.get("counts"), dict)
+        and isinstance(snap.get("time", 0), (int, float))
+        and isinstance(snap.get("leader") or {}, dict)
+        and all(isinstance(snap.get(k) or [], list) for k in ("failed_jobs", "issued_jobs"))
+    )
 
 
-def _status_from_journal(job_store: "JobStore", meta: dict[str, Any], info: dict[str, Any],
-                         alive: bool) -> WorkflowStatus:
+def _status_from_journal(
+    job_store: "JobStore", meta: dict[str, Any], info: dict[str, Any], alive: bool
+) -> WorkflowStatus:
     """Counts by replaying the journal: for a leader that died without a last word, or has not written one."""
     state = replay(job_store)
     if state is None:
-        return WorkflowStatus(job_store.locator, "running" if alive else "not started", info, alive,
-                              JobCounts(queued=0, issued=0, running=0, finished=0, failed=0, waiting=0, services=0),
-                              workflow_id=str(meta.get("workflow_id", "")))
+        return WorkflowStatus(
+            job_store.locator,
+            "running" if alive else "not started",
+            info,
+            alive,
+            JobCounts(queued=0, issued=0, running=0, finished=0, failed=0, waiting=0, services=0),
+            workflow_id=str(meta.get("workflow_id", "")),
+        )
     counts = state.job_counts()
     if state.finished:
         outcome = "completed"
@@ -127,13 +148,14 @@ def _status_from_journal(job_store: "JobStore", meta: dict[str, Any], info: dict
     else:
         outcome = "crashed" if info else ("failed" if state.failed else "stopped")
     failed: list[FailedJob] = [{"id": i, "label": label, "why": ""} for i, label in state.failed.items()]
-    return WorkflowStatus(job_store.locator, outcome, info, alive, counts, failed,
-                          workflow_id=str(meta.get("workflow_id", "")))
+    return WorkflowStatus(
+        job_store.locator, outcome, info, alive, counts, failed, workflow_id=str(meta.get("workflow_id", ""))
+    )
 
 
 def replay(job_store: "JobStore") -> WorkflowState | None:
     """The workflow's state from its snapshot and journal, without repairing or writing anything."""
-    for _ in range(3):   # a leader may replace the snapshot while we read: read again
+    for _ in range(3):  # a leader may replace the snapshot while we read: read again
         with paused_gc():
             try:
                 snapshot, records = job_store.journal().load(repair=False)

@@ -1,1 +1,2 @@
-"""Node-side job services: running one attempt, its file store, deferred functions, containers, real-time logging, the worker bootstrap."""
+"""Node-side job services: running one attempt, its file store, deferred functions, containers, real-time logging,
+the worker bootstrap."""

@@ -9,6 +9,7 @@ a crash mid-chain loses nothing that finished.
 The node kinds a worker can run are registered by their front ends
 (runtime/kinds.py): the runtime imports none of them.
 """
+
 from __future__ import annotations
 
 import collections
@@ -25,16 +26,16 @@ from dataclasses import dataclass, field
 
 from toil.compiler.ir import KIND_PYTHON, NodeSpec, Resources, RunRecord
 from toil.exceptions import ToilUserError
-from toil.runtime.worker import containers
-from toil.runtime.worker.deferred import DeferredFunctions
-from toil.runtime.worker.filestore import AbstractFileStore
-from toil.runtime.jobstores import retry
 from toil.runtime.config import Config
+from toil.runtime.jobstores import retry
 from toil.runtime.jobstores.base import JobStore
 from toil.runtime.kinds import runner_for
 from toil.runtime.kinds import warm_up as warm_up  # the fork server's (batch/local.py, batch/packrun.py)
-from toil.runtime.protocol import Attempt, ChainHint, FailedRun, JsonDict, ResultProgress, WorkerMessage, WorkerResult
 from toil.runtime.observe.statsdata import JobStatLine
+from toil.runtime.protocol import Attempt, ChainHint, FailedRun, JsonDict, ResultProgress, WorkerMessage, WorkerResult
+from toil.runtime.worker import containers
+from toil.runtime.worker.deferred import DeferredFunctions
+from toil.runtime.worker.filestore import AbstractFileStore
 
 log = logging.getLogger("toil.worker")
 
@@ -71,7 +72,7 @@ class RunContext:
 @dataclass
 class RunOutcome:
     record: RunRecord
-    packs: dict[str, bytes] = field(default_factory=dict)   # packs this run wrote, for chaining
+    packs: dict[str, bytes] = field(default_factory=dict)  # packs this run wrote, for chaining
 
 
 def _payload(job_store: JobStore, spec: NodeSpec, packs: dict[str, bytes]) -> bytes:
@@ -79,17 +80,18 @@ def _payload(job_store: JobStore, spec: NodeSpec, packs: dict[str, bytes]) -> by
     if ref is None:
         return b""
     if ref.pack in packs:
-        return packs[ref.pack][ref.offset:ref.offset + ref.length]
+        return packs[ref.pack][ref.offset : ref.offset + ref.length]
     return job_store.read_payload(ref)
 
 
-def _chain_target(current: NodeSpec, record: RunRecord, alloc: Resources, static_next: ChainHint | None,
-                  config: Config) -> NodeSpec | None:
+def _chain_target(
+    current: NodeSpec, record: RunRecord, alloc: Resources, static_next: ChainHint | None, config: Config
+) -> NodeSpec | None:
     """The successor to run next in this process, if chaining applies."""
     if config.disableChaining or current.kind != KIND_PYTHON or current.checkpoint:
         return None
     if current.services or record.services or record.delete_files:
-        return None   # deletions take effect once the run is recorded: successors must not run before
+        return None  # deletions take effect once the run is recorded: successors must not run before
     children = current.children + record.children
     phase = children if children else current.followons + record.followons
     if len(phase) != 1:
@@ -117,16 +119,26 @@ def _job_stats(spec: NodeSpec, outcome: "RunOutcome | None", started: float, cpu
     succ = list(spec.children) + list(spec.followons)
     if outcome is not None:
         succ += list(outcome.record.children) + list(outcome.record.followons)
-    maxrss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                 resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    stats: JobStatLine = {"id": spec.id, "name": spec.name, "start": round(started, 6), "wall": round(time.time() - started, 6),
-             "cpu": round(_cpu_seconds() - cpu0, 6), "maxrss": maxrss, "ok": outcome is not None,
-             "pid": os.getpid(), "host": _HOST, "next": succ}
+    maxrss = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    )
+    stats: JobStatLine = {
+        "id": spec.id,
+        "name": spec.name,
+        "start": round(started, 6),
+        "wall": round(time.time() - started, 6),
+        "cpu": round(_cpu_seconds() - cpu0, 6),
+        "maxrss": maxrss,
+        "ok": outcome is not None,
+        "pid": os.getpid(),
+        "host": _HOST,
+        "next": succ,
+    }
     if spec.display != spec.name:
         stats["display"] = spec.display
     uses = containers.take_uses()
     if uses:
-        stats["container"] = ", ".join(uses)     # engine and image, e.g. "podman debian:stable-slim"
+        stats["container"] = ", ".join(uses)  # engine and image, e.g. "podman debian:stable-slim"
     return stats
 
 
@@ -208,6 +220,7 @@ class AppendLogSink(ResultSink):
 
     def _append(self, data: bytes) -> None:
         import zlib
+
         if self.fd is None:
             self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.write(self.fd, data + b"\t" + b"%08x" % zlib.crc32(data) + b"\n")
@@ -227,6 +240,7 @@ def _maybe_be_a_bad_worker(config: Config) -> None:
     """--badWorker: for testing, kill this job's process at a random moment of its first moments."""
     import random
     import signal
+
     fraction = config.badWorker
     if fraction > 0 and random.random() < fraction:
         delay = random.uniform(0.0, config.badWorkerFailInterval or 0.01)
@@ -234,8 +248,14 @@ def _maybe_be_a_bad_worker(config: Config) -> None:
         signal.setitimer(signal.ITIMER_REAL, max(delay, 1e-4))
 
 
-def run_attempt(job_store: JobStore, config: Config, message_json: JsonDict, workflow_dir: str,
-                sink: ResultSink | None = None, scratch: str | None = None) -> tuple[int, bytes]:
+def run_attempt(
+    job_store: JobStore,
+    config: Config,
+    message_json: JsonDict,
+    workflow_dir: str,
+    sink: ResultSink | None = None,
+    scratch: str | None = None,
+) -> tuple[int, bytes]:
     """Run the issued node (and any chained successors); leave the result with sink; return (exit code, result).
 
     ``message_json`` is a WorkerMessage as it arrived. With ``scratch`` (a warm
@@ -266,8 +286,9 @@ def run_attempt(job_store: JobStore, config: Config, message_json: JsonDict, wor
         cwd = os.getcwd()
         try:
             os.chdir(job_dir)
-            ctx = RunContext(job_store, config, current, epoch, _payload(job_store, current, packs), fs,
-                             deferred, job_dir)
+            ctx = RunContext(
+                job_store, config, current, epoch, _payload(job_store, current, packs), fs, deferred, job_dir
+            )
             outcome = runner_for(current.kind)(ctx)
         except BaseException as e:  # the job's failure, whatever it is, is reported, not raised
             if _said_in_one_line(e) and not os.environ.get("TOIL_TRACEBACK"):
@@ -282,8 +303,13 @@ def run_attempt(job_store: JobStore, config: Config, message_json: JsonDict, wor
         finally:
             os.chdir(cwd)
             deferred.run_all()
-            _finish_dir(job_dir, policy, outcome is not None, scratch is not None,
-                        os.path.join(workflow_dir, f"{current.id}.{epoch}"))
+            _finish_dir(
+                job_dir,
+                policy,
+                outcome is not None,
+                scratch is not None,
+                os.path.join(workflow_dir, f"{current.id}.{epoch}"),
+            )
         result.stats.append(_job_stats(current, outcome, started, cpu0))
         if outcome is None:
             break

@@ -5,6 +5,7 @@ foreground) all open the job store, read the workflow's options from it and atta
 set up logging, import the leader's ``__main__`` script so jobs pickled from it resolve, and make the
 directory the workflow's temporary files go in. ``bootstrap_worker`` does it and says what it made.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -27,8 +28,14 @@ class WorkerEnv:
     workflow_dir: str
 
 
-def bootstrap_worker(job_store: JobStore | str, main: str | None = None, *, log_level: str | None = None,
-                     workflow_dir: str | None = None, **overrides: Any) -> WorkerEnv:
+def bootstrap_worker(
+    job_store: JobStore | str,
+    main: str | None = None,
+    *,
+    log_level: str | None = None,
+    workflow_dir: str | None = None,
+    **overrides: Any,
+) -> WorkerEnv:
     """Ready this process to run jobs of the workflow in ``job_store`` (a store or its locator).
 
     ``main`` is the leader's main script (a message's ``main``); ``log_level`` replaces the workflow's
@@ -61,7 +68,7 @@ def read_worker_message(job_store: JobStore, where: str) -> dict[str, Any]:
     if os.sep not in where:
         try:
             data: bytes | None = job_store.read_message(where)
-        except (KeyError, ValueError):     # none of that name, or not a message name
+        except (KeyError, ValueError):  # none of that name, or not a message name
             data = None
         if data is not None:
             return dict(json.loads(data))

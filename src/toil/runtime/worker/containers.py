@@ -13,6 +13,7 @@ they share lives here:
 * ``note_use``/``take_uses``: the engine and image a job ran in, which the
   worker adds to the job's line in ``toil stats``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,8 +37,8 @@ ENGINES = ("docker", "podman", "singularity")
 _LOCK_DIR_ENV = "TOIL_CONTAINER_LOCK_DIR"
 _uses: list[str] = []
 _working: dict[str, bool] = {}
-_job_deferred: "DeferredFunctions | None" = None       # the running job's (set by the worker)
-_present: set[tuple[str, str]] = set()   # images this process saw on the node (warm workers skip the check)
+_job_deferred: "DeferredFunctions | None" = None  # the running job's (set by the worker)
+_present: set[tuple[str, str]] = set()  # images this process saw on the node (warm workers skip the check)
 
 
 class ContainerImageError(ToilUserError):
@@ -64,12 +65,16 @@ def engine_works(engine: str) -> bool:
         exe = executable(engine)
         ok = False
         if exe is not None:
-            probe = {"docker": [exe, "version", "--format", "{{.Server.Version}}"],
-                     "podman": [exe, "info", "--format", "{{.Host.OCIRuntime.Name}}"],
-                     "singularity": [exe, "--version"]}[engine]
+            probe = {
+                "docker": [exe, "version", "--format", "{{.Server.Version}}"],
+                "podman": [exe, "info", "--format", "{{.Host.OCIRuntime.Name}}"],
+                "singularity": [exe, "--version"],
+            }[engine]
             try:
-                ok = subprocess.run(probe, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    timeout=30).returncode == 0
+                ok = (
+                    subprocess.run(probe, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30).returncode
+                    == 0
+                )
             except (OSError, subprocess.TimeoutExpired):
                 ok = False
         _working[engine] = ok
@@ -112,8 +117,9 @@ def image_present(engine: str, image: str) -> bool:
     exe = executable(engine) or engine
     command = [exe, "image", "exists", image] if engine == "podman" else [exe, "image", "inspect", image]
     try:
-        found = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               timeout=120).returncode == 0
+        found = (
+            subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120).returncode == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     if found:
@@ -121,8 +127,9 @@ def image_present(engine: str, image: str) -> bool:
     return found
 
 
-def ensure_image(engine: str, image: str, present: Callable[[], bool] | None = None,
-                 fetch: Callable[[], None] | None = None) -> None:
+def ensure_image(
+    engine: str, image: str, present: Callable[[], bool] | None = None, fetch: Callable[[], None] | None = None
+) -> None:
     """Fetch ``image`` unless the node has it, under the node's lock (one fetch per node)."""
     if (engine, image) in _present:
         return
@@ -130,8 +137,9 @@ def ensure_image(engine: str, image: str, present: Callable[[], bool] | None = N
         pull_if_missing(engine, image, present, fetch)
 
 
-def pull_if_missing(engine: str, image: str, present: Callable[[], bool] | None = None,
-                    fetch: Callable[[], None] | None = None) -> None:
+def pull_if_missing(
+    engine: str, image: str, present: Callable[[], bool] | None = None, fetch: Callable[[], None] | None = None
+) -> None:
     """Fetch ``image`` unless the node has it (hold ``image_lock`` around this). ``present`` and ``fetch``
     default to the engine's command line (callers of the Docker API pass their own); a failure names the
     image."""
@@ -144,11 +152,18 @@ def pull_if_missing(engine: str, image: str, present: Callable[[], bool] | None 
 
 
 def _pull_with_cli(engine: str, image: str) -> None:
-    proc = subprocess.run([executable(engine) or engine, "pull", image], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True, errors="replace")
+    proc = subprocess.run(
+        [executable(engine) or engine, "pull", image],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
     if proc.returncode != 0:
-        raise ContainerImageError(f"cannot get the container image {image!r} with {engine}: "
-                                  f"{last_line(proc.stderr) or f'exit code {proc.returncode}'}")
+        raise ContainerImageError(
+            f"cannot get the container image {image!r} with {engine}: "
+            f"{last_line(proc.stderr) or f'exit code {proc.returncode}'}"
+        )
 
 
 def remove_container(engine: str, cidfile: str | None) -> None:
@@ -159,8 +174,9 @@ def remove_container(engine: str, cidfile: str | None) -> None:
     with open(cidfile) as f:
         cid = f.readline().strip()
     if cid:
-        subprocess.run([executable(engine) or engine, "rm", "-f", cid], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [executable(engine) or engine, "rm", "-f", cid], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
 
 def set_job_deferred(deferred: "DeferredFunctions | None") -> None:

@@ -4,6 +4,7 @@
 the worker's pid. A normal end runs and removes them; if the process dies,
 whoever reaps it (the local batch system) calls ``run_orphaned`` for its pid.
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,7 +41,7 @@ class DeferredFunctions:
     def run_all(self) -> None:
         """Run every deferred function (errors are logged, not raised), then forget them."""
         if not self.functions:
-            return      # nothing registered, so no state file was written either
+            return  # nothing registered, so no state file was written either
         functions, self.functions = self.functions, []
         for function, args, kwargs in functions:
             _call(function, args, kwargs)

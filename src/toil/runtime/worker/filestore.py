@@ -6,6 +6,7 @@ where it may (immutable reads on the same file system), copies otherwise.
 Deleting a global file takes effect once the job's run is recorded, so a
 re-run of the job still finds it.
 """
+
 from __future__ import annotations
 
 import io
@@ -73,17 +74,24 @@ class _CountingWriter(io.RawIOBase):
 class AbstractFileStore:
     """Toil's file store interface, implemented on a job store."""
 
-    def __init__(self, job_store: JobStore, config: "Config", job_id: str, job_name: str, local_dir: str,
-                 messages: list[tuple[int, str]] | None = None) -> None:
+    def __init__(
+        self,
+        job_store: JobStore,
+        config: "Config",
+        job_id: str,
+        job_name: str,
+        local_dir: str,
+        messages: list[tuple[int, str]] | None = None,
+    ) -> None:
         self.jobStore = job_store
         self.config = config
         self.jobID = job_id
         self.jobName = job_name
         self.localTempDir = local_dir
         self.messages: list[tuple[int, str]] = messages if messages is not None else []
-        self.written: list[str] = []          # global files this attempt created (deleted if it fails)
-        self.cleanup: list[str] = []          # cleanup=True files: deleted when the job's subtree is done
-        self.deleted: list[str] = []          # deleteGlobalFile requests, applied once the run is recorded
+        self.written: list[str] = []  # global files this attempt created (deleted if it fails)
+        self.cleanup: list[str] = []  # cleanup=True files: deleted when the job's subtree is done
+        self.deleted: list[str] = []  # deleteGlobalFile requests, applied once the run is recorded
         self._local: dict[str, list[str]] = {}
         self._link_reads = bool(config.symlink_job_store_reads)
 
@@ -114,9 +122,13 @@ class AbstractFileStore:
         return FileID(file_id, size, is_exec or executable)
 
     @contextmanager
-    def writeGlobalFileStream(self, cleanup: bool = False, basename: Optional[str] = None,
-                              encoding: Optional[str] = None,
-                              errors: Optional[str] = None) -> Iterator[tuple[IO[Any], FileID]]:
+    def writeGlobalFileStream(
+        self,
+        cleanup: bool = False,
+        basename: Optional[str] = None,
+        encoding: Optional[str] = None,
+        errors: Optional[str] = None,
+    ) -> Iterator[tuple[IO[Any], FileID]]:
         """Yield (writable stream, FileID); the file exists once the block ends."""
         with self.jobStore.write_file_stream(basename=basename) as (backing, file_id):
             fid = FileID(file_id, 0)
@@ -131,8 +143,9 @@ class AbstractFileStore:
                 counting.flush()
         self._note_written(file_id, cleanup)
 
-    def getEmptyFileStoreID(self, jobStoreID: Any = None, cleanup: bool = False,
-                            basename: Optional[str] = None) -> FileID:
+    def getEmptyFileStoreID(
+        self, jobStoreID: Any = None, cleanup: bool = False, basename: Optional[str] = None
+    ) -> FileID:
         with self.writeGlobalFileStream(cleanup=cleanup, basename=basename) as (_, fid):
             pass
         return fid
@@ -143,8 +156,14 @@ class AbstractFileStore:
             self.cleanup.append(file_id)
 
     # -- reading
-    def readGlobalFile(self, fileStoreID: Union[str, FileID], userPath: Optional[str] = None, cache: bool = True,
-                       mutable: bool = False, symlink: bool = False) -> str:
+    def readGlobalFile(
+        self,
+        fileStoreID: Union[str, FileID],
+        userPath: Optional[str] = None,
+        cache: bool = True,
+        mutable: bool = False,
+        symlink: bool = False,
+    ) -> str:
         """Make a global file available locally and return its path.
 
         Immutable reads are linked where possible: mutable=False gives a hard
@@ -169,8 +188,9 @@ class AbstractFileStore:
         return dest
 
     @contextmanager
-    def readGlobalFileStream(self, fileStoreID: Union[str, FileID], encoding: Optional[str] = None,
-                             errors: Optional[str] = None) -> Iterator[IO[Any]]:
+    def readGlobalFileStream(
+        self, fileStoreID: Union[str, FileID], encoding: Optional[str] = None, errors: Optional[str] = None
+    ) -> Iterator[IO[Any]]:
         with self.jobStore.read_file_stream(str(fileStoreID)) as f:
             if hasattr(f, "fileno"):
                 _check_size(fileStoreID, os.fstat(f.fileno()).st_size)
@@ -248,5 +268,6 @@ def _check_size(file_id: Union[str, FileID], actual: int) -> None:
     """A global file whose size is not the one written is damaged: say so rather than compute on it."""
     expected = getattr(file_id, "size", None)
     if expected is not None and expected >= 0 and actual != expected:
-        raise JobStoreCorruptError(f"the global file {file_id} in the job store is damaged: {actual} bytes where "
-                                   f"{expected} were written")
+        raise JobStoreCorruptError(
+            f"the global file {file_id} in the job store is damaged: {actual} bytes where {expected} were written"
+        )

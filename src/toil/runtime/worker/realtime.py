@@ -4,6 +4,7 @@ The leader binds a UDP socket on loopback before the fork server starts (so
 every job knows the address) and reads it from a thread started afterwards.
 Without --realTimeLogging, RealtimeLogger messages go nowhere, as in Toil.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,8 @@ import threading
 
 ENV_ADDRESS = "TOIL_RT_LOGGING_ADDRESS"
 ENV_LEVEL = "TOIL_RT_LOGGING_LEVEL"
-LOGGER_NAME = "toil-rt"              # where the leader logs what jobs sent
-SENDER_NAME = "toil-rt-sender"       # what RealtimeLogger writes to inside a job
+LOGGER_NAME = "toil-rt"  # where the leader logs what jobs sent
+SENDER_NAME = "toil-rt-sender"  # what RealtimeLogger writes to inside a job
 
 
 class RealtimeServer:
@@ -55,7 +56,7 @@ class RealtimeServer:
         if self._thread is not None:
             self._thread.join(timeout=2)
         self.sock.setblocking(False)
-        while True:   # what the jobs sent just before the end
+        while True:  # what the jobs sent just before the end
             try:
                 self._log(self.sock.recvfrom(65536)[0])
             except OSError:
@@ -102,5 +103,6 @@ def worker_logger() -> logging.Logger:
 def enable_for_jobs(address: str, level: str | None) -> None:
     """Make jobs forked from now on send RealtimeLogger records to address."""
     from toil.runtime.observe.logs import level_of
+
     os.environ[ENV_ADDRESS] = address
     os.environ[ENV_LEVEL] = str(level_of(level))

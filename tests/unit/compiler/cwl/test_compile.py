@@ -1,4 +1,5 @@
 """CWL documents compiled onto the IR: step nodes, data edges, resources from requirements."""
+
 import textwrap
 
 import pytest
@@ -44,7 +45,10 @@ def test_resource_requirement_and_preemptible_hint_reach_the_ir(tmp_path) -> Non
 
 
 def test_defaults_cuda_and_clamping(tmp_path) -> None:
-    tool = load(tmp_path, "d.cwl", """\
+    tool = load(
+        tmp_path,
+        "d.cwl",
+        """\
         cwlVersion: v1.2
         class: CommandLineTool
         $namespaces: {cwltool: "http://commonwl.org/cwltool#"}
@@ -55,10 +59,11 @@ def test_defaults_cuda_and_clamping(tmp_path) -> None:
         baseCommand: echo
         inputs: {}
         outputs: {}
-    """)
+    """,
+    )
     res = resources_of(tool, CONFIG)
-    assert res.cores == 8.0                      # clamped to --maxCores
-    assert res.memory == 256 * MIB and res.disk == 2048 * MIB   # cwltool's defaults
+    assert res.cores == 8.0  # clamped to --maxCores
+    assert res.memory == 256 * MIB and res.disk == 2048 * MIB  # cwltool's defaults
     assert res.accelerator_count == 2 and res.accelerator_list[0]["kind"] == "gpu"
     preemptible = Config()
     preemptible.maxCores, preemptible.defaultPreemptible = 8, True
@@ -66,15 +71,23 @@ def test_defaults_cuda_and_clamping(tmp_path) -> None:
 
 
 def test_expressions_in_resources_are_dynamic(tmp_path) -> None:
-    tool = load(tmp_path, "e.cwl", TOOL.replace("coresMin: 2", "coresMin: $(inputs.x.length)").replace(
-        "requirements:", "requirements:\n      InlineJavascriptRequirement: {}"))
+    tool = load(
+        tmp_path,
+        "e.cwl",
+        TOOL.replace("coresMin: 2", "coresMin: $(inputs.x.length)").replace(
+            "requirements:", "requirements:\n      InlineJavascriptRequirement: {}"
+        ),
+    )
     assert has_dynamic_resources(tool)
     assert not has_dynamic_resources(load(tmp_path, "t.cwl", TOOL))
 
 
 def test_a_workflow_becomes_steps_linked_by_their_data(tmp_path) -> None:
     load(tmp_path, "t.cwl", TOOL)
-    wf = load(tmp_path, "wf.cwl", """\
+    wf = load(
+        tmp_path,
+        "wf.cwl",
+        """\
         cwlVersion: v1.2
         class: Workflow
         requirements: {ScatterFeatureRequirement: {}}
@@ -84,28 +97,36 @@ def test_a_workflow_becomes_steps_linked_by_their_data(tmp_path) -> None:
         steps:
           first: {run: t.cwl, in: {x: a}, out: []}
           fan: {run: t.cwl, scatter: x, in: {x: many}, out: []}
-    """)
+    """,
+    )
     dag, output = compile_workflow("main", [], wf, {"a": "hello", "many": ["p", "q"]}, CONFIG)
     specs = list(dag.specs.values())
     by_name = {s.display: s for s in specs}
     first, fan, outputs = by_name["first"], by_name["fan"], specs[-1]
     assert first.extra["op"] == "step" and first.extra["inline"] and first.resources.cores == 2.0
     assert list(first.extra["env"].values()) == ["hello"] and first.extra["path"] == ["first"]
-    assert not fan.extra["inline"] and fan.resources == LIGHT    # a scatter expands when it runs
+    assert not fan.extra["inline"] and fan.resources == LIGHT  # a scatter expands when it runs
     assert outputs.extra["op"] == "outputs" and list(iter_refs(output)) == [outputs.id]
-    assert sorted(dag.roots()) == sorted(s.id for s in specs)   # nobody reads another step's output
+    assert sorted(dag.roots()) == sorted(s.id for s in specs)  # nobody reads another step's output
 
 
 def test_a_consumer_follows_its_producer(tmp_path) -> None:
-    load(tmp_path, "cat.cwl", """\
+    load(
+        tmp_path,
+        "cat.cwl",
+        """\
         cwlVersion: v1.2
         class: CommandLineTool
         baseCommand: cat
         inputs: {f: File?}
         stdout: o.txt
         outputs: {out: stdout}
-    """)
-    wf = load(tmp_path, "chain.cwl", """\
+    """,
+    )
+    wf = load(
+        tmp_path,
+        "chain.cwl",
+        """\
         cwlVersion: v1.2
         class: Workflow
         inputs: {}
@@ -114,7 +135,8 @@ def test_a_consumer_follows_its_producer(tmp_path) -> None:
         steps:
           one: {run: cat.cwl, in: {}, out: [out]}
           two: {run: cat.cwl, in: {f: one/out}, out: [out]}
-    """)
+    """,
+    )
     dag, _ = compile_workflow("main", [], wf, {}, CONFIG)
     by_name = {s.display: s for s in dag.specs.values()}
     one, two, outputs = by_name["one"], by_name["two"], list(dag.specs.values())[-1]

@@ -1,4 +1,5 @@
 """cwltool's parsed CWL schemas cached between runs."""
+
 import argparse
 import os
 
@@ -22,13 +23,13 @@ def test_schemas_are_saved_then_read_back_and_a_damaged_cache_is_replaced(tmp_pa
         f.write(b"not a pickle")
     setup_schemas(args)
     cached = process.SCHEMA_CACHE["v1.2"]
-    assert cached is not fresh                                   # read from the cache, not re-parsed
-    assert sorted(cached[1].names) == sorted(fresh[1].names)     # the same schema
-    assert os.path.getsize(paths[0]) > 10000                     # the damaged file was replaced
+    assert cached is not fresh  # read from the cache, not re-parsed
+    assert sorted(cached[1].names) == sorted(fresh[1].names)  # the same schema
+    assert os.path.getsize(paths[0]) > 10000  # the damaged file was replaced
 
 
 def test_extensions_are_not_cached(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     setup_schemas(argparse.Namespace(enable_ext=True))
     assert not os.path.exists(cache_dir())
-    setup_schemas(argparse.Namespace(enable_ext=False))   # leave cwltool's standard schemas in place
+    setup_schemas(argparse.Namespace(enable_ext=False))  # leave cwltool's standard schemas in place

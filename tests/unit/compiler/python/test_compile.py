@@ -1,4 +1,5 @@
 """Compiling Toil job graphs into IR nodes: structure, requirements, and the user-mistake checks."""
+
 from __future__ import annotations
 
 import pickle
@@ -7,8 +8,15 @@ import pytest
 
 from toil.compiler.ir import KIND_NOOP, KIND_PYTHON, KIND_SERVICE, NodeSpec
 from toil.compiler.python.compile import JobPicklingError, compile_graph
-from toil.job import (ConflictingPredecessorError, Job, JobException, JobGraphDeadlockException,
-                      JobPromiseConstraintError, PromisedRequirement, parse_accelerator)
+from toil.job import (
+    ConflictingPredecessorError,
+    Job,
+    JobException,
+    JobGraphDeadlockException,
+    JobPromiseConstraintError,
+    PromisedRequirement,
+    parse_accelerator,
+)
 from toil.runtime.config import Config
 
 CFG = Config()
@@ -40,12 +48,12 @@ def test_root_graph_shape_and_order():
 
 def test_wrapfn_requirements_come_from_kwargs_then_function_defaults():
     j = Job.wrapFn(f, 1, memory="1G")
-    assert j.memory == 10 ** 9 and j.cores == 2          # explicit memory, default cores from f
-    assert Job.wrapFn(f, 1).memory == 300 * 10 ** 6
+    assert j.memory == 10**9 and j.cores == 2  # explicit memory, default cores from f
+    assert Job.wrapFn(f, 1).memory == 300 * 10**6
     j2 = Job.wrapJobFn(g, 1, disk="5Gi", preemptable=True, name="unit", accelerators=["cuda:1"])
-    assert j2.disk == 5 * 2 ** 30 and j2.preemptible is True and j2.unitName == "unit"
+    assert j2.disk == 5 * 2**30 and j2.preemptible is True and j2.unitName == "unit"
     assert j2.accelerators == [{"count": 1, "kind": "gpu", "api": "cuda", "brand": "nvidia"}]
-    assert j2._kwargs == {}                                 # reserved names are not passed to the function
+    assert j2._kwargs == {}  # reserved names are not passed to the function
 
 
 def test_unset_requirements_take_workflow_defaults():
@@ -84,7 +92,7 @@ def test_a_cycle_through_a_followon_is_refused():
     root, child, follow = Job.wrapFn(f, 0), Job.wrapFn(f, 1), Job.wrapFn(f, 2)
     root.addChild(child)
     root.addFollowOn(follow)
-    follow.addChild(child)      # child would wait for follow, which waits for child's subtree
+    follow.addChild(child)  # child would wait for follow, which waits for child's subtree
     with pytest.raises(JobGraphDeadlockException, match="cycle"):
         compile_graph(root, CFG)
 
@@ -116,7 +124,7 @@ def test_promise_to_a_successor_is_fine_and_marks_the_producer():
 def test_promise_to_a_job_that_may_run_first_is_refused():
     root = Job()
     a = root.addChildFn(f, 1)
-    root.addChildFn(f, a.rv())          # a sibling: may run before a
+    root.addChildFn(f, a.rv())  # a sibling: may run before a
     with pytest.raises(JobPromiseConstraintError, match="may not"):
         compile_graph(root, CFG)
 
@@ -130,6 +138,7 @@ def test_promise_of_a_job_outside_the_graph_is_refused():
 
 def test_unpicklable_argument_is_a_clear_error():
     import threading
+
     root = Job.wrapFn(f, threading.Lock())
     with pytest.raises(JobPicklingError, match="cannot pickle the job"):
         compile_graph(root, CFG)
@@ -138,7 +147,7 @@ def test_unpicklable_argument_is_a_clear_error():
 def test_lambdas_pickle_by_value():
     root = Job.wrapFn(lambda: 7)
     c = compile_graph(root, CFG)
-    job = pickle.loads(c.pack[c.specs[0].payload.offset:c.specs[0].payload.offset + c.specs[0].payload.length])
+    job = pickle.loads(c.pack[c.specs[0].payload.offset : c.specs[0].payload.offset + c.specs[0].payload.length])
     assert job.run(None) == 7
 
 
@@ -156,7 +165,7 @@ def test_services_become_service_nodes():
     root.addChildFn(f, value)
     specs = {s.id: s for s in compile_graph(root, CFG).specs}
     host = specs[root._services[0][0].jobStoreID]
-    assert host.kind == KIND_SERVICE and host.resources.memory == 10 ** 7
+    assert host.kind == KIND_SERVICE and host.resources.memory == 10**7
     assert specs[root.jobStoreID].services == [(host.id, None)]
     assert host.keep_return
 

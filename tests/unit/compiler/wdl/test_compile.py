@@ -1,4 +1,5 @@
 """Expanding WDL workflow bodies into IR nodes (compile.py), on a real file job store."""
+
 from __future__ import annotations
 
 import textwrap
@@ -36,8 +37,9 @@ def expand(tmp_path):
         ev = Evaluator(doc.workflow.effective_wdl_version, Store(js), str(tmp_path / "eval"), "test")
         exp = Expander(str(path), doc.workflow, ev, Resources(1.0, GIB, GIB))
         outputs = exp.workflow_body(dict(inputs or {}))
-        exp.dag.roots()   # links the data dependencies as follow-on edges
+        exp.dag.roots()  # links the data dependencies as follow-on edges
         return exp, outputs
+
     return run
 
 
@@ -58,7 +60,7 @@ def test_scatter_over_a_known_array_adds_one_task_node_per_item(expand):
     assert [s.extra["inputs"]["x"] for s in tasks] == [0, 1, 2]
     assert all(s.resources == Resources(2.0, GIB, 3 * GIB) and s.retries == 4 for s in tasks)
     out_node = next(s for s in exp.dag.specs.values() if s.extra["op"] == "decls")
-    assert all(out_node.id in s.followons for s in tasks)       # the outputs wait for every task
+    assert all(out_node.id in s.followons for s in tasks)  # the outputs wait for every task
     assert outputs["outs"] == refs.ref(out_node.id, "outs")
     assert out_node.extra["env"]["t.out"] == [refs.ref(s.id, "out") for s in tasks]
 
@@ -101,14 +103,17 @@ def test_after_orders_calls_without_data(expand):
 
 
 def test_declarations_are_evaluated_here_and_written_files_stored(expand):
-    exp, outputs = expand("""
+    exp, outputs = expand(
+        """
         version 1.0
         workflow w {
           input { Array[String] words }
           File listed = write_lines(words)
           Int n = length(read_lines(listed))
           output { Int count = n  File f = listed }
-        }""", {"words": ["a", "b", "c"]})
+        }""",
+        {"words": ["a", "b", "c"]},
+    )
     assert kinds(exp) == []
     assert outputs["count"] == 3
     assert outputs["f"]["wdl:file"].startswith(FILE_SCHEME)

@@ -1,4 +1,5 @@
 """The WDL conformance driver's version conversion and output comparison."""
+
 from __future__ import annotations
 
 import hashlib
@@ -63,7 +64,7 @@ def test_compare_by_type(tmp_path):
     assert driver.compare("Map[Int, Int]", {"1": 2}, {"1": 2}) is None
     assert driver.compare("Map[Int, Int]", {"1": 2}, {"1": 3})
     assert driver.compare("Array[Pair[Int,Int]]", [{"left": 1, "right": 2}], [{"left": 1, "right": 2}]) is None
-    assert driver.compare("Int", 1, True)                   # a Boolean is not an Int
+    assert driver.compare("Int", 1, True)  # a Boolean is not an Int
     assert driver.compare("Float", 1.5, 1.5) is None
     assert driver.compare({"a": "Int"}, {"a": 1}, {"a": 2})
     assert driver.compare("Array[File?]", [None], [None]) is None

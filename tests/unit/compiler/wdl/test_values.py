@@ -1,4 +1,5 @@
 """Stored JSON forms of miniwdl values: round trips, types recovered, files rewritten."""
+
 from __future__ import annotations
 
 import json
@@ -14,14 +15,20 @@ def roundtrip(v: Value.Base) -> Value.Base:
     return wv.decode(json.loads(json.dumps(wv.encode(v))))
 
 
-@pytest.mark.parametrize("ty,data", [
-    (Type.Int(), 3), (Type.Float(), 2.0), (Type.Boolean(), False), (Type.String(), "x y"),
-    (Type.Array(Type.Int()), [1, 2, 3]),
-    (Type.Map((Type.Int(), Type.Array(Type.String()))), {"1": ["a"], "3": []}),
-    (Type.Pair(Type.Int(), Type.String()), {"left": 1, "right": "r"}),
-    (Type.Array(Type.Pair(Type.Int(), Type.Int())), [{"left": 2, "right": 4}]),
-    (Type.Int(optional=True), None),
-])
+@pytest.mark.parametrize(
+    "ty,data",
+    [
+        (Type.Int(), 3),
+        (Type.Float(), 2.0),
+        (Type.Boolean(), False),
+        (Type.String(), "x y"),
+        (Type.Array(Type.Int()), [1, 2, 3]),
+        (Type.Map((Type.Int(), Type.Array(Type.String()))), {"1": ["a"], "3": []}),
+        (Type.Pair(Type.Int(), Type.String()), {"left": 1, "right": "r"}),
+        (Type.Array(Type.Pair(Type.Int(), Type.Int())), [{"left": 2, "right": 4}]),
+        (Type.Int(optional=True), None),
+    ],
+)
 def test_roundtrip_keeps_values_and_coerces_back(ty, data):
     v = Value.from_json(ty, data)
     back = roundtrip(v).coerce(ty)

@@ -1,5 +1,6 @@
 """One constructor context for every batch system; plugins written for Toil's constructor still build; the
 capabilities and node descriptions the interface declares."""
+
 from __future__ import annotations
 
 import socket
@@ -13,8 +14,8 @@ from toil.batchSystems.slurm import SlurmBatchSystem as ToilSlurm
 from toil.exceptions import ToilUserError
 from toil.runtime.batch import BATCH_SYSTEMS, batch_system_class, new_batch_system
 from toil.runtime.batch.base import BatchContext, BatchSystem, NodeInfo
-from toil.runtime.batch.remote.gridengine import GridEngineBatchSystem
 from toil.runtime.batch.local.system import LocalBatchSystem
+from toil.runtime.batch.remote.gridengine import GridEngineBatchSystem
 from toil.runtime.batch.remote.slurm import SlurmBatchSystem
 from toil.runtime.config import Config
 from toil.runtime.jobstores.file.store import FileJobStore
@@ -24,7 +25,7 @@ from toil.runtime.jobstores.file.store import FileJobStore
 def context(tmp_path: Path) -> BatchContext:
     config = Config()
     config.workflowID = "ctx-test"
-    config.maxCores, config.maxMemory, config.maxDisk = 1, 2 ** 30, 2 ** 30
+    config.maxCores, config.maxMemory, config.maxDisk = 1, 2**30, 2**30
     js = FileJobStore(str(tmp_path / "js"))
     js.create({"workflow_id": config.workflowID, "config": config.to_json()})
     return BatchContext(config, js, str(tmp_path / "work"), workers_lock_path=None, leader_fds=(7,))
@@ -36,8 +37,9 @@ def test_the_local_batch_system_takes_the_context_and_describes_this_machine(con
         assert b.context is context and b.config is context.config and b.job_store is context.job_store
         assert b.zygote.close_in_zygote == [7]
         [node] = b.nodes()
-        assert node == NodeInfo(socket.gethostname(), "127.0.0.1", 1.0, 2 ** 30, b.max_disk, used_cores=0.0,
-                                used_memory=0, running_jobs=0)
+        assert node == NodeInfo(
+            socket.gethostname(), "127.0.0.1", 1.0, 2**30, b.max_disk, used_cores=0.0, used_memory=0, running_jobs=0
+        )
         assert not node.busy and b.queued_tokens() == []
     finally:
         b.shutdown()
@@ -63,7 +65,7 @@ def test_a_plugin_with_toils_constructor_is_built_toils_way(context: BatchContex
     finally:
         BATCH_SYSTEMS.pop("toil-style")
     try:
-        assert b.toil_arguments == (context.config, 1, 2 ** 30, 2 ** 30)
+        assert b.toil_arguments == (context.config, 1, 2**30, 2**30)
         assert b.context is context and b.max_cores == 1.0 and b.name == "single_machine"
     finally:
         b.shutdown()
@@ -87,10 +89,13 @@ def test_capabilities_are_declared_by_the_class(context: BatchContext) -> None:
         def start(self) -> None: ...
         def check_resources(self, resources: Any, label: str) -> None: ...
         def issue(self, job: Any) -> None: ...
-        def wait(self, timeout: float) -> list[Any]: return []
+        def wait(self, timeout: float) -> list[Any]:
+            return []
+
         def kill(self, tokens: list[str]) -> None: ...
         def shutdown(self) -> None: ...
-        def issued_tokens(self) -> list[str]: return ["a"]
+        def issued_tokens(self) -> list[str]:
+            return ["a"]
 
     m = Minimal(context)
     assert m.nodes() == [] and m.queued_tokens() == [] and m.running_tokens() == ["a"]

@@ -1,18 +1,18 @@
 """Slurm and Grid Engine: how resources become submit arguments, and how scheduler states are read."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 
 from toil.compiler.ir import Resources, accelerators_key
 from toil.runtime.batch.base import BatchJob
+from toil.runtime.batch.remote.base import Launch
 from toil.runtime.batch.remote.gridengine import GridEngineBatchSystem, accounting_state, qhost_nodes
 from toil.runtime.batch.remote.hpc import HPCBatchSystem
-from toil.runtime.batch.remote.base import Launch
-from toil.runtime.config import Config
 from toil.runtime.batch.remote.slurm import SlurmBatchSystem, slurm_nodes, slurm_state
+from toil.runtime.config import Config
 
-GiB = 2 ** 30
+GiB = 2**30
 
 
 def system(cls, **config):
@@ -20,7 +20,7 @@ def system(cls, **config):
     s = cls.__new__(cls)
     s.config = Config()
     for name, value in config.items():
-        assert hasattr(s.config, name), name     # an option the table has
+        assert hasattr(s.config, name), name  # an option the table has
         setattr(s.config, name, value)
     s.label = "toil_abc"
     return s
@@ -33,9 +33,17 @@ def job(cores=1.0, memory=GiB, gpus=0, preemptible=False):
 
 def test_slurm_maps_cores_memory_gpus_partitions_and_time(monkeypatch):
     monkeypatch.delenv("TOIL_SLURM_ARGS", raising=False)
-    s = system(SlurmBatchSystem, slurm_partition="main", slurm_gpu_partition="gpu", slurm_preemptible_partition="spot",
-               slurm_qos="normal", slurm_preemptible_qos="scavenger", slurm_time=3600, slurm_args="--account=lab",
-               slurm_allocate_mem=True)
+    s = system(
+        SlurmBatchSystem,
+        slurm_partition="main",
+        slurm_gpu_partition="gpu",
+        slurm_preemptible_partition="spot",
+        slurm_qos="normal",
+        slurm_preemptible_qos="scavenger",
+        slurm_time=3600,
+        slurm_args="--account=lab",
+        slurm_allocate_mem=True,
+    )
     argv = s.submit_argv(job(cores=1.5, memory=3 * GiB), ["python", "-m", "w", "a b"], "/l")
     assert "--cpus-per-task=2" in argv and "--mem=3072M" in argv and "--partition=main" in argv
     assert "--qos=normal" in argv and "--time=1:00:00" in argv and "--account=lab" in argv
@@ -50,8 +58,15 @@ def test_slurm_maps_cores_memory_gpus_partitions_and_time(monkeypatch):
 
 def test_slurm_time_forms_gpu_qos_and_the_multicore_partition(monkeypatch):
     from toil.runtime.batch.remote.slurm_cluster import format_slurm_time, parse_slurm_time
-    assert [parse_slurm_time(t) for t in ("30", "5:30", "1:02:03", "2-3", "2-3:04", "1-0:0:1")] == \
-        [1800, 330, 3723, 2 * 86400 + 3 * 3600, 2 * 86400 + 3 * 3600 + 240, 86401]
+
+    assert [parse_slurm_time(t) for t in ("30", "5:30", "1:02:03", "2-3", "2-3:04", "1-0:0:1")] == [
+        1800,
+        330,
+        3723,
+        2 * 86400 + 3 * 3600,
+        2 * 86400 + 3 * 3600 + 240,
+        86401,
+    ]
     assert format_slurm_time(86401) == "24:00:01"
     for bad in ("", "a", "1:2:3:4", "-1"):
         with pytest.raises(ValueError):
@@ -70,11 +85,20 @@ def test_slurm_args_from_the_environment(monkeypatch):
     assert "--nice=5" in argv and "--comment=a b" in argv
 
 
-@pytest.mark.parametrize("state,code,expected,exit_code", [
-    ("PENDING", "", "pending", None), ("RUNNING", "", "running", None), ("COMPLETED", "0:0", "done", 0),
-    ("FAILED", "3:0", "failed", 3), ("OUT_OF_MEMORY", "0:9", "oom", 137), ("CANCELLED by 0", "0:15", "cancelled", 143),
-    ("NODE_FAIL", "0:0", "lost", 0), ("PREEMPTED", "0:0", "lost", 0), ("TIMEOUT", "0:0", "failed", 1),
-])
+@pytest.mark.parametrize(
+    "state,code,expected,exit_code",
+    [
+        ("PENDING", "", "pending", None),
+        ("RUNNING", "", "running", None),
+        ("COMPLETED", "0:0", "done", 0),
+        ("FAILED", "3:0", "failed", 3),
+        ("OUT_OF_MEMORY", "0:9", "oom", 137),
+        ("CANCELLED by 0", "0:15", "cancelled", 143),
+        ("NODE_FAIL", "0:0", "lost", 0),
+        ("PREEMPTED", "0:0", "lost", 0),
+        ("TIMEOUT", "0:0", "failed", 1),
+    ],
+)
 def test_slurm_states(state, code, expected, exit_code):
     st = slurm_state("7", state, code)
     assert (st.state, st.exit_code) == (expected, exit_code)
@@ -85,9 +109,9 @@ def test_grid_engine_maps_slots_and_memory_per_slot(monkeypatch):
     monkeypatch.setenv("TOIL_GRIDENGINE_PE", "shm")
     s = system(GridEngineBatchSystem, manualMemArgs=False, memory_is_product=False)
     argv = s.submit_argv(job(cores=4, memory=8 * GiB), ["python", "a b"], "/l")
-    assert argv[argv.index("-pe") + 1:argv.index("-pe") + 3] == ["shm", "4"]
+    assert argv[argv.index("-pe") + 1 : argv.index("-pe") + 3] == ["shm", "4"]
     assert "h_vmem=2048M" in argv and argv[-2:] == ["python", "'a b'"] and "-w" in argv
-    assert "h_vmem=1024M" in s.submit_argv(job(memory=100 * 2 ** 20), ["x"], "/l"), "the start-up floor"
+    assert "h_vmem=1024M" in s.submit_argv(job(memory=100 * 2**20), ["x"], "/l"), "the start-up floor"
     s.config.memory_is_product = True
     assert "h_vmem=8192M" in s.submit_argv(job(cores=4, memory=8 * GiB), ["x"], "/l")
     s.config.manualMemArgs = True
@@ -101,6 +125,7 @@ def test_grid_engine_accounting_lines():
         f = [""] * 45
         f[4], f[5], f[11], f[12], f[42] = "toil_abc", "12", str(failed), str(status), maxvmem
         return f
+
     assert accounting_state(line(0, 0)).state == "done"
     assert (accounting_state(line(0, 3)).state, accounting_state(line(0, 3)).exit_code) == ("failed", 3)
     assert accounting_state(line(100, 137)).state == "failed"
@@ -111,8 +136,10 @@ def test_grid_engine_accounting_lines():
 def test_the_worker_and_pack_command_lines():
     run = HPCBatchSystem.worker_command(Launch("job", "file:/js", "n.0.json", "/l"))
     assert run[1:] == ["-m", "toil.cli.worker_main", "file:/js", "n.0.json"]
-    assert HPCBatchSystem.worker_command(Launch("pack", "file:/js", "pack-1.json", None))[2] == \
-        "toil.runtime.batch.remote.packrun"
+    assert (
+        HPCBatchSystem.worker_command(Launch("pack", "file:/js", "pack-1.json", None))[2]
+        == "toil.runtime.batch.remote.packrun"
+    )
 
 
 SCONTROL_NODES = (
@@ -120,12 +147,13 @@ SCONTROL_NODES = (
     "AllocMem=1024 State=MIXED TmpDisk=100 Partitions=debug,spot\n"
     "NodeName=node2 CPUAlloc=0 CPUTot=8 NodeAddr=10.0.0.2 RealMemory=8000 AllocMem=0 State=IDLE+DRAIN "
     "TmpDisk=0 Partitions=debug\n"
-    "NodeName=node3 CPUAlloc=0 CPUTot=4 RealMemory=1000 State=DOWN* Partitions=debug\n")
+    "NodeName=node3 CPUAlloc=0 CPUTot=4 RealMemory=1000 State=DOWN* Partitions=debug\n"
+)
 
 
 def test_slurm_nodes_from_scontrol():
     n1, n2, n3 = slurm_nodes(SCONTROL_NODES, "spot")
-    assert (n1.name, n1.address, n1.cores, n1.memory, n1.disk) == ("node1", "127.0.0.1", 2, 4 * GiB, 100 * 2 ** 20)
+    assert (n1.name, n1.address, n1.cores, n1.memory, n1.disk) == ("node1", "127.0.0.1", 2, 4 * GiB, 100 * 2**20)
     assert (n1.used_cores, n1.used_memory, n1.preemptible, n1.state, n1.busy) == (1, GiB, True, "up", True)
     assert (n2.preemptible, n2.state, n2.busy, n2.cores) == (False, "draining", False, 8)
     assert n3.state == "down" and n3.address == ""
@@ -145,6 +173,6 @@ gone                    -               -    -    -    -     -       -       -  
 
 def test_grid_engine_nodes_from_qhost():
     here, gone = qhost_nodes(QHOST_Q)
-    assert (here.name, here.cores, here.memory, here.used_memory) == ("localhost", 2, int(23.5 * GiB), 380 * 2 ** 20)
+    assert (here.name, here.cores, here.memory, here.used_memory) == ("localhost", 2, int(23.5 * GiB), 380 * 2**20)
     assert (here.used_cores, here.state, here.busy) == (2, "up", True)
     assert (gone.name, gone.cores, gone.state, gone.busy) == ("gone", 0, "down", False)

@@ -1,5 +1,6 @@
 """Job store messages (what remote workers read instead of files in a local area) and the one worker
 bootstrap that _toil_worker, the pack runner and toil debug-job share."""
+
 from __future__ import annotations
 
 import json
@@ -60,8 +61,9 @@ def test_bad_message_names_are_refused(store: FileJobStore) -> None:
             store.write_message(bad, b"x")
 
 
-def test_a_worker_message_by_name_or_by_the_path_of_a_file(store: FileJobStore, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_message_by_name_or_by_the_path_of_a_file(
+    store: FileJobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store.write_message("n1.0.json", json.dumps({"token": "n1.0"}).encode())
     assert read_worker_message(store, "n1.0.json") == {"token": "n1.0"}
     (tmp_path / "message.json").write_text(json.dumps({"token": "from-file"}))
@@ -76,14 +78,14 @@ def test_the_bootstrap_attaches_the_config_and_makes_the_work_dir(store: FileJob
     env = bootstrap_worker(store.locator)
     assert env.config.workflowID == "boot-test" and env.job_store.config is env.config
     assert env.workflow_dir == str(tmp_path / "work" / "toil-boot-test") and os.path.isdir(env.workflow_dir)
-    other = bootstrap_worker(store, log_level="ERROR", workflow_dir=str(tmp_path / "elsewhere"),
-                             disableChaining=True)
+    other = bootstrap_worker(store, log_level="ERROR", workflow_dir=str(tmp_path / "elsewhere"), disableChaining=True)
     assert other.job_store is store and other.config.logLevel == "ERROR" and other.config.disableChaining
     assert os.path.isdir(tmp_path / "elsewhere")
 
 
-def test_the_bootstrap_adopts_the_leaders_main_script(store: FileJobStore, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_bootstrap_adopts_the_leaders_main_script(
+    store: FileJobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
     monkeypatch.setattr(sys, "path", list(sys.path))
     script = tmp_path / "flow.py"

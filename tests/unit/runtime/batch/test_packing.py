@@ -1,4 +1,5 @@
 """The packing planner: probes, held jobs, packs by resource shape, withdrawals."""
+
 from __future__ import annotations
 
 from toil.compiler.ir import Resources
@@ -7,7 +8,7 @@ from toil.runtime.batch.remote.packing import Packer, PackingPolicy
 
 
 def job(i: int, name: str = "work", cores: float = 1.0, service: bool = False) -> BatchJob:
-    return BatchJob(f"n{i}.0", f"n{i}", f"'{name}' n{i}", Resources(cores, 2 ** 20, 2 ** 20), {}, service, name)
+    return BatchJob(f"n{i}.0", f"n{i}", f"'{name}' n{i}", Resources(cores, 2**20, 2**20), {}, service, name)
 
 
 def packer(**kw) -> Packer:
@@ -16,14 +17,14 @@ def packer(**kw) -> Packer:
 
 def test_first_job_of_a_name_probes_the_rest_wait_then_pack():
     p = packer()
-    assert p.offer(job(0), now=0.0) is True                     # the probe runs alone
+    assert p.offer(job(0), now=0.0) is True  # the probe runs alone
     assert [p.offer(job(i), now=0.0) for i in range(1, 8)] == [False] * 7
-    assert p.due(now=1.0) == ([], []) and p.holding() == 7      # still waiting for the probe
+    assert p.due(now=1.0) == ([], []) and p.holding() == 7  # still waiting for the probe
     p.observe("work", 0.5)
     alone, packs = p.due(now=2.0)
-    assert [len(x) for x in packs] == [3, 3] and len(alone) == 1   # a leftover single is not a pack
+    assert [len(x) for x in packs] == [3, 3] and len(alone) == 1  # a leftover single is not a pack
     assert p.holding() == 0
-    assert p.offer(job(9), now=3.0) is False                    # a known-tiny name goes straight to a pack
+    assert p.offer(job(9), now=3.0) is False  # a known-tiny name goes straight to a pack
 
 
 def test_a_leftover_single_job_is_not_a_pack():

@@ -1,5 +1,6 @@
 """The remote batch system base against a fake scheduler in pure Python: submission through job store
 messages, batched polls, a job the scheduler forgets becoming lost, cancel by label, tiny-job packing."""
+
 from __future__ import annotations
 
 import json
@@ -72,8 +73,9 @@ def fake(store: FileJobStore, **options: object) -> FakeScheduler:
 
 
 def job(i: int, name: str = "work", cores: float = 1.0) -> BatchJob:
-    return BatchJob(f"n{i}.0", f"n{i}", f"'{name}' n{i}", Resources(cores, 2 ** 20, 2 ** 20), {"token": f"n{i}.0"},
-                    name=name)
+    return BatchJob(
+        f"n{i}.0", f"n{i}", f"'{name}' n{i}", Resources(cores, 2**20, 2**20), {"token": f"n{i}.0"}, name=name
+    )
 
 
 def poll(b: FakeScheduler) -> dict[str, object]:
@@ -201,8 +203,10 @@ def test_tiny_jobs_are_packed_and_report_one_by_one(store: FileJobStore) -> None
     b.kill([second])
     assert store.read_message(pack["cancel"]).split() == [second.encode()]
     assert pack_id not in b.cancelled, "a packed job is cancelled inside its pack, not with its allocation"
-    store.write_message(pack["progress"], f"start {first} 1.0\nend {first} 0 0.2\nstart {second} 1.2\n"
-                                          f"killed {second} 137 0.5\n".encode())
+    store.write_message(
+        pack["progress"],
+        f"start {first} 1.0\nend {first} 0 0.2\nstart {second} 1.2\nkilled {second} 137 0.5\n".encode(),
+    )
     done = poll(b)
     assert list(done) == [second] and done[second].killed
     b.set(pack_id, "done", 0)

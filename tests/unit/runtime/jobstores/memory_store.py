@@ -7,6 +7,7 @@ as JSON text, so a replay never shares objects with the state that wrote
 them. Register the ``memory:`` scheme with ``register()`` to open it by
 locator.
 """
+
 from __future__ import annotations
 
 import io
@@ -40,9 +41,9 @@ class MemoryBackend:
     """Everything one memory store holds: what a directory or a bucket would."""
 
     meta: dict[str, Any] | None = None
-    lease: object | None = None                      # the handle holding the leader lease
+    lease: object | None = None  # the handle holding the leader lease
     leader: dict[str, Any] = field(default_factory=dict)
-    snapshot: str | None = None                      # JSON of the latest snapshot
+    snapshot: str | None = None  # JSON of the latest snapshot
     records: list[str] = field(default_factory=list)  # JSON of the durable records after it
     packs: dict[str, bytes] = field(default_factory=dict)
     returns: dict[str, bytes] = field(default_factory=dict)
@@ -147,10 +148,11 @@ class MemoryJobStore(JobStore):
         self.b.packs[name] = bytes(data)
 
     def read_payload(self, ref: PayloadRef) -> bytes:
-        data = self.b.packs[ref.pack][ref.offset:ref.offset + ref.length]
+        data = self.b.packs[ref.pack][ref.offset : ref.offset + ref.length]
         if len(data) != ref.length:
-            raise JobStoreCorruptError(f"{self.locator}: pack {ref.pack}: a job's payload is cut short "
-                                       f"({len(data)} of {ref.length} bytes)")
+            raise JobStoreCorruptError(
+                f"{self.locator}: pack {ref.pack}: a job's payload is cut short ({len(data)} of {ref.length} bytes)"
+            )
         return data
 
     def write_return(self, node_id: str, data: bytes) -> None:
@@ -212,10 +214,10 @@ class MemoryJobStore(JobStore):
     def write_file_stream(self, basename: str | None = None) -> Iterator[tuple[IO[bytes], str]]:
         file_id, buffer = self._new_id(basename), io.BytesIO()
         yield buffer, file_id
-        self.b.files[file_id] = StoredFile(buffer.getvalue(), False)   # only once the writer finished
+        self.b.files[file_id] = StoredFile(buffer.getvalue(), False)  # only once the writer finished
 
     def read_file(self, file_id: str, local_path: str, link: str = "copy") -> None:
-        stored = self._get(file_id)        # links fall back to copies: nothing here to link to
+        stored = self._get(file_id)  # links fall back to copies: nothing here to link to
         if os.path.lexists(local_path):
             os.unlink(local_path)
         fd = os.open(local_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700 if stored.executable else 0o600)

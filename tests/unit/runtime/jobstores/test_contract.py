@@ -4,6 +4,7 @@ A store that passes these can hold a workflow: the leader, workers and the
 ``toil`` utility use nothing else. ``other`` is a second handle on the same
 store, as another process (or host) would have.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -12,15 +13,25 @@ import uuid
 
 import pytest
 
-from toil.compiler.ir import PayloadRef
-from toil.exceptions import (JobStoreCorruptError, JobStoreExistsException, JobStoreLockedError,
-                             NoSuchJobStoreException, ToilUserError)
-from toil.runtime.jobstores import (JobStore, NoSuchFileException, normalize_locator, open_job_store,
-                                    parse_locator, registry)
-from toil.runtime.jobstores.file.store import FileJobStore
-
 from tests.unit.runtime.jobstores import memory_store
 from tests.unit.runtime.jobstores.memory_store import MemoryJobStore
+from toil.compiler.ir import PayloadRef
+from toil.exceptions import (
+    JobStoreCorruptError,
+    JobStoreExistsException,
+    JobStoreLockedError,
+    NoSuchJobStoreException,
+    ToilUserError,
+)
+from toil.runtime.jobstores import (
+    JobStore,
+    NoSuchFileException,
+    normalize_locator,
+    open_job_store,
+    parse_locator,
+    registry,
+)
+from toil.runtime.jobstores.file.store import FileJobStore
 
 
 @pytest.fixture
@@ -99,7 +110,7 @@ def test_one_leader_at_a_time(store):
     second = other(store)
     with pytest.raises(JobStoreLockedError, match=f"pid {os.getpid()} .*running on the job store {store.locator}"):
         second.lock_leader()
-    second.unlock_leader()                 # it holds nothing: the lease stays with the first handle
+    second.unlock_leader()  # it holds nothing: the lease stays with the first handle
     assert other(store).leader_lease_held()
     store.unlock_leader()
     assert store.leader_info() == {} and not other(store).leader_lease_held()
@@ -112,7 +123,7 @@ def test_the_lease_descriptors_are_open_while_it_is_held(store):
     assert store.leader_lease_fds() == []
     store.lock_leader()
     for fd in store.leader_lease_fds():
-        os.fstat(fd)                       # a real descriptor a forked child can close
+        os.fstat(fd)  # a real descriptor a forked child can close
     store.unlock_leader()
     assert store.leader_lease_fds() == []
 
@@ -121,8 +132,8 @@ def test_the_workers_lock(store):
     path = store.workers_lock_path()
     assert not store.workers_running() and store.wait_for_workers(0.0)
     if path is None:
-        return                             # the store keeps none: leaders do not wait for earlier jobs
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)    # what a batch system's job process does
+        return  # the store keeps none: leaders do not wait for earlier jobs
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # what a batch system's job process does
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
         assert other(store).workers_running()
@@ -140,8 +151,7 @@ def test_a_new_journal_is_empty(store):
 
 
 def test_synced_records_come_back_in_order(store):
-    records = [{"t": "a", "n": 1}, {"t": "b", "s": "tab\tnew\nline é ☃", "x": {"y": [1, None, True]}},
-               {"t": "c"}]
+    records = [{"t": "a", "n": 1}, {"t": "b", "s": "tab\tnew\nline é ☃", "x": {"y": [1, None, True]}}, {"t": "c"}]
     journal = store.journal()
     journal.load()
     journal.append(records[:2])
@@ -151,7 +161,7 @@ def test_synced_records_come_back_in_order(store):
     reader = other(store).journal()
     assert reader.load() == (None, records)
     assert reader.seq == 3 and reader.base_seq == 0
-    assert reader.load(repair=False) == (None, records)     # an observer's read changes nothing
+    assert reader.load(repair=False) == (None, records)  # an observer's read changes nothing
 
 
 def test_records_not_synced_are_not_durable(store):
@@ -178,7 +188,7 @@ def test_a_snapshot_covers_the_records_before_it(store):
     assert snapshot is not None and snapshot["seq"] == 2 and snapshot["state"] == {"nodes": [1, 2], "root": "r"}
     assert records == [{"t": "c"}]
     assert reader.seq == 3 and reader.base_seq == 2
-    reader.append([{"t": "d"}])            # a new leader goes on where the old one stopped
+    reader.append([{"t": "d"}])  # a new leader goes on where the old one stopped
     reader.write_snapshot({"root": "s"})
     snapshot, records = other(store).journal().load()
     assert snapshot is not None and (snapshot["seq"], snapshot["state"], records) == (4, {"root": "s"}, [])
@@ -260,14 +270,14 @@ def test_write_read_and_delete_a_file(store, tmp_path):
     assert other(store).file_is_executable(file_id)
     for mode in ("copy", "hardlink", "symlink"):
         dest = tmp_path / f"out-{mode}"
-        dest.write_bytes(b"old")           # replaced, not appended to
+        dest.write_bytes(b"old")  # replaced, not appended to
         other(store).read_file(file_id, str(dest), link=mode)
         assert dest.read_bytes() == b"12345"
     copy_mode = os.stat(tmp_path / "out-copy").st_mode & 0o777
-    assert copy_mode == 0o700              # a private copy that keeps its executable bit
+    assert copy_mode == 0o700  # a private copy that keeps its executable bit
     store.delete_file(file_id)
     assert not other(store).file_exists(file_id)
-    store.delete_file(file_id)             # deleting twice is no error
+    store.delete_file(file_id)  # deleting twice is no error
 
 
 def test_a_file_keeps_its_basename_and_a_plain_file_is_not_executable(store, tmp_path):
@@ -303,8 +313,11 @@ def test_a_stream_that_fails_leaves_no_file(store):
 def test_a_missing_file_is_named(store, tmp_path, missing):
     assert not store.file_exists(missing)
     store.delete_file(missing)
-    for call in (lambda: store.read_file(missing, str(tmp_path / "x")), lambda: store.get_file_size(missing),
-                 lambda: store.file_is_executable(missing)):
+    for call in (
+        lambda: store.read_file(missing, str(tmp_path / "x")),
+        lambda: store.get_file_size(missing),
+        lambda: store.file_is_executable(missing),
+    ):
         with pytest.raises(NoSuchFileException) as e:
             call()
         assert e.value.file_id == missing
@@ -342,7 +355,7 @@ def test_import_and_export_file_urls(store, tmp_path):
     assert dst.read_bytes() == src.read_bytes() and os.stat(dst).st_mode & 0o100
     plain, _, executable = store.import_file(str(tmp_path / "in dir" / ".." / "in dir" / "tool.sh"))
     assert executable
-    store.export_file(plain, str(dst))      # a bare path, replacing what is there
+    store.export_file(plain, str(dst))  # a bare path, replacing what is there
     assert dst.read_bytes() == src.read_bytes()
 
 

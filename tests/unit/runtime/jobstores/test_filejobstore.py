@@ -1,4 +1,5 @@
 """The file: job store: life cycle, lock, global files, import/export, shared files."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Damage the job store can detect, and file system calls that fail for a moment and are retried."""
+
 from __future__ import annotations
 
 import errno
@@ -10,10 +11,10 @@ import pytest
 from toil.compiler.ir import PayloadRef
 from toil.exceptions import JobStoreCorruptError
 from toil.runtime import faults
-from toil.runtime.worker.filestore import FileID, _check_size
 from toil.runtime.jobstores import retry
-from toil.runtime.jobstores.file.store import FileJobStore
 from toil.runtime.jobstores.file.journal import FileJournal
+from toil.runtime.jobstores.file.store import FileJobStore
+from toil.runtime.worker.filestore import FileID, _check_size
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def test_a_payload_cut_short_is_named(js):
 
 def test_a_global_file_of_the_wrong_size_is_refused():
     _check_size(FileID("abc/f", 10), 10)
-    _check_size("abc/f", 3)                    # a bare string carries no size: nothing to check
+    _check_size("abc/f", 3)  # a bare string carries no size: nothing to check
     with pytest.raises(JobStoreCorruptError, match="abc/f .* damaged: 9 bytes where 10 were written"):
         _check_size(FileID("abc/f", 10), 9)
 
@@ -85,12 +86,13 @@ def test_a_lasting_or_non_transient_error_goes_up(fast_retries, monkeypatch):
     def flaky(code):
         calls.append(code)
         raise OSError(code, os.strerror(code))
+
     with pytest.raises(OSError):
         flaky(errno.EIO)
     assert len(calls) == 3
     calls.clear()
     with pytest.raises(OSError):
-        flaky(errno.ENOSPC)        # a full disk needs a person, not a retry
+        flaky(errno.ENOSPC)  # a full disk needs a person, not a retry
     assert len(calls) == 1
 
 
@@ -102,8 +104,9 @@ def test_a_journal_write_that_failed_is_written_once_on_retry(tmp_path, fast_ret
 
     def fdatasync(fd):
         if failures:
-            raise failures.pop()     # the data was written, its sync failed: it must not be written twice
+            raise failures.pop()  # the data was written, its sync failed: it must not be written twice
         real_fdatasync(fd)
+
     monkeypatch.setattr(os, "fdatasync", fdatasync)
     journal.append([{"t": "ran", "id": "a"}, {"t": "ran", "id": "b"}])
     journal.sync()

@@ -1,4 +1,5 @@
 """The file store's journal: durable records, torn tails, corruption, snapshots (the contract: jobstores/)."""
+
 from __future__ import annotations
 
 import os
@@ -29,7 +30,7 @@ def test_a_torn_last_record_is_dropped_and_the_file_repaired(tmp_path):
     j = _write(tmp_path, [{"t": "a"}, {"t": "b"}])
     path = j._journal_path(0)
     with open(path, "ab") as f:
-        f.write(b'{"t":"c","x":')          # a crash in the middle of a write
+        f.write(b'{"t":"c","x":')  # a crash in the middle of a write
     snap, recs = FileJournal(str(tmp_path)).load()
     assert [r["t"] for r in recs] == ["a", "b"]
     with open(path, "rb") as f:
@@ -45,7 +46,7 @@ def test_a_damaged_record_before_good_ones_is_refused(tmp_path):
     j = _write(tmp_path, [{"t": "a"}, {"t": "b"}, {"t": "c"}])
     path = j._journal_path(0)
     data = bytearray(open(path, "rb").read())
-    data[data.index(b'"b"') + 1] = ord("X")   # flip a byte inside record 2
+    data[data.index(b'"b"') + 1] = ord("X")  # flip a byte inside record 2
     open(path, "wb").write(bytes(data))
     with pytest.raises(JobStoreCorruptError, match="record 2 is damaged"):
         FileJournal(str(tmp_path)).load()

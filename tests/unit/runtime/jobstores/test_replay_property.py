@@ -9,6 +9,7 @@ States are compared by ``to_json()`` with the ready list sorted: the order in
 which ready nodes will be issued is changed by the live leader's issuing and
 is not part of what a restart must recover; which nodes are ready is.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,22 +21,29 @@ from typing import Any, Callable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.unit.runtime.jobstores.memory_store import MemoryBackend, MemoryJournal
 from toil.compiler.ir import KIND_PYTHON, NodeSpec, Resources, RunRecord
 from toil.runtime.jobstores.file.journal import FileJournal
 from toil.runtime.jobstores.journal import Journal
 from toil.runtime.protocol import Attempt, FailRecord, KillNodes, RecordToJournal, ReviveRecord
 from toil.runtime.scheduling import WorkflowState
 
-from tests.unit.runtime.jobstores.memory_store import MemoryBackend, MemoryJournal
-
 R = Resources(1.0, 1024, 1024)
 MAX_NODES = 14
 
 
-def spec(node_id: str, children: list[str], followons: list[str], checkpoint: bool,
-         retries: int | None) -> NodeSpec:
-    return NodeSpec(id=node_id, kind=KIND_PYTHON, name=node_id, display=node_id, resources=R,
-                    children=children, followons=followons, checkpoint=checkpoint, retries=retries)
+def spec(node_id: str, children: list[str], followons: list[str], checkpoint: bool, retries: int | None) -> NodeSpec:
+    return NodeSpec(
+        id=node_id,
+        kind=KIND_PYTHON,
+        name=node_id,
+        display=node_id,
+        resources=R,
+        children=children,
+        followons=followons,
+        checkpoint=checkpoint,
+        retries=retries,
+    )
 
 
 @st.composite
@@ -48,7 +56,7 @@ def graphs(draw: Any) -> list[NodeSpec]:
     """
     n = draw(st.integers(1, 6))
     edges: dict[int, tuple[list[str], list[str]]] = {i: ([], []) for i in range(n)}
-    parent_of: dict[int, tuple[int, int]] = {}          # node -> (its parent, 0: child of it, 1: follow-on)
+    parent_of: dict[int, tuple[int, int]] = {}  # node -> (its parent, 0: child of it, 1: follow-on)
     for i in range(1, n):
         p, kind = draw(st.integers(0, i - 1)), draw(st.integers(0, 1))
         parent_of[i] = (p, kind)
@@ -59,8 +67,10 @@ def graphs(draw: Any) -> list[NodeSpec]:
         for q, k in parents:
             edges[q][k].append(f"s{i}")
     # Toil's rule: a checkpoint is a leaf when it is added (what it runs adds its subtree)
-    return [spec(f"s{i}", c, f, not (c or f) and draw(st.booleans()), draw(st.none() | st.integers(0, 2)))
-            for i, (c, f) in edges.items()]
+    return [
+        spec(f"s{i}", c, f, not (c or f) and draw(st.booleans()), draw(st.none() | st.integers(0, 2)))
+        for i, (c, f) in edges.items()
+    ]
 
 
 @dataclass
@@ -69,8 +79,8 @@ class Run:
 
     state: WorkflowState
     records: list[dict[str, Any]] = field(default_factory=list)
-    issued: list[tuple[str, int]] = field(default_factory=list)    # attempts handed out, not yet reported
-    killed: list[tuple[str, int]] = field(default_factory=list)    # attempts killed, their end not reported
+    issued: list[tuple[str, int]] = field(default_factory=list)  # attempts handed out, not yet reported
+    killed: list[tuple[str, int]] = field(default_factory=list)  # attempts killed, their end not reported
     reported: list[tuple[str, int]] = field(default_factory=list)  # attempts whose end was reported
     added: int = 0
 
@@ -100,14 +110,23 @@ class Run:
 
 def next_records(run: Run, draw: Any) -> list[dict[str, Any]] | None:
     """What the leader journals next (one report, or a revive), or None when nothing can happen."""
-    choices = [k for k, possible in (("ran", run.issued), ("fail", run.issued), ("killed", run.killed),
-                                     ("stale", run.reported), ("revive", run.state.failed)) if possible]
+    choices = [
+        k
+        for k, possible in (
+            ("ran", run.issued),
+            ("fail", run.issued),
+            ("killed", run.killed),
+            ("stale", run.reported),
+            ("revive", run.state.failed),
+        )
+        if possible
+    ]
     if not choices:
         return None
     kind = draw(st.sampled_from(choices))
     if kind == "revive":
         return [ReviveRecord().to_json()]
-    if kind == "stale":                     # a report that arrives twice (a result read again after a restart)
+    if kind == "stale":  # a report that arrives twice (a result read again after a restart)
         node_id, epoch = draw(st.sampled_from(run.reported))
         return [RunRecord(node_id, epoch).to_json()]
     pool = run.killed if kind == "killed" else run.issued
@@ -116,8 +135,14 @@ def next_records(run: Run, draw: Any) -> list[dict[str, Any]] | None:
     if kind == "killed":
         return [FailRecord(Attempt(*attempt), counts=False).to_json()]
     if kind == "fail":
-        return [FailRecord(Attempt(*attempt), counts=draw(st.booleans()), permanent=draw(st.booleans()),
-                           memory=draw(st.none() | st.just(4096))).to_json()]
+        return [
+            FailRecord(
+                Attempt(*attempt),
+                counts=draw(st.booleans()),
+                permanent=draw(st.booleans()),
+                memory=draw(st.none() | st.just(4096)),
+            ).to_json()
+        ]
     return [ran_record(run, attempt, draw)]
 
 
@@ -125,12 +150,18 @@ def ran_record(run: Run, attempt: tuple[str, int], draw: Any) -> dict[str, Any]:
     """A finished run, which may add nodes below it (a dynamic expansion)."""
     room = MAX_NODES - run.added
     k = draw(st.integers(0, min(2, max(0, room))))
-    new = [spec(f"d{run.added + i}", [], [], draw(st.booleans()), draw(st.none() | st.integers(0, 1)))
-           for i in range(k)]
+    new = [
+        spec(f"d{run.added + i}", [], [], draw(st.booleans()), draw(st.none() | st.integers(0, 1))) for i in range(k)
+    ]
     run.added += k
     as_child = [draw(st.booleans()) for _ in new]
-    return RunRecord(attempt[0], attempt[1], add=new, children=[s.id for s, c in zip(new, as_child) if c],
-                     followons=[s.id for s, c in zip(new, as_child) if not c]).to_json()
+    return RunRecord(
+        attempt[0],
+        attempt[1],
+        add=new,
+        children=[s.id for s, c in zip(new, as_child) if c],
+        followons=[s.id for s, c in zip(new, as_child) if not c],
+    ).to_json()
 
 
 def canonical(state_json: dict[str, Any]) -> dict[str, Any]:
@@ -149,7 +180,7 @@ def replayed(snapshot: dict[str, Any] | None, records: list[dict[str, Any]], ret
 def check_replay(make_journal: Callable[[], Journal], reopen: Callable[[Journal], Journal], data: Any) -> None:
     nodes = data.draw(graphs())
     retries = data.draw(st.integers(0, 2))
-    plain, snapped = make_journal(), make_journal()      # (a) never snapshotted; (c) snapshotted once
+    plain, snapped = make_journal(), make_journal()  # (a) never snapshotted; (c) snapshotted once
     plain.load()
     snapped.load()
 
@@ -169,7 +200,7 @@ def check_replay(make_journal: Callable[[], Journal], reopen: Callable[[Journal]
         if batch is None:
             break
         run.commit(batch, journal)
-    while run.killed:                       # every kill is reported before the comparison
+    while run.killed:  # every kill is reported before the comparison
         run.commit([FailRecord(Attempt(*run.killed.pop()), counts=False).to_json()], journal)
 
     all_snapshot, all_records = reopen(plain).load()
@@ -202,6 +233,7 @@ def test_replay_agrees_with_the_live_state_memory_journal(data: Any) -> None:
 @given(st.data())
 def test_replay_agrees_with_the_live_state_file_journal(data: Any) -> None:
     with tempfile.TemporaryDirectory() as tmp:
+
         def make() -> Journal:
             return FileJournal(f"{tmp}/{uuid.uuid4().hex}")
 

@@ -1,4 +1,5 @@
 """URL handlers: what import and export read and write, by scheme (a local HTTP server on loopback)."""
+
 from __future__ import annotations
 
 import http.server
@@ -8,11 +9,10 @@ import threading
 
 import pytest
 
+from tests.unit.runtime.jobstores.memory_store import MemoryJobStore
 from toil.exceptions import ToilUserError
 from toil.runtime.jobstores.file.store import FileJobStore
 from toil.runtime.jobstores.urls import FetchURLHandler, FileURLHandler, url_handler
-
-from tests.unit.runtime.jobstores.memory_store import MemoryJobStore
 
 BODY = b"served over http\n" * 1000
 
@@ -55,11 +55,11 @@ def test_file_urls(tmp_path):
     url = f"file://{tmp_path}/a%20b.txt"
     assert handler.local_path(url) == str(src) and handler.exists(url) and handler.size(url) == 3
     assert handler.read_bytes(url) == b"abc" and handler.basename(url) == "a%20b.txt"
-    assert not handler.exists(str(tmp_path))            # a directory is not a file to import
+    assert not handler.exists(str(tmp_path))  # a directory is not a file to import
     dst = tmp_path / "new" / "out.txt"
     handler.write(str(dst), io.BytesIO(b"written"), executable=True)
     assert dst.read_bytes() == b"written" and os.stat(dst).st_mode & 0o100
-    assert os.listdir(dst.parent) == ["out.txt"]          # no temporary file left beside it
+    assert os.listdir(dst.parent) == ["out.txt"]  # no temporary file left beside it
 
 
 def test_http_import_into_each_store(server, tmp_path):

@@ -1,4 +1,5 @@
 """The HTML report of 'toil stats --html', from hand-made stats logs."""
+
 from __future__ import annotations
 
 import json
@@ -6,31 +7,78 @@ import random
 import re
 from html.parser import HTMLParser
 
-from toil.runtime.observe.stats_html import assign_lanes, fmt_bytes, fmt_seconds, layer_depths, layout_graph, render_html
+from toil.runtime.observe.stats_html import (
+    assign_lanes,
+    fmt_bytes,
+    fmt_seconds,
+    layer_depths,
+    layout_graph,
+    render_html,
+)
 from toil.runtime.observe.statsdata import JobStat, WorkflowStats, parse_stats
 
 SECTIONS = ("summary", "timeline", "graph", "slowest", "per-name")
 
 
-def line(id: str, name: str, start: float, wall: float, *, cpu: float = 0.1, ok: bool = True, pid: int = 1,
-         nxt: list[str] | None = None, display: str | None = None, maxrss: int = 2048) -> bytes:
-    return json.dumps({"id": id, "name": name, "display": display or f"{name}-{id}", "start": start, "wall": wall,
-                       "cpu": cpu, "maxrss": maxrss, "ok": ok, "pid": pid, "host": "h", "next": nxt or []}
-                      ).encode() + b"\n"
+def line(
+    id: str,
+    name: str,
+    start: float,
+    wall: float,
+    *,
+    cpu: float = 0.1,
+    ok: bool = True,
+    pid: int = 1,
+    nxt: list[str] | None = None,
+    display: str | None = None,
+    maxrss: int = 2048,
+) -> bytes:
+    return (
+        json.dumps(
+            {
+                "id": id,
+                "name": name,
+                "display": display or f"{name}-{id}",
+                "start": start,
+                "wall": wall,
+                "cpu": cpu,
+                "maxrss": maxrss,
+                "ok": ok,
+                "pid": pid,
+                "host": "h",
+                "next": nxt or [],
+            }
+        ).encode()
+        + b"\n"
+    )
 
 
 def small_stats(with_run: bool = True) -> WorkflowStats:
-    lines = [line("r", "root", 100.0, 1.0, nxt=["a", "b", "c", "f"]),
-             line("a", "work", 101.0, 2.0, pid=2, nxt=["a2"]),
-             line("b", "work", 101.1, 3.0, pid=3),
-             line("c", "other", 101.2, 0.5, pid=4, ok=False),
-             line("c", "other", 102.0, 0.5, pid=4),
-             line("a2", "other", 103.0, 0.3, pid=2),
-             line("f", "final", 104.2, 0.2, pid=5)]
+    lines = [
+        line("r", "root", 100.0, 1.0, nxt=["a", "b", "c", "f"]),
+        line("a", "work", 101.0, 2.0, pid=2, nxt=["a2"]),
+        line("b", "work", 101.1, 3.0, pid=3),
+        line("c", "other", 101.2, 0.5, pid=4, ok=False),
+        line("c", "other", 102.0, 0.5, pid=4),
+        line("a2", "other", 103.0, 0.3, pid=2),
+        line("f", "final", 104.2, 0.2, pid=5),
+    ]
     if with_run:
-        lines.insert(0, json.dumps({"t": "run", "batchSystem": "single_machine", "defaultCores": 1,
-                                    "defaultMemory": 2 ** 31, "maxCores": 4, "start": 99.5,
-                                    "attempt": 1}).encode() + b"\n")
+        lines.insert(
+            0,
+            json.dumps(
+                {
+                    "t": "run",
+                    "batchSystem": "single_machine",
+                    "defaultCores": 1,
+                    "defaultMemory": 2**31,
+                    "maxCores": 4,
+                    "start": 99.5,
+                    "attempt": 1,
+                }
+            ).encode()
+            + b"\n",
+        )
         lines.append(json.dumps({"t": "end", "attempt": 1, "end": 105.0}).encode() + b"\n")
     return parse_stats(lines)
 
@@ -71,7 +119,7 @@ def test_sections_and_one_rect_per_job_attempt() -> None:
     assert len(p.jobs) == len(stats.jobs) == 7
     assert html.startswith("<!DOCTYPE html>") and "<title>My workflow</title>" in html
     assert "single_machine" in html
-    assert p.nodes == 6          # distinct jobs
+    assert p.nodes == 6  # distinct jobs
     assert "collapsed" not in html
 
 
@@ -82,7 +130,7 @@ def test_summary_with_a_leader_run() -> None:
     assert "<dt>Total runtime</dt><dd>5.5 s</dd>" in summary
     assert "<dt>Jobs</dt><dd>6</dd>" in summary
     assert "<dt>Max cores</dt><dd>4</dd>" in summary and "<dt>Default memory</dt><dd>2.0 GiB</dd>" in summary
-    huge = parse_stats([json.dumps({"t": "run", "maxCores": 2 ** 63 - 1}).encode() + b"\n"])
+    huge = parse_stats([json.dumps({"t": "run", "maxCores": 2**63 - 1}).encode() + b"\n"])
     assert "<dt>Max cores</dt><dd>unlimited</dd>" in render_html(huge, "t")
 
 
@@ -103,10 +151,10 @@ def test_tables() -> None:
     html = render_html(small_stats(), "t")
     slowest = html.split('<section id="slowest">')[1].split("</section>")[0]
     assert slowest.count("<tr>") == 1 + 7
-    assert slowest.index("work-b") < slowest.index("work-a") < slowest.index("root-r")   # by wall, descending
+    assert slowest.index("work-b") < slowest.index("work-a") < slowest.index("root-r")  # by wall, descending
     assert "FAILED" in slowest
     per_name = html.split('<section id="per-name">')[1].split("</section>")[0]
-    assert per_name.count("<tr>") == 1 + 4          # root, work, other, final
+    assert per_name.count("<tr>") == 1 + 4  # root, work, other, final
     assert per_name.count("<th>") == 2 + 4 * 5
 
 
@@ -122,8 +170,7 @@ def lanes_never_overlap(jobs: list[JobStat], lanes: list[int]) -> None:
 
 def test_assign_lanes_packs_without_overlap() -> None:
     rng = random.Random(4)
-    jobs = [JobStat(str(i), "n", "n", rng.uniform(0, 100), rng.uniform(0, 10), 0, 0, True, "h:1")
-            for i in range(500)]
+    jobs = [JobStat(str(i), "n", "n", rng.uniform(0, 100), rng.uniform(0, 10), 0, 0, True, "h:1") for i in range(500)]
     lanes = assign_lanes(jobs)
     lanes_never_overlap(jobs, lanes)
     # greedy packing uses exactly as many lanes as the most jobs running at once
@@ -136,8 +183,11 @@ def test_assign_lanes_packs_without_overlap() -> None:
 
 
 def test_assign_lanes_reuses_a_lane_when_a_job_ends() -> None:
-    jobs = [JobStat("a", "n", "n", 0, 1, 0, 0, True, "h:1"), JobStat("b", "n", "n", 1, 1, 0, 0, True, "h:1"),
-            JobStat("c", "n", "n", 0.5, 2, 0, 0, True, "h:1")]
+    jobs = [
+        JobStat("a", "n", "n", 0, 1, 0, 0, True, "h:1"),
+        JobStat("b", "n", "n", 1, 1, 0, 0, True, "h:1"),
+        JobStat("c", "n", "n", 0.5, 2, 0, 0, True, "h:1"),
+    ]
     assert assign_lanes(jobs) == [0, 0, 1]
     assert assign_lanes([]) == []
 
@@ -147,7 +197,7 @@ def test_timeline_rects_do_not_overlap_within_a_lane() -> None:
     rows: dict[str, list[tuple[float, float]]] = {}
     for r in p.jobs:
         rows.setdefault(r["y"], []).append((float(r["x"]), float(r["width"])))
-    assert len(rows) == 3        # root, then a, b, c concurrently (a2, the retry of c and f reuse slots)
+    assert len(rows) == 3  # root, then a, b, c concurrently (a2, the retry of c and f reuse slots)
     for spans in rows.values():
         spans.sort()
         for (x1, w1), (x2, _) in zip(spans, spans[1:]):
@@ -165,11 +215,11 @@ def test_big_timeline_draws_only_the_longest() -> None:
 def test_layers_by_longest_path_and_cycles() -> None:
     depth = layer_depths(["a", "b", "c", "d"], [("a", "b"), ("b", "c"), ("a", "c"), ("c", "d")])
     assert depth == {"a": 0, "b": 1, "c": 2, "d": 3}
-    depth = layer_depths(["x", "y"], [("x", "y"), ("y", "x"), ("x", "x")])    # collapsed graphs may cycle
+    depth = layer_depths(["x", "y"], [("x", "y"), ("y", "x"), ("x", "x")])  # collapsed graphs may cycle
     assert depth == {"x": 0, "y": 1}
     place = layout_graph(["r", "p", "q"], [("r", "p"), ("r", "q")])
     assert place == {"r": (0, 0), "p": (1, 0), "q": (1, 1)}
-    assert place == layout_graph(["r", "p", "q"], [("r", "p"), ("r", "q")])   # deterministic
+    assert place == layout_graph(["r", "p", "q"], [("r", "p"), ("r", "q")])  # deterministic
 
 
 def test_big_graph_collapses_to_job_names() -> None:
@@ -194,8 +244,7 @@ def test_user_strings_are_escaped() -> None:
 
 
 def test_no_external_references() -> None:
-    for stats in (small_stats(), parse_stats([line(str(i), f"n{i % 3}", i, 1, nxt=[str(i + 1)])
-                                              for i in range(400)])):
+    for stats in (small_stats(), parse_stats([line(str(i), f"n{i % 3}", i, 1, nxt=[str(i + 1)]) for i in range(400)])):
         html = render_html(stats, "t")
         rest = html.replace('xmlns="http://www.w3.org/2000/svg"', "")
         assert "http://" not in rest and "https://" not in rest
@@ -207,4 +256,4 @@ def test_formatting() -> None:
     assert fmt_seconds(12.34) == "12.3 s"
     assert fmt_seconds(245) == "4m 05s"
     assert fmt_seconds(7384) == "2h 03m 04s"
-    assert fmt_bytes(512) == "512 B" and fmt_bytes(1536) == "1.5 KiB" and fmt_bytes(20 * 2 ** 20) == "20.0 MiB"
+    assert fmt_bytes(512) == "512 B" and fmt_bytes(1536) == "1.5 KiB" and fmt_bytes(20 * 2**20) == "20.0 MiB"

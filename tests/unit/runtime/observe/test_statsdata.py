@@ -1,4 +1,5 @@
 """The stats log: parsing (torn tail, damage) and the summaries `toil stats` prints."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,19 @@ from toil.runtime.observe.statsdata import Category, Summary, parse_stats
 
 
 def job(i: int, name: str = "work", wall: float = 1.0, cpu: float = 0.5, pid: int = 1, **extra) -> bytes:
-    d = {"id": f"n{i}", "name": name, "start": 100.0 + i, "wall": wall, "cpu": cpu, "maxrss": 1024, "ok": True,
-         "pid": pid, "host": "h", "next": [], **extra}
+    d = {
+        "id": f"n{i}",
+        "name": name,
+        "start": 100.0 + i,
+        "wall": wall,
+        "cpu": cpu,
+        "maxrss": 1024,
+        "ok": True,
+        "pid": pid,
+        "host": "h",
+        "next": [],
+        **extra,
+    }
     return json.dumps(d).encode() + b"\n"
 
 
@@ -42,8 +54,14 @@ def test_display_name_defaults_to_the_job_name():
     assert [j.display for j in stats.jobs] == ["work", "work[2]"]
 
 
-@pytest.mark.parametrize("damage", [b"not json\n", json.dumps({"id": "x"}).encode() + b"\n",
-                                    json.dumps({"id": "x", "start": "a", "wall": 1, "cpu": 1}).encode() + b"\n"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"not json\n",
+        json.dumps({"id": "x"}).encode() + b"\n",
+        json.dumps({"id": "x", "start": "a", "wall": 1, "cpu": 1}).encode() + b"\n",
+    ],
+)
 def test_damage_in_the_middle_is_a_clear_error(damage):
     with pytest.raises(ToilUserError, match="stats log is damaged"):
         parse_stats([job(1) + damage + job(2)], source="js stats")

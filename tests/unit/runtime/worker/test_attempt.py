@@ -1,4 +1,5 @@
 """A worker runs one message with a registered node kind and leaves a typed result; the protocol round-trips."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,15 @@ from toil.exceptions import JobStoreCorruptError, ToilUserError
 from toil.runtime.config import Config
 from toil.runtime.jobstores import open_job_store
 from toil.runtime.kinds import register_kind, runner_for
-from toil.runtime.protocol import (Attempt, ChainHint, FailedRun, ResultProgress, WorkerMessage, WorkerResult,
-                                   gather_results)
+from toil.runtime.protocol import (
+    Attempt,
+    ChainHint,
+    FailedRun,
+    ResultProgress,
+    WorkerMessage,
+    WorkerResult,
+    gather_results,
+)
 from toil.runtime.worker.attempt import AppendLogSink, RunContext, RunOutcome, run_attempt
 
 R = Resources(1.0, 1 << 20, 1 << 20)
@@ -43,7 +51,7 @@ def attempt_of(tmp_path, kind: str, epoch: int = 2) -> tuple[int, WorkerResult]:
     message = WorkerMessage(Attempt("n1", epoch), spec, R)
     code, data = run_attempt(js, Config(), message.to_json(), str(tmp_path / "wf"))
     result = WorkerResult.from_json(json.loads(data))
-    assert json.loads(js.read_result("n1.%d" % epoch) or b"{}") == json.loads(data)   # left in the job store too
+    assert json.loads(js.read_result("n1.%d" % epoch) or b"{}") == json.loads(data)  # left in the job store too
     return code, result
 
 
@@ -56,8 +64,9 @@ def test_a_run_leaves_its_record_and_stats(tmp_path):
 
 def test_a_users_mistake_is_a_permanent_failure_and_a_bug_is_retried(tmp_path):
     code, result = attempt_of(tmp_path / "a", "test-user-error")
-    assert code == 1 and result.failed == FailedRun(Attempt("n1", 2), "ToilUserError: the input file x.txt does "
-                                                                      "not exist", True)
+    assert code == 1 and result.failed == FailedRun(
+        Attempt("n1", 2), "ToilUserError: the input file x.txt does not exist", True
+    )
     code, result = attempt_of(tmp_path / "b", "test-bug")
     assert code == 1 and result.failed is not None and not result.failed.permanent
     assert result.failed.error == "KeyError: 'oops'" and result.runs == []
@@ -72,8 +81,13 @@ def test_messages_and_results_round_trip_and_a_newer_version_is_refused():
     spec = NodeSpec(id="x", kind="python", name="x", display="x", resources=R)
     message = WorkerMessage(Attempt("x", 3), spec, R, ChainHint({"id": "y"}, 1), main="/tmp/s.py")
     assert WorkerMessage.from_json(json.loads(json.dumps(message.to_json()))) == message
-    result = WorkerResult("x.3", runs=[{"t": "ran", "id": "x", "e": 3}], messages=[(30, "hi")],
-                          failed=FailedRun(Attempt("y", 0), "E", False), running=Attempt("y", 0))
+    result = WorkerResult(
+        "x.3",
+        runs=[{"t": "ran", "id": "x", "e": 3}],
+        messages=[(30, "hi")],
+        failed=FailedRun(Attempt("y", 0), "E", False),
+        running=Attempt("y", 0),
+    )
     assert WorkerResult.from_json(json.loads(json.dumps(result.to_json()))) == result
     with pytest.raises(JobStoreCorruptError, match="protocol version 99"):
         WorkerResult.from_json({**result.to_json(), "v": 99})
@@ -87,6 +101,7 @@ def test_a_results_log_gives_back_a_chain_cut_short_and_whole_results(tmp_path):
     whole = WorkerResult("c.1", runs=[{"t": "ran", "id": "c", "e": 1}])
     sink.finish("c.1", json.dumps(whole.to_json()).encode())
     from toil.runtime.jobstores.journal import decode_line
+
     lines = [decode_line(line) for line in (tmp_path / "w.rlog").read_bytes().splitlines(keepends=True)]
     found = gather_results([rec for rec in lines if rec is not None])
     assert found["a.0"].runs == part.runs and found["a.0"].running == Attempt("b", 0)

@@ -1,4 +1,5 @@
 """toil.runtime.worker.containers: the node-wide image lock, engine choice and the per-job record for stats."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -23,15 +24,14 @@ def _hold(lock_dir: str, log: str, name: str) -> None:
 
 def test_the_image_lock_admits_one_process_at_a_time(tmp_path: Path) -> None:
     log = tmp_path / "log"
-    procs = [multiprocessing.Process(target=_hold, args=(str(tmp_path / "locks"), str(log), str(i)))
-             for i in range(3)]
+    procs = [multiprocessing.Process(target=_hold, args=(str(tmp_path / "locks"), str(log), str(i))) for i in range(3)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(30)
     events = [line.split()[:2] for line in log.read_text().splitlines()]
     assert len(events) == 6
-    for i in range(0, 6, 2):         # every "in" is followed by the same process's "out"
+    for i in range(0, 6, 2):  # every "in" is followed by the same process's "out"
         assert events[i][1] == "in" and events[i + 1] == [events[i][0], "out"]
 
 

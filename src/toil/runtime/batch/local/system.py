@@ -7,6 +7,7 @@ forked from the zygote (zygote.py), each running one job at a time
 (workerproc.py); the leader talks to each worker over a Unix socket. A job's
 output goes to an in-memory file that becomes a log file only if the job fails.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,7 +33,7 @@ from toil.runtime.config import Config
 
 log = logging.getLogger("toil.batch.local")
 
-LOOKAHEAD = 64   # how far past a job that does not fit the dispatcher looks for one that does
+LOOKAHEAD = 64  # how far past a job that does not fit the dispatcher looks for one that does
 MAX_ZYGOTE_RESTARTS = 5
 
 
@@ -65,9 +66,9 @@ class LocalBatchSystem(BatchSystem):
         self.max_accelerators = 0
         self._free = [self._millicores(self.max_cores), self.max_memory, self.max_disk]
         self.queue: deque[BatchJob] = deque()
-        self.workers: dict[str, _Worker] = {}          # by worker id, from spawn request to exit
+        self.workers: dict[str, _Worker] = {}  # by worker id, from spawn request to exit
         self.by_pid: dict[int, _Worker] = {}
-        self.running: dict[str, _Worker] = {}          # token -> worker (spawning or busy)
+        self.running: dict[str, _Worker] = {}  # token -> worker (spawning or busy)
         self.idle: list[_Worker] = []
         self._done: list[Completion] = []
         self.capture = not config.disableWorkerOutputCapture
@@ -81,13 +82,16 @@ class LocalBatchSystem(BatchSystem):
         self.listener.setblocking(False)
         policy = Policy(max_jobs=config.maxJobsPerWorker)
         from toil.runtime.worker.attempt import warm_up
+
         self._logs_to_delete: list[str] = []
-        self.zygote = Zygote(partial(_worker_entry, self.address, job_store, config, workflow_dir, policy,
-                                     self.capture),
-                             lock_path=context.workers_lock_path, warm_up=warm_up,
-                             on_worker_exit=partial(_run_deferred_of_dead_worker, workflow_dir),
-                             close_in_child=lambda: [self.listener.fileno()],
-                             close_in_zygote=list(context.leader_fds))
+        self.zygote = Zygote(
+            partial(_worker_entry, self.address, job_store, config, workflow_dir, policy, self.capture),
+            lock_path=context.workers_lock_path,
+            warm_up=warm_up,
+            on_worker_exit=partial(_run_deferred_of_dead_worker, workflow_dir),
+            close_in_child=lambda: [self.listener.fileno()],
+            close_in_zygote=list(context.leader_fds),
+        )
         self.sel = selectors.DefaultSelector()
 
     # ------------------------------------------------------------------ set-up and limits
@@ -112,18 +116,27 @@ class LocalBatchSystem(BatchSystem):
         if resources.disk > self.max_disk:
             problems.append(f"{bytes2human(resources.disk)} disk (at most {bytes2human(self.max_disk)})")
         if resources.accelerator_count > self.max_accelerators:
-            problems.append(f"{resources.accelerator_count} accelerator(s) (this machine has "
-                            f"{self.max_accelerators})")
+            problems.append(f"{resources.accelerator_count} accelerator(s) (this machine has {self.max_accelerators})")
         if problems:
             raise InsufficientSystemResources(
                 f"job {label} requests {', '.join(problems)}: more than the single_machine batch system can "
-                f"give (limited by this machine and --maxCores/--maxMemory/--maxDisk)")
+                f"give (limited by this machine and --maxCores/--maxMemory/--maxDisk)"
+            )
 
     def nodes(self) -> list[NodeInfo]:
         """This machine, within --maxCores/--maxMemory/--maxDisk, and what its running jobs hold of it."""
-        return [NodeInfo(socket.gethostname(), "127.0.0.1", self.max_cores, self.max_memory, self.max_disk,
-                         used_cores=(self._millicores(self.max_cores) - self._free[0]) / 1000,
-                         used_memory=self.max_memory - self._free[1], running_jobs=len(self.running))]
+        return [
+            NodeInfo(
+                socket.gethostname(),
+                "127.0.0.1",
+                self.max_cores,
+                self.max_memory,
+                self.max_disk,
+                used_cores=(self._millicores(self.max_cores) - self._free[0]) / 1000,
+                used_memory=self.max_memory - self._free[1],
+                running_jobs=len(self.running),
+            )
+        ]
 
     # ------------------------------------------------------------------ issuing
     def issue(self, job: BatchJob) -> None:
@@ -245,9 +258,18 @@ class LocalBatchSystem(BatchSystem):
         for msg in worker.channel.receive():
             if msg[0] == "done":
                 _, token, code, cpu, maxrss, recycle, result = msg
-                self._finish(worker, Completion(token, code, cpu=cpu, maxrss_kb=maxrss,
-                                                reason=_describe(code, worker.killed), killed=worker.killed,
-                                                extra={"result": result}))
+                self._finish(
+                    worker,
+                    Completion(
+                        token,
+                        code,
+                        cpu=cpu,
+                        maxrss_kb=maxrss,
+                        reason=_describe(code, worker.killed),
+                        killed=worker.killed,
+                        extra={"result": result},
+                    ),
+                )
                 if recycle:
                     self._forget(worker)
                 elif len(self.idle) >= self.idle_cap:
@@ -276,11 +298,18 @@ class LocalBatchSystem(BatchSystem):
                 self.by_pid.pop(pid, None)
                 if worker is None:
                     continue
-                self._drain(worker)   # a 'done' may still wait in its socket
+                self._drain(worker)  # a 'done' may still wait in its socket
                 if worker.job is not None and not worker.done:
                     sig = -code if code < 0 else None
-                    c = Completion(worker.job.token, None if sig else code, signal=sig, cpu=cpu, maxrss_kb=maxrss,
-                                   killed=worker.killed, reason=_describe(code, worker.killed, died=True))
+                    c = Completion(
+                        worker.job.token,
+                        None if sig else code,
+                        signal=sig,
+                        cpu=cpu,
+                        maxrss_kb=maxrss,
+                        killed=worker.killed,
+                        reason=_describe(code, worker.killed, died=True),
+                    )
                     partial = self._partial_result(worker_id, worker.job.token)
                     if partial is not None:
                         c.extra["result"] = partial
@@ -299,8 +328,9 @@ class LocalBatchSystem(BatchSystem):
         self.zygote.stop()
         self.zygote_restarts += 1
         if self.zygote_restarts > MAX_ZYGOTE_RESTARTS:
-            raise RuntimeError(f"the fork server of the single_machine batch system died "
-                               f"{self.zygote_restarts} times; giving up")
+            raise RuntimeError(
+                f"the fork server of the single_machine batch system died {self.zygote_restarts} times; giving up"
+            )
         log.warning("The fork server died; starting a new one and re-running the jobs it was running")
         lost = [w for w in self.running.values()]
         for worker in list(self.workers.values()):
@@ -365,12 +395,16 @@ class LocalBatchSystem(BatchSystem):
 
         from toil.runtime.jobstores.journal import decode_line
         from toil.runtime.protocol import ResultProgress, gather_results
+
         path = self._results_log(worker_id)
         if not path or not os.path.exists(path):
             return None
         with open(path, "rb") as f:
-            lines = [rec for rec in map(decode_line, f) if rec is not None and rec.get("token") == token
-                     and ResultProgress.is_progress(rec)]
+            lines = [
+                rec
+                for rec in map(decode_line, f)
+                if rec is not None and rec.get("token") == token and ResultProgress.is_progress(rec)
+            ]
         result = gather_results(lines).get(token)
         return json.dumps(result.to_json()).encode() if result is not None else None
 
@@ -435,10 +469,12 @@ class LocalBatchSystem(BatchSystem):
         return [j.token for j in self.queue]
 
 
-def _worker_entry(address: str, job_store: Any, config: Config, workflow_dir: str, policy: Policy, capture: bool,
-                  worker_id: str) -> None:
+def _worker_entry(
+    address: str, job_store: Any, config: Config, workflow_dir: str, policy: Policy, capture: bool, worker_id: str
+) -> None:
     """In a new worker process: run jobs with a scratch directory and a results log of its own."""
     from toil.runtime.worker.attempt import AppendLogSink, ResultSink, run_attempt
+
     scratch = os.path.join(workflow_dir, f"worker-{worker_id}")
     log_path = job_store.result_log_path(worker_id)
     sink = AppendLogSink(log_path) if log_path else ResultSink(job_store)
@@ -450,11 +486,13 @@ def _worker_entry(address: str, job_store: Any, config: Config, workflow_dir: st
         worker_main(address, worker_id, run_job, policy, capture)
     finally:
         import shutil as _shutil
+
         _shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _run_deferred_of_dead_worker(workflow_dir: str, pid: int, code: int) -> None:
     from toil.runtime.worker.deferred import run_orphaned
+
     run_orphaned(os.path.join(workflow_dir, "deferred"), pid)
 
 

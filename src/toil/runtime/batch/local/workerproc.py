@@ -9,6 +9,7 @@ logging, standard streams), and it is replaced by a fresh process after a job
 that failed, left threads or child processes behind, grew the memory past a
 limit, or after --maxJobsPerWorker jobs (1 gives every job a fresh process).
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,19 @@ from toil.runtime.batch.local.zygote import Channel
 from toil.runtime.jobstores.retry import CANNOT_WRITE
 
 MEMORY_GROWTH_LIMIT = 512 * 1024 * 1024
-_SIGNALS = [s for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM,
-                        signal.SIGPIPE, signal.SIGCHLD, signal.SIGINT)]
+_SIGNALS = [
+    s
+    for s in (
+        signal.SIGTERM,
+        signal.SIGHUP,
+        signal.SIGUSR1,
+        signal.SIGUSR2,
+        signal.SIGALRM,
+        signal.SIGPIPE,
+        signal.SIGCHLD,
+        signal.SIGINT,
+    )
+]
 
 
 @dataclass
@@ -99,6 +111,7 @@ def _has_threads() -> bool:
 def _has_children() -> bool:
     """Whether a job left child processes behind (helpers a runner declared long-lived do not count)."""
     from toil.runtime.worker.attempt import kept_children
+
     keep = kept_children()
     try:
         for tid in os.listdir("/proc/self/task"):
@@ -134,6 +147,7 @@ def _bind_standard_streams() -> None:
     a job's output must land in its own log.
     """
     import io
+
     sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True)
     sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
     for handler in logging.getLogger().handlers:
@@ -146,8 +160,13 @@ def _cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def worker_main(address: str, worker_id: str, run_job: Callable[[dict[str, Any]], tuple[int, bytes]],
-                policy: Policy, capture_output: bool) -> NoReturn:
+def worker_main(
+    address: str,
+    worker_id: str,
+    run_job: Callable[[dict[str, Any]], tuple[int, bytes]],
+    policy: Policy,
+    capture_output: bool,
+) -> NoReturn:
     """The worker's whole life: connect, run jobs until told to stop or recycled, exit."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(address)
@@ -182,13 +201,19 @@ def worker_main(address: str, worker_id: str, run_job: Callable[[dict[str, Any]]
             code = 3
         except BaseException:
             import traceback
+
             traceback.print_exc()
             code = 3
         cpu = _cpu_seconds() - cpu0
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         jobs += 1
-        recycle = (code != 0 or jobs >= policy.max_jobs or _has_threads() or _has_children()
-                   or _rss() > baseline.rss + policy.memory_growth)
+        recycle = (
+            code != 0
+            or jobs >= policy.max_jobs
+            or _has_threads()
+            or _has_children()
+            or _rss() > baseline.rss + policy.memory_growth
+        )
         if capture_output:
             _redirect_output(None)
         baseline.restore()
@@ -217,5 +242,6 @@ def _next_message(channel: Channel, sel: selectors.BaseSelector) -> Any:
 
 def _wait_writable(channel: Channel) -> None:
     import select
+
     select.select([], [channel.write_fd], [], 1.0)
     channel.flush()

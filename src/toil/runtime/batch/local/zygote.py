@@ -11,6 +11,7 @@ If the leader dies (its end of the channel closes), the zygote kills every
 worker it forked and exits; each worker also dies with the zygote
 (PDEATHSIG). The zygote reports every worker's exit status and resource use.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -101,8 +102,8 @@ class Channel:
             (size,) = _HEADER.unpack_from(self._in)
             if len(self._in) < _HEADER.size + size:
                 break
-            out.append(pickle.loads(bytes(self._in[_HEADER.size:_HEADER.size + size])))
-            del self._in[:_HEADER.size + size]
+            out.append(pickle.loads(bytes(self._in[_HEADER.size : _HEADER.size + size])))
+            del self._in[: _HEADER.size + size]
         return out
 
     def close(self) -> None:
@@ -117,16 +118,21 @@ class Channel:
 class Zygote:
     """Leader-side handle of the fork server."""
 
-    def __init__(self, worker_main: Callable[[str], None], lock_path: str | None = None,
-                 warm_up: Callable[[], None] | None = None, on_worker_exit: Callable[[int, int], None] | None = None,
-                 close_in_child: Callable[[], list[int]] | None = None,
-                 close_in_zygote: list[int] | None = None) -> None:
-        self.worker_main = worker_main          # runs in a forked worker with its id; never returns
+    def __init__(
+        self,
+        worker_main: Callable[[str], None],
+        lock_path: str | None = None,
+        warm_up: Callable[[], None] | None = None,
+        on_worker_exit: Callable[[int, int], None] | None = None,
+        close_in_child: Callable[[], list[int]] | None = None,
+        close_in_zygote: list[int] | None = None,
+    ) -> None:
+        self.worker_main = worker_main  # runs in a forked worker with its id; never returns
         self.lock_path = lock_path
         self.warm_up = warm_up
-        self.on_worker_exit = on_worker_exit    # runs in the zygote after a worker died abnormally (pid, code)
+        self.on_worker_exit = on_worker_exit  # runs in the zygote after a worker died abnormally (pid, code)
         self.close_in_child = close_in_child
-        self.close_in_zygote = close_in_zygote or []   # leader-only descriptors, e.g. its job store lock
+        self.close_in_zygote = close_in_zygote or []  # leader-only descriptors, e.g. its job store lock
         self.pid: int | None = None
         self.channel: Channel | None = None
 
@@ -194,8 +200,8 @@ class _Server:
     def __init__(self, req_fd: int, ev_fd: int, zygote: Zygote) -> None:
         self.channel = Channel(req_fd, ev_fd)
         self.zygote = zygote
-        self.workers: dict[int, tuple[str, int]] = {}   # pid -> (worker id, pidfd)
-        self.pidfds: dict[int, int] = {}                 # pidfd -> pid
+        self.workers: dict[int, tuple[str, int]] = {}  # pid -> (worker id, pidfd)
+        self.pidfds: dict[int, int] = {}  # pidfd -> pid
         self.lock_fd: int | None = None
 
     def serve(self) -> None:
@@ -203,7 +209,7 @@ class _Server:
         signal.signal(signal.SIGTERM, self._on_terminate)
         for fd in self.zygote.close_in_zygote:
             try:
-                os.close(fd)   # e.g. the leader's lock: it must die with the leader, not live on in us
+                os.close(fd)  # e.g. the leader's lock: it must die with the leader, not live on in us
             except OSError:
                 pass
         # On the leader's death, SIGTERM (not SIGKILL): we kill every worker's process group first, so the
@@ -307,13 +313,13 @@ class _Server:
         os.close(pidfd)
         worker_id, _ = self.workers.pop(pid)
         try:
-            os.killpg(pid, signal.SIGKILL)   # what the worker's jobs started and left behind dies with it
+            os.killpg(pid, signal.SIGKILL)  # what the worker's jobs started and left behind dies with it
         except (ProcessLookupError, PermissionError):
             pass
         _, status, usage = os.wait4(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         if code != 0 and self.zygote.on_worker_exit is not None:
-            helper = os.fork()   # user code (deferred functions) never runs in the zygote itself
+            helper = os.fork()  # user code (deferred functions) never runs in the zygote itself
             if helper == 0:
                 try:
                     self.zygote.on_worker_exit(pid, code)

@@ -15,6 +15,7 @@ A subclass says how to start an engine job (``submit``), how to read the states 
 (``query``), how to cancel (``cancel``; ``cancel_workflow`` by label where the engine can), where a job's
 output goes (``log_target``) and, where the engine keeps logs itself, how to read one (``read_log``).
 """
+
 from __future__ import annotations
 
 import abc
@@ -43,7 +44,7 @@ class JobState:
     """What the engine says about one job."""
 
     batch_id: str
-    state: str                 # pending | running | done | failed | lost | oom | cancelled
+    state: str  # pending | running | done | failed | lost | oom | cancelled
     exit_code: int | None = None
     reason: str = ""
 
@@ -52,10 +53,10 @@ class JobState:
 class Launch:
     """What one engine job must run: ``WORKER_MODULES[kind] JOB_STORE MESSAGE``, its output going to ``log``."""
 
-    kind: str                  # "job" or "pack"
-    job_store: str             # the job store's locator
-    message: str               # the name of its message in the job store
-    log: str | None            # what log_target gave, or None
+    kind: str  # "job" or "pack"
+    job_store: str  # the job store's locator
+    message: str  # the name of its message in the job store
+    log: str | None  # what log_target gave, or None
 
 
 class SubmitRejected(Exception):
@@ -71,9 +72,9 @@ class Submitted:
     """An issued job: held for packing, then submitted alone or in a pack."""
 
     job: BatchJob
-    message: str                  # its message's name in the job store
-    log: str | None               # where its output goes (log_target), if the engine writes it somewhere
-    batch_id: str = ""            # its own engine job, or its pack's
+    message: str  # its message's name in the job store
+    log: str | None  # where its output goes (log_target), if the engine writes it somewhere
+    batch_id: str = ""  # its own engine job, or its pack's
     submitted: float = field(default_factory=time.time)
     running: bool = False
     running_since: float | None = None
@@ -88,8 +89,8 @@ class Pack:
 
     batch_id: str
     tokens: list[str]
-    messages: tuple[str, str, str]        # its job list, progress and cancellations
-    seen: int = 0                         # progress lines already read
+    messages: tuple[str, str, str]  # its job list, progress and cancellations
+    seen: int = 0  # progress lines already read
     cancelled: set[str] = field(default_factory=set)
     missing: int = 0
 
@@ -125,10 +126,10 @@ class RemoteBatchSystem(BatchSystem):
     def __init__(self, context: BatchContext) -> None:
         super().__init__(context)
         self.label = workflow_label(self.config)
-        self.jobs: dict[str, Submitted] = {}           # token -> submitted job (alone or in a pack)
-        self.by_id: dict[str, str] = {}                 # batch id of a job submitted alone -> token
-        self.packs: dict[str, Pack] = {}                # batch id of a pack -> pack
-        self.held: dict[str, Submitted] = {}            # token -> issued job not yet submitted
+        self.jobs: dict[str, Submitted] = {}  # token -> submitted job (alone or in a pack)
+        self.by_id: dict[str, str] = {}  # batch id of a job submitted alone -> token
+        self.packs: dict[str, Pack] = {}  # batch id of a pack -> pack
+        self.held: dict[str, Submitted] = {}  # token -> issued job not yet submitted
         policy = PackingPolicy.from_config(self.config)
         policy.enabled = policy.enabled and self.supports_packing
         self.packer = Packer(policy)
@@ -215,8 +216,7 @@ class RemoteBatchSystem(BatchSystem):
 
     def _reject(self, sub: Submitted, reason: str) -> None:
         self.job_store.delete_message(sub.message)
-        self.done.append(Completion(sub.job.token, 1, reason=f"{self.name} rejected the job: {reason}",
-                                    permanent=True))
+        self.done.append(Completion(sub.job.token, 1, reason=f"{self.name} rejected the job: {reason}", permanent=True))
 
     def _submit_alone(self, sub: Submitted) -> None:
         try:
@@ -231,14 +231,17 @@ class RemoteBatchSystem(BatchSystem):
     def _submit_pack(self, members: list[Submitted]) -> None:
         name = f"pack-{uuid.uuid4().hex[:12]}"
         messages = (f"{name}.json", f"{name}.progress", f"{name}.cancel")
-        pack = {"main": self.main_script, "progress": messages[1], "cancel": messages[2],
-                "jobs": [{"token": s.job.token, "message": s.message, "log": s.log} for s in members]}
+        pack = {
+            "main": self.main_script,
+            "progress": messages[1],
+            "cancel": messages[2],
+            "jobs": [{"token": s.job.token, "message": s.message, "log": s.log} for s in members],
+        }
         self.job_store.write_message(messages[0], json.dumps(pack).encode())
         first = members[0].job
         carrier = BatchJob(name, "", f"pack of {len(members)} {first.name or 'jobs'}", first.resources, {})
         try:
-            batch_id = self.submit(carrier, Launch("pack", self.job_store.locator, messages[0],
-                                                   self.log_target(name)))
+            batch_id = self.submit(carrier, Launch("pack", self.job_store.locator, messages[0], self.log_target(name)))
         except SubmitRejected as e:
             self.job_store.delete_message(messages[0])
             for sub in members:
@@ -307,11 +310,17 @@ class RemoteBatchSystem(BatchSystem):
         killed = sub.killed
         extra: dict[str, Any] = {"batch_id": sub.batch_id}
         if sub.packed and sub.log is None:
-            extra["log_message"] = f"{safe_name(token)}.log"      # where packrun left the job's output
-        c = Completion(token, st.exit_code if st.state in ("done", "failed") else None,
-                       killed=killed, lost=st.state in ("lost", "cancelled") and not killed,
-                       oom=st.state == "oom", reason=st.reason or f"{self.name} job {sub.batch_id} {st.state}",
-                       log_path=sub.log, extra=extra)
+            extra["log_message"] = f"{safe_name(token)}.log"  # where packrun left the job's output
+        c = Completion(
+            token,
+            st.exit_code if st.state in ("done", "failed") else None,
+            killed=killed,
+            lost=st.state in ("lost", "cancelled") and not killed,
+            oom=st.state == "oom",
+            reason=st.reason or f"{self.name} job {sub.batch_id} {st.state}",
+            log_path=sub.log,
+            extra=extra,
+        )
         if st.state == "done" and st.exit_code is None:
             c.exit_code = 0
         self.done.append(c)
@@ -331,13 +340,20 @@ class RemoteBatchSystem(BatchSystem):
             pack.missing = 0
         if st.state in ("pending", "running"):
             return
-        for token in pack.tokens:        # the allocation ended: whatever did not report ended with it
+        for token in pack.tokens:  # the allocation ended: whatever did not report ended with it
             sub = self.jobs.get(token)
             if sub is None:
                 continue
             if sub.running:
-                self._finish(token, JobState(pack.batch_id, st.state if st.state != "done" else "lost",
-                                             None, f"its pack's allocation ended while it ran: {st.reason}"))
+                self._finish(
+                    token,
+                    JobState(
+                        pack.batch_id,
+                        st.state if st.state != "done" else "lost",
+                        None,
+                        f"its pack's allocation ended while it ran: {st.reason}",
+                    ),
+                )
             else:
                 self._finish(token, JobState(pack.batch_id, "lost", None, "its pack ended before it started"))
         del self.packs[pack.batch_id]
@@ -366,8 +382,8 @@ class RemoteBatchSystem(BatchSystem):
             data = self.job_store.read_message(pack.progress)
         except KeyError:
             return []
-        lines = data[:data.rfind(b"\n") + 1].decode().splitlines()
-        new, pack.seen = lines[pack.seen:], max(pack.seen, len(lines))
+        lines = data[: data.rfind(b"\n") + 1].decode().splitlines()
+        new, pack.seen = lines[pack.seen :], max(pack.seen, len(lines))
         return [line.split() for line in new if len(line.split()) >= 2]
 
     # ------------------------------------------------------------------ killing and reporting

@@ -1,4 +1,5 @@
 """The Grid Engine batch system (Son of Grid Engine, UGE): qsub, then qstat + the accounting file, qdel."""
+
 from __future__ import annotations
 
 import getpass
@@ -27,7 +28,7 @@ def accounting_state(fields: list[str], h_vmem_bytes: int | None = None) -> JobS
     maxvmem = float(fields[F_MAXVMEM]) if len(fields) > F_MAXVMEM and fields[F_MAXVMEM] else 0.0
     if h_vmem_bytes and maxvmem >= 0.95 * h_vmem_bytes and status != 0:
         return JobState(batch_id, "oom", status, "Grid Engine's memory limit (h_vmem) stopped the job")
-    if failed and failed != 100:     # 100: the job script itself exited or was signalled
+    if failed and failed != 100:  # 100: the job script itself exited or was signalled
         return JobState(batch_id, "lost", None, f"Grid Engine could not run the job (failed {failed})")
     if status == 0 and not failed:
         return JobState(batch_id, "done", 0)
@@ -42,13 +43,31 @@ def qhost_nodes(text: str) -> list[NodeInfo]:
         if not parts or parts[0] in ("HOSTNAME", "global") or set(parts[0]) == {"-"}:
             continue
         if not line[0].isspace() and len(parts) >= 9:
-            hosts.append({"name": parts[0], "cores": _count(parts[2]), "memory": _ge_bytes(parts[7]),
-                          "used_memory": _ge_bytes(parts[8]), "used": 0, "queues": []})
+            hosts.append(
+                {
+                    "name": parts[0],
+                    "cores": _count(parts[2]),
+                    "memory": _ge_bytes(parts[7]),
+                    "used_memory": _ge_bytes(parts[8]),
+                    "used": 0,
+                    "queues": [],
+                }
+            )
         elif line[0].isspace() and hosts and len(parts) >= 3 and parts[2].count("/") == 2:
             hosts[-1]["used"] += int(parts[2].split("/")[1])
             hosts[-1]["queues"].append(parts[3] if len(parts) > 3 else "")
-    return [NodeInfo(h["name"], h["name"], cores=h["cores"], memory=h["memory"], used_cores=h["used"],
-                     used_memory=h["used_memory"], state=_ge_host_state(h["queues"])) for h in hosts]
+    return [
+        NodeInfo(
+            h["name"],
+            h["name"],
+            cores=h["cores"],
+            memory=h["memory"],
+            used_cores=h["used"],
+            used_memory=h["used_memory"],
+            state=_ge_host_state(h["queues"]),
+        )
+        for h in hosts
+    ]
 
 
 def _ge_host_state(queue_states: list[str]) -> str:
@@ -66,7 +85,7 @@ def _count(text: str) -> float:
 
 def _ge_bytes(text: str) -> int:
     """Grid Engine's sizes: '23.5G', '380.0M', '0.0' (K, M, G, T are powers of 1024)."""
-    scale = {"K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30, "T": 2 ** 40}.get(text[-1:].upper(), 1)
+    scale = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}.get(text[-1:].upper(), 1)
     number = text[:-1] if scale != 1 else text
     return int(_count(number) * scale)
 
@@ -103,11 +122,12 @@ class GridEngineBatchSystem(HPCBatchSystem):
         than TOIL_GRIDENGINE_MIN_VMEM (default 1Gi) per slot, or jobs die at start-up.
         """
         from toil.lib.conversions import human2bytes
+
         per_slot = memory if self.config.memory_is_product else -(-memory // slots)
         floor = human2bytes(os.environ.get("TOIL_GRIDENGINE_MIN_VMEM", "1Gi"))
         if self.config.memory_is_product:
             floor *= slots
-        return max(1, -(-max(per_slot, floor) // 2 ** 20))
+        return max(1, -(-max(per_slot, floor) // 2**20))
 
     def parse_submission(self, stdout: str) -> str | None:
         first = stdout.strip().split(".")[0] if stdout.strip() else ""
@@ -136,7 +156,7 @@ class GridEngineBatchSystem(HPCBatchSystem):
     def _qstat(self) -> dict[str, JobState]:
         p = run_command(["qstat", "-u", self.user])
         out = {}
-        for line in p.stdout.splitlines()[2:]:       # two header lines
+        for line in p.stdout.splitlines()[2:]:  # two header lines
             parts = line.split()
             if len(parts) >= 5 and parts[0].isdigit():
                 state = parts[4]
@@ -155,7 +175,7 @@ class GridEngineBatchSystem(HPCBatchSystem):
             with open(path, "rb") as f:
                 if self._acct_offset is None:
                     f.seek(0, os.SEEK_END)
-                    self._acct_offset = max(0, f.tell() - 4 * 2 ** 20)   # jobs of this run are near the end
+                    self._acct_offset = max(0, f.tell() - 4 * 2**20)  # jobs of this run are near the end
                 f.seek(self._acct_offset)
                 data = f.read()
         except OSError:

@@ -7,6 +7,7 @@ Each engine job is a scheduler job running this Python's ``python -m toil.cli.wo
 A subclass says how to submit (``submit_argv``, ``parse_submission``), how to read the states of its jobs
 (``query``), how to cancel (``cancel_argv``) and how to read the scheduler's verdicts (into ``JobState``).
 """
+
 from __future__ import annotations
 
 import abc
@@ -16,7 +17,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-from typing import Any
 
 from toil.compiler.ir import Resources
 from toil.exceptions import ToilUserError
@@ -34,20 +34,32 @@ from toil.runtime.batch.remote.base import (
 )
 from toil.runtime.config import Config
 
-__all__ = ["COMMAND_TIMEOUT", "MISSING_POLLS", "HPCBatchSystem", "JobState", "Pack", "Submitted", "extra_args",
-           "one_line", "run_command", "submit_environment"]
+__all__ = [
+    "COMMAND_TIMEOUT",
+    "MISSING_POLLS",
+    "HPCBatchSystem",
+    "JobState",
+    "Pack",
+    "Submitted",
+    "extra_args",
+    "one_line",
+    "run_command",
+    "submit_environment",
+]
 
 COMMAND_TIMEOUT = 60.0
 
 
-def run_command(argv: list[str], timeout: float = COMMAND_TIMEOUT, check: bool = False,
-                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_command(
+    argv: list[str], timeout: float = COMMAND_TIMEOUT, check: bool = False, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a scheduler command; a clear error if it is not installed."""
     try:
         p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
     except FileNotFoundError:
-        raise ToilUserError(f"cannot run {argv[0]}: it is not installed on this machine (is this a cluster "
-                            f"head node?)") from None
+        raise ToilUserError(
+            f"cannot run {argv[0]}: it is not installed on this machine (is this a cluster head node?)"
+        ) from None
     except subprocess.TimeoutExpired:
         return subprocess.CompletedProcess(argv, 124, "", f"{argv[0]} did not answer within {timeout:g} s")
     if check and p.returncode != 0:
@@ -59,14 +71,16 @@ class HPCBatchSystem(RemoteBatchSystem):
     """A scheduler driven by its commands, sharing a file system (the job store's) with its nodes."""
 
     name = "hpc"
-    command = ""              # the submit command, checked at start
+    command = ""  # the submit command, checked at start
 
     def __init__(self, context: BatchContext) -> None:
         super().__init__(context)
         area = self.job_store.local_area("batch")
         if area is None:
-            raise ToilUserError(f"the {self.name} batch system needs a file: job store on a file system its "
-                                f"nodes share; {self.job_store.locator} is not one")
+            raise ToilUserError(
+                f"the {self.name} batch system needs a file: job store on a file system its "
+                f"nodes share; {self.job_store.locator} is not one"
+            )
         self.area = area
 
     # ------------------------------------------------------------------ the remote base's hooks
@@ -82,8 +96,9 @@ class HPCBatchSystem(RemoteBatchSystem):
         if launch.log:
             # The scheduler appends to its output file, keeping the mode: made here, it is private whatever the umask.
             os.close(os.open(launch.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-        p = run_command(self.submit_argv(job, self.worker_command(launch), log_path),
-                        env=submit_environment(self.config))
+        p = run_command(
+            self.submit_argv(job, self.worker_command(launch), log_path), env=submit_environment(self.config)
+        )
         batch_id = self.parse_submission(p.stdout) if p.returncode == 0 else None
         if batch_id is None:
             raise SubmitRejected(one_line(p.stderr or p.stdout))
@@ -122,8 +137,9 @@ class HPCBatchSystem(RemoteBatchSystem):
         be killed before its command starts. TOIL_HPC_MIN_MEMORY (default 256Mi) sets the floor.
         """
         from toil.lib.conversions import human2bytes
+
         floor = human2bytes(os.environ.get("TOIL_HPC_MIN_MEMORY", "256Mi"))
-        return max(1, math.ceil(max(resources.memory, floor) / 2 ** 20))
+        return max(1, math.ceil(max(resources.memory, floor) / 2**20))
 
     # ------------------------------------------------------------------ what each scheduler says
     @abc.abstractmethod

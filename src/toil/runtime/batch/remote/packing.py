@@ -6,6 +6,7 @@ into packs that one allocation runs one after another (packrun.py). A job name i
 once one of its jobs ran in under ``tiny_seconds``; until then, the first job of a name runs alone as a
 probe and later ones wait for it up to ``probe_grace`` seconds, after which the name counts as long.
 """
+
 from __future__ import annotations
 
 import time
@@ -23,7 +24,7 @@ PROBE_GRACE = 15.0
 @dataclass
 class PackingPolicy:
     enabled: bool = True
-    pack_size: int = 100            # most jobs per allocation
+    pack_size: int = 100  # most jobs per allocation
     tiny_seconds: float = TINY_SECONDS
     probe_grace: float = PROBE_GRACE
 
@@ -43,10 +44,10 @@ class Packer:
     """Decides, for each issued job, whether it runs alone or in a pack; holds jobs waiting on a probe."""
 
     policy: PackingPolicy
-    runtimes: dict[str, float] = field(default_factory=dict)       # name -> longest observed run time
-    probing: dict[str, float] = field(default_factory=dict)        # name -> when its probe was sent
+    runtimes: dict[str, float] = field(default_factory=dict)  # name -> longest observed run time
+    probing: dict[str, float] = field(default_factory=dict)  # name -> when its probe was sent
     held: dict[str, list[_Held]] = field(default_factory=lambda: defaultdict(list))
-    ready: dict[Any, list[Any]] = field(default_factory=lambda: defaultdict(list))   # shape -> jobs to pack
+    ready: dict[Any, list[Any]] = field(default_factory=lambda: defaultdict(list))  # shape -> jobs to pack
 
     def observe(self, name: str, seconds: float) -> None:
         """A job of this name ran for ``seconds``."""
@@ -81,11 +82,11 @@ class Packer:
         """(jobs to submit alone, packs to submit) as things stand now; empties what it returns."""
         now = time.time() if now is None else now
         alone: list[Any] = []
-        for name in list(self.held):   # held jobs share the name of a probe
+        for name in list(self.held):  # held jobs share the name of a probe
             tiny = self.is_tiny(name)
             expired = now - self.probing.get(name, now) > self.policy.probe_grace
             if tiny is False or (tiny is None and expired):
-                self.runtimes.setdefault(name, float("inf"))     # a slow probe: the name is not tiny
+                self.runtimes.setdefault(name, float("inf"))  # a slow probe: the name is not tiny
                 alone += [h.job for h in self.held.pop(name)]
             elif tiny is True:
                 for h in self.held.pop(name):
@@ -95,7 +96,7 @@ class Packer:
             jobs = self.ready.pop(shape)
             size = self.policy.pack_size
             for i in range(0, len(jobs), size):
-                chunk = jobs[i:i + size]
+                chunk = jobs[i : i + size]
                 if len(chunk) == 1:
                     alone.append(chunk[0])
                 else:

@@ -10,6 +10,7 @@ alone. Progress lines go to the pack's progress message, which the leader reads 
 
 A token listed in the pack's cancel message is skipped, or killed if it is running.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,6 +54,7 @@ def _run_child(js: Any, config: Any, message: dict[str, Any], log_path: str, wor
         os.dup2(fd, 2)
         os.close(fd)
         from toil.runtime.worker.attempt import run_attempt
+
         code, _ = run_attempt(js, config, message, workflow_dir)
     finally:
         sys.stdout.flush()
@@ -63,7 +65,7 @@ def _run_child(js: Any, config: Any, message: dict[str, Any], log_path: str, wor
 def _wait_child(pid: int, token: str, js: Any, cancel: str) -> tuple[int, bool]:
     """(exit code, killed): wait for the child, killing it if its token gets cancelled."""
     killed = False
-    pause = 0.001        # short jobs end within milliseconds: look often at first, then every 0.2 s
+    pause = 0.001  # short jobs end within milliseconds: look often at first, then every 0.2 s
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:

@@ -1,4 +1,5 @@
 """The Slurm batch system: sbatch, then squeue + sacct (or scontrol when accounting is off), scancel."""
+
 from __future__ import annotations
 
 import logging
@@ -8,13 +9,24 @@ import re
 
 from toil.runtime.batch.base import BatchContext, BatchJob, NodeInfo
 from toil.runtime.batch.remote.hpc import HPCBatchSystem, JobState, extra_args, run_command
-from toil.runtime.batch.remote.slurm_cluster import PartitionInfo, PartitionSet, format_slurm_time, parse_slurm_time
+from toil.runtime.batch.remote.slurm_cluster import PartitionInfo, PartitionSet, format_slurm_time
 
 log = logging.getLogger("toil.batch.slurm")
 
 # Slurm's job states, as this project reads them
-PENDING = {"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD", "SUSPENDED",
-           "STOPPED", "RESIZING", "SIGNALING", "STAGE_OUT"}
+PENDING = {
+    "PENDING",
+    "CONFIGURING",
+    "REQUEUED",
+    "REQUEUE_HOLD",
+    "REQUEUE_FED",
+    "RESV_DEL_HOLD",
+    "SUSPENDED",
+    "STOPPED",
+    "RESIZING",
+    "SIGNALING",
+    "STAGE_OUT",
+}
 RUNNING = {"RUNNING", "COMPLETING"}
 LOST = {"NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE"}
 
@@ -40,8 +52,12 @@ def slurm_state(batch_id: str, state: str, exit_code: str, reason: str = "") -> 
         return JobState(batch_id, "cancelled", code, "the Slurm job was cancelled")
     if state in LOST:
         return JobState(batch_id, "lost", code, f"the Slurm job was lost ({state})")
-    return JobState(batch_id, "failed", code if code else 1, f"the Slurm job ended {state or 'unknown'}"
-                    + (f" ({reason})" if reason else ""))
+    return JobState(
+        batch_id,
+        "failed",
+        code if code else 1,
+        f"the Slurm job ended {state or 'unknown'}" + (f" ({reason})" if reason else ""),
+    )
 
 
 class SlurmBatchSystem(HPCBatchSystem):
@@ -53,13 +69,23 @@ class SlurmBatchSystem(HPCBatchSystem):
 
     def __init__(self, context: BatchContext) -> None:
         super().__init__(context)
-        self.accounting: bool | None = None        # is sacct usable? found out at the first poll
+        self.accounting: bool | None = None  # is sacct usable? found out at the first poll
 
     # ------------------------------------------------------------------ submission
     def submit_argv(self, job: BatchJob, command: list[str], log_path: str) -> list[str]:
         c, r = self.config, job.resources
-        argv = ["sbatch", "--parsable", "--job-name", self.label, "--output", log_path, "--open-mode=append",
-                "--nodes=1", "--ntasks=1", f"--cpus-per-task={self.cores(r)}"]
+        argv = [
+            "sbatch",
+            "--parsable",
+            "--job-name",
+            self.label,
+            "--output",
+            log_path,
+            "--open-mode=append",
+            "--nodes=1",
+            "--ntasks=1",
+            f"--cpus-per-task={self.cores(r)}",
+        ]
         if c.slurm_allocate_mem:
             argv.append(f"--mem={self.memory_mib(r)}M")
         gpus = r.accelerator_count
@@ -68,7 +94,7 @@ class SlurmBatchSystem(HPCBatchSystem):
             argv.append(f"--gres=gpu:{gpus}")
             partition = c.slurm_gpu_partition or partition
         elif partition is None and self.cores(r) > 1:
-            partition = c.slurm_pe          # Toil's partition for multi-core jobs
+            partition = c.slurm_pe  # Toil's partition for multi-core jobs
         if r.preemptible and c.slurm_preemptible_partition:
             partition = c.slurm_preemptible_partition
         if partition:
@@ -93,7 +119,7 @@ class SlurmBatchSystem(HPCBatchSystem):
         return ["scancel", *ids]
 
     def cancel_workflow(self, ids: list[str]) -> None:
-        run_command(["scancel", f"--name={self.label}"])     # one call, however many jobs
+        run_command(["scancel", f"--name={self.label}"])  # one call, however many jobs
         super().cancel_workflow(ids)
 
     def refine_from_log(self, st: JobState, log_path: str) -> JobState:
@@ -147,8 +173,9 @@ class SlurmBatchSystem(HPCBatchSystem):
 
     def _sacct(self) -> dict[str, JobState] | None:
         start = _slurm_time(self.started - 60)
-        p = run_command(["sacct", "-n", "-P", "-X", f"--name={self.label}", "-S", start,
-                         "-o", "JobIDRaw,State,ExitCode"])
+        p = run_command(
+            ["sacct", "-n", "-P", "-X", f"--name={self.label}", "-S", start, "-o", "JobIDRaw,State,ExitCode"]
+        )
         if p.returncode != 0:
             return None
         out = {}
@@ -165,8 +192,9 @@ class SlurmBatchSystem(HPCBatchSystem):
         for line in p.stdout.splitlines():
             fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
             if fields.get("JobName") == self.label and "JobId" in fields:
-                out[fields["JobId"]] = slurm_state(fields["JobId"], fields.get("JobState", ""),
-                                                   fields.get("ExitCode", ""), fields.get("Reason", ""))
+                out[fields["JobId"]] = slurm_state(
+                    fields["JobId"], fields.get("JobState", ""), fields.get("ExitCode", ""), fields.get("Reason", "")
+                )
         return out
 
 
@@ -178,14 +206,24 @@ def slurm_nodes(text: str, preemptible_partition: str | None = None) -> list[Nod
         if "NodeName" not in f:
             continue
         state = f.get("State", "")
-        mib = 2 ** 20
-        out.append(NodeInfo(
-            f["NodeName"], f.get("NodeAddr", ""), cores=_number(f.get("CPUTot")),
-            memory=int(_number(f.get("RealMemory")) * mib), disk=int(_number(f.get("TmpDisk")) * mib),
-            preemptible=bool(preemptible_partition) and preemptible_partition in f.get("Partitions", "").split(","),
-            used_cores=_number(f.get("CPUAlloc")), used_memory=int(_number(f.get("AllocMem")) * mib),
-            state="down" if any(w in state for w in ("DOWN", "FAIL", "*")) else
-                  "draining" if "DRAIN" in state else "up"))
+        mib = 2**20
+        out.append(
+            NodeInfo(
+                f["NodeName"],
+                f.get("NodeAddr", ""),
+                cores=_number(f.get("CPUTot")),
+                memory=int(_number(f.get("RealMemory")) * mib),
+                disk=int(_number(f.get("TmpDisk")) * mib),
+                preemptible=bool(preemptible_partition) and preemptible_partition in f.get("Partitions", "").split(","),
+                used_cores=_number(f.get("CPUAlloc")),
+                used_memory=int(_number(f.get("AllocMem")) * mib),
+                state="down"
+                if any(w in state for w in ("DOWN", "FAIL", "*"))
+                else "draining"
+                if "DRAIN" in state
+                else "up",
+            )
+        )
     return out
 
 
@@ -198,9 +236,11 @@ def _number(text: str | None) -> float:
 
 def _quote(arg: str) -> str:
     import shlex
+
     return shlex.quote(arg)
 
 
 def _slurm_time(t: float) -> str:
     import time as _time
+
     return _time.strftime("%Y-%m-%dT%H:%M:%S", _time.localtime(math.floor(t)))

@@ -4,6 +4,7 @@ partition a time limit goes to.
 The names (PartitionInfo, PartitionSet, all_partitions, get_partition ...) are Toil's: user code such as
 cactus reads them through ``SlurmBatchSystem.PartitionSet`` to learn the cluster's node sizes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,7 +26,7 @@ def parse_slurm_time(slurm_time: str) -> int:
     parts = [int(x) for x in text.split(":")]
     if len(parts) > 3 or any(p < 0 for p in parts) or days < 0:
         raise ValueError(f"not a Slurm time: {slurm_time!r}")
-    parts += [0] * ((3 if days else 2) - len(parts))       # 'M' is M:00; 'D-H' is D-H:00:00
+    parts += [0] * ((3 if days else 2) - len(parts))  # 'M' is M:00; 'D-H' is D-H:00:00
     seconds = 0
     for part in parts:
         seconds = seconds * 60 + part
@@ -39,11 +40,11 @@ def format_slurm_time(seconds: int) -> str:
 
 class PartitionInfo(NamedTuple):
     partition_name: str
-    gres: bool               # the partition has generic resources (GPUs)
-    time_limit: float        # seconds; inf when unlimited
+    gres: bool  # the partition has generic resources (GPUs)
+    time_limit: float  # seconds; inf when unlimited
     priority: int
-    cpus: str                # as sinfo prints them (e.g. '2', '4+')
-    memory: str              # MB per node, as sinfo prints it (e.g. '7800', '16000+')
+    cpus: str  # as sinfo prints them (e.g. '2', '4+')
+    memory: str  # MB per node, as sinfo prints it (e.g. '7800', '16000+')
 
 
 class PartitionSet:
@@ -71,16 +72,16 @@ class PartitionSet:
         fitting = [p for p in self.all_partitions if p.time_limit >= time_limit]
         if not fitting:
             if self.all_partitions:
-                raise RuntimeError(f"Could not find a Slurm partition that can fit a job that runs for {time_limit} "
-                                   f"seconds")
+                raise RuntimeError(
+                    f"Could not find a Slurm partition that can fit a job that runs for {time_limit} seconds"
+                )
             return None
         return min(fitting, key=lambda p: (p.gres, p.priority, p.time_limit)).partition_name
 
 
 def read_partitions() -> list[PartitionInfo]:
     """Every partition ``sinfo -a`` lists (a partition once per node group)."""
-    out = subprocess.run(["sinfo", "-a", "-o", "%P %G %l %p %c %m"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(["sinfo", "-a", "-o", "%P %G %l %p %c %m"], capture_output=True, text=True, check=True).stdout
     partitions = []
     for line in out.split("\n")[1:]:
         fields = line.split()
@@ -90,7 +91,7 @@ def read_partitions() -> list[PartitionInfo]:
         try:
             time_limit: float = parse_slurm_time(time_text)
         except ValueError:
-            time_limit = float("inf")          # UNLIMITED (or infinite)
+            time_limit = float("inf")  # UNLIMITED (or infinite)
         try:
             priority = int(priority_text)
         except ValueError:

@@ -1,4 +1,5 @@
 """Crash-safe file writing: write a temporary file, fsync it, rename it into place."""
+
 from __future__ import annotations
 
 import os
@@ -80,6 +81,7 @@ def make_private(root: str) -> None:
 
     Symbolic links and files with other hard links (perhaps the user's own files) are left alone.
     """
+
     def fix(path: str, st: os.stat_result) -> None:
         if stat.S_ISDIR(st.st_mode) or (stat.S_ISREG(st.st_mode) and st.st_nlink == 1):
             if st.st_mode & 0o077:

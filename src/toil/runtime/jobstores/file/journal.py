@@ -11,6 +11,7 @@ A snapshot holds the whole state as of some record count ``seq``; records
 after it live in ``journal-<seq>.log``. Writing a snapshot starts a new
 journal file and removes the old ones.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,8 +77,9 @@ class FileJournal(Journal):
             if not isinstance(data, dict) or "seq" not in data or "state" not in data:
                 raise ValueError("missing fields")
         except ValueError as e:
-            raise JobStoreCorruptError(f"{path}: the state snapshot is damaged ({e}); "
-                                       f"the job store cannot be resumed safely") from None
+            raise JobStoreCorruptError(
+                f"{path}: the state snapshot is damaged ({e}); the job store cannot be resumed safely"
+            ) from None
         return data
 
     def _read_records(self, path: str, repair: bool = True) -> Iterator[Record]:
@@ -102,14 +104,18 @@ class FileJournal(Journal):
             if bad_at is not None:
                 raise JobStoreCorruptError(
                     f"{path}: record {bad_at + 1} is damaged but later records are intact; "
-                    f"the job store cannot be resumed safely")
+                    f"the job store cannot be resumed safely"
+                )
             bodies.append(body)
             offset += len(line) + 1
             good_end = offset
         out = _parse_bodies(bodies, path)
         if bad_at is not None and repair:
-            log.warning("Journal %s ended in a torn record (a crash mid-write); dropping it and "
-                        "resuming from record %d", path, len(out))
+            log.warning(
+                "Journal %s ended in a torn record (a crash mid-write); dropping it and resuming from record %d",
+                path,
+                len(out),
+            )
             with open(path, "r+b") as f:
                 f.truncate(good_end)
                 f.flush()
@@ -138,6 +144,7 @@ class FileJournal(Journal):
         data = b"".join(self._buffer)
         self._buffer.clear()
         from toil.runtime import faults
+
         faults.maybe_crash("journal-before-write")
         if faults.armed("journal-torn-write"):
             os.write(fd, data[: max(1, len(data) // 2)])
@@ -149,6 +156,7 @@ class FileJournal(Journal):
         """Append and fdatasync, retrying transient errors from where the journal ended before the attempt."""
         from toil.runtime import faults
         from toil.runtime.jobstores import retry
+
         start = os.fstat(fd).st_size
         wait = retry.first_wait()
         for attempt in range(1, retry.attempts() + 1):
@@ -156,7 +164,7 @@ class FileJournal(Journal):
                 faults.maybe_fs_fault("journal.sync")
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
                 faults.maybe_crash("journal-before-fsync")
                 os.fdatasync(fd)
                 return
@@ -173,8 +181,10 @@ class FileJournal(Journal):
         """Persist the whole state as of ``self.seq`` and start a new journal file (removing the old ones)."""
         self.sync()
         seq = self.seq
-        atomic_write(os.path.join(self.dir, SNAPSHOT),
-                     json.dumps({"version": 1, "seq": seq, "state": state}, separators=(",", ":")).encode())
+        atomic_write(
+            os.path.join(self.dir, SNAPSHOT),
+            json.dumps({"version": 1, "seq": seq, "state": state}, separators=(",", ":")).encode(),
+        )
         old_fd, self._fd = self._fd, None
         self.base_seq = seq
         self.open_for_append()

@@ -17,6 +17,7 @@ Layout (directories 0700, files 0600)::
     logs/<name>          logs of failed jobs
     stats/stats.jsonl    per-job statistics and run records (--stats; see runtime/observe/statsdata.py)
 """
+
 from __future__ import annotations
 
 import errno
@@ -26,19 +27,18 @@ import os
 import re
 import shutil
 import socket
-import time
 import struct
+import time
 import uuid
 import zlib
 from contextlib import contextmanager
 from typing import IO, Any, Iterator
 
 from toil.compiler.ir import PayloadRef
-from toil.exceptions import (JobStoreCorruptError, JobStoreExistsException, NoSuchJobStoreException,
-                             ToilUserError)
+from toil.exceptions import JobStoreCorruptError, JobStoreExistsException, NoSuchJobStoreException, ToilUserError
 from toil.runtime.jobstores.base import JobStore, NoSuchFileException
-from toil.runtime.jobstores.file.journal import FileJournal
 from toil.runtime.jobstores.file.fsutil import atomic_write, fsync_dir, temp_name, unlink_quiet
+from toil.runtime.jobstores.file.journal import FileJournal
 from toil.runtime.jobstores.journal import Journal
 from toil.runtime.jobstores.retry import retried
 
@@ -47,11 +47,11 @@ META = "toil.json"
 STATUS = "status.json"
 LEADER_LOCK = "leader.lock"
 WORKERS_LOCK = "workers.lock"
-MAX_PATH = 4096        # Linux's PATH_MAX
-MAX_DEPTH = 512        # deeper paths would exhaust Python's recursion making their directories
+MAX_PATH = 4096  # Linux's PATH_MAX
+MAX_DEPTH = 512  # deeper paths would exhaust Python's recursion making their directories
 _SUBDIRS = ("state", "payloads", "returns", "results", "files", "shared", "flags", "logs", "stats", "tmp")
 _FILE_ID = re.compile(r"^[0-9a-f]{32}/[^/\x00]+$")
-_RETURN_HEADER = struct.Struct(">4sQI")     # magic, length, CRC-32 of a return value
+_RETURN_HEADER = struct.Struct(">4sQI")  # magic, length, CRC-32 of a return value
 _RETURN_MAGIC = b"TRV1"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.@+-][A-Za-z0-9_.@+-]*$")
 
@@ -83,8 +83,10 @@ class FileJobStore(JobStore):
             if not os.path.isdir(self.path):
                 raise ToilUserError(f"cannot create the job store {self.locator}: a file of that name exists")
             if os.listdir(self.path):
-                raise ToilUserError(f"cannot create the job store {self.locator}: the directory exists, is not "
-                                    f"empty and holds no job store; choose another path")
+                raise ToilUserError(
+                    f"cannot create the job store {self.locator}: the directory exists, is not "
+                    f"empty and holds no job store; choose another path"
+                )
         try:
             os.makedirs(self.path, mode=0o700, exist_ok=True)
             for sub in _SUBDIRS:
@@ -104,8 +106,10 @@ class FileJobStore(JobStore):
         except ValueError as e:
             raise ToilUserError(f"{path}: the job store's metadata is damaged ({e})") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise ToilUserError(f"{self.locator} is not a job store of this version of toil "
-                                f"(format {meta.get('format') if isinstance(meta, dict) else '?'!r})")
+            raise ToilUserError(
+                f"{self.locator} is not a job store of this version of toil "
+                f"(format {meta.get('format') if isinstance(meta, dict) else '?'!r})"
+            )
         return meta
 
     def write_meta(self, meta: dict[str, Any]) -> None:
@@ -133,9 +137,11 @@ class FileJobStore(JobStore):
                 raise
             raise self.locked_error(self.leader_info()) from None
         self._lock_fd = fd
-        atomic_write(os.path.join(self.path, "leader.json"),
-                     json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                 "started": time.time()}).encode(), durable=False)
+        atomic_write(
+            os.path.join(self.path, "leader.json"),
+            json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}).encode(),
+            durable=False,
+        )
 
     def unlock_leader(self) -> None:
         if self._lock_fd is not None:
@@ -162,7 +168,7 @@ class FileJobStore(JobStore):
         except OSError:
             return True
         finally:
-            os.close(fd)      # and with it the probe's own lock
+            os.close(fd)  # and with it the probe's own lock
 
     def leader_lease_fds(self) -> list[int]:
         return [self._lock_fd] if self._lock_fd is not None else []
@@ -192,8 +198,10 @@ class FileJobStore(JobStore):
         with open(path, "rb") as f:
             data = os.pread(f.fileno(), ref.length, ref.offset)
         if len(data) != ref.length:
-            raise JobStoreCorruptError(f"{path}: a job's payload is cut short ({len(data)} of {ref.length} bytes); "
-                                       f"the job store cannot be resumed safely")
+            raise JobStoreCorruptError(
+                f"{path}: a job's payload is cut short ({len(data)} of {ref.length} bytes); "
+                f"the job store cannot be resumed safely"
+            )
         return data
 
     def delete_pack(self, name: str) -> None:
@@ -208,7 +216,7 @@ class FileJobStore(JobStore):
         try:
             view = memoryview(_RETURN_HEADER.pack(_RETURN_MAGIC, len(data), zlib.crc32(data)) + data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
 
@@ -226,8 +234,11 @@ class FileJobStore(JobStore):
             data = raw[size:]
             if magic == _RETURN_MAGIC and length == len(data) and crc == zlib.crc32(data):
                 return data
-        raise JobStoreCorruptError(f"{path}: the return value of job {node_id} is damaged ({len(raw)} bytes, "
-                                   f"truncated or overwritten); the job store cannot be resumed safely")
+        raise JobStoreCorruptError(
+            f"{path}: the return value of job {node_id} is damaged ({len(raw)} bytes, "
+            f"truncated or overwritten); the job store cannot be resumed safely"
+        )
+
     @retried
     def write_result(self, token: str, data: bytes) -> None:
         # Not fsynced: the leader journals what it reads, and a lost result only means a re-run.
@@ -258,7 +269,7 @@ class FileJobStore(JobStore):
     def write_message(self, name: str, data: bytes) -> None:
         path = self._message_path(name)
         try:
-            atomic_write(path, data, durable=False)     # a lost message is a lost job: re-issued
+            atomic_write(path, data, durable=False)  # a lost message is a lost job: re-issued
         except FileNotFoundError:
             os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
             atomic_write(path, data, durable=False)
@@ -362,7 +373,7 @@ class FileJobStore(JobStore):
                 return
             except OSError:
                 pass
-        shutil.copyfile(real, local_path)     # a private copy, whatever the umask: 0600, or 0700 if executable
+        shutil.copyfile(real, local_path)  # a private copy, whatever the umask: 0600, or 0700 if executable
         os.chmod(local_path, 0o700 if os.stat(real).st_mode & 0o100 else 0o600)
 
     @contextmanager
@@ -371,7 +382,7 @@ class FileJobStore(JobStore):
         try:
             f = open(path, "rb")
         except FileNotFoundError:
-            self._source(file_id)     # a linked import whose source is gone: say so
+            self._source(file_id)  # a linked import whose source is gone: say so
             raise NoSuchFileException(file_id) from None
         with f:
             yield f
@@ -408,8 +419,9 @@ class FileJobStore(JobStore):
 
     # The base class's import and export (through the URL handlers), retried like every file system call here.
     @retried
-    def import_file(self, src_uri: str, shared_file_name: str | None = None,
-                    symlink: bool = False) -> tuple[str, int, bool] | None:
+    def import_file(
+        self, src_uri: str, shared_file_name: str | None = None, symlink: bool = False
+    ) -> tuple[str, int, bool] | None:
         return super().import_file(src_uri, shared_file_name, symlink)
 
     @retried
@@ -422,7 +434,7 @@ class FileJobStore(JobStore):
 
     def local_area(self, name: str) -> str | None:
         path = self._p("areas", name)
-        os.makedirs(self._p("areas"), mode=0o700, exist_ok=True)    # makedirs makes parents with the umask's mode
+        os.makedirs(self._p("areas"), mode=0o700, exist_ok=True)  # makedirs makes parents with the umask's mode
         os.makedirs(path, mode=0o700, exist_ok=True)
         return path
 
@@ -495,13 +507,15 @@ def _flock_taken(path: str, operation: int) -> bool:
     except BlockingIOError:
         return True
     finally:
-        os.close(fd)      # and with it the probe's own lock
+        os.close(fd)  # and with it the probe's own lock
 
 
 def normalize_path(rest: str) -> str:
     """A file: locator's path made absolute (workers may run in another directory), within Linux's limits."""
     path = os.path.abspath(os.path.expanduser(rest))
     if len(path) >= MAX_PATH or path.count("/") > MAX_DEPTH:
-        raise ToilUserError(f"the job store path is too long ({len(path)} characters, {path.count('/')} "
-                            f"levels; at most {MAX_PATH - 1} and {MAX_DEPTH}): {path[:80]}...")
+        raise ToilUserError(
+            f"the job store path is too long ({len(path)} characters, {path.count('/')} "
+            f"levels; at most {MAX_PATH - 1} and {MAX_DEPTH}): {path[:80]}..."
+        )
     return path
