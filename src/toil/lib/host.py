@@ -31,3 +31,14 @@ def physical_disk(directory: str) -> int:
 def which(cmd: str, mode: int = os.F_OK | os.X_OK, path: str | None = None) -> str | None:
     """The path of an executable named ``cmd`` on PATH (or ``path``), or None."""
     return shutil.which(cmd, mode=mode, path=path)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this machine with this id exists (one of another user's counts)."""
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True

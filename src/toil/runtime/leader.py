@@ -147,7 +147,7 @@ class Leader:
             result_files = []
             for c in completions:
                 records.extend(self._collect(c))
-                if "result" not in c.extra:
+                if c.result is None:
                     result_files.append(c.token)  # the worker left its result in the job store
             records.extend(self._poll_services())
             self._commit(records)
@@ -292,7 +292,7 @@ class Leader:
         if issued is None:
             return []
         self.services_starting.pop(issued.node_id, None)
-        raw = c.extra.get("result") or self.job_store.read_result(c.token)
+        raw = c.result or self.job_store.read_result(c.token)
         result = _parse_result(raw)
         records = self._records_from_result(result)
         failed = result.failed if result else None

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from typing import Any, Iterable, Literal, TypedDict
+from typing import Iterable, Literal, TypedDict
 
 from toil.compiler.ir import KIND_NOOP, KIND_SERVICE, NodeSpec, Resources, RunRecord
 from toil.exceptions import JobStoreCorruptError
@@ -100,6 +100,17 @@ class NodeJson(TypedDict):
     ps: str | None  # parent_service
     sd: bool  # started
     m: int | None  # memory
+
+
+class StateJson(TypedDict):
+    """The whole state in a snapshot (``WorkflowState.to_json``, the journal snapshot's ``state``)."""
+
+    root: str | None
+    root_done: bool
+    done: int  # done_count
+    failed: dict[str, str]  # permanently failed node id -> label
+    ready: list[str]  # ready node ids, in order (issued nodes last: they are saved as ready)
+    nodes: list[NodeJson]
 
 
 class Node:
@@ -601,7 +612,7 @@ class WorkflowState:
         }
 
     # ------------------------------------------------------------------ snapshots
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> StateJson:
         ready = list(dict.fromkeys(i for i in self._ready if i in self.nodes and self.nodes[i].status == READY))
         ready += [i for i, n in self.nodes.items() if n.status == ISSUED]
         return {
@@ -614,7 +625,7 @@ class WorkflowState:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], default_retries: int) -> "WorkflowState":
+    def from_json(cls, data: StateJson, default_retries: int) -> "WorkflowState":
         st = cls(default_retries)
         st.root, st.root_done, st.done_count = data["root"], data["root_done"], data["done"]
         st.failed = dict(data["failed"])

@@ -19,7 +19,8 @@ import shutil
 import signal
 import threading
 import time
-from typing import Any, Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Callable, TypeAlias
 
 from toil.compiler.ir import IR_VERSION, NodeSpec
 from toil.exceptions import (
@@ -29,10 +30,15 @@ from toil.exceptions import (
     ToilUserError,
     WorkflowInterrupted,
 )
+from toil.lib.host import pid_alive
 from toil.runtime.bulk import paused_gc
 from toil.runtime.config import Config
 from toil.runtime.jobstores import JobStore, open_job_store
 from toil.runtime.scheduling import WorkflowState
+
+if TYPE_CHECKING:
+    from toil.runtime.batch.base import BatchSystem
+    from toil.runtime.worker.realtime import RealtimeServer
 
 log = logging.getLogger("toil.common")
 
@@ -53,7 +59,7 @@ class Workflow:
         self.succeeded = False
         self.workflow_dir: str | None = None
         self._locked = False
-        self._realtime: Any = None
+        self._realtime: RealtimeServer | None = None
         # How the front end reads the root's return value (start and restart return it); None: no value
         self.root_reader: RootReader | None = None
 
@@ -202,7 +208,7 @@ class Workflow:
         )
         return state
 
-    def _run(self, state: WorkflowState, batch: Any) -> Any:
+    def _run(self, state: WorkflowState, batch: BatchSystem) -> Any:
         from toil.runtime.leader import Leader
 
         leader = Leader(self.job_store, self.config, state, batch, self.job_store.journal())
@@ -225,8 +231,9 @@ class Workflow:
     def _root_value(self, state: WorkflowState) -> Any:
         return self.root_reader(self.job_store, state.root) if self.root_reader is not None else None
 
-    def _start_batch(self) -> Any:
-        from toil.runtime.batch import BatchContext, batch_system_class, new_batch_system
+    def _start_batch(self) -> BatchSystem:
+        from toil.runtime.batch import batch_system_class, new_batch_system
+        from toil.runtime.batch.base import BatchContext
 
         self._wait_for_previous_workers()
         cls = batch_system_class(self.config.batchSystem)
@@ -244,7 +251,7 @@ class Workflow:
             self._realtime.start()
         return batch
 
-    def _stop_batch(self, batch: Any) -> None:
+    def _stop_batch(self, batch: BatchSystem) -> None:
         batch.shutdown()
         if self._realtime is not None:
             self._realtime.stop()
@@ -270,7 +277,7 @@ class Workflow:
         for name in os.listdir(directory):
             if name.startswith("deferred-") and name.endswith(".pkl"):
                 pid = int(name[len("deferred-") : -len(".pkl")])
-                if not _pid_alive(pid):
+                if not pid_alive(pid):
                     run_orphaned(directory, pid)
 
     # ------------------------------------------------------------------ files
@@ -315,6 +322,10 @@ class Workflow:
             raise ToilUserError(f"cannot export to {dst_uri}: {e.strerror or e}") from None
 
 
+# What signal.signal takes and returns: a function, SIG_DFL or SIG_IGN (ints), or None (not set from Python).
+_SignalHandler: TypeAlias = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
+
+
 class _stop_on_signals:
     """Turn SIGINT/SIGTERM into WorkflowInterrupted, so jobs are killed and the job store kept."""
 
@@ -322,7 +333,7 @@ class _stop_on_signals:
 
     def __init__(self, locator: str) -> None:
         self.locator = locator
-        self.saved: dict[int, Any] = {}
+        self.saved: dict[int, _SignalHandler] = {}
 
     def __enter__(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -330,7 +341,7 @@ class _stop_on_signals:
         for sig in self.SIGNALS:
             self.saved[sig] = signal.signal(sig, self._handle)
 
-    def _handle(self, signum: int, frame: Any) -> None:
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
         raise WorkflowInterrupted(
             f"stopped by {signal.Signals(signum).name}: running jobs were killed and the job "
             f"store {self.locator} is kept; rerun with --restart to continue"
@@ -347,13 +358,3 @@ def _main_script() -> str | None:
 
     path = getattr(sys.modules.get("__main__"), "__file__", None)
     return os.path.abspath(path) if path and path.endswith(".py") else None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True

@@ -71,7 +71,7 @@ class FakeBatchSystem(BatchSystem):
         if outcome.hold:
             self.held[job.token] = job
             return
-        extra = {"result": json.dumps(outcome.result.to_json()).encode()} if outcome.result is not None else {}
+        result = json.dumps(outcome.result.to_json()).encode() if outcome.result is not None else None
         self._done.append(
             Completion(
                 job.token,
@@ -80,7 +80,7 @@ class FakeBatchSystem(BatchSystem):
                 oom=outcome.oom,
                 killed=outcome.killed,
                 reason="the fake said so" if outcome.exit_code else "",
-                extra=extra,
+                result=result,
             )
         )
 

@@ -133,7 +133,7 @@ def test_a_damaged_result_counts_as_a_died_process_and_is_retried(tmp_path):
     def issue(job):
         original_issue(job)
         if job.token == "root.0":  # what a worker killed while writing leaves: half a JSON document
-            run.batch._done[-1].extra["result"] = b'{"token": "root.0", "ru'
+            run.batch._done[-1].result = b'{"token": "root.0", "ru'
 
     run.batch.issue = issue
     run.leader().run()

@@ -20,17 +20,21 @@ from __future__ import annotations
 import logging
 import math
 import os
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence, TypeGuard
 
 from cwltool.context import RuntimeContext
-from cwltool.process import shortname
+from cwltool.process import Process, shortname
 
 from toil.compiler.cwl.loading import step_name
 from toil.compiler.cwl.steps import sources_of
 from toil.compiler.dag import SubDag, json_node
-from toil.compiler.ir import Resources
+from toil.compiler.ir import NodeSpec, Resources
 from toil.compiler.values import iter_refs, ref
 from toil.runtime.config import Config
+
+if TYPE_CHECKING:
+    from cwltool.builder import Builder
+    from cwltool.workflow import Workflow, WorkflowStep
 
 log = logging.getLogger("toil.cwl")
 
@@ -46,15 +50,16 @@ CUDA_HINT = "http://commonwl.org/cwltool#CUDARequirement"
 _clamp_warned: set[str] = set()
 
 
-def is_tool(process: Any) -> bool:
+def is_tool(process: Process) -> bool:
     return process.tool.get("class") in ("CommandLineTool", "ExpressionTool", "Operation")
 
 
-def is_workflow(process: Any) -> bool:
-    return process.tool.get("class") == "Workflow"
+def is_workflow(process: Process) -> TypeGuard[Workflow]:
+    """Whether the process is a workflow (cwltool's tool factory makes a ``Workflow`` of every one)."""
+    return bool(process.tool.get("class") == "Workflow")
 
 
-def has_dynamic_resources(process: Any) -> bool:
+def has_dynamic_resources(process: Process) -> bool:
     """Whether the process's resource requirement has expressions (known only with its inputs)."""
     for name in ("ResourceRequirement", CUDA_HINT):
         req, _ = process.get_requirement(name)
@@ -64,13 +69,15 @@ def has_dynamic_resources(process: Any) -> bool:
     return False
 
 
-def resources_of(process: Any, config: Config, builder: Any = None) -> Resources:
+def resources_of(process: Process, config: Config, builder: Builder | None = None) -> Resources:
     """A tool's IR resources from its requirements (cwltool's defaults where unset)."""
     if process.tool.get("class") == "ExpressionTool":
         return EXPRESSION
     if process.tool.get("class") != "CommandLineTool":
         return LIGHT
-    request = process.evalResources(builder, RuntimeContext())
+    # cwltool reads the builder only to evaluate expressions, which a requirement evaluated without one has not
+    # (has_dynamic_resources); its annotation asks for a Builder all the same.
+    request = process.evalResources(builder, RuntimeContext())  # type: ignore[arg-type]
     cores = float(request["cores"])
     memory = int(math.ceil(float(request["ram"]))) * MIB
     disk = int(math.ceil(float(request["tmpdirSize"]) + float(request["outdirSize"]))) * MIB
@@ -84,7 +91,7 @@ def resources_of(process: Any, config: Config, builder: Any = None) -> Resources
     )
 
 
-def resource_builder(process: Any, job: dict[str, Any], runtime: Any) -> Any:
+def resource_builder(process: Process, job: dict[str, Any], runtime: RuntimeContext) -> Builder:
     """cwltool's Builder for a tool on a job order, to evaluate its resource requirement.
 
     The job's own run makes its directories; this evaluation must not (cwltool would create an
@@ -98,7 +105,7 @@ def resource_builder(process: Any, job: dict[str, Any], runtime: Any) -> Any:
     return process._init_job(copy.deepcopy(job), context)
 
 
-def _preemptible(process: Any, config: Config) -> bool:
+def _preemptible(process: Process, config: Config) -> bool:
     req, _ = process.get_requirement(PREEMPTIBLE_HINT)
     if req is not None and "usePreemptible" in req:
         return bool(req["usePreemptible"])
@@ -115,7 +122,7 @@ def _clamped(res: Resources, config: Config, name: str) -> Resources:
     return capped
 
 
-def _names(process: Any, label: str) -> tuple[str, str]:
+def _names(process: Process, label: str) -> tuple[str, str]:
     """(stats name, display name) of a node running ``process``."""
     pid = str(process.tool.get("id", ""))
     if "#" in pid:
@@ -128,8 +135,14 @@ def _names(process: Any, label: str) -> tuple[str, str]:
 
 
 def run_node(
-    doc: str, path: Sequence[str], process: Any, job: dict[str, Any], config: Any, label: str = "", builder: Any = None
-) -> Any:
+    doc: str,
+    path: Sequence[str],
+    process: Process,
+    job: dict[str, Any],
+    config: Config,
+    label: str = "",
+    builder: Builder | None = None,
+) -> NodeSpec:
     """A node running ``process`` on a known job order; exact resources when it is a tool."""
     resources = resources_of(process, config, builder) if is_tool(process) else LIGHT
     name, display = _names(process, label)
@@ -139,7 +152,7 @@ def run_node(
 
 
 def compile_workflow(
-    doc: str, path: Sequence[str], workflow: Any, inputs: dict[str, Any], config: Any
+    doc: str, path: Sequence[str], workflow: Workflow, inputs: dict[str, Any], config: Config
 ) -> tuple[SubDag, dict[str, Any]]:
     """The workflow's steps as a sub-DAG on known inputs; returns it and the reference to its outputs."""
     dag = SubDag()
@@ -168,7 +181,7 @@ def compile_workflow(
     return dag, ref(outputs.id)
 
 
-def _step_node(doc: str, path: list[str], step: Any, config: Any) -> Any:
+def _step_node(doc: str, path: list[str], step: WorkflowStep, config: Config) -> NodeSpec:
     """The node of one step; its sources are filled in once every step has its node."""
     embedded = step.embedded_tool
     inline = is_tool(embedded) and "scatter" not in step.tool and not has_dynamic_resources(embedded)

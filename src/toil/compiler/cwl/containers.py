@@ -21,13 +21,20 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, MutableMapping, TypeVar
 
+from cwl_utils.types import CWLObjectType
+from cwltool.context import RuntimeContext
 from cwltool.docker import DockerCommandLineJob, PodmanCommandLineJob
 from cwltool.errors import UnsupportedRequirement, WorkflowException
 from cwltool.singularity import SingularityCommandLineJob
 
 from toil.runtime.worker import containers
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from cwltool.process import Process
 
 log = logging.getLogger("toil.cwl")
 
@@ -40,7 +47,12 @@ class _NodeAwareJob:
     engine = "docker"
 
     def get_from_requirements(
-        self, r: Any, pull_image: bool, force_pull: bool, tmp_outdir_prefix: str, image_base_path: str | None = None
+        self,
+        r: CWLObjectType,
+        pull_image: bool,
+        force_pull: bool,
+        tmp_outdir_prefix: str,
+        image_base_path: str | None = None,
     ) -> str | None:
         image = str(
             r.get("dockerImageId")
@@ -75,12 +87,14 @@ class _NodeAwareJob:
         return str(found)
 
     def docker_monitor(
-        self, cidfile: str, tmpdir_prefix: str, cleanup_cidfile: bool, docker_exe: str, process: Any
+        self, cidfile: str, tmpdir_prefix: str, cleanup_cidfile: bool, docker_exe: str, process: subprocess.Popen[str]
     ) -> None:
         """Nothing: cwltool's monitor sleeps a second before its first look and then streams `docker stats`
         to log the container's peak memory, so every container job took a second at least."""
 
-    def create_runtime(self, env: Any, runtime_context: Any) -> tuple[list[str], str | None]:
+    def create_runtime(
+        self, env: MutableMapping[str, str], runtime_context: RuntimeContext
+    ) -> tuple[list[str], str | None]:
         runtime, cidfile = super().create_runtime(env, runtime_context)  # type: ignore[misc]
         drop = {"--rm"}
         if self.engine == "podman" and os.geteuid() == 0:
@@ -102,14 +116,17 @@ class NodeSingularityJob(_NodeAwareJob, SingularityCommandLineJob):
     engine = "singularity"
 
 
-_NODE_AWARE = {
+_NODE_AWARE: dict[type, type] = {  # cwltool's container job class -> its node-aware subclass
     DockerCommandLineJob: NodeDockerJob,
     PodmanCommandLineJob: NodePodmanJob,
     SingularityCommandLineJob: NodeSingularityJob,
 }
 
 
-def node_aware(cwl_job: Any) -> Any:
+_Job = TypeVar("_Job")
+
+
+def node_aware(cwl_job: _Job) -> _Job:
     """The job cwltool built, run by the node-aware class of its engine (same state, one more behaviour)."""
     cls = _NODE_AWARE.get(type(cwl_job))
     if cls is not None:
@@ -117,7 +134,7 @@ def node_aware(cwl_job: Any) -> Any:
     return cwl_job
 
 
-def choose_engine(runtime_context: Any, tools: list[Any]) -> str | None:
+def choose_engine(runtime_context: RuntimeContext, tools: list[Process]) -> str | None:
     """Settle the engine of a run before it starts (workers inherit the settings).
 
     cwltool's flags choose (``--podman``, ``--singularity``, ``--user-space-docker-cmd``,
@@ -157,14 +174,14 @@ def choose_engine(runtime_context: Any, tools: list[Any]) -> str | None:
     return engine
 
 
-def _names_container(tool: Any, required_only: bool = False) -> bool:
+def _names_container(tool: Process, required_only: bool = False) -> bool:
     reqs = list(getattr(tool, "requirements", []))
     if not required_only:
         reqs += list(getattr(tool, "hints", []))
     return any(isinstance(r, dict) and r.get("class") == DOCKER_REQUIREMENT for r in reqs)
 
 
-def _tool_name(tool: Any) -> str:
+def _tool_name(tool: Process) -> str:
     return str(tool.tool.get("id", "a tool")).rsplit("/", 1)[-1]
 
 

@@ -9,12 +9,14 @@ each read back by its job-store ID (in place where the store is local).
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import shutil
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cwltool.command_line_tool import CommandLineTool
 from cwltool.context import RuntimeContext
 from cwltool.errors import UnsupportedRequirement, WorkflowException
 from cwltool.executors import JobExecutor
@@ -30,7 +32,13 @@ from toil.compiler.cwl.runner import USER_OUTDIRS, CWLUnsupported
 from toil.compiler.dag import SubDag
 from toil.compiler.values import ReturnReader, ref
 from toil.exceptions import FailedJobsException
+from toil.runtime.config import Config
 from toil.runtime.driver import config_from_options, run_workflow
+
+if TYPE_CHECKING:
+    from toil.compiler.ir import NodeSpec
+    from toil.runtime.jobstores import JobStore
+    from toil.runtime.workflow import Workflow
 
 log = logging.getLogger("toil.cwl")
 
@@ -41,7 +49,7 @@ CWL_REQUIREMENTS = "https://w3id.org/cwl/cwl#requirements"
 class ToilCWLExecutor(JobExecutor):
     """Runs a loaded CWL process as a workflow of the project's runtime."""
 
-    def __init__(self, options: Any) -> None:
+    def __init__(self, options: argparse.Namespace) -> None:
         super().__init__()
         self.options = options
 
@@ -72,12 +80,12 @@ class ToilCWLExecutor(JobExecutor):
         final_outdir = os.path.abspath(runtime_context.outdir) if isinstance(runtime_context.outdir, str) else None
         keep_store = config.clean in ("never", "onError") or config.stats
 
-        def build(workflow: Any) -> tuple[list[Any], str]:
+        def build(workflow: Workflow) -> tuple[list[NodeSpec], str]:
             dag, output = _compile_root(process, dict(job_order_object), config, runtime_context)
             record["output"] = output
             return dag.as_graph(_name(process))
 
-        def read_output(workflow: Any, rec: dict[str, Any]) -> Any:
+        def read_output(workflow: Workflow, rec: dict[str, Any]) -> Any:
             out = ReturnReader.of(workflow.job_store).resolve(rec["output"])
             area = workflow.job_store.local_area(AREA)
             action = "copy" if keep_store or runtime_context.move_outputs == "copy" else runtime_context.move_outputs
@@ -97,8 +105,8 @@ class ToilCWLExecutor(JobExecutor):
 
 
 def _compile_root(
-    process: Process, job_order: dict[str, Any], config: Any, runtime_context: RuntimeContext
-) -> tuple[SubDag, Any]:
+    process: Process, job_order: dict[str, Any], config: Config, runtime_context: RuntimeContext
+) -> tuple[SubDag, dict[str, Any]]:
     """The root graph: a workflow's steps, or one node running a lone tool."""
     job_order.pop("id", None)
     context = runtime_context.copy()
@@ -117,7 +125,12 @@ def _compile_root(
 
 
 def _export_outputs(
-    out: Any, job_store: Any, area: str | None, final_outdir: str | None, action: str, runtime_context: RuntimeContext
+    out: Any,
+    job_store: JobStore,
+    area: str | None,
+    final_outdir: str | None,
+    action: str,
+    runtime_context: RuntimeContext,
 ) -> Any:
     """The final outputs read back from the job store by ID and relocated to --outdir (cwltool's relocateOutputs).
 
@@ -188,7 +201,7 @@ def _name(process: Process) -> str:
     return pid.rsplit("/", 1)[-1]
 
 
-def _given(options: Any, dest: str) -> bool:
+def _given(options: argparse.Namespace, dest: str) -> bool:
     """Whether an option differs from its default (the options table cannot tell 'given' from 'default')."""
     from toil.options.common import defaults
 
@@ -231,12 +244,13 @@ def _refuse_abstract_operations(process: Process, runtime_context: RuntimeContex
 def _check_supported(process: Process, runtime_context: RuntimeContext) -> None:
     """Fail before anything runs if a tool needs what this run cannot give (exit code 33)."""
     for tool in _tools(process):
-        if tool.tool.get("class") == "CommandLineTool":
+        if isinstance(tool, CommandLineTool):  # what cwltool makes of a tool of class CommandLineTool
             tool.make_job_runner(runtime_context)
 
 
-def _tools(process: Any) -> list[Any]:
-    found, stack = [], [process]
+def _tools(process: Process) -> list[Process]:
+    found: list[Process] = []
+    stack = [process]
     while stack:
         p = stack.pop()
         if is_workflow(p):

@@ -19,11 +19,14 @@ as before. Literals (``_:`` locations, ``contents``), URLs, ``listing`` and
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from schema_salad.ref_resolver import file_uri, uri_file_path
 
 from toil.compiler.files import Store, group_key, is_stored, within
+
+if TYPE_CHECKING:
+    from toil.runtime.jobstores import JobStore
 
 AREA = "cwl"  # the job store's local area for this front end (see ``worker_runtime_context``)
 
@@ -31,7 +34,7 @@ AREA = "cwl"  # the job store's local area for this front end (see ``worker_runt
 class Files:
     """One node's view of the CWL data plane: ``localize`` before cwltool reads values, ``store_all`` after."""
 
-    def __init__(self, job_store: Any, workdir: str, owner: str, link: str | None = None) -> None:
+    def __init__(self, job_store: JobStore, workdir: str, owner: str, link: str | None = None) -> None:
         local = job_store.local_area(AREA) is not None
         self.store = Store(job_store, in_place=local, transient=[workdir])
         self.base = os.path.join(workdir, "inputs")
@@ -113,7 +116,7 @@ def _local_path(location: Any) -> str | None:
     return location if location.startswith("/") else None
 
 
-def _map_objects(value: Any, fn: Any) -> Any:
+def _map_objects(value: Any, fn: Callable[[dict[str, Any]], Any]) -> Any:
     """A copy of a JSON value with every File/Directory object replaced by ``fn(object)``."""
     if isinstance(value, dict):
         if value.get("class") in ("File", "Directory"):

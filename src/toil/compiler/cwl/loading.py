@@ -14,13 +14,20 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from toil.exceptions import ToilUserError
 
+if TYPE_CHECKING:
+    import argparse
+
+    from cwltool.context import RuntimeContext
+    from cwltool.process import Process
+    from cwltool.workflow import Workflow, WorkflowStep
+
 log = logging.getLogger("toil.cwl")
 
-_roots: dict[str, Any] = {}  # document key -> root cwltool Process
+_roots: dict[str, Process] = {}  # document key -> root cwltool Process
 _runtime: dict[str, dict[str, Any]] = {}  # document key -> RuntimeContext settings
 
 # Settings of cwltool's LoadingContext that change what a load makes.
@@ -36,7 +43,7 @@ LOADING_KEYS = (
 )
 
 
-def register(key: str, root: Any, runtime_settings: dict[str, Any]) -> None:
+def register(key: str, root: Process, runtime_settings: dict[str, Any]) -> None:
     """Make the loaded root process available to jobs of this workflow (call before the batch system starts)."""
     _roots[key] = root
     _runtime[key] = runtime_settings
@@ -46,13 +53,16 @@ def is_loaded(key: str) -> bool:
     return key in _roots
 
 
-def step_name(step: Any) -> str:
+def step_name(step: WorkflowStep) -> str:
     """The name that addresses a step within its workflow."""
     return str(step.tool["id"]).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
 
-def step_of(workflow: Any, name: str) -> Any:
-    for step in workflow.steps:
+def step_of(workflow: Process, name: str) -> WorkflowStep:
+    """The step ``name`` of a workflow (a process that is not one has none)."""
+    from cwltool.workflow import Workflow
+
+    for step in workflow.steps if isinstance(workflow, Workflow) else ():
         if step_name(step) == name:
             return step
     raise ToilUserError(
@@ -61,7 +71,7 @@ def step_of(workflow: Any, name: str) -> Any:
     )
 
 
-def process_at(key: str, path: Sequence[str]) -> Any:
+def process_at(key: str, path: Sequence[str]) -> Process:
     """The process at ``path`` (step names from the root; [] is the root itself)."""
     root = _roots.get(key)
     if root is None:
@@ -72,11 +82,24 @@ def process_at(key: str, path: Sequence[str]) -> Any:
     return process
 
 
+def workflow_at(key: str, path: Sequence[str]) -> Workflow:
+    """The workflow at ``path`` (a step's or outputs node's: what it names is a workflow)."""
+    from cwltool.workflow import Workflow
+
+    process = process_at(key, path)
+    if not isinstance(process, Workflow):
+        raise ToilUserError(
+            f"the process {process.tool.get('id')} is not a workflow: was the document changed since the workflow "
+            f"started?"
+        )
+    return process
+
+
 def runtime_settings(key: str) -> dict[str, Any]:
     return _runtime.get(key, {})
 
 
-def settings_of(context: Any) -> dict[str, Any]:
+def settings_of(context: RuntimeContext) -> dict[str, Any]:
     """The JSON-able settings of a cwltool context (what a worker on another machine can rebuild)."""
     settings: dict[str, Any] = {}
     for name, value in vars(context).items():
@@ -87,7 +110,7 @@ def settings_of(context: Any) -> dict[str, Any]:
     return settings
 
 
-def load_again(key: str, record: dict[str, Any] | None) -> Any:
+def load_again(key: str, record: dict[str, Any] | None) -> Process:
     """Load the document in a worker that did not inherit it, from the front end's record."""
     from cwltool.context import LoadingContext, RuntimeContext
     from cwltool.load_tool import load_tool
@@ -107,13 +130,12 @@ def load_again(key: str, record: dict[str, Any] | None) -> Any:
     return root
 
 
-def record_for(uri: str, loading_context: Any, runtime: dict[str, Any], job_requirements: list[Any]) -> dict[str, Any]:
-    """What a worker elsewhere needs to load the document the same way."""
-    loading = {
-        k: getattr(loading_context, k)
-        for k in LOADING_KEYS
-        if isinstance(getattr(loading_context, k, None), (bool, str, int))
-    }
+def record_for(
+    uri: str, options: argparse.Namespace, runtime: dict[str, Any], job_requirements: list[Any]
+) -> dict[str, Any]:
+    """What a worker elsewhere needs to load the document the same way (``options``: cwltool's, which name the
+    loading settings as its LoadingContext does)."""
+    loading = {k: getattr(options, k) for k in LOADING_KEYS if isinstance(getattr(options, k, None), (bool, str, int))}
     return {
         "uri": uri,
         "loading": loading,

@@ -14,8 +14,9 @@ import json
 import logging
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cwl_utils.types import CWLObjectType
 from cwltool.context import RuntimeContext
 from cwltool.errors import UnsupportedRequirement, WorkflowException
 from cwltool.mutation import MutationManager
@@ -29,11 +30,15 @@ from toil.compiler.cwl.compile import compile_workflow, is_workflow, resource_bu
 from toil.compiler.cwl.containers import check_engine_error, node_aware
 from toil.compiler.cwl.files import AREA, Files
 from toil.compiler.dag import SubDag
-from toil.compiler.ir import RunRecord
+from toil.compiler.ir import NodeSpec, RunRecord
 from toil.compiler.values import ReturnReader, dumps, ref
 from toil.exceptions import ToilUserError
 from toil.runtime.jobstores.file.fsutil import make_private, private_files
 from toil.runtime.worker.attempt import RunContext, RunOutcome, keep_child_between_jobs
+
+if TYPE_CHECKING:
+    from cwltool.process import Process
+    from cwltool.workflow import Workflow, WorkflowStep
 
 log = logging.getLogger("toil.cwl")
 
@@ -134,7 +139,7 @@ def _run_step(
 ) -> tuple[Any, SubDag | None]:
     extra = ctx.spec.extra
     doc, path = extra["doc"], extra["path"]
-    workflow = loading.process_at(doc, path[:-1])
+    workflow = loading.workflow_at(doc, path[:-1])
     step = loading.step_of(workflow, path[-1])
     steps.check_value_from(workflow, step)
     io = steps.gather(workflow, step.tool["inputs"], reader.resolve(extra["env"]), "source", frag_only=False)
@@ -155,7 +160,7 @@ def _run_step(
 
 
 def _post_scatter_eval(
-    workflow: Any, step: Any, io: dict[str, Any], runtime: RuntimeContext, files: Files
+    workflow: Workflow, step: WorkflowStep, io: dict[str, Any], runtime: RuntimeContext, files: Files
 ) -> dict[str, Any] | None:
     """steps.post_scatter_eval on stored values: the files are read here only when an input's expression or
     loadContents needs them, and the result is stored again (a run node may run elsewhere)."""
@@ -168,8 +173,8 @@ def _post_scatter_eval(
 def _expand_scatter(
     ctx: RunContext,
     runtime: RuntimeContext,
-    workflow: Any,
-    step: Any,
+    workflow: Workflow,
+    step: WorkflowStep,
     io: dict[str, Any],
     out_keys: list[str],
     files: Files,
@@ -199,12 +204,12 @@ def _expand_scatter(
 def _run_node_for(
     ctx: RunContext,
     path: list[str],
-    process: Any,
+    process: Process,
     job: dict[str, Any],
     runtime: RuntimeContext,
     files: Files,
     label: str = "",
-) -> Any:
+) -> NodeSpec:
     """A run node with the resources the process asks for on this job order (which stays in stored form)."""
     builder = None
     if not is_workflow(process) and process.tool.get("class") == "CommandLineTool":
@@ -212,8 +217,9 @@ def _run_node_for(
     return run_node(ctx.spec.extra["doc"], path, process, job, ctx.config, label or ctx.spec.display, builder)
 
 
-def _copy(value: Any) -> Any:
-    return json.loads(json.dumps(value))
+def _copy(value: CWLObjectType) -> dict[str, Any]:
+    copied: dict[str, Any] = json.loads(json.dumps(value))
+    return copied
 
 
 def _run_process(
@@ -230,12 +236,12 @@ def _run_process(
 
 def _collect_outputs(ctx: RunContext, reader: ReturnReader) -> Any:
     extra = ctx.spec.extra
-    workflow = loading.process_at(extra["doc"], extra["path"])
+    workflow = loading.workflow_at(extra["doc"], extra["path"])
     env = reader.resolve(extra["env"])
     return steps.gather(workflow, workflow.tool["outputs"], env, "outputSource", frag_only=True, incomplete=True)
 
 
-def _step_outputs(step: Any, outputs: dict[str, Any]) -> dict[str, Any]:
+def _step_outputs(step: WorkflowStep, outputs: dict[str, Any]) -> dict[str, Any]:
     result = {}
     for out in step.tool["outputs"]:
         key = shortname(out["id"])
@@ -245,15 +251,15 @@ def _step_outputs(step: Any, outputs: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def run_tool(process: Any, job: dict[str, Any], runtime: RuntimeContext, files: Files) -> dict[str, Any]:
+def run_tool(process: Process, job: dict[str, Any], runtime: RuntimeContext, files: Files) -> dict[str, Any]:
     """Run a CommandLineTool or ExpressionTool with cwltool's job classes; return its output object.
 
     The job order's stored files are read into this worker first; the outputs are local paths.
     """
     job = files.localize(job)
-    results: list[tuple[Any, str]] = []
+    results: list[tuple[CWLObjectType | None, str]] = []
 
-    def collect(out: Any, status: str) -> None:
+    def collect(out: CWLObjectType | None, status: str) -> None:
         results.append((out, status))
 
     outdirs, given, staged = [], [job], []
@@ -267,13 +273,14 @@ def run_tool(process: Any, job: dict[str, Any], runtime: RuntimeContext, files: 
             except WorkflowException as e:  # an image that cannot be had: say which, in one line
                 check_engine_error(e)
                 raise
-        if getattr(cwl_job, "outdir", None):
-            make_private(cwl_job.outdir)
-            files.made_in(cwl_job.outdir)
-            outdirs += [os.path.realpath(cwl_job.outdir), os.path.abspath(cwl_job.outdir)]
+        outdir: str | None = getattr(cwl_job, "outdir", None)  # unset (None) for some kinds of job
+        if outdir:
+            make_private(outdir)
+            files.made_in(outdir)
+            outdirs += [os.path.realpath(outdir), os.path.abspath(outdir)]
             if _outdir_log:
                 with open(_outdir_log, "a") as f:
-                    f.write(cwl_job.outdir + "\n")
+                    f.write(outdir + "\n")
         builder = getattr(cwl_job, "builder", None)
         if builder is not None:
             given.append(builder.job)  # with the secondary files and listings cwltool found
@@ -335,7 +342,7 @@ def _local_paths(value: Any, real: bool = True) -> list[str]:
     return found
 
 
-def _staged_paths(cwl_job: Any) -> list[str]:
+def _staged_paths(cwl_job: object) -> list[str]:
     """The local files cwltool staged for a job (inputs, InitialWorkDir entries, the document's own files)."""
     paths = []
     for mapper in (getattr(cwl_job, "pathmapper", None), getattr(cwl_job, "generatemapper", None)):

@@ -16,14 +16,19 @@ import os
 import pickle
 import sys
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
+
+    from schema_salad.ref_resolver import NormDict
 
 log = logging.getLogger("toil.cwl")
 
 STANDARD_VERSIONS = ("v1.0", "v1.1", "v1.2")
 
 
-def _reduce_normdict(d: Any) -> Any:
+def _reduce_normdict(d: NormDict) -> tuple[Any, ...]:
     # schema-salad's NormDict sets its normalising function in __init__, which pickle's default
     # reconstruction skips before filling the dict.
     return (type(d), (d.normalize,), None, None, iter(dict.items(d)))
@@ -38,7 +43,7 @@ def cache_dir() -> str:
     return os.path.join(base, "toil", "cwl-schemas", key)
 
 
-def setup_schemas(args: Any) -> None:
+def setup_schemas(args: argparse.Namespace) -> None:
     """cwltool's schema set-up, then the standard schemas from the cache (parsed and saved on a miss)."""
     import cwltool.main
     from cwltool import process

@@ -8,18 +8,23 @@ the job store instead of cwltool's in-memory workflow state.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from cwl_utils import expression
+from cwl_utils.types import CWLObjectType
 from cwltool.builder import content_limit_respected_read
+from cwltool.context import RuntimeContext
 from cwltool.errors import WorkflowException
 from cwltool.process import shortname
 from cwltool.stdfsaccess import StdFsAccess
 from cwltool.utils import WorkflowStateItem, adjustDirObjs, aslist, get_listing
 from cwltool.workflow_job import object_from_state
 
+if TYPE_CHECKING:
+    from cwltool.workflow import Workflow, WorkflowStep
 
-def source_parameters(workflow: Any) -> dict[str, Any]:
+
+def source_parameters(workflow: Workflow) -> dict[str, Any]:
     """Every value a step or output of the workflow can connect to: workflow inputs and step outputs, by id."""
     params = {inp["id"]: inp for inp in workflow.tool["inputs"]}
     for step in workflow.steps:
@@ -37,7 +42,7 @@ def sources_of(params: list[Any], field: str) -> list[str]:
 
 
 def gather(
-    workflow: Any, params: list[Any], env: dict[str, Any], field: str, frag_only: bool, incomplete: bool = False
+    workflow: Workflow, params: list[Any], env: dict[str, Any], field: str, frag_only: bool, incomplete: bool = False
 ) -> dict[str, Any]:
     """The input (or output) object of ``params`` from resolved source values (cwltool's object_from_state)."""
     known = source_parameters(workflow)
@@ -49,7 +54,7 @@ def gather(
     return dict(obj)
 
 
-def check_value_from(workflow: Any, step: Any) -> None:
+def check_value_from(workflow: Workflow, step: WorkflowStep) -> None:
     if (
         any("valueFrom" in i for i in step.tool["inputs"])
         and not workflow.get_requirement("StepInputExpressionRequirement")[0]
@@ -59,12 +64,14 @@ def check_value_from(workflow: Any, step: Any) -> None:
         )
 
 
-def reads_files(step: Any) -> bool:
+def reads_files(step: WorkflowStep) -> bool:
     """Whether evaluating the step's inputs may read their files (valueFrom expressions, loadContents)."""
     return any("valueFrom" in i or i.get("loadContents") for i in step.tool["inputs"])
 
 
-def post_scatter_eval(workflow: Any, step: Any, io: dict[str, Any], runtime: Any) -> dict[str, Any] | None:
+def post_scatter_eval(
+    workflow: Workflow, step: WorkflowStep, io: dict[str, Any], runtime: RuntimeContext
+) -> dict[str, Any] | None:
     """loadContents, valueFrom and ``when`` on one (scattered) input object; None when ``when`` is false."""
     value_from = {i["id"]: i["valueFrom"] for i in step.tool["inputs"] if "valueFrom" in i}
     load_contents = {i["id"] for i in step.tool["inputs"] if i.get("loadContents")}
@@ -94,7 +101,9 @@ def post_scatter_eval(workflow: Any, step: Any, io: dict[str, Any], runtime: Any
     return evaluated
 
 
-def _evaluate(requirements: Any, runtime: Any, expr: Any, inputs: dict[str, Any], context: Any = None) -> Any:
+def _evaluate(
+    requirements: list[CWLObjectType], runtime: RuntimeContext, expr: Any, inputs: dict[str, Any], context: Any = None
+) -> Any:
     return expression.do_eval(
         expr,
         inputs,
@@ -110,12 +119,12 @@ def _evaluate(requirements: Any, runtime: Any, expr: Any, inputs: dict[str, Any]
     )
 
 
-def tool_job_order(step: Any, io: dict[str, Any]) -> dict[str, Any]:
+def tool_job_order(step: WorkflowStep, io: dict[str, Any]) -> dict[str, Any]:
     """The embedded process's job order from a step's evaluated input object (cwltool's WorkflowStep.job)."""
     return {shortname(i["id"]): io[i["id"]] for i in step.tool["inputs"] if not i.get("not_connected")}
 
 
-def scatter_items(step: Any, io: dict[str, Any]) -> tuple[list[dict[str, Any]], Callable[[list[Any]], Any]]:
+def scatter_items(step: WorkflowStep, io: dict[str, Any]) -> tuple[list[dict[str, Any]], Callable[[list[Any]], Any]]:
     """Split a scatter step's input object; return the items and how to shape the items' outputs."""
     keys = aslist(step.tool["scatter"])
     method = step.tool.get("scatterMethod")
@@ -152,5 +161,5 @@ def _fold(flat: list[Any], dims: list[int]) -> Any:
     return [_fold(flat[i * stride : (i + 1) * stride], dims[1:]) for i in range(dims[0])]
 
 
-def skipped_outputs(step: Any) -> dict[str, Any]:
+def skipped_outputs(step: WorkflowStep) -> dict[str, Any]:
     return {shortname(o["id"]): None for o in step.tool["outputs"]}

@@ -11,13 +11,19 @@ from __future__ import annotations
 import importlib
 import inspect
 from contextvars import ContextVar
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from toil.exceptions import ToilUserError
 from toil.runtime.batch.base import BatchContext, BatchSystem
 
+if TYPE_CHECKING:
+    from toil.runtime.config import Config
+
+# A factory registered at run time: it returns the batch system class, not an instance.
+BatchSystemFactory = Callable[[], type[BatchSystem]]
+
 # name -> "module:class" (built in) or a factory returning the class (registered at run time)
-BATCH_SYSTEMS: dict[str, str | Callable[[], Any]] = {
+BATCH_SYSTEMS: dict[str, str | BatchSystemFactory] = {
     "single_machine": "toil.runtime.batch.local.system:LocalBatchSystem",
     "slurm": "toil.runtime.batch.remote.slurm:SlurmBatchSystem",
     "grid_engine": "toil.runtime.batch.remote.gridengine:GridEngineBatchSystem",
@@ -33,7 +39,7 @@ ALIASES = {
 DEFAULT_BATCH_SYSTEM = "single_machine"
 
 
-def register_batch_system(name: str, factory: Callable[[], Any]) -> None:
+def register_batch_system(name: str, factory: BatchSystemFactory) -> None:
     """Make ``--batchSystem NAME`` run the class ``factory()`` returns (a subclass of the batch system base)."""
     BATCH_SYSTEMS[name] = factory
 
@@ -42,41 +48,44 @@ def batch_system_names() -> list[str]:
     return list(BATCH_SYSTEMS) + list(ALIASES)
 
 
-def batch_system_class(name: str) -> Any:
+def batch_system_class(name: str) -> type[BatchSystem]:
     name = ALIASES.get(name, name)
     if name not in BATCH_SYSTEMS:
         raise ToilUserError(f"unknown batch system {name!r}; choose one of {', '.join(BATCH_SYSTEMS)}")
     entry = BATCH_SYSTEMS[name]
     if not isinstance(entry, str):
         return entry()
-    module, _, cls = entry.partition(":")
-    return getattr(importlib.import_module(module), cls)
+    module, _, name_in_module = entry.partition(":")
+    cls: type[BatchSystem] = getattr(importlib.import_module(module), name_in_module)
+    return cls
 
 
 # The context of the batch system being built Toil's way, for the constructors of Toil's facades to find.
 _BUILDING: ContextVar[BatchContext | None] = ContextVar("toil_batch_context", default=None)
 
 
-def new_batch_system(cls: Any, context: BatchContext) -> Any:
+def new_batch_system(cls: type[BatchSystem], context: BatchContext) -> BatchSystem:
     """An instance of the batch system class ``cls`` for the workflow ``context`` describes."""
     if not _takes_toils_arguments(cls):
         return cls(context)
+    # Its constructor takes Toil's keywords (its signature says so), not the base class's one context.
+    toil_style = cast(Callable[..., BatchSystem], cls)
     token = _BUILDING.set(context)
     try:
         c = context.config
-        return cls(config=c, maxCores=c.maxCores, maxMemory=c.maxMemory, maxDisk=c.maxDisk)
+        return toil_style(config=c, maxCores=c.maxCores, maxMemory=c.maxMemory, maxDisk=c.maxDisk)
     finally:
         _BUILDING.reset(token)
 
 
-def _takes_toils_arguments(cls: Any) -> bool:
+def _takes_toils_arguments(cls: type[BatchSystem]) -> bool:
     try:
         return "maxCores" in inspect.signature(cls).parameters
     except (TypeError, ValueError):
         return False
 
 
-def context_for(first: Any) -> BatchContext:
+def context_for(first: BatchContext | Config) -> BatchContext:
     """The context a facade's constructor was given: its first argument, or, when it was called Toil's way
     (``config, maxCores, maxMemory, maxDisk``), the one of the workflow whose batch system is being built."""
     if isinstance(first, BatchContext):
@@ -95,7 +104,7 @@ class ToilConstructor(BatchSystem):
 
     def __init__(
         self,
-        config: Any,
+        config: BatchContext | Config,
         maxCores: float | None = None,
         maxMemory: int | None = None,  # noqa: N803
         maxDisk: int | None = None,

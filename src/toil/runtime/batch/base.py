@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from toil.compiler.ir import Resources
@@ -73,7 +73,10 @@ class Completion:
     permanent: bool = False  # can never succeed as asked (e.g. the scheduler rejected it): do not retry
     reason: str = ""
     log_path: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    result: bytes | None = None  # the worker's result, when it came with the completion (else in the job store)
+    log: bytes | None = None  # the job's output, when kept in memory (else at log_path, or log_message)
+    batch_id: str | None = None  # the engine's id of the job (a Slurm job id)
+    log_message: str | None = None  # the job store message holding the job's output (a packed job)
 
     @property
     def ok(self) -> bool:
@@ -144,8 +147,8 @@ class BatchSystem(abc.ABC):
         """Kill jobs by the ids ``batch_ids`` gave, without a running batch system (their leader is dead)."""
 
     def read_log(self, completion: Completion) -> bytes | None:
-        if "log" in completion.extra:
-            return bytes(completion.extra["log"])
+        if completion.log is not None:
+            return completion.log
         if completion.log_path:
             try:
                 with open(completion.log_path, "rb") as f:

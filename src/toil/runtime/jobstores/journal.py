@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 import json
 import zlib
-from typing import Any
+from typing import Any, Mapping
 
 Record = dict[str, Any]
 # A snapshot as load() returns it: {"version": 1, "seq": records it covers, "state": the state's JSON}
@@ -90,7 +90,7 @@ class Journal(abc.ABC):
         """Make every appended record durable (nothing to do if none is buffered)."""
 
     @abc.abstractmethod
-    def write_snapshot(self, state: dict[str, Any]) -> None:
+    def write_snapshot(self, state: Mapping[str, Any]) -> None:
         """Sync, then persist the whole state as of ``seq``; the records it covers may be dropped."""
 
     def close(self) -> None:

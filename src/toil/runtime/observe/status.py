@@ -9,13 +9,13 @@ from replaying the journal instead, read-only.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, NotRequired, TypedDict, TypeGuard
 
 from toil.exceptions import JobStoreCorruptError, ToilUserError
+from toil.lib.host import pid_alive
 from toil.runtime.bulk import paused_gc
 from toil.runtime.observe.snapshot import FailedJob, IssuedJob, LeaderInfo
 from toil.runtime.scheduling import JobCounts, NodeStatus, WorkflowState
@@ -69,13 +69,7 @@ def leader_alive(info: Mapping[str, object], status_time: float | None) -> bool:
         pid = info.get("pid")
         if not isinstance(pid, int) or isinstance(pid, bool) or not 1 < pid < 2**31:
             return False  # a damaged record: 0 or -1 would name a process group, not a leader
-        try:
-            os.kill(pid, 0)
-            return True
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
+        return pid_alive(pid)
     return status_time is not None and time.time() - status_time < REMOTE_ALIVE_SECONDS
 
 

@@ -115,7 +115,7 @@ def test_polls_report_running_then_the_end_and_drop_the_message(store: FileJobSt
     assert b.queries == 2, "one query per poll, for all the jobs"
     assert done["n0.0"].ok and not done["n1.0"].ok and done["n1.0"].exit_code == 3
     assert done["n2.0"].oom and done["n3.0"].lost and not done["n1.0"].lost
-    assert done["n0.0"].extra["batch_id"] == ids[0]
+    assert done["n0.0"].batch_id == ids[0]
     with pytest.raises(KeyError):
         store.read_message("n0.0.json")
     assert b.issued_tokens() == []

@@ -19,7 +19,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Any, Iterator
+from typing import IO, Any, Iterator, Mapping
 
 from toil.compiler.ir import PayloadRef
 from toil.exceptions import JobStoreCorruptError, JobStoreExistsException, NoSuchJobStoreException, ToilUserError
@@ -83,9 +83,9 @@ class MemoryJournal(Journal):
         self.backend.records.extend(self._buffer)
         self._buffer.clear()
 
-    def write_snapshot(self, state: dict[str, Any]) -> None:
+    def write_snapshot(self, state: Mapping[str, Any]) -> None:
         self.sync()
-        self.backend.snapshot = json.dumps({"version": 1, "seq": self.seq, "state": state})
+        self.backend.snapshot = json.dumps({"version": 1, "seq": self.seq, "state": dict(state)})
         self.backend.records.clear()
         self.base_seq = self.seq
 

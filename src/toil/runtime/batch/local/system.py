@@ -20,7 +20,7 @@ import time
 import uuid
 from collections import deque
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toil.compiler.ir import Resources
 from toil.exceptions import InsufficientSystemResources
@@ -30,6 +30,9 @@ from toil.runtime.batch.base import BatchContext, BatchJob, BatchSystem, Complet
 from toil.runtime.batch.local.workerproc import Policy, worker_main
 from toil.runtime.batch.local.zygote import Channel, Zygote
 from toil.runtime.config import Config
+
+if TYPE_CHECKING:
+    from toil.runtime.jobstores import JobStore
 
 log = logging.getLogger("toil.batch.local")
 
@@ -267,7 +270,7 @@ class LocalBatchSystem(BatchSystem):
                         maxrss_kb=maxrss,
                         reason=_describe(code, worker.killed),
                         killed=worker.killed,
-                        extra={"result": result},
+                        result=result,
                     ),
                 )
                 if recycle:
@@ -310,9 +313,7 @@ class LocalBatchSystem(BatchSystem):
                         killed=worker.killed,
                         reason=_describe(code, worker.killed, died=True),
                     )
-                    partial = self._partial_result(worker_id, worker.job.token)
-                    if partial is not None:
-                        c.extra["result"] = partial
+                    c.result = self._partial_result(worker_id, worker.job.token)
                     self._finish(worker, c)
                 self._forget(worker)
                 log_path = self._results_log(worker_id)
@@ -354,7 +355,7 @@ class LocalBatchSystem(BatchSystem):
         self.running.pop(job.token, None)
         if worker.memfd >= 0:
             if c.exit_code != 0 or self.keep_logs:
-                c.extra["log"] = self._read_log(worker.memfd)
+                c.log = self._read_log(worker.memfd)
             os.close(worker.memfd)
             worker.memfd = -1
         for i, n in enumerate(worker.need):
@@ -470,7 +471,7 @@ class LocalBatchSystem(BatchSystem):
 
 
 def _worker_entry(
-    address: str, job_store: Any, config: Config, workflow_dir: str, policy: Policy, capture: bool, worker_id: str
+    address: str, job_store: JobStore, config: Config, workflow_dir: str, policy: Policy, capture: bool, worker_id: str
 ) -> None:
     """In a new worker process: run jobs with a scratch directory and a results log of its own."""
     from toil.runtime.worker.attempt import AppendLogSink, ResultSink, run_attempt

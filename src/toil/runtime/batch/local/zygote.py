@@ -26,11 +26,12 @@ import struct
 import sys
 import time
 import traceback
+from types import FrameType
 from typing import Any, Callable
 
 _HEADER = struct.Struct("!I")
 PR_SET_PDEATHSIG = 1
-_prctl: Any = None
+_prctl: Callable[..., int] | None = None  # libc's prctl, once loaded (None where there is none)
 
 
 def _load_prctl() -> None:
@@ -257,7 +258,7 @@ class _Server:
                     pass
         self.channel.flush()
 
-    def _on_terminate(self, signum: int, frame: Any) -> None:
+    def _on_terminate(self, signum: int, frame: FrameType | None) -> None:
         self._kill_all()
         os._exit(1)
 
@@ -268,7 +269,7 @@ class _Server:
             except ProcessLookupError:
                 pass
 
-    def _fork(self, worker_id: str, poller: Any) -> None:
+    def _fork(self, worker_id: str, poller: select.poll) -> None:
         pid = os.fork()
         if pid == 0:
             self._child(worker_id)
@@ -307,7 +308,7 @@ class _Server:
             finally:
                 os._exit(code)
 
-    def _reap(self, pidfd: int, poller: Any) -> None:
+    def _reap(self, pidfd: int, poller: select.poll) -> None:
         pid = self.pidfds.pop(pidfd)
         poller.unregister(pidfd)
         os.close(pidfd)

@@ -24,7 +24,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from toil.compiler.ir import Resources
 from toil.runtime.batch.base import BatchContext, BatchJob, BatchSystem, Completion
@@ -308,9 +307,8 @@ class RemoteBatchSystem(BatchSystem):
             self.by_id.pop(sub.batch_id, None)
             st = self.refine(st, sub)
         killed = sub.killed
-        extra: dict[str, Any] = {"batch_id": sub.batch_id}
-        if sub.packed and sub.log is None:
-            extra["log_message"] = f"{safe_name(token)}.log"  # where packrun left the job's output
+        # A packed job without a log file of its own: its output is the message packrun left.
+        log_message = f"{safe_name(token)}.log" if sub.packed and sub.log is None else None
         c = Completion(
             token,
             st.exit_code if st.state in ("done", "failed") else None,
@@ -319,7 +317,8 @@ class RemoteBatchSystem(BatchSystem):
             oom=st.state == "oom",
             reason=st.reason or f"{self.name} job {sub.batch_id} {st.state}",
             log_path=sub.log,
-            extra=extra,
+            batch_id=sub.batch_id,
+            log_message=log_message,
         )
         if st.state == "done" and st.exit_code is None:
             c.exit_code = 0
@@ -424,17 +423,17 @@ class RemoteBatchSystem(BatchSystem):
         return {t: s.batch_id for t, s in self.jobs.items()}
 
     def read_log(self, completion: Completion) -> bytes | None:
-        name = completion.extra.get("log_message")
+        name = completion.log_message
         if name is None:
             return super().read_log(completion)
         try:
-            return self.job_store.read_message(str(name))
+            return self.job_store.read_message(name)
         except KeyError:
             return None
 
     def discard_log(self, completion: Completion) -> None:
-        name = completion.extra.get("log_message")
+        name = completion.log_message
         if name is None:
             super().discard_log(completion)
         else:
-            self.job_store.delete_message(str(name))
+            self.job_store.delete_message(name)

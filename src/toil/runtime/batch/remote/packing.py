@@ -12,10 +12,14 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from toil.runtime.batch.base import BatchJob
     from toil.runtime.config import Config
+
+# A job's resource shape (cores, memory, disk, preemptible): jobs of one shape share packs.
+Shape = tuple[float, int, int, bool]
 
 TINY_SECONDS = 30.0
 PROBE_GRACE = 15.0
@@ -35,7 +39,7 @@ class PackingPolicy:
 
 @dataclass
 class _Held:
-    job: Any
+    job: BatchJob
     since: float
 
 
@@ -47,7 +51,7 @@ class Packer:
     runtimes: dict[str, float] = field(default_factory=dict)  # name -> longest observed run time
     probing: dict[str, float] = field(default_factory=dict)  # name -> when its probe was sent
     held: dict[str, list[_Held]] = field(default_factory=lambda: defaultdict(list))
-    ready: dict[Any, list[Any]] = field(default_factory=lambda: defaultdict(list))  # shape -> jobs to pack
+    ready: dict[Shape, list[BatchJob]] = field(default_factory=lambda: defaultdict(list))  # shape -> jobs to pack
 
     def observe(self, name: str, seconds: float) -> None:
         """A job of this name ran for ``seconds``."""
@@ -60,7 +64,7 @@ class Packer:
             return self.runtimes[name] <= self.policy.tiny_seconds
         return None
 
-    def offer(self, job: Any, now: float | None = None) -> bool:
+    def offer(self, job: BatchJob, now: float | None = None) -> bool:
         """Take a job; True if it must be submitted alone now (a probe, a long job, a service)."""
         now = time.time() if now is None else now
         name = job.name or job.label
@@ -78,10 +82,10 @@ class Packer:
         self.held[name].append(_Held(job, now))
         return False
 
-    def due(self, now: float | None = None) -> tuple[list[Any], list[list[Any]]]:
+    def due(self, now: float | None = None) -> tuple[list[BatchJob], list[list[BatchJob]]]:
         """(jobs to submit alone, packs to submit) as things stand now; empties what it returns."""
         now = time.time() if now is None else now
-        alone: list[Any] = []
+        alone: list[BatchJob] = []
         for name in list(self.held):  # held jobs share the name of a probe
             tiny = self.is_tiny(name)
             expired = now - self.probing.get(name, now) > self.policy.probe_grace
@@ -91,7 +95,7 @@ class Packer:
             elif tiny is True:
                 for h in self.held.pop(name):
                     self.ready[_shape(h.job)].append(h.job)
-        packs: list[list[Any]] = []
+        packs: list[list[BatchJob]] = []
         for shape in list(self.ready):
             jobs = self.ready.pop(shape)
             size = self.policy.pack_size
@@ -106,21 +110,22 @@ class Packer:
     def holding(self) -> int:
         return sum(len(v) for v in self.held.values()) + sum(len(v) for v in self.ready.values())
 
-    def withdraw(self, tokens: set[str]) -> list[Any]:
+    def withdraw(self, tokens: set[str]) -> list[BatchJob]:
         """Remove held jobs (killed before they were submitted); return them."""
-        out: list[Any] = []
-        for store in (self.held, self.ready):
-            for key in list(store):
-                keep: list[Any] = []
-                for item in store[key]:
-                    job = item.job if isinstance(item, _Held) else item
-                    (out if job.token in tokens else keep).append(job if job.token in tokens else item)
-                store[key] = keep
-                if not keep:
-                    del store[key]
+        out: list[BatchJob] = []
+        for name in list(self.held):
+            out += [h.job for h in self.held[name] if h.job.token in tokens]
+            self.held[name] = [h for h in self.held[name] if h.job.token not in tokens]
+            if not self.held[name]:
+                del self.held[name]
+        for shape in list(self.ready):
+            out += [job for job in self.ready[shape] if job.token in tokens]
+            self.ready[shape] = [job for job in self.ready[shape] if job.token not in tokens]
+            if not self.ready[shape]:
+                del self.ready[shape]
         return out
 
 
-def _shape(job: Any) -> tuple[Any, ...]:
+def _shape(job: BatchJob) -> Shape:
     r = job.resources
     return (r.cores, r.memory, r.disk, r.preemptible)

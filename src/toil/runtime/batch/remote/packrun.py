@@ -17,7 +17,11 @@ import os
 import signal
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from toil.runtime.config import Config
+    from toil.runtime.jobstores import JobStore
 
 CANCEL_CHECK_SECONDS = 0.2
 
@@ -25,7 +29,7 @@ CANCEL_CHECK_SECONDS = 0.2
 class Progress:
     """The pack's progress message, rewritten whole at each line (readers see whole lines only)."""
 
-    def __init__(self, js: Any, name: str) -> None:
+    def __init__(self, js: JobStore, name: str) -> None:
         self.js, self.name = js, name
         self.lines: list[str] = []
 
@@ -34,14 +38,14 @@ class Progress:
         self.js.write_message(self.name, "".join(self.lines).encode())
 
 
-def _cancelled(js: Any, name: str) -> set[str]:
+def _cancelled(js: JobStore, name: str) -> set[str]:
     try:
         return set(js.read_message(name).decode().split())
     except KeyError:
         return set()
 
 
-def _run_child(js: Any, config: Any, message: dict[str, Any], log_path: str, workflow_dir: str) -> int:
+def _run_child(js: JobStore, config: Config, message: dict[str, Any], log_path: str, workflow_dir: str) -> int:
     """Fork a child that runs one job with its output in its own log; return the child's pid."""
     pid = os.fork()
     if pid:
@@ -62,7 +66,7 @@ def _run_child(js: Any, config: Any, message: dict[str, Any], log_path: str, wor
         os._exit(code)
 
 
-def _wait_child(pid: int, token: str, js: Any, cancel: str) -> tuple[int, bool]:
+def _wait_child(pid: int, token: str, js: JobStore, cancel: str) -> tuple[int, bool]:
     """(exit code, killed): wait for the child, killing it if its token gets cancelled."""
     killed = False
     pause = 0.001  # short jobs end within milliseconds: look often at first, then every 0.2 s
@@ -108,7 +112,7 @@ def run_pack(job_store_locator: str, pack_name: str) -> int:
     return 0
 
 
-def _store_log(js: Any, token: str, path: str) -> None:
+def _store_log(js: JobStore, token: str, path: str) -> None:
     """Where the batch system gave no log file: the job's output as the job store message ``TOKEN.log``."""
     try:
         with open(path, "rb") as f:

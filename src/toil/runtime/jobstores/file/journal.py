@@ -20,7 +20,7 @@ import os
 import re
 import time
 import zlib
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from toil.exceptions import JobStoreCorruptError
 from toil.runtime.jobstores.file.fsutil import atomic_write, fsync_dir
@@ -177,13 +177,13 @@ class FileJournal(Journal):
                 # Pages a failed fsync reported may be dropped: cut back and write the records again.
                 os.ftruncate(fd, start)
 
-    def write_snapshot(self, state: dict[str, Any]) -> None:
+    def write_snapshot(self, state: Mapping[str, Any]) -> None:
         """Persist the whole state as of ``self.seq`` and start a new journal file (removing the old ones)."""
         self.sync()
         seq = self.seq
         atomic_write(
             os.path.join(self.dir, SNAPSHOT),
-            json.dumps({"version": 1, "seq": seq, "state": state}, separators=(",", ":")).encode(),
+            json.dumps({"version": 1, "seq": seq, "state": dict(state)}, separators=(",", ":")).encode(),
         )
         old_fd, self._fd = self._fd, None
         self.base_seq = seq
