@@ -1,4 +1,6 @@
-"""The leader's loop against a fake batch system: what it issues, journals and concludes from each ending."""
+"""The leader's loop against a fake batch system: what it issues, journals and concludes from each ending.
+
+Every test runs over a file job store and over the in-memory one (the ``store_locator`` fixture)."""
 
 from __future__ import annotations
 
@@ -6,107 +8,63 @@ import json
 
 import pytest
 
-from tests.unit.runtime.fake_batch import FakeBatchSystem, Outcome, fail, succeed
-from toil.compiler.ir import KIND_PYTHON, NodeSpec, Resources, RunRecord
+from tests.unit.runtime.fake_batch import Outcome, fail, succeed
+from tests.unit.runtime.leader_run import Run, spec
+from toil.compiler.ir import RunRecord
 from toil.exceptions import FailedJobsException
-from toil.runtime.config import Config
-from toil.runtime.jobstores import open_job_store
-from toil.runtime.leader import Leader
 from toil.runtime.protocol import Attempt, WorkerMessage, WorkerResult
-from toil.runtime.scheduling import WorkflowState
-
-R = Resources(1.0, 1 << 20, 1 << 20)
 
 
-def spec(node_id: str, children=(), memory: int = 1 << 20) -> NodeSpec:
-    return NodeSpec(
-        id=node_id,
-        kind=KIND_PYTHON,
-        name=node_id,
-        display=node_id,
-        resources=Resources(1.0, memory, 1 << 20),
-        children=list(children),
-    )
-
-
-class Run:
-    """One leader over a fresh job store holding ``specs`` (the first is the root)."""
-
-    def __init__(self, tmp_path, specs: list[NodeSpec], behaviour, retries: int = 1, **options) -> None:
-        self.config = Config()
-        self.config.jobStore = f"file:{tmp_path / 'js'}"
-        self.config.retryCount = retries
-        self.config.retry_backoff_seconds = 0.0
-        for k, v in options.items():
-            setattr(self.config, k, v)
-        self.job_store = open_job_store(self.config.jobStore)
-        self.job_store.create({"workflow_id": "w", "config": self.config.to_json()})
-        self.journal = self.job_store.journal()
-        self.journal.load()
-        init = {"t": "init", "root": specs[0].id, "nodes": [s.to_json() for s in specs]}
-        self.journal.append([init])
-        self.journal.sync()
-        self.state = WorkflowState(retries)
-        self.state.apply(init)
-        self.batch = FakeBatchSystem(behaviour)
-
-    def leader(self) -> Leader:
-        return Leader(self.job_store, self.config, self.state, self.batch, self.journal)
-
-    def records(self) -> list[dict]:
-        return self.job_store.journal().load()[1]
-
-    def issued(self) -> list[tuple[str, int]]:
-        return [(m.attempt.node_id, m.attempt.epoch) for m in self.batch.issued]
-
-
-def test_a_graph_runs_in_order_and_every_run_is_journaled(tmp_path):
-    run = Run(tmp_path, [spec("root", children=["a", "b"]), spec("a"), spec("b")], succeed)
+def test_a_graph_runs_in_order_and_every_run_is_journaled(store_locator):
+    run = Run(store_locator, [spec("root", children=["a", "b"]), spec("a"), spec("b")], succeed)
     run.leader().run()
     assert run.state.finished
     assert run.issued()[0] == ("root", 0) and sorted(run.issued()[1:]) == [("a", 0), ("b", 0)]
     assert sorted(r["id"] for r in run.records() if r["t"] == "ran") == ["a", "b", "root"]
 
 
-def test_a_failed_job_is_retried_with_its_next_epoch_then_succeeds(tmp_path):
+def test_a_failed_job_is_retried_with_its_next_epoch_then_succeeds(store_locator):
     tries: list[int] = []
 
     def flaky(m: WorkerMessage) -> Outcome:
         tries.append(m.attempt.epoch)
         return fail(m) if m.attempt.epoch == 0 else succeed(m)
 
-    run = Run(tmp_path, [spec("root")], flaky, retries=1)
+    run = Run(store_locator, [spec("root")], flaky, retries=1)
     run.leader().run()
     assert tries == [0, 1] and run.state.finished
     fails = [r for r in run.records() if r["t"] == "fail"]
     assert fails == [{"t": "fail", "id": "root", "e": 0, "counts": True, "permanent": False}]
 
 
-def test_a_permanent_failure_is_not_retried_and_fails_the_workflow_naming_the_cause(tmp_path):
-    run = Run(tmp_path, [spec("root")], lambda m: fail(m, "ToilUserError: bad input", permanent=True), retries=3)
+def test_a_permanent_failure_is_not_retried_and_fails_the_workflow_naming_the_cause(store_locator):
+    run = Run(store_locator, [spec("root")], lambda m: fail(m, "ToilUserError: bad input", permanent=True), retries=3)
     with pytest.raises(FailedJobsException, match="bad input"):
         run.leader().run()
     assert run.issued() == [("root", 0)]
 
 
-def test_tries_run_out(tmp_path):
-    run = Run(tmp_path, [spec("root")], fail, retries=2)
+def test_tries_run_out(store_locator):
+    run = Run(store_locator, [spec("root")], fail, retries=2)
     with pytest.raises(FailedJobsException, match="1 job\\(s\\) failed"):
         run.leader().run()
     assert run.issued() == [("root", 0), ("root", 1), ("root", 2)]
 
 
-def test_a_job_lost_with_its_node_does_not_use_up_a_try(tmp_path):
+def test_a_job_lost_with_its_node_does_not_use_up_a_try(store_locator):
     run = Run(
-        tmp_path, [spec("root")], lambda m: Outcome(None, lost=True) if m.attempt.epoch < 3 else succeed(m), retries=0
+        store_locator,
+        [spec("root")],
+        lambda m: Outcome(None, lost=True) if m.attempt.epoch < 3 else succeed(m),
+        retries=0,
     )
     run.leader().run()
     assert run.state.finished and len(run.issued()) == 4
 
 
-def test_an_out_of_memory_kill_doubles_the_memory_of_the_next_attempt_with_doubleMem(tmp_path):
+def test_an_out_of_memory_kill_doubles_the_memory_of_the_next_attempt_with_doubleMem(store_locator):
     run = Run(
-        tmp_path,
+        store_locator,
         [spec("root")],
         lambda m: Outcome(None, oom=True) if m.attempt.epoch == 0 else succeed(m),
         doubleMem=True,
@@ -115,19 +73,19 @@ def test_an_out_of_memory_kill_doubles_the_memory_of_the_next_attempt_with_doubl
     assert [m.alloc.memory for m in run.batch.issued] == [1 << 20, 2 << 20]
 
 
-def test_a_job_too_big_for_the_batch_system_fails_without_being_issued(tmp_path):
-    run = Run(tmp_path, [spec("root", memory=1 << 30)], succeed)
+def test_a_job_too_big_for_the_batch_system_fails_without_being_issued(store_locator):
+    run = Run(store_locator, [spec("root", memory=1 << 30)], succeed)
     run.batch.max_memory = 1 << 29
     with pytest.raises(FailedJobsException, match="asks for"):
         run.leader().run()
     assert run.issued() == []
 
 
-def test_a_damaged_result_counts_as_a_died_process_and_is_retried(tmp_path):
+def test_a_damaged_result_counts_as_a_died_process_and_is_retried(store_locator):
     def damaged_first(m: WorkerMessage) -> Outcome:
         return Outcome(0, WorkerResult("not-a-token")) if m.attempt.epoch == 0 else succeed(m)
 
-    run = Run(tmp_path, [spec("root")], damaged_first)
+    run = Run(store_locator, [spec("root")], damaged_first)
     original_issue = run.batch.issue
 
     def issue(job):
@@ -140,22 +98,22 @@ def test_a_damaged_result_counts_as_a_died_process_and_is_retried(tmp_path):
     assert run.issued() == [("root", 0), ("root", 1)] and run.state.finished
 
 
-def test_a_chained_result_journals_every_run_and_the_successor_is_not_issued(tmp_path):
+def test_a_chained_result_journals_every_run_and_the_successor_is_not_issued(store_locator):
     def chain(m: WorkerMessage) -> Outcome:
         out = succeed(m)
         assert out.result is not None
         out.result.runs.append(RunRecord(id="a", epoch=0).to_json())  # the worker ran 'a' in the same process
         return out
 
-    run = Run(tmp_path, [spec("root", children=["a"]), spec("a")], chain)
+    run = Run(store_locator, [spec("root", children=["a"]), spec("a")], chain)
     run.leader().run()
     assert run.issued() == [("root", 0)]
     assert [m.next.spec["id"] if m.next else None for m in run.batch.issued] == ["a"]  # the chain hint
     assert [r["id"] for r in run.records() if r["t"] == "ran"] == ["root", "a"]
 
 
-def test_a_dead_leaders_unrecorded_result_is_applied_before_anything_is_issued(tmp_path):
-    run = Run(tmp_path, [spec("root", children=["a"]), spec("a")], succeed)
+def test_a_dead_leaders_unrecorded_result_is_applied_before_anything_is_issued(store_locator):
+    run = Run(store_locator, [spec("root", children=["a"]), spec("a")], succeed)
     left = WorkerResult(Attempt("root", 0).token, runs=[RunRecord(id="root", epoch=0).to_json()])
     run.job_store.write_result(left.token, json.dumps(left.to_json()).encode())
     run.leader().run()
@@ -163,8 +121,8 @@ def test_a_dead_leaders_unrecorded_result_is_applied_before_anything_is_issued(t
     assert run.job_store.list_results() == []
 
 
-def test_a_result_of_an_earlier_epoch_is_ignored_on_rescue(tmp_path):
-    run = Run(tmp_path, [spec("root")], succeed)
+def test_a_result_of_an_earlier_epoch_is_ignored_on_rescue(store_locator):
+    run = Run(store_locator, [spec("root")], succeed)
     stale = WorkerResult("root.7", runs=[RunRecord(id="root", epoch=7).to_json()])
     run.job_store.write_result(stale.token, json.dumps(stale.to_json()).encode())
     run.leader().run()

@@ -79,7 +79,7 @@ class Monitor:
         snapshot = self.snapshot(state)
         if state != "completed":  # the leader is stopping: what it issued is being killed, not running
             c = snapshot.counts
-            c["queued"] += c["issued"] - c["running"]
+            c["queued"] += c["running"]  # issued jobs not yet running are counted as queued already
             c["issued"] = c["running"] = 0
             snapshot.issued_jobs = []
             snapshot.cores_in_use = 0.0

@@ -147,6 +147,15 @@ def _status_from_journal(
     )
 
 
+def _stored_retries(job_store: "JobStore") -> int:
+    """The workflow's --retryCount, as its leader replays with (a retried failure is not a permanent one)."""
+    try:
+        stored = job_store.read_meta().get("config") or {}
+        return int(stored.get("retryCount", 1))
+    except (ToilUserError, TypeError, ValueError):
+        return 1
+
+
 def replay(job_store: "JobStore") -> WorkflowState | None:
     """The workflow's state from its snapshot and journal, without repairing or writing anything."""
     for _ in range(3):  # a leader may replace the snapshot while we read: read again
@@ -155,7 +164,8 @@ def replay(job_store: "JobStore") -> WorkflowState | None:
                 snapshot, records = job_store.journal().load(repair=False)
             except FileNotFoundError:
                 continue
-            state = WorkflowState.from_json(snapshot["state"], 0) if snapshot else WorkflowState(0)
+            retries = _stored_retries(job_store)
+            state = WorkflowState.from_json(snapshot["state"], retries) if snapshot else WorkflowState(retries)
             if snapshot is None and not records:
                 return None
             try:
