@@ -114,7 +114,12 @@ def run_node(js: Any, meta: dict[str, Any], node: Any, log_level: str) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="toil-debug-job-") as workflow_dir:
         env = bootstrap_worker(
-            js, meta.get("main"), log_level=log_level, workflow_dir=workflow_dir, disableChaining=True
+            js,
+            meta.get("main"),
+            log_level=log_level,
+            workflow_dir=workflow_dir,
+            prefer_local=True,  # the user's code as it is here (being debugged), else as the leader shipped it
+            disableChaining=True,
         )
         sys.stderr.write(f"Running job {node.spec.label()} (id {node.id}) in the foreground\n")
         code, _ = run_attempt(env.job_store, env.config, message, env.workflow_dir, sink=_NoResultSink())  # type: ignore[arg-type]

@@ -2,8 +2,9 @@
 
 Usage: ``_toil_worker JOBSTORE MESSAGE``: MESSAGE names the job's message in the job store (what a remote
 batch system wrote there), or is the path of a message file. The message is the one the leader hands the
-fork server locally; a ``main`` entry names the leader's ``__main__`` script, which is imported so jobs
-pickled from it resolve.
+fork server locally. The user's code comes from the job store, where the leader shipped it
+(runtime/worker/deploy.py); where it shipped none, a ``main`` entry names the leader's ``__main__`` script,
+which is imported so jobs pickled from it resolve.
 """
 
 from __future__ import annotations

@@ -42,3 +42,35 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When a process of this machine started, in clock ticks since boot (None: no such process, or unknown).
+
+    With the pid it names one process for good: a pid taken again by a later process has a later start.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat.rpartition(b")")[2].split()  # the command name, in parentheses, may hold spaces
+    try:
+        return int(fields[19])  # field 22 of proc(5), counting from the state after the name
+    except (IndexError, ValueError):
+        return None
+
+
+def pid_space() -> str:
+    """This machine's boot id and this process's pid namespace: processes with the same one see each other's pids.
+
+    (Containers on one machine share its boot id but not, as a rule, their pid namespace.)
+    """
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            boot = f.read().strip()
+        return f"{boot}/{os.readlink('/proc/self/ns/pid')}"
+    except OSError:
+        import socket
+
+        return socket.gethostname()

@@ -50,6 +50,14 @@ log = logging.getLogger("toil.leader")
 KILL_FLAG = "toil-kill"  # set by 'toil kill'; the leader stops when it sees it
 SERVICE_POLL_SECONDS = 0.05
 IDLE_WAIT_SECONDS = 1.0
+# The leader looks for 'toil kill''s flag (a request on an object store) every KILL_CHECK_SECONDS or every
+# KILL_CHECK_LOOPS passes of its loop, whichever comes first.
+KILL_CHECK_SECONDS = 0.5
+KILL_CHECK_LOOPS = 50
+# A journal whose sync takes longer than this (an object store) makes the leader gather completions for about
+# one sync's time before committing them, so one write records many (at most MAX_GATHER_SECONDS of waiting).
+GATHER_THRESHOLD_SECONDS = 0.002
+MAX_GATHER_SECONDS = 0.05
 BACKOFF_MAX = 600.0
 P = ParamSpec("P")
 
@@ -78,6 +86,9 @@ class Leader:
         self._deadlock_since: float | None = None
         self._stranded: set[str] = set()  # services stopped because their owners cannot finish
         self.completed_runs = 0
+        self._next_kill_check = 0.0
+        self._loops_since_kill_check = 0
+        self._sync_seconds = 0.0  # how long a journal sync takes (moving average)
         from toil.runtime.observe.monitor import make_monitor
 
         self.monitor = make_monitor(self, config)
@@ -141,7 +152,7 @@ class Leader:
             if not self.issued and not self.timers and not self._pending_records:
                 if self.state.finished or not self.state.has_ready():
                     break
-            completions = self.batch.wait(self._timeout())
+            completions = self._gather(self.batch.wait(self._timeout()))
             records: list[JsonDict] = list(self._pending_records)
             self._pending_records.clear()
             result_files = []
@@ -157,7 +168,7 @@ class Leader:
             self._check_deadlock()
             self._stop_stranded_services()
             self.monitor.tick()
-            if self.job_store.has_flag(KILL_FLAG):
+            if self._kill_requested():
                 raise WorkflowInterrupted(
                     f"stopped by 'toil kill': running jobs were killed and the job store "
                     f"{self.job_store.locator} is kept; rerun with --restart to continue"
@@ -166,6 +177,24 @@ class Leader:
         if retried:
             log.warning("Leader: %s", retried)
         self._finish()
+
+    def _kill_requested(self) -> bool:
+        now = time.monotonic()
+        self._loops_since_kill_check += 1
+        if now < self._next_kill_check and self._loops_since_kill_check < KILL_CHECK_LOOPS:
+            return False
+        self._next_kill_check, self._loops_since_kill_check = now + KILL_CHECK_SECONDS, 0
+        return self.job_store.has_flag(KILL_FLAG)
+
+    def _gather(self, completions: list[Completion]) -> list[Completion]:
+        """With a slow journal, wait up to one sync's time for more of the running jobs to finish."""
+        budget = min(self._sync_seconds, MAX_GATHER_SECONDS)
+        if not completions or budget < GATHER_THRESHOLD_SECONDS:
+            return completions
+        end = time.monotonic() + budget
+        while len(completions) < len(self.issued) and (left := end - time.monotonic()) > 0:
+            completions.extend(self.batch.wait(left))
+        return completions
 
     def _timeout(self) -> float:
         t = IDLE_WAIT_SECONDS
@@ -179,6 +208,7 @@ class Leader:
         """Journal records durably, then apply them and act on their effects (repeat for requested records)."""
         while records:
             self.journal.append(records)
+            started = time.monotonic()
             try:
                 self.journal.sync()
             except OSError as e:
@@ -186,6 +216,7 @@ class Leader:
                     f"cannot write to the job store {self.job_store.locator}: {e.strerror or e}; the workflow "
                     f"stopped with its state intact: fix this and rerun with --restart"
                 ) from None
+            self._sync_seconds = 0.8 * self._sync_seconds + 0.2 * (time.monotonic() - started)
             faults.maybe_crash("leader-after-commit")
             for rec in records:
                 self.state.apply(rec)

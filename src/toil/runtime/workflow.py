@@ -62,6 +62,8 @@ class Workflow:
         self._realtime: RealtimeServer | None = None
         # How the front end reads the root's return value (start and restart return it); None: no value
         self.root_reader: RootReader | None = None
+        # The root job's module, whose code workers need when __main__ is no Python file (a console script)
+        self.user_module: str | None = None
 
     # ------------------------------------------------------------------ open and close
     def open(self) -> None:
@@ -241,6 +243,12 @@ class Workflow:
         batch = new_batch_system(
             cls, BatchContext(config, js, wdir, js.workers_lock_path(), tuple(js.leader_lease_fds()))
         )
+        if getattr(batch, "auto_deploys", True):  # a plugin that does not say: its workers may lack the user's code
+            try:
+                self._deploy_user_code()
+            except BaseException:
+                batch.shutdown()
+                raise
         if config.realTimeLogging:
             from toil.runtime.worker.realtime import RealtimeServer, enable_for_jobs
 
@@ -250,6 +258,15 @@ class Workflow:
         if self._realtime is not None:
             self._realtime.start()
         return batch
+
+    def _deploy_user_code(self) -> None:
+        """Ship the user's code into the job store, and record it in the metadata for workers (each start)."""
+        from toil.runtime.usercode import record_deployment
+
+        meta = self.job_store.read_meta()
+        ship = not self.config.disableAutoDeployment
+        meta["deploy"] = record_deployment(self.job_store, self.user_module, meta.get("deploy"), ship).to_json()
+        self.job_store.write_meta(meta)
 
     def _stop_batch(self, batch: BatchSystem) -> None:
         batch.shutdown()

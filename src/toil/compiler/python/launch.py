@@ -22,6 +22,10 @@ def start_python(workflow: Workflow, root_job: Any) -> Any:
         raise ToilUserError(f"start() needs a Job, got {type(root_job).__name__}")
     if root_job._directPredecessors:
         raise ToilUserError(f"the job {root_job} passed to start() has predecessors: pass the root of the graph")
+    # The root job's module (Toil's user script): what workers need where __main__ is no Python file.
+    workflow.user_module = getattr(getattr(root_job, "userFunction", None), "__module__", None) or (
+        type(root_job).__module__
+    )
     return workflow.start_graph(lambda: _compile(root_job, workflow))
 
 

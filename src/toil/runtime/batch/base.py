@@ -92,6 +92,9 @@ class BatchSystem(abc.ABC):
     needs_shared_job_store = False
     # It runs many tiny jobs one after another in one allocation (--packJobs, --packSize, --packTinySeconds).
     supports_packing = False
+    # Its workers are fresh processes, perhaps on machines without the user's code: the leader ships that code
+    # through the job store (Toil's auto-deployment, runtime/usercode.py).
+    auto_deploys = True
 
     def __init__(self, context: BatchContext) -> None:
         self.context = context

@@ -1,9 +1,9 @@
 """Job store kinds by locator scheme: a new store is one module and one ``register_job_store`` call.
 
-``file:PATH`` opens a FileJobStore; ``aws:`` and ``google:`` are reserved
-(known names, stores this version lacks) so that they fail with a clear
-"not available" rather than "unknown". Factories import their store when
-first used, so parsing a locator loads no store.
+``file:PATH`` opens a FileJobStore; ``aws:REGION:NAME``, ``google:PROJECT:NAME``
+and ``azure:ACCOUNT:NAME`` open the one object-store job store with the
+service's driver (runtime/jobstores/object/). Factories import their store
+when first used, so parsing a locator loads no store (nor boto3).
 """
 
 from __future__ import annotations
@@ -65,6 +65,40 @@ def _file_path(rest: str) -> str:
     return normalize_path(rest)
 
 
+def _aws_store(rest: str) -> "JobStore":
+    try:
+        from toil.runtime.jobstores.object.s3 import S3Driver, parse_aws_locator
+    except ImportError as e:
+        raise ToilUserError(f"the aws: job store needs {e.name}: pip install 'toil[aws]'") from None
+    from toil.runtime.jobstores.object.store import ObjectJobStore
+
+    region, bucket = parse_aws_locator(rest)
+    return ObjectJobStore(f"aws:{rest}", S3Driver(region, bucket))
+
+
+def _google_store(rest: str) -> "JobStore":
+    try:
+        from toil.runtime.jobstores.object.gcs import GCSDriver, parse_google_locator
+    except ImportError as e:
+        raise ToilUserError(f"the google: job store needs {e.name}: pip install 'toil[google]'") from None
+    from toil.runtime.jobstores.object.store import ObjectJobStore
+
+    project, bucket = parse_google_locator(rest)
+    return ObjectJobStore(f"google:{rest}", GCSDriver(project, bucket))
+
+
+def _azure_store(rest: str) -> "JobStore":
+    try:
+        from toil.runtime.jobstores.object.azure import AzureDriver, parse_azure_locator
+    except ImportError as e:
+        raise ToilUserError(f"the azure: job store needs {e.name}: pip install 'toil[azure]'") from None
+    from toil.runtime.jobstores.object.store import ObjectJobStore
+
+    account, container = parse_azure_locator(rest)
+    return ObjectJobStore(f"azure:{rest}", AzureDriver(account, container))
+
+
 register_job_store("file", _file_store, _file_path)
-register_job_store("aws", None)
-register_job_store("google", None)
+register_job_store("aws", _aws_store)
+register_job_store("google", _google_store)
+register_job_store("azure", _azure_store)

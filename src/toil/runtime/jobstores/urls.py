@@ -16,7 +16,7 @@ import stat
 import urllib.parse
 import urllib.request
 from contextlib import contextmanager
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
 
 from toil.exceptions import ToilUserError
 from toil.runtime.jobstores.file.fsutil import temp_name, unlink_quiet, user_mode
@@ -175,11 +175,12 @@ def _copy_stream(src: IO[bytes], dst: IO[bytes]) -> None:
         offset += sent
 
 
-_HANDLERS: dict[str, URLHandler] = {}
+# A handler, or a factory that makes it on first use (so that boto3 or google-cloud-storage load only when needed)
+_HANDLERS: dict[str, URLHandler | Callable[[], URLHandler]] = {}
 
 
-def register_url_handler(schemes: tuple[str, ...], handler: URLHandler) -> None:
-    """Import from and export to URLs of these schemes (``""``: a bare path) with ``handler``."""
+def register_url_handler(schemes: tuple[str, ...], handler: URLHandler | Callable[[], URLHandler]) -> None:
+    """Import from and export to URLs of these schemes (``""``: a bare path) with ``handler`` (or its factory)."""
     for scheme in schemes:
         _HANDLERS[scheme] = handler
 
@@ -190,8 +191,28 @@ def url_handler(url: str) -> URLHandler:
     handler = _HANDLERS.get(scheme)
     if handler is None:
         raise ToilUserError(f"cannot use {url}: unsupported URL scheme {scheme!r}")
+    if not isinstance(handler, URLHandler):
+        try:
+            made = handler()
+        except ImportError as e:
+            raise ToilUserError(f"cannot use {url}: {e.name or e} is not installed (pip install 'toil[all]')") from None
+        _HANDLERS[scheme] = handler = made
     return handler
+
+
+def _s3() -> URLHandler:
+    from toil.runtime.jobstores.object.urls import s3_handler
+
+    return s3_handler()
+
+
+def _gs() -> URLHandler:
+    from toil.runtime.jobstores.object.urls import gs_handler
+
+    return gs_handler()
 
 
 register_url_handler(("", "file"), FileURLHandler())
 register_url_handler(("http", "https", "ftp"), FetchURLHandler())
+register_url_handler(("s3",), _s3)
+register_url_handler(("gs",), _gs)

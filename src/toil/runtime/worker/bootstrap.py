@@ -2,8 +2,9 @@
 
 ``_toil_worker`` (one job), a pack runner (many, one after another) and ``toil debug-job`` (one, in the
 foreground) all open the job store, read the workflow's options from it and attach them to the store,
-set up logging, import the leader's ``__main__`` script so jobs pickled from it resolve, and make the
-directory the workflow's temporary files go in. ``bootstrap_worker`` does it and says what it made.
+set up logging, make the directory the workflow's temporary files go in, and import the user's main module
+(shipped by the leader, see worker/deploy.py) as ``__main__`` so jobs pickled from it resolve.
+``bootstrap_worker`` does it and says what it made.
 """
 
 from __future__ import annotations
@@ -34,26 +35,34 @@ def bootstrap_worker(
     *,
     log_level: str | None = None,
     workflow_dir: str | None = None,
+    prefer_local: bool = False,
     **overrides: Any,
 ) -> WorkerEnv:
     """Ready this process to run jobs of the workflow in ``job_store`` (a store or its locator).
 
-    ``main`` is the leader's main script (a message's ``main``); ``log_level`` replaces the workflow's
-    --logLevel; ``workflow_dir`` the usual ``WORKDIR/toil-WORKFLOWID``; ``overrides`` set options.
+    ``main`` is the leader's main script (a message's ``main``), imported where the leader shipped no code;
+    ``log_level`` replaces the workflow's --logLevel; ``workflow_dir`` the usual ``WORKDIR/toil-WORKFLOWID``;
+    ``prefer_local`` takes the leader's copy of its code over the shipped one; ``overrides`` set options.
     """
     from toil.runtime.observe.logs import configure
 
     js = open_worker_job_store(job_store) if isinstance(job_store, str) else job_store
-    config = Config.from_json(js.read_meta()["config"])
+    meta = js.read_meta()
+    config = Config.from_json(meta["config"])
     for name, value in overrides.items():
         setattr(config, name, value)
     if log_level is not None:
         config.logLevel = log_level
     js.config = config
     configure(config.logLevel)
-    adopt_main_module(main)
     where = workflow_dir or os.path.join(config.work_dir(), f"toil-{config.workflowID}")
     os.makedirs(where, mode=0o700, exist_ok=True)
+    if "deploy" in meta:
+        from toil.runtime.worker.deploy import Deployment, adopt
+
+        adopt(js, Deployment.from_json(meta["deploy"]), os.path.join(where, "deploy"), prefer_local)
+    else:
+        adopt_main_module(main)  # a batch system whose workers share the leader's files (or an older job store)
     return WorkerEnv(js, config, where)
 
 

@@ -192,8 +192,10 @@ class AbstractFileStore:
         self, fileStoreID: Union[str, FileID], encoding: Optional[str] = None, errors: Optional[str] = None
     ) -> Iterator[IO[Any]]:
         with self.jobStore.read_file_stream(str(fileStoreID)) as f:
-            if hasattr(f, "fileno"):
+            try:  # a local file: its size tells a damaged one; a remote stream was checked by the service
                 _check_size(fileStoreID, os.fstat(f.fileno()).st_size)
+            except (AttributeError, OSError, io.UnsupportedOperation):
+                pass
             if encoding is None:
                 yield f
             else:

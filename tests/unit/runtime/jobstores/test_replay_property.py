@@ -21,10 +21,12 @@ from typing import Any, Callable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.unit.runtime.jobstores.memory_driver import MemoryDriver
 from tests.unit.runtime.jobstores.memory_store import MemoryBackend, MemoryJournal
 from toil.compiler.ir import KIND_PYTHON, NodeSpec, Resources, RunRecord
 from toil.runtime.jobstores.file.journal import FileJournal
 from toil.runtime.jobstores.journal import Journal
+from toil.runtime.jobstores.object.journal import ObjectJournal
 from toil.runtime.protocol import Attempt, FailRecord, KillNodes, RecordToJournal, ReviveRecord
 from toil.runtime.scheduling import WorkflowState
 
@@ -243,3 +245,18 @@ def test_replay_agrees_with_the_live_state_file_journal(data: Any) -> None:
             return FileJournal(journal.dir)
 
         check_replay(make, reopen, data)
+
+
+@PROPERTY
+@given(st.data())
+def test_replay_agrees_with_the_live_state_object_journal(data: Any) -> None:
+    def make() -> Journal:
+        driver = MemoryDriver(uuid.uuid4().hex)
+        driver.create_container()
+        return ObjectJournal(driver)
+
+    def reopen(journal: Journal) -> Journal:
+        assert isinstance(journal, ObjectJournal)
+        return ObjectJournal(journal.driver)
+
+    check_replay(make, reopen, data)

@@ -44,8 +44,8 @@ def test_handlers_by_scheme():
     assert isinstance(url_handler("/a/b"), FileURLHandler) and isinstance(url_handler("file:///a"), FileURLHandler)
     for url in ("http://h/x", "https://h/x", "ftp://h/x"):
         assert isinstance(url_handler(url), FetchURLHandler)
-    with pytest.raises(ToilUserError, match="^cannot use gs://b/k: unsupported URL scheme 'gs'$"):
-        url_handler("gs://b/k")
+    with pytest.raises(ToilUserError, match="^cannot use nosuch://b/k: unsupported URL scheme 'nosuch'$"):
+        url_handler("nosuch://b/k")
 
 
 def test_file_urls(tmp_path):

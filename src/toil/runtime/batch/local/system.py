@@ -57,6 +57,7 @@ class _Worker:
 
 class LocalBatchSystem(BatchSystem):
     name = "single_machine"
+    auto_deploys = False  # its workers are forks of the leader, which has imported the user's code already
 
     def __init__(self, context: BatchContext) -> None:
         super().__init__(context)

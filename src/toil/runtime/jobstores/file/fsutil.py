@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 import uuid
@@ -110,3 +111,18 @@ def unlink_quiet(path: str) -> bool:
         return True
     except FileNotFoundError:
         return False
+
+
+def flock_taken(path: str, operation: int) -> bool:
+    """Whether another open file holds a flock on path that ``operation`` would wait for (False: no file)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # and with it the probe's own lock

@@ -27,18 +27,17 @@ import os
 import re
 import shutil
 import socket
-import struct
 import time
 import uuid
-import zlib
 from contextlib import contextmanager
 from typing import IO, Any, Iterator
 
 from toil.compiler.ir import PayloadRef
 from toil.exceptions import JobStoreCorruptError, JobStoreExistsException, NoSuchJobStoreException, ToilUserError
 from toil.runtime.jobstores.base import JobStore, NoSuchFileException
-from toil.runtime.jobstores.file.fsutil import atomic_write, fsync_dir, temp_name, unlink_quiet
+from toil.runtime.jobstores.file.fsutil import atomic_write, flock_taken, fsync_dir, temp_name, unlink_quiet
 from toil.runtime.jobstores.file.journal import FileJournal
+from toil.runtime.jobstores.framing import frame_value, unframe_value
 from toil.runtime.jobstores.journal import Journal
 from toil.runtime.jobstores.retry import retried
 
@@ -51,8 +50,6 @@ MAX_PATH = 4096  # Linux's PATH_MAX
 MAX_DEPTH = 512  # deeper paths would exhaust Python's recursion making their directories
 _SUBDIRS = ("state", "payloads", "returns", "results", "files", "shared", "flags", "logs", "stats", "tmp")
 _FILE_ID = re.compile(r"^[0-9a-f]{32}/[^/\x00]+$")
-_RETURN_HEADER = struct.Struct(">4sQI")  # magic, length, CRC-32 of a return value
-_RETURN_MAGIC = b"TRV1"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.@+-][A-Za-z0-9_.@+-]*$")
 
 
@@ -177,7 +174,7 @@ class FileJobStore(JobStore):
         return os.path.join(self.path, WORKERS_LOCK)
 
     def workers_running(self) -> bool:
-        return _flock_taken(self.workers_lock_path(), fcntl.LOCK_EX)
+        return flock_taken(self.workers_lock_path(), fcntl.LOCK_EX)
 
     def journal(self) -> Journal:
         if self._journal is None:
@@ -214,7 +211,7 @@ class FileJobStore(JobStore):
         # CRC-32) lets a reader tell a damaged value from a good one.
         fd = os.open(self._p("returns", node_id), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            view = memoryview(_RETURN_HEADER.pack(_RETURN_MAGIC, len(data), zlib.crc32(data)) + data)
+            view = memoryview(frame_value(data))
             while view:
                 view = view[os.write(fd, view) :]
         finally:
@@ -228,12 +225,9 @@ class FileJobStore(JobStore):
                 raw = f.read()
         except FileNotFoundError:
             raise KeyError(node_id) from None
-        size = _RETURN_HEADER.size
-        if len(raw) >= size:
-            magic, length, crc = _RETURN_HEADER.unpack_from(raw)
-            data = raw[size:]
-            if magic == _RETURN_MAGIC and length == len(data) and crc == zlib.crc32(data):
-                return data
+        data = unframe_value(raw)
+        if data is not None:
+            return data
         raise JobStoreCorruptError(
             f"{path}: the return value of job {node_id} is damaged ({len(raw)} bytes, "
             f"truncated or overwritten); the job store cannot be resumed safely"
@@ -493,21 +487,6 @@ class FileJobStore(JobStore):
 
     def _p(self, *parts: str) -> str:
         return os.path.join(self.path, *parts)
-
-
-def _flock_taken(path: str, operation: int) -> bool:
-    """Whether another open file holds a flock on path that ``operation`` would wait for (False: no file)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, operation | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # and with it the probe's own lock
 
 
 def normalize_path(rest: str) -> str:
