@@ -127,9 +127,8 @@ def _data(n: int) -> bytes:
 # ---------------------------------------------------------------------- locators (no emulator)
 def test_google_locators_name_the_bucket_as_toil_does():
     assert gcs.parse_google_locator("my-project:run1") == ("my-project", "run1--toil")
-    assert gcs.parse_google_locator("run1") == (None, "run1--toil")  # Toil takes a locator with no project
     assert gcs.parse_google_locator("example.com:proj:run_1") == ("example.com:proj", "run_1--toil")
-    for bad in ("p:", ":run", "p:Run", "p:-run", "p:" + "a" * 58, "p:googlerun", "p:a.b"):
+    for bad in ("run1", "x", "p:", ":run", "p:Run", "p:-run", "p:" + "a" * 58, "p:googlerun", "p:a.b"):
         with pytest.raises(ToilUserError, match="job store locator 'google:"):
             gcs.parse_google_locator(bad)
 

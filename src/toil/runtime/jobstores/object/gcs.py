@@ -45,9 +45,13 @@ _OCTETS = "application/octet-stream"
 
 
 def parse_google_locator(rest: str) -> tuple[str | None, str]:
-    """PROJECT:NAME (or NAME, as Toil allows) -> (project or None, bucket name ``NAME--toil``)."""
+    """PROJECT:NAME -> (project, bucket name ``NAME--toil``).
+
+    Toil also takes a bare NAME (the project then comes from the credentials); here the project is required, so
+    that a typo never sends a client looking for credentials on a metadata server.
+    """
     project, sep, name = rest.rpartition(":")
-    if sep and not project:
+    if not sep or not project:
         raise ToilUserError(f"job store locator 'google:{rest}': use google:PROJECT:NAME (e.g. google:my-project:run1)")
     if not 1 <= len(name) <= _MAX_NAME:
         raise ToilUserError(f"job store locator 'google:{rest}': the name must be 1 to {_MAX_NAME} characters long")
