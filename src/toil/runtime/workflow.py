@@ -243,7 +243,7 @@ class Workflow:
         batch = new_batch_system(
             cls, BatchContext(config, js, wdir, js.workers_lock_path(), tuple(js.leader_lease_fds()))
         )
-        if getattr(batch, "auto_deploys", True):  # a plugin that does not say: its workers may lack the user's code
+        if batch.auto_deploys:
             try:
                 self._deploy_user_code()
             except BaseException:

@@ -65,40 +65,24 @@ def _file_path(rest: str) -> str:
     return normalize_path(rest)
 
 
-def _aws_store(rest: str) -> "JobStore":
-    try:
-        from toil.runtime.jobstores.object.s3 import S3Driver, parse_aws_locator
-    except ImportError as e:
-        raise ToilUserError(f"the aws: job store needs {e.name}: pip install 'toil[aws]'") from None
-    from toil.runtime.jobstores.object.store import ObjectJobStore
+def _object_store(scheme: str, module: str, extra: str) -> JobStoreFactory:
+    """The factory of an object-store locator: the service's driver module parses the rest and makes its driver."""
 
-    region, bucket = parse_aws_locator(rest)
-    return ObjectJobStore(f"aws:{rest}", S3Driver(region, bucket))
+    def factory(rest: str) -> "JobStore":
+        import importlib
 
+        try:
+            driver_module = importlib.import_module(f"toil.runtime.jobstores.object.{module}")
+        except ImportError as e:
+            raise ToilUserError(f"the {scheme}: job store needs {e.name}: pip install 'toil[{extra}]'") from None
+        from toil.runtime.jobstores.object.store import ObjectJobStore
 
-def _google_store(rest: str) -> "JobStore":
-    try:
-        from toil.runtime.jobstores.object.gcs import GCSDriver, parse_google_locator
-    except ImportError as e:
-        raise ToilUserError(f"the google: job store needs {e.name}: pip install 'toil[google]'") from None
-    from toil.runtime.jobstores.object.store import ObjectJobStore
+        return ObjectJobStore(f"{scheme}:{rest}", driver_module.driver_for_locator(rest))
 
-    project, bucket = parse_google_locator(rest)
-    return ObjectJobStore(f"google:{rest}", GCSDriver(project, bucket))
-
-
-def _azure_store(rest: str) -> "JobStore":
-    try:
-        from toil.runtime.jobstores.object.azure import AzureDriver, parse_azure_locator
-    except ImportError as e:
-        raise ToilUserError(f"the azure: job store needs {e.name}: pip install 'toil[azure]'") from None
-    from toil.runtime.jobstores.object.store import ObjectJobStore
-
-    account, container = parse_azure_locator(rest)
-    return ObjectJobStore(f"azure:{rest}", AzureDriver(account, container))
+    return factory
 
 
 register_job_store("file", _file_store, _file_path)
-register_job_store("aws", _aws_store)
-register_job_store("google", _google_store)
-register_job_store("azure", _azure_store)
+register_job_store("aws", _object_store("aws", "s3", "aws"))
+register_job_store("google", _object_store("google", "gcs", "google"))
+register_job_store("azure", _object_store("azure", "azure", "azure"))

@@ -43,6 +43,7 @@ from azure.storage.blob import BlobBlock, BlobServiceClient, ContainerClient, Cu
 
 from toil.exceptions import ToilUserError
 from toil.runtime.jobstores.object.driver import Metadata, ObjectDriver, ObjectInfo
+from toil.runtime.jobstores.object.parts import PartWriter, streamed
 from toil.runtime.jobstores.object.retry import call_retrying
 
 log = logging.getLogger(__name__)
@@ -303,10 +304,8 @@ class AzureDriver(ObjectDriver):
 
     @contextmanager
     def open_write(self, key: str, metadata: Metadata | None = None) -> Iterator[IO[bytes]]:
-        writer = _BlockWriter(self, key, metadata)
-        yield writer  # type: ignore[misc]
-        # only now is anything committed: after an error the staged blocks are never part of a blob
-        writer.finish()
+        with streamed(_BlockWriter(self, key, metadata)) as stream:
+            yield stream
 
     @contextmanager
     def open_read(self, key: str) -> Iterator[IO[bytes]]:
@@ -340,40 +339,24 @@ class AzureDriver(ObjectDriver):
         return None
 
 
-class _BlockWriter(io.RawIOBase):
-    """Bytes written are staged as blocks as each fills, and committed as the blob at the end; small: one PUT."""
+class _BlockWriter(PartWriter):
+    """Blocks staged as each fills and committed as the blob at the end; uncommitted blocks are never a blob."""
 
     def __init__(self, driver: AzureDriver, key: str, metadata: Metadata | None) -> None:
-        self.driver, self.key, self.metadata = driver, key, metadata
-        self.buffer = bytearray()
+        super().__init__(driver, key, metadata, PART_SIZE)
+        self.azure = driver
         self.blocks: list[str] = []
         self.prefix = uuid.uuid4().hex  # block IDs of one blob must all be as long; unique to this writer
 
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        self.buffer += data
-        while len(self.buffer) >= PART_SIZE:
-            self._stage(bytes(self.buffer[:PART_SIZE]))
-            del self.buffer[:PART_SIZE]
-        return len(data)
-
-    def _stage(self, chunk: bytes) -> None:
-        d = self.driver
-        block = f"{self.prefix}{len(self.blocks):08d}"
+    def send_part(self, chunk: bytes, number: int) -> None:
+        d = self.azure
+        block = f"{self.prefix}{number:08d}"
         blob = d._container.get_blob_client(self.key)
         call_retrying(d, "stage_block", lambda: blob.stage_block(block, chunk, cpk=d.cpk))
         self.blocks.append(block)
 
-    def finish(self) -> None:
-        d = self.driver
-        if not self.blocks:
-            call_retrying(d, "put", lambda: d.put(self.key, bytes(self.buffer), metadata=self.metadata))
-            return
-        if self.buffer:
-            self._stage(bytes(self.buffer))
-            self.buffer.clear()
+    def complete(self) -> None:
+        d = self.azure
         blob = d._container.get_blob_client(self.key)
         call_retrying(
             d,
@@ -382,6 +365,9 @@ class _BlockWriter(io.RawIOBase):
                 [BlobBlock(b) for b in self.blocks], metadata=encode_metadata(self.metadata), cpk=d.cpk
             ),
         )
+
+    def cancel(self) -> None:
+        """Nothing to do: staged blocks that no commit names are discarded by the service."""
 
 
 class _RangeReader(io.RawIOBase):
@@ -426,3 +412,8 @@ class _RangeReader(io.RawIOBase):
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
+
+
+def driver_for_locator(rest: str) -> AzureDriver:
+    """The driver a locator's rest (after the scheme) names; ToilUserError in one line if it is malformed."""
+    return AzureDriver(*parse_azure_locator(rest))

@@ -13,7 +13,6 @@ customer-supplied encryption key.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
@@ -30,6 +29,7 @@ from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
 
 from toil.exceptions import ToilUserError
 from toil.runtime.jobstores.object.driver import Metadata, ObjectDriver, ObjectInfo
+from toil.runtime.jobstores.object.parts import StreamWriter, streamed
 from toil.runtime.jobstores.object.retry import call_retrying
 
 log = logging.getLogger(__name__)
@@ -258,13 +258,8 @@ class GCSDriver(ObjectDriver):
 
     @contextmanager
     def open_write(self, key: str, metadata: Metadata | None = None) -> Iterator[IO[bytes]]:
-        writer = _StreamWriter(self, key, dict(metadata or {}))
-        try:
-            yield writer  # type: ignore[misc]
-        except BaseException:
-            writer.abort()
-            raise
-        writer.finish()
+        with streamed(_StreamWriter(self, key, dict(metadata or {}))) as stream:
+            yield stream
 
     @contextmanager
     def open_read(self, key: str) -> Iterator[IO[bytes]]:
@@ -326,16 +321,13 @@ def _message(error: BaseException) -> str:
     return str(text).splitlines()[0][:200] if text else type(error).__name__
 
 
-class _StreamWriter(io.RawIOBase):
+class _StreamWriter(StreamWriter):
     """Bytes written become a resumable upload, part by part, once they outgrow one part; else one request."""
 
     def __init__(self, driver: GCSDriver, key: str, metadata: dict[str, str]) -> None:
         self.driver, self.key, self.metadata = driver, key, metadata
         self.buffer = bytearray()
         self.upload: Any = None  # the library's BlobWriter, once the object is larger than a part
-
-    def writable(self) -> bool:
-        return True
 
     def write(self, data: Any) -> int:
         if self.upload is not None:
@@ -367,3 +359,8 @@ class _StreamWriter(io.RawIOBase):
             self.upload.terminate()  # the parts sent are dropped; no object is made
         except Exception as e:  # an upload left open expires by itself within a week
             log.warning("%s: could not cancel the upload of %s: %s", self.driver.where, self.key, e)
+
+
+def driver_for_locator(rest: str) -> GCSDriver:
+    """The driver a locator's rest (after the scheme) names; ToilUserError in one line if it is malformed."""
+    return GCSDriver(*parse_google_locator(rest))

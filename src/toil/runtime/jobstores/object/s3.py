@@ -27,6 +27,8 @@ from boto3.s3.transfer import TransferConfig
 
 from toil.exceptions import ToilUserError
 from toil.runtime.jobstores.object.driver import Metadata, ObjectDriver, ObjectInfo
+from toil.runtime.jobstores.object.parts import PartWriter, streamed
+from toil.runtime.jobstores.object.retry import call_retrying
 
 log = logging.getLogger(__name__)
 
@@ -320,13 +322,8 @@ class S3Driver(ObjectDriver):
 
     @contextmanager
     def open_write(self, key: str, metadata: Metadata | None = None) -> Iterator[IO[bytes]]:
-        writer = _MultipartWriter(self, key, dict(metadata or {}))
-        try:
-            yield writer  # type: ignore[misc]
-        except BaseException:
-            writer.abort()
-            raise
-        writer.finish()
+        with streamed(_MultipartWriter(self, key, metadata)) as stream:
+            yield stream
 
     @contextmanager
     def open_read(self, key: str) -> Iterator[IO[bytes]]:
@@ -410,42 +407,29 @@ class _BodyReader(io.RawIOBase):
         return len(data)
 
 
-class _MultipartWriter(io.RawIOBase):
-    """Bytes written become parts of a multipart upload as each part fills; a small object is one PUT."""
+class _MultipartWriter(PartWriter):
+    """A multipart upload, begun when the first part is full."""
 
-    def __init__(self, driver: S3Driver, key: str, metadata: dict[str, str]) -> None:
-        self.driver, self.key, self.metadata = driver, key, metadata
-        self.buffer = bytearray()
+    def __init__(self, driver: S3Driver, key: str, metadata: Metadata | None) -> None:
+        super().__init__(driver, key, metadata, PART_SIZE)
+        self.s3 = driver
         self.upload_id: str | None = None
         self.parts: list[dict[str, Any]] = []
 
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        self.buffer += data
-        while len(self.buffer) >= PART_SIZE:
-            self._send_part(bytes(self.buffer[:PART_SIZE]))
-            del self.buffer[:PART_SIZE]
-        return len(data)
-
-    def _send_part(self, chunk: bytes) -> None:
-        from toil.runtime.jobstores.object.retry import call_retrying
-
-        client, d = self.driver.client, self.driver
+    def send_part(self, chunk: bytes, number: int) -> None:
+        d = self.s3
         if self.upload_id is None:
             self.upload_id = call_retrying(
                 d,
                 "create_multipart_upload",
-                lambda: client.create_multipart_upload(
+                lambda: d.client.create_multipart_upload(
                     Bucket=d.bucket, Key=self.key, Metadata=self.metadata, **d._sse(self.key)
                 )["UploadId"],
             )
-        number = len(self.parts) + 1
         response = call_retrying(
             d,
             "upload_part",
-            lambda: client.upload_part(
+            lambda: d.client.upload_part(
                 Bucket=d.bucket,
                 Key=self.key,
                 UploadId=self.upload_id,
@@ -456,16 +440,8 @@ class _MultipartWriter(io.RawIOBase):
         )
         self.parts.append({"ETag": response["ETag"], "PartNumber": number})
 
-    def finish(self) -> None:
-        from toil.runtime.jobstores.object.retry import call_retrying
-
-        d = self.driver
-        if self.upload_id is None:
-            call_retrying(d, "put", lambda: d.put(self.key, bytes(self.buffer), metadata=self.metadata))
-            return
-        if self.buffer:
-            self._send_part(bytes(self.buffer))
-            self.buffer.clear()
+    def complete(self) -> None:
+        d = self.s3
         call_retrying(
             d,
             "complete_multipart_upload",
@@ -474,14 +450,11 @@ class _MultipartWriter(io.RawIOBase):
             ),
         )
 
-    def abort(self) -> None:
-        if self.upload_id is not None:
-            try:
-                self.driver.client.abort_multipart_upload(
-                    Bucket=self.driver.bucket, Key=self.key, UploadId=self.upload_id
-                )
-            except botocore.exceptions.ClientError as e:  # the bucket's lifecycle rules clean up what is left
-                log.warning("%s: could not abort the upload of %s: %s", self.driver.where, self.key, e)
+    def cancel(self) -> None:
+        try:
+            self.s3.client.abort_multipart_upload(Bucket=self.s3.bucket, Key=self.key, UploadId=self.upload_id)
+        except botocore.exceptions.ClientError as e:  # the bucket's lifecycle rules clean up what is left
+            log.warning("%s: could not abort the upload of %s: %s", self.s3.where, self.key, e)
 
 
 _REGIONS: dict[str, str] = {}
@@ -501,3 +474,8 @@ def bucket_region(bucket: str) -> str:
             raise ToilUserError(f"no AWS credentials found to read s3://{bucket}") from None
         _REGIONS[bucket] = found or default if found != "EU" else "eu-west-1"
     return _REGIONS[bucket]
+
+
+def driver_for_locator(rest: str) -> S3Driver:
+    """The driver a locator's rest (after the scheme) names; ToilUserError in one line if it is malformed."""
+    return S3Driver(*parse_aws_locator(rest))

@@ -93,6 +93,7 @@ class ObjectJobStore(JobStore):
         self._lease = Lease(self.driver, self.locked_error)
         self._journal: ObjectJournal | None = None
         self._packs: OrderedDict[str, bytes] = OrderedDict()
+        self._pack_bytes = 0
         self._config: Config | None = None
 
     @property
@@ -201,8 +202,9 @@ class ObjectJobStore(JobStore):
     def _remember_pack(self, name: str, data: bytes) -> None:
         """Packs never change once written: a warm worker keeps the latest ones instead of a GET per job."""
         self._packs[name] = data
-        while sum(len(p) for p in self._packs.values()) > _PACK_CACHE_BYTES and len(self._packs) > 1:
-            self._packs.popitem(last=False)
+        self._pack_bytes += len(data)
+        while self._pack_bytes > _PACK_CACHE_BYTES and len(self._packs) > 1:
+            self._pack_bytes -= len(self._packs.popitem(last=False)[1])
 
     def write_return(self, node_id: str, data: bytes) -> None:
         self.driver.put(f"returns/{node_id}", frame_value(data))
@@ -304,8 +306,8 @@ class ObjectJobStore(JobStore):
 
     def read_file(self, file_id: str, local_path: str, link: str = "copy") -> None:
         key = self._key(file_id)
-        size, executable = self._info(file_id)
-        cached = self.node.cached(file_id.split("/", 1)[0], lambda tmp: self._download(key, tmp, file_id))
+        _, executable = self._info(file_id)
+        cached = self.node.cached(file_id.split("/", 1)[0], lambda tmp: self._download(key, tmp, file_id, executable))
         if os.path.lexists(local_path):
             os.unlink(local_path)
         if link in ("hardlink", "symlink"):  # a hard link to the node's copy: an eviction leaves it in place
@@ -317,12 +319,12 @@ class ObjectJobStore(JobStore):
         shutil.copyfile(cached, local_path)
         os.chmod(local_path, 0o700 if executable else 0o600)
 
-    def _download(self, key: str, tmp: str, file_id: str) -> None:
+    def _download(self, key: str, tmp: str, file_id: str, executable: bool) -> None:
         try:
             self.driver.download_file(key, tmp)
         except KeyError:
             raise NoSuchFileException(file_id) from None
-        os.chmod(tmp, 0o700 if self._info(file_id)[1] else 0o600)
+        os.chmod(tmp, 0o700 if executable else 0o600)
 
     @contextmanager
     def read_file_stream(self, file_id: str) -> Iterator[IO[bytes]]:
