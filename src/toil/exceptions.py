@@ -14,6 +14,7 @@ class ToilUserError(Exception):
     """An error caused by input, options or the workflow, reported without a traceback."""
 
     exit_code = 1
+    retryable = False  # a job that raised it fails for good: running it again cannot help
 
 
 class FailedJobsException(ToilUserError):
@@ -78,6 +79,12 @@ class WorkflowInterrupted(ToilUserError):
     """The leader was asked to stop (Ctrl-C, SIGTERM, toil kill); jobs were killed, the job store kept."""
 
     exit_code = 130
+
+
+class JobStoreUnavailableError(ToilUserError):
+    """The job store's service kept failing after every retry; the state is intact (rerun with --restart)."""
+
+    retryable = True  # a job that met it may well succeed when run again
 
 
 class JobStoreWriteError(ToilUserError):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import collections
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +17,9 @@ from toil.exceptions import JobStoreCorruptError
 from toil.runtime.jobstores import open_job_store
 
 WORKFLOW = Path(__file__).parent / "workflow.py"
+# Where runs keep their job stores: "file" (ROOT/js) or "aws" (a bucket per run on the S3 stand-in; run.py
+# points the environment at it)
+STORE_KIND = "file"
 
 
 @dataclass
@@ -25,10 +30,12 @@ class Run:
     delay: float = 0.05
     extra: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
-    job_store: Path | None = None  # default: ROOT/js
+    job_store: Path | None = None  # default: ROOT/js, or a bucket named after ROOT (STORE_KIND "aws")
 
     @property
-    def js(self) -> Path:
+    def js(self) -> Path | str:
+        if self.job_store is None and STORE_KIND == "aws":
+            return f"aws:us-west-2:chaos-{hashlib.sha1(str(self.root).encode()).hexdigest()[:24]}"
         return self.job_store or self.root / "js"
 
     @property
@@ -79,6 +86,12 @@ class Run:
         out, err = p.communicate(timeout=timeout)
         return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
+    def reset(self) -> None:
+        """Start this run over: its directory and, on an object store, its bucket."""
+        if isinstance(self.js, str):
+            open_job_store(self.js).destroy()
+        shutil.rmtree(self.root, ignore_errors=True)
+
     def marks(self) -> list[tuple[str, str, int]]:
         if not self.side.exists():
             return []
@@ -96,7 +109,7 @@ class Run:
         return [name for name, _, _ in self.marks() if name.startswith("LOST-")]
 
 
-def has_workflow(js: Path) -> bool:
+def has_workflow(js: Path | str) -> bool:
     """Whether a leader recorded the workflow (so --restart applies): read as ``toil status`` reads it."""
     store = open_job_store(str(js))
     if not store.exists():
@@ -108,7 +121,7 @@ def has_workflow(js: Path) -> bool:
     return snapshot is not None or bool(records)
 
 
-def recorded_done(js: Path, ran: set[str]) -> set[str]:
+def recorded_done(js: Path | str, ran: set[str]) -> set[str]:
     """Of the nodes that ran, those whose completion the job store records (they must never run again).
 
     A completion is recorded by a 'ran' record in the journal. At this workflow's size the leader writes

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ def _kill_once(run: Run, restart: bool, moment: float, report: LeaderKillReport)
         if restart:
             report.problems.append(f"{run.root.name}: the restarted run ended before the kill at {moment:.2f} s")
             break
-        shutil.rmtree(run.root)
+        run.reset()
         moment /= 2
     counts = run.counts()
     return recorded_done(run.js, set(counts)), dict(counts)

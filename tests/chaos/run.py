@@ -203,7 +203,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=20261130)
     p.add_argument("--only", default="", help="comma-separated: leader,worker,torn,exclusion,disk,slow")
     p.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    p.add_argument(
+        "--store",
+        choices=["file", "aws"],
+        default="file",
+        help="job stores on the file system, or aws: on moto_server (leader and worker scenarios only)",
+    )
     args = p.parse_args(argv)
+    if args.store == "aws":
+        from tests.chaos import common
+        from tests.objectstores import s3_env
+
+        os.environ.update(s3_env("moto"))
+        common.STORE_KIND = "aws"
+        args.only = args.only or "leader,worker"
+        if set(args.only.split(",")) - {"leader", "worker"}:
+            p.error("--store aws runs the leader and worker scenarios (the others damage a file: store's files)")
     n = _sizes(args)
     work = Path(tempfile.mkdtemp(prefix="toil-chaos-"))
     started = time.monotonic()

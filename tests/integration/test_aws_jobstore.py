@@ -76,9 +76,8 @@ def toil_cmd(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
-# Whole workflows run on moto_server; s3rver (whose file-system backend answers concurrent requests to one
-# bucket with an occasional 400 or empty body) runs the job store contract suite and the credential check.
-@pytest.mark.parametrize("server", ["moto"])
+# The same workflow on two independent S3 implementations, so that no emulator's quirks are baked in.
+@pytest.mark.parametrize("server", ["moto", "s3rver"])
 def test_a_python_workflow_keeps_its_whole_state_in_one_bucket(tmp_path, server):
     env = {**s3_env(server), "SIDE_FILE": str(tmp_path / "side"), "TOIL_WORKDIR": str(tmp_path)}
     locator = aws_locator()

@@ -298,7 +298,9 @@ def run_attempt(
                 traceback.print_exc(file=sys.stderr)
             sys.stderr.flush()
             fs.shutdown_failed_attempt()
-            result.failed = FailedRun(Attempt(current.id, epoch), _one_line(e), isinstance(e, ToilUserError))
+            result.failed = FailedRun(
+                Attempt(current.id, epoch), _one_line(e), isinstance(e, ToilUserError) and not e.retryable
+            )
             exit_code = 1
         finally:
             os.chdir(cwd)

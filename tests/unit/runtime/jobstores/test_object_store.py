@@ -189,3 +189,21 @@ def test_a_bucket_holding_something_else_is_not_taken_or_deleted(driver, tmp_pat
     with pytest.raises(ToilUserError, match="holds no job store"):
         js.destroy()
     assert driver.get("someone/else.txt") == b"data"
+
+
+def test_a_forked_worker_makes_its_own_client(monkeypatch):
+    """Clients hold pooled connections: one shared by the leader and a forked worker mixes their answers."""
+    from toil.runtime.jobstores.object.driver import PerProcess
+
+    made: list[int] = []
+    client = PerProcess(lambda: made.append(os.getpid()) or object())
+    first = client.get()
+    assert client.get() is first and len(made) == 1
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a new client, not the parent's
+        os.write(write, b"1" if client.get() is not first and len(made) == 2 else b"0")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1"
+    assert client.get() is first

@@ -21,7 +21,6 @@ import io
 import logging
 import os
 import re
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -42,7 +41,7 @@ from azure.core.exceptions import (
 from azure.storage.blob import BlobBlock, BlobServiceClient, ContainerClient, CustomerProvidedEncryptionKey
 
 from toil.exceptions import ToilUserError
-from toil.runtime.jobstores.object.driver import Metadata, ObjectDriver, ObjectInfo
+from toil.runtime.jobstores.object.driver import Metadata, ObjectDriver, ObjectInfo, PerProcess
 from toil.runtime.jobstores.object.parts import PartWriter, streamed
 from toil.runtime.jobstores.object.retry import call_retrying
 
@@ -171,8 +170,7 @@ class AzureDriver(ObjectDriver):
         self.account = account
         self.container = container
         self.cpk: CustomerProvidedEncryptionKey | None = None
-        self._service: BlobServiceClient | None = None
-        self._lock = threading.Lock()
+        self._service = PerProcess(lambda: make_service(self.account))
 
     @property
     def where(self) -> str:
@@ -181,10 +179,7 @@ class AzureDriver(ObjectDriver):
     @property
     def service(self) -> BlobServiceClient:
         """The account's client, made on first use (so that opening a store needs no credentials yet)."""
-        with self._lock:
-            if self._service is None:
-                self._service = make_service(self.account)
-            return self._service
+        return self._service.get()
 
     @property
     def _container(self) -> ContainerClient:

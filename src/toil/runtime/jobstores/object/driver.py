@@ -14,13 +14,36 @@ from __future__ import annotations
 
 import abc
 import builtins
+import os
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Iterator, Mapping
+from typing import IO, Callable, Generic, Iterator, Mapping, TypeVar
 
 from toil.exceptions import ToilUserError
 
 Metadata = Mapping[str, str]
+T = TypeVar("T")
+
+
+class PerProcess(Generic[T]):
+    """A service client made on first use in each process.
+
+    Workers are forked from the leader: a client made before the fork holds pooled connections that parent and
+    child would share, so one process would read the other's answers. A child makes its own.
+    """
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._value: T | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        with self._lock:
+            if self._value is None or self._pid != os.getpid():
+                self._value, self._pid = self._make(), os.getpid()
+            return self._value
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import IO, Any, Callable, Iterator, Sequence
@@ -28,7 +27,7 @@ from google.cloud import storage
 from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
 
 from toil.exceptions import ToilUserError
-from toil.runtime.jobstores.object.driver import Metadata, ObjectDriver, ObjectInfo
+from toil.runtime.jobstores.object.driver import Metadata, ObjectDriver, ObjectInfo, PerProcess
 from toil.runtime.jobstores.object.parts import StreamWriter, streamed
 from toil.runtime.jobstores.object.retry import call_retrying
 
@@ -118,8 +117,7 @@ class GCSDriver(ObjectDriver):
         self.bucket = bucket
         self.sse_key: bytes | None = None
         self._anonymous_fallback = anonymous_fallback
-        self._client: Any = None
-        self._lock = threading.Lock()
+        self._client: PerProcess[Any] = PerProcess(lambda: make_client(self.project, self._anonymous_fallback))
 
     @property
     def where(self) -> str:
@@ -128,10 +126,7 @@ class GCSDriver(ObjectDriver):
     @property
     def client(self) -> Any:
         """The storage client, made on first use (so that opening a store needs no credentials yet)."""
-        with self._lock:
-            if self._client is None:
-                self._client = make_client(self.project, self._anonymous_fallback)
-            return self._client
+        return self._client.get()
 
     def _bucket(self) -> Any:
         return self.client.bucket(self.bucket)

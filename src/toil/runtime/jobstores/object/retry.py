@@ -13,7 +13,7 @@ import time
 from contextlib import AbstractContextManager, contextmanager
 from typing import IO, Callable, Iterator, TypeVar
 
-from toil.exceptions import ToilUserError
+from toil.exceptions import JobStoreUnavailableError, ToilUserError
 from toil.runtime.jobstores import retry as fs_retry
 from toil.runtime.jobstores.object.driver import Metadata, ObjectDriver, ObjectInfo
 
@@ -28,10 +28,16 @@ def call_retrying(driver: ObjectDriver, op: str, fn: Callable[[], T]) -> T:
         try:
             return fn()
         except Exception as e:
-            if attempt == limit or not driver.is_transient(e):
+            transient = driver.is_transient(e)
+            if attempt == limit or not transient:
                 message = driver.user_error(e)
                 if message is not None:
                     raise ToilUserError(message) from None
+                if transient:
+                    detail = " ".join(str(e).split())[:300]
+                    raise JobStoreUnavailableError(
+                        f"{driver.where}: the storage service kept failing ({op}, {limit} attempts): {detail}"
+                    ) from None
                 raise
             pause = wait * random.uniform(0.5, 1.5)
             fs_retry.note_retry(op, OSError(0, f"{type(e).__name__}: {str(e)[:200]}"), attempt, pause)
