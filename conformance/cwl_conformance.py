@@ -41,6 +41,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--timeout", type=int, default=300)
     p.add_argument("--junit-xml", default=os.path.join(REPO, "build", "conformance", "cwl-v1.2-junit.xml"))
     p.add_argument("-s", "--select", default=None, help="only these test names (comma separated)")
+    p.add_argument("--store", choices=["file", "aws"], default="file", help="aws: a job store per test on moto_server")
     p.add_argument("runner_args", nargs="*", help="extra arguments for the runner (after --)")
     return p.parse_args(argv)
 
@@ -87,6 +88,11 @@ def main(argv: list[str]) -> int:
         return 2
     bindir = os.path.dirname(sys.executable)
     tool = args.tool or shutil.which("toil-cwl-runner", path=bindir) or "toil-cwl-runner"
+    if args.store == "aws":
+        from object_store import use_aws_store
+
+        use_aws_store()
+        tool = args.tool or os.path.join(HERE, "runner_on_aws.py")
     cwltest = shutil.which("cwltest", path=bindir) or "cwltest"
     os.makedirs(os.path.dirname(os.path.abspath(args.junit_xml)), exist_ok=True)
     badgedir = os.path.join(tempfile.mkdtemp(prefix="cwl-badges-"), "badges")

@@ -28,6 +28,7 @@ import time
 from typing import Any
 
 import yaml
+from object_store import aws_locator
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VERSIONS = ["draft-2", "1.0", "1.1"]
@@ -231,9 +232,15 @@ def _compare_listing(expected: list[dict[str, Any]], path: Any) -> str | None:
 
 # ---------------------------------------------------------------- running
 def run_test(
-    test: dict[str, Any], version: str, suite: str, runner: list[str], scratch: str, timeout: float
+    test: dict[str, Any],
+    version: str,
+    suite: str,
+    runner: list[str],
+    scratch: str,
+    timeout: float,
+    on_aws: bool = False,
 ) -> tuple[bool, str, float]:
-    """(passed, why not, seconds) for one test at one version."""
+    """(passed, why not, seconds) for one test at one version (``on_aws``: its job store on the S3 stand-in)."""
     inputs = test["inputs"]
     work = tempfile.mkdtemp(prefix=f"{test['id']}-{version}-", dir=scratch)
     test_dir = os.path.join(work, "src")
@@ -259,7 +266,7 @@ def run_test(
         "--outputDialect",
         "miniwdl",
         "--jobStore",
-        os.path.join(work, "jobstore"),
+        aws_locator("wdl") if on_aws else os.path.join(work, "jobstore"),
         "--logLevel",
         "WARNING",
         "--retryCount",
@@ -323,7 +330,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runner", default=None, help="the runner command (default: toil-wdl-runner beside this Python)")
     p.add_argument("--keep", action="store_true", help="keep the scratch directory of each test")
     p.add_argument("-v", "--verbose", action="store_true", help="print every test's result")
+    p.add_argument("--store", choices=["file", "aws"], default="file", help="aws: a job store per test on moto_server")
     args = p.parse_args(argv)
+    if args.store == "aws":
+        from object_store import use_aws_store
+
+        use_aws_store()
     suite = suite_dir()
     if not os.path.exists(os.path.join(suite, "conformance.yaml")):
         print(f"no WDL conformance suite at {suite}: set WDL_CONFORMANCE_DIR", file=sys.stderr)
@@ -350,7 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     unexpected, fixed = [], []
     in_containers = {"passed": 0, "failed": 0}
     with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        futures = {pool.submit(run_test, t, v, suite, runner, scratch, args.timeout): (t, v) for t, v in jobs}
+        futures = {
+            pool.submit(run_test, t, v, suite, runner, scratch, args.timeout, args.store == "aws"): (t, v)
+            for t, v in jobs
+        }
         for fut in concurrent.futures.as_completed(futures):
             test, v = futures[fut]
             ok, why, took = fut.result()

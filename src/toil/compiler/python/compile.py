@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from toil.compiler.ir import KIND_NOOP, KIND_PYTHON, KIND_SERVICE, NodeSpec, PayloadRef, Resources, accelerators_key
 from toil.compiler.python.job import Job, JobException, JobGraphDeadlockException, ServiceHostJob, is_noop
-from toil.compiler.python.promise import JobPromiseConstraintError, Promise, PromisedRequirement, pickling_context
+from toil.compiler.python.promise import (
+    JobPromiseConstraintError,
+    Promise,
+    PromisedRequirement,
+    pickling_context,
+    with_reads,
+)
 
 if TYPE_CHECKING:
     from toil.runtime.config import Config
@@ -190,6 +196,7 @@ class _Compiler:
         self.prefix = uuid.uuid4().hex[:10]
         self.promised: set[int] = set()
         self.consumer: Job | None = None
+        self.reads: list[str] = []  # producers the job being pickled reads through promises
         self._after_cache: dict[int, set[int]] = {}
         self.known = {id(j) for j in jobs}
         if running is not None:
@@ -211,6 +218,8 @@ class _Compiler:
         if self.consumer is not None and not self._runs_before(producer, self.consumer):
             raise JobPromiseConstraintError(producer, self.consumer)
         self.promised.add(id(producer))
+        if self.consumer is not None:
+            self.reads.append(producer._node_id)
         return producer._node_id
 
     def _runs_before(self, producer: Job, consumer: Job) -> bool:
@@ -247,9 +256,9 @@ class _Compiler:
             for job in self.jobs:
                 if is_noop(job):
                     continue
-                self.consumer = job
+                self.consumer, self.reads = job, []
                 try:
-                    data = dumps(job)
+                    data = with_reads(dumps(job), self.reads)
                 except JobPromiseConstraintError:
                     raise
                 except Exception as e:

@@ -9,6 +9,7 @@ value from the job store and indexing it by ``path``.
 
 from __future__ import annotations
 
+import json
 import pickle
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Protocol
@@ -82,6 +83,38 @@ class pickling_context:
 
 class ReturnValueReader(Protocol):
     def read_return(self, node_id: str) -> bytes: ...
+
+
+# A job's payload may begin with the producers whose values its promises read, so a worker can fetch them all
+# at once (in parallel from an object store) before unpickling: MAGIC, a 4-byte length, their ids as JSON.
+_READS_MAGIC = b"TPR1"
+
+
+def with_reads(payload: bytes, producers: list[str]) -> bytes:
+    """The payload, headed by the ids of the producers its promises read (unchanged if none)."""
+    if not producers:
+        return payload
+    ids = json.dumps(sorted(set(producers))).encode()
+    return _READS_MAGIC + len(ids).to_bytes(4, "big") + ids + payload
+
+
+def split_reads(payload: bytes) -> tuple[list[str], bytes]:
+    """(the producers a payload's promises read, the pickle)."""
+    if not payload.startswith(_READS_MAGIC):
+        return [], payload
+    size = int.from_bytes(payload[4:8], "big")
+    return list(json.loads(payload[8 : 8 + size])), payload[8 + size :]
+
+
+class Prefetched:
+    """A return value reader that holds values fetched ahead, and asks the job store for the others."""
+
+    def __init__(self, store: "ReturnValueReader", values: dict[str, bytes]) -> None:
+        self.store, self.values = store, values
+
+    def read_return(self, node_id: str) -> bytes:
+        value = self.values.pop(node_id, None)  # read once: a chain of promises reads on from the store
+        return value if value is not None else self.store.read_return(node_id)
 
 
 class _Resolving(threading.local):

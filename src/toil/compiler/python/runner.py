@@ -14,7 +14,7 @@ from typing import Any
 from toil.compiler.ir import RunRecord
 from toil.compiler.python.compile import compile_graph, dumps
 from toil.compiler.python.job import Job, ServiceHostJob
-from toil.compiler.python.promise import resolving_promises
+from toil.compiler.python.promise import Prefetched, resolving_promises, split_reads
 from toil.runtime.worker.attempt import RunContext, RunOutcome
 
 log = logging.getLogger("toil.worker")
@@ -23,8 +23,10 @@ STOP_POLL_SECONDS = 0.05
 
 
 def _load_job(ctx: RunContext) -> Job:
-    with resolving_promises(ctx.job_store):
-        job = pickle.loads(ctx.payload)
+    reads, data = split_reads(ctx.payload)
+    values = ctx.job_store.read_returns(reads) if len(reads) > 1 else {}  # all at once, not one by one
+    with resolving_promises(Prefetched(ctx.job_store, values)):
+        job = pickle.loads(data)
     if not isinstance(job, Job):
         raise TypeError(f"the payload of node {ctx.spec.id} is a {type(job).__name__}, not a Job")
     job._node_id = ctx.spec.id

@@ -139,6 +139,16 @@ class JobStore(abc.ABC):
     def read_return(self, node_id: str) -> bytes:
         """A node's pickled return value; KeyError if it has none (yet)."""
 
+    def read_returns(self, node_ids: list[str]) -> dict[str, bytes]:
+        """Several nodes' return values at once (those that have none are left out)."""
+        found = {}
+        for node_id in node_ids:
+            try:
+                found[node_id] = self.read_return(node_id)
+            except KeyError:
+                pass
+        return found
+
     @abc.abstractmethod
     def write_result(self, token: str, data: bytes) -> None: ...
 

@@ -182,3 +182,31 @@ def test_bad_requirement_is_a_clear_error():
         Job(memory="lots")
     with pytest.raises(ValueError):
         parse_accelerator("a:b:c")
+
+
+def test_a_payload_names_the_producers_its_promises_read_so_a_worker_fetches_them_at_once():
+    from toil.compiler.python.promise import Prefetched, resolving_promises, split_reads
+
+    root = Job.wrapFn(f, 1)
+    a, b = root.addChildFn(f, 2), root.addChildFn(f, 3)
+    total = root.addFollowOnFn(f, [a.rv(), b.rv(), a.rv()])
+    compiled = compile_graph(root, CFG)
+    spec = {s.id: s for s in compiled.specs}[total.jobStoreID]
+    payload = compiled.pack[spec.payload.offset : spec.payload.offset + spec.payload.length]
+    reads, data = split_reads(payload)
+    assert reads == sorted([a.jobStoreID, b.jobStoreID])
+    assert split_reads(data) == ([], data)  # a payload without promises has no header
+
+    class Store:
+        def __init__(self):
+            self.asked = []
+
+        def read_return(self, node_id):
+            self.asked.append(node_id)
+            return pickle.dumps(node_id)
+
+    store = Store()
+    prefetched = {a.jobStoreID: pickle.dumps("A"), b.jobStoreID: pickle.dumps("B")}
+    with resolving_promises(Prefetched(store, prefetched)):
+        job = pickle.loads(data)
+    assert job._args[0] == ["A", "B", "A"] and store.asked == []  # no read past what was fetched ahead

@@ -219,6 +219,19 @@ class ObjectJobStore(JobStore):
             )
         return data
 
+    def read_returns(self, node_ids: list[str]) -> dict[str, bytes]:
+        """In parallel: a fan-in reading a thousand values waits for about one round trip per 16 of them."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(node_id: str) -> tuple[str, bytes | None]:
+            try:
+                return node_id, self.read_return(node_id)
+            except KeyError:
+                return node_id, None
+
+        with ThreadPoolExecutor(min(16, len(node_ids)) or 1) as pool:
+            return {k: v for k, v in pool.map(one, node_ids) if v is not None}
+
     def write_result(self, token: str, data: bytes) -> None:
         self.driver.put(f"results/{token}", data)
 
