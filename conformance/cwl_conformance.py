@@ -92,7 +92,8 @@ def main(argv: list[str]) -> int:
         from object_store import use_aws_store
 
         use_aws_store()
-        tool = args.tool or os.path.join(HERE, "runner_on_aws.py")
+        os.environ["TOIL_CONFORMANCE_RUNNER"] = tool
+        tool = os.path.join(HERE, "runner_on_aws.py")
     cwltest = shutil.which("cwltest", path=bindir) or "cwltest"
     os.makedirs(os.path.dirname(os.path.abspath(args.junit_xml)), exist_ok=True)
     badgedir = os.path.join(tempfile.mkdtemp(prefix="cwl-badges-"), "badges")
