@@ -124,7 +124,10 @@ def main(argv: list[str]) -> int:
     started = time.time()
     subprocess.run(command, cwd=suite)
     wall = time.time() - started
-    return report(read_badges(badgedir), read_known_failures(KNOWN_FAILURES), wall, args.junit_xml)
+    known = read_known_failures(KNOWN_FAILURES)
+    if args.store == "aws":
+        known.update(read_known_failures(KNOWN_FAILURES.replace(".txt", "-aws.txt")))
+    return report(read_badges(badgedir), known, wall, args.junit_xml)
 
 
 def report(tags: dict[str, dict[str, list[str]]], known: dict[str, str], wall: float, junit: str) -> int:
