@@ -3,7 +3,8 @@
 Each job is ``python -m toil.cli.worker_main`` in a fresh process, as on a cluster node, started under
 ``unshare --mount`` with a tmpfs mounted over ``$TOIL_TEST_HIDE`` (the directory of the user's code), in the
 working directory ``$TOIL_TEST_WORKER_CWD``, with ``$TOIL_TEST_WORKER_PYTHON`` and an environment without
-PYTHONPATH: the only way its worker can import the user's modules is the copy the leader shipped.
+PYTHONPATH (only the node's S3 settings, for an aws: job store): the only way its worker can import the user's
+modules is the copy the leader shipped.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class HiddenDirBatchSystem(RemoteBatchSystem):
         command = [self.python, "-m", WORKER_MODULES[launch.kind], launch.job_store, launch.message]
         argv = ["unshare", "--mount", "--", "sh", "-c", HIDE_AND_RUN, "sh", self.hide, self.cwd, *command]
         env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/"), "LANG": "C.UTF-8"}
+        # a cloud node's own credentials and endpoint (an instance profile, a pod's secret): not the user's code
+        env.update({k: v for k, v in os.environ.items() if k.startswith(("AWS_", "TOIL_S3_"))})
         print("SUBMIT", job.token, file=sys.stderr, flush=True)
         with open(launch.log or os.devnull, "ab") as log:
             p = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

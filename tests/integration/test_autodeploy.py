@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import toil
+from tests.objectstores import aws_locator, s3_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,7 +107,7 @@ def package_tree(root: Path) -> None:
 
 
 def run_hidden(
-    tmp_path: Path, argv: list[str], cwd: Path, hide: Path, pythonpath: list[str]
+    tmp_path: Path, argv: list[str], cwd: Path, hide: Path, pythonpath: list[str], store: str = "file"
 ) -> subprocess.CompletedProcess[str]:
     """Run the leader; its workers see ``hide`` empty; a module only on the leader's PYTHONPATH (extra_lib)."""
     extra = tmp_path / "extra"
@@ -120,7 +121,11 @@ def run_hidden(
         TOIL_TEST_WORKER_CWD=str(tmp_path / "worker-cwd"),
         TOIL_TEST_WORKER_PYTHON=sys.executable,
     )
-    args = [f"file:{tmp_path / 'js'}", str(tmp_path / "work"), str(hide)]
+    locator = f"file:{tmp_path / 'js'}"
+    if store == "aws":  # workers that share no file system with the leader: the code comes through S3
+        env.update(s3_env("moto"))
+        locator = aws_locator("deploy")
+    args = [locator, str(tmp_path / "work"), str(hide)]
     return subprocess.run([*argv, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -136,7 +141,8 @@ def check_result(p: subprocess.CompletedProcess[str], tmp_path: Path) -> dict[st
     return result
 
 
-def test_a_script_ships_with_all_its_sibling_modules_and_packages(tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", ["file", "aws"])
+def test_a_script_ships_with_all_its_sibling_modules_and_packages(tmp_path: Path, store: str) -> None:
     user = tmp_path / "user"
     write(user / "flow.py", JOBS.format(helper="helper", unused="unused", deep="sub.deep"))
     write(user / "helper.py", ADDER)
@@ -144,7 +150,7 @@ def test_a_script_ships_with_all_its_sibling_modules_and_packages(tmp_path: Path
     write(user / "sub" / "__init__.py", "")
     write(user / "sub" / "deep.py", "Y = 2\n")
     (user / "fast.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
-    p = run_hidden(tmp_path, [sys.executable, str(user / "flow.py")], tmp_path, user, [])
+    p = run_hidden(tmp_path, [sys.executable, str(user / "flow.py")], tmp_path, user, [], store)
     result = check_result(p, tmp_path)
     assert os.path.basename(str(result["main"])) == "flow.py"
     warnings = [line for line in p.stderr.splitlines() if "native code" in line]
