@@ -96,11 +96,6 @@ def _client(region: str) -> Any:
     config = botocore.config.Config(
         retries={"max_attempts": 1, "mode": "standard"},
         max_pool_connections=32,
-        # Checksums only where S3 requires them, as boto3 did before 1.36: the store's own values carry a
-        # CRC-32 (journal records, return values), and some S3-compatible services (moto under concurrent
-        # writes of one key among them) keep a checksum that does not match the object they serve.
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
         connect_timeout=10,
         read_timeout=60,
         s3={"addressing_style": "path"} if (endpoint_url() or os.environ.get("AWS_ENDPOINT_URL")) else {},
