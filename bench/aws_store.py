@@ -102,8 +102,7 @@ def transfer(port: int, mib: int, env: dict[str, str], rounds: int = 2) -> tuple
         call()
         return size_mb / (time.perf_counter() - t)
 
-    best = [0.0, 0.0, 0.0, 0.0]
-    for _ in range(rounds):
+    def store_round() -> tuple[float, float]:
         store = open_job_store(f"aws:us-west-2:bench-{uuid.uuid4().hex[:12]}")
         store.create({"workflow_id": "bench"})
         file_id: list[str] = []
@@ -111,11 +110,18 @@ def transfer(port: int, mib: int, env: dict[str, str], rounds: int = 2) -> tuple
         read = timed(lambda: store.read_file(file_id[0], os.path.join(tmp, "back.bin")))
         store.destroy()
         os.unlink(os.path.join(tmp, "back.bin"))
+        return write, read
+
+    def plain_round() -> tuple[float, float]:
         up = timed(lambda: s3.upload_file(src, bucket, "big.bin"))
         down = timed(lambda: s3.download_file(bucket, "big.bin", os.path.join(tmp, "plain.bin")))
         s3.delete_object(Bucket=bucket, Key="big.bin")
         os.unlink(os.path.join(tmp, "plain.bin"))
-        best = [max(b, m) for b, m in zip(best, (write, read, up, down))]
+        return up, down
+
+    best = [0.0, 0.0, 0.0, 0.0]
+    for _ in range(rounds):
+        best = [max(b, m) for b, m in zip(best, (*store_round(), *plain_round()))]
     s3.delete_bucket(Bucket=bucket)
     subprocess.run(["rm", "-rf", tmp])
     return best[0], best[1], best[2], best[3]
