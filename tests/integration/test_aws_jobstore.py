@@ -288,3 +288,74 @@ def test_bad_input_is_one_line_and_creates_nothing(tmp_path, locator, env_change
     lines = p.stderr.strip().splitlines()
     assert p.returncode != 0 and len(lines) == 1 and expected in lines[0], p.stderr[-2000:]
     assert not (tmp_path / "side").exists()
+
+
+@pytest.fixture
+def moto_with_auth(tmp_path):
+    """A moto_server of this test's own that checks credentials (its first 2 calls make a user who may do nothing)."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    s3_env("moto")  # the virtualenv has moto_server
+    server = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "2"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        iam = boto3.client(
+            "iam",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        iam.create_user(UserName="nobody")
+        key = iam.create_access_key(UserName="nobody")["AccessKey"]
+        yield port, key["AccessKeyId"], key["SecretAccessKey"]
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_access_denied_is_one_line_and_creates_nothing(tmp_path, moto_with_auth):
+    port, key, secret = moto_with_auth
+    env = {**os.environ, **s3_env("moto"), "TOIL_S3_PORT": str(port), "AWS_ACCESS_KEY_ID": key}
+    env.update(AWS_SECRET_ACCESS_KEY=secret, SIDE_FILE=str(tmp_path / "side"), TOIL_WORKDIR=str(tmp_path))
+    locator = aws_locator("denied")
+    p = subprocess.run(
+        [sys.executable, str(SCRIPT), *args(locator)], capture_output=True, text=True, env=env, timeout=60
+    )
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 1 and len(lines) == 1, p.stderr[-2000:]
+    assert lines[0].endswith(
+        f"access denied to s3://{locator.rsplit(':', 1)[1]}--toil (403): the credentials in use may "
+        "not read or write it"
+    ), lines[0]
+    assert not (tmp_path / "side").exists()
+
+
+def test_a_store_of_another_kind_of_workflow_is_refused_in_one_line(tmp_path):
+    env = {**os.environ, **s3_env("moto"), "SIDE_FILE": str(tmp_path / "side"), "TOIL_WORKDIR": str(tmp_path)}
+    locator = aws_locator("kind")
+    assert run_script(SCRIPT, *args(locator, "--clean", "never"), env=env).returncode == 0
+    p = subprocess.run(
+        [str(BIN / "toil-wdl-runner"), "--jobStore", locator, "--restart", str(WDL / "constructs.wdl")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 1 and len(lines) == 1 and "holds no document workflow" in lines[0], p.stderr[-2000:]
+    assert toil_cmd("clean", locator, env=env).returncode == 0
