@@ -28,7 +28,6 @@ import time
 from typing import Any
 
 import yaml
-from object_store import aws_locator
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VERSIONS = ["draft-2", "1.0", "1.1"]
@@ -231,6 +230,12 @@ def _compare_listing(expected: list[dict[str, Any]], path: Any) -> str | None:
 
 
 # ---------------------------------------------------------------- running
+def _aws_locator() -> str:
+    from object_store import aws_locator  # beside this script (run as a script, its directory is on sys.path)
+
+    return aws_locator("wdl")
+
+
 def run_test(
     test: dict[str, Any],
     version: str,
@@ -266,7 +271,7 @@ def run_test(
         "--outputDialect",
         "miniwdl",
         "--jobStore",
-        aws_locator("wdl") if on_aws else os.path.join(work, "jobstore"),
+        _aws_locator() if on_aws else os.path.join(work, "jobstore"),
         "--logLevel",
         "WARNING",
         "--retryCount",

@@ -359,3 +359,52 @@ def test_a_store_of_another_kind_of_workflow_is_refused_in_one_line(tmp_path):
     lines = p.stderr.strip().splitlines()
     assert p.returncode == 1 and len(lines) == 1 and "holds no document workflow" in lines[0], p.stderr[-2000:]
     assert toil_cmd("clean", locator, env=env).returncode == 0
+
+
+def test_cwl_and_wdl_inputs_by_s3_url_and_cwl_outputs_to_dest_bucket(tmp_path):
+    env = {**os.environ, **s3_env("moto"), "TOIL_WORKDIR": str(tmp_path)}
+    s3 = boto3.client(
+        "s3",
+        endpoint_url="http://127.0.0.1:5000",
+        region_name="us-west-2",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    bucket = f"io-{os.getpid()}-{int(time.time() * 1000)}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    s3.put_object(Bucket=bucket, Key="in/hello.txt", Body=b"hello from s3\n")
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"f": {"class": "File", "location": f"s3://{bucket}/in/hello.txt"}}))
+    cwl = subprocess.run(
+        [str(BIN / "toil-cwl-runner"), "--quiet", "--no-container", "--jobStore", aws_locator("io")]
+        + ["--outdir", str(tmp_path / "out"), "--destBucket", f"s3://{bucket}/results"]
+        + [str(DOCS / "upper.cwl"), str(job)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=180,
+    )
+    assert cwl.returncode == 0, cwl.stderr[-3000:]
+    assert json.loads(cwl.stdout)["up"]["location"] == f"s3://{bucket}/results/upper.txt"
+    assert s3.get_object(Bucket=bucket, Key="results/upper.txt")["Body"].read() == b"HELLO FROM S3\n"
+    wdl = tmp_path / "count.wdl"
+    wdl.write_text(
+        "version 1.0\nworkflow count {\n  input { File f }\n  call wc { input: f = f }\n  output { Int n = wc.n }\n}\n"
+        "task wc {\n  input { File f }\n  command <<< wc -c < ~{f} >>>\n  output { Int n = read_int(stdout()) }\n}\n"
+    )
+    for url, expected in ((f"s3://{bucket}/in/hello.txt", 0), (f"s3://{bucket}/in/missing.txt", 1)):
+        p = subprocess.run(
+            [str(BIN / "toil-wdl-runner"), "--container", "none", "--jobStore", aws_locator("wdlio"), str(wdl)]
+            + ["-i", json.dumps({"count.f": url}), "-o", str(tmp_path / "wdlout")],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=180,
+        )
+        assert p.returncode == expected, p.stderr[-3000:]
+        if expected == 0:
+            assert json.loads(p.stdout)["count.n"] == len("hello from s3\n")
+        else:
+            assert p.stderr.strip().splitlines()[-1].endswith(f"cannot read {url}: no such object")

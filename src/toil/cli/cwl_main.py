@@ -40,6 +40,13 @@ def _parser() -> Any:
         help="Refuse file names with characters other than letters, digits and ._+-~ (cwltool's default)",
     )
     parser.set_defaults(relax_path_checks=True)
+    parser.add_argument(
+        "--destBucket",
+        default=None,
+        metavar="URL",
+        help="Also export the output files to this URL (s3://BUCKET/PREFIX, gs://..., file://...), as Toil does; "
+        "the printed output object then names them there",
+    )
     return parser
 
 

@@ -90,6 +90,9 @@ class ToilCWLExecutor(JobExecutor):
             area = workflow.job_store.local_area(AREA)
             action = "copy" if keep_store or runtime_context.move_outputs == "copy" else runtime_context.move_outputs
             out = _export_outputs(out, workflow.job_store, area, final_outdir, action, runtime_context)
+            dest = getattr(self.options, "destBucket", None)  # only toil-cwl-runner's parser has it
+            if dest:
+                out = export_to_url(out, dest, final_outdir)
             if area and runtime_context.rm_tmpdir:
                 _remove_listed_dirs(os.path.join(area, USER_OUTDIRS))
             return out
@@ -157,6 +160,45 @@ def _export_outputs(
         if (final_outdir is not None and action in ("move", "copy")) or not os.listdir(staging):
             shutil.rmtree(staging, ignore_errors=True)  # else the outputs are left where they are
     return out
+
+
+def export_to_url(out: Any, dest: str, outdir: str | None) -> Any:
+    """The outputs also written under ``dest`` (Toil's --destBucket), their locations the URLs they went to."""
+    from toil.compiler.cwl.files import _local_path, _map_objects
+    from toil.compiler.files import within
+    from toil.runtime.jobstores.urls import url_handler
+
+    handler = url_handler(dest.rstrip("/") + "/x")
+    handler.check_writable(dest.rstrip("/") + "/x")
+
+    def url_of(path: str) -> str:
+        inside = outdir is not None and within(os.path.abspath(path), [outdir])
+        rel = os.path.relpath(path, outdir) if inside and outdir else os.path.basename(path)
+        return dest.rstrip("/") + "/" + rel
+
+    def upload(path: str) -> None:
+        with open(path, "rb") as f:
+            handler.write(url_of(path), f, executable=bool(os.stat(path).st_mode & 0o100))
+
+    def export(obj: dict[str, Any]) -> dict[str, Any]:
+        out = dict(obj)
+        path = _local_path(out.get("location"))
+        if path is not None and os.path.exists(path):
+            if os.path.isdir(path):
+                for parent, _, files in os.walk(path):
+                    for name in files:
+                        upload(os.path.join(parent, name))
+            else:
+                upload(path)
+            out["location"] = url_of(path)
+            out.pop("path", None)
+            out.pop("dirname", None)
+        for key in ("secondaryFiles", "listing"):
+            if isinstance(out.get(key), list):
+                out[key] = [_map_objects(e, export) for e in out[key]]
+        return out
+
+    return _map_objects(out, export)
 
 
 def _give_user_modes(out: Any, outdir: str) -> None:

@@ -71,11 +71,28 @@ class Files:
         if isinstance(location, str) and is_stored(location):
             local = self.store.read(location, self.base, self.link)
             out["location"] = file_uri(local)
+        elif isinstance(location, str) and is_url(location) and out.get("class") == "File":
+            out["location"] = file_uri(self._fetch(location))
         if isinstance(out.get("secondaryFiles"), list):
             out["secondaryFiles"] = [self.localize(f) for f in out["secondaryFiles"]]
         if isinstance(out.get("listing"), list):
             out["listing"] = [self._localize_member(e, local) for e in out["listing"]]
         return out
+
+    def _fetch(self, url: str) -> str:
+        """A workflow input given by an s3:// or gs:// URL, read into this node's directory."""
+        from toil.runtime.jobstores.file.fsutil import temp_name
+        from toil.runtime.jobstores.urls import url_handler
+
+        handler = url_handler(url)
+        dest = os.path.join(self.base, "urls", group_key(url), handler.basename(url) or "file")
+        if not os.path.exists(dest):
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            tmp = temp_name(dest)
+            with open(tmp, "wb") as f:
+                handler.copy_to(url, f)
+            os.replace(tmp, dest)
+        return dest
 
     def _localize_member(self, entry: Any, parent: str | None) -> Any:
         """A listing entry: where it is in its localized directory, else read by its own ID."""
@@ -106,6 +123,15 @@ class Files:
         if isinstance(out.get("listing"), list):
             out["listing"] = [self.store_all(e) for e in out["listing"]]
         return out
+
+
+# Object store URLs, which cwltool cannot read (it reads http(s):// itself): the job that reads one fetches it.
+URL_SCHEMES = ("s3://", "gs://")
+
+
+def is_url(location: str) -> bool:
+    """A location of an object store's file (fetched by the job that reads it)."""
+    return location.startswith(URL_SCHEMES)
 
 
 def _local_path(location: Any) -> str | None:
