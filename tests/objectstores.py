@@ -23,7 +23,8 @@ SERVERS = {
 }
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """Whether an HTTP server answers at url (any status)."""
     try:
         urllib.request.urlopen(url, timeout=2).close()
         return True
@@ -35,13 +36,13 @@ def _answers(url: str) -> bool:
 
 def ensure_s3(kind: str = "moto") -> None:
     url = SERVERS[kind][3]
-    if _answers(url):
+    if answers(url):
         return
     venv = os.path.dirname(os.path.dirname(sys.executable))
     done = subprocess.run(
         ["bash", os.path.join(ROOT, "infra", "s3-up.sh"), venv], capture_output=True, text=True, timeout=300
     )
-    if done.returncode != 0 or not _answers(url):
+    if done.returncode != 0 or not answers(url):
         message = f"{kind} cannot start: {(done.stderr or done.stdout).strip()[-300:]}"
         if os.environ.get("CI"):
             pytest.fail(message + " (CI must run these tests)")

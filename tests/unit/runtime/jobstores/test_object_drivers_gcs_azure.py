@@ -11,14 +11,13 @@ import io
 import os
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.objectstores import answers as _answers
 from toil.exceptions import JobStoreLockedError, ToilUserError
 from toil.runtime.jobstores import open_job_store
 from toil.runtime.jobstores import retry as fs_retry
@@ -43,16 +42,6 @@ AZURITE = (
 )
 PART = 256 << 10  # the smallest part a resumable upload takes, so that a test object spans several
 SERVICES = ["gcs", "azure"]
-
-
-def _answers(url: str) -> bool:
-    try:
-        urllib.request.urlopen(url, timeout=2).close()
-        return True
-    except urllib.error.HTTPError:
-        return True  # an HTTP answer, even an error, means the server is up
-    except OSError:
-        return False
 
 
 _started: dict[str, str] = {}  # what starting the emulators said, once per session

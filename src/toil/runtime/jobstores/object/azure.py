@@ -22,7 +22,6 @@ import logging
 import os
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import IO, Any, Iterator, Sequence
 
@@ -41,7 +40,7 @@ from azure.core.exceptions import (
 from azure.storage.blob import BlobBlock, BlobServiceClient, ContainerClient, CustomerProvidedEncryptionKey
 
 from toil.exceptions import ToilUserError
-from toil.runtime.jobstores.object.driver import Metadata, ObjectDriver, ObjectInfo, PerProcess
+from toil.runtime.jobstores.object.driver import Metadata, ObjectDriver, ObjectInfo, PerProcess, delete_each
 from toil.runtime.jobstores.object.parts import PartWriter, streamed
 from toil.runtime.jobstores.object.retry import call_retrying
 
@@ -262,13 +261,7 @@ class AzureDriver(ObjectDriver):
             return
 
     def delete(self, keys: Sequence[str]) -> None:
-        if len(keys) <= 1:
-            for key in keys:
-                self._delete_one(key)
-            return
-        # one request per blob (batches are not in every emulator); a few at a time
-        with ThreadPoolExecutor(max_workers=min(8, len(keys))) as pool:
-            list(pool.map(self._delete_one, keys))
+        delete_each(keys, self._delete_one)  # batch deletes are not in every emulator
 
     def _delete_one(self, key: str) -> None:
         try:

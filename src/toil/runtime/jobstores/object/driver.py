@@ -18,7 +18,7 @@ import os
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Callable, Generic, Iterator, Mapping, TypeVar
+from typing import IO, Callable, Generic, Iterator, Mapping, Sequence, TypeVar
 
 from toil.exceptions import ToilUserError
 
@@ -138,3 +138,15 @@ class ObjectDriver(abc.ABC):
     def user_error(self, error: BaseException) -> str | None:
         """The one line to tell a user for an error they can act on (credentials, access), or None."""
         return None
+
+
+def delete_each(keys: Sequence[str], delete_one: Callable[[str], None]) -> None:
+    """Delete objects one request each, a few at a time: for services (or their emulators) without batch deletes."""
+    if len(keys) <= 1:
+        for key in keys:
+            delete_one(key)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(8, len(keys))) as pool:
+        list(pool.map(delete_one, keys))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import IO, Any, Callable, Iterator, Sequence
 
@@ -27,7 +26,7 @@ from google.cloud import storage
 from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
 
 from toil.exceptions import ToilUserError
-from toil.runtime.jobstores.object.driver import Metadata, ObjectDriver, ObjectInfo, PerProcess
+from toil.runtime.jobstores.object.driver import Metadata, ObjectDriver, ObjectInfo, PerProcess, delete_each
 from toil.runtime.jobstores.object.parts import StreamWriter, streamed
 from toil.runtime.jobstores.object.retry import call_retrying
 
@@ -223,13 +222,7 @@ class GCSDriver(ObjectDriver):
             return
 
     def delete(self, keys: Sequence[str]) -> None:
-        if len(keys) <= 1:
-            for key in keys:
-                self._delete_one(key)
-            return
-        # one request per object (batches are not in every emulator); a few at a time
-        with ThreadPoolExecutor(max_workers=min(8, len(keys))) as pool:
-            list(pool.map(self._delete_one, keys))
+        delete_each(keys, self._delete_one)  # batch deletes are not in every emulator
 
     def _delete_one(self, key: str) -> None:
         try:
