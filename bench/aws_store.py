@@ -127,11 +127,42 @@ def transfer(port: int, mib: int, env: dict[str, str], rounds: int = 2) -> tuple
     return best[0], best[1], best[2], best[3]
 
 
+def compare_toil96(n: int, env: dict[str, str], script: str, log_path: str, port: int) -> None:
+    """The same fan-out on Toil 9.6's aws job store (bench/toil-venv), on the same server, beside this one."""
+    toil96 = os.path.join(HERE, "toil-venv", "bin", "python")
+    if not os.path.exists(toil96):
+        print("Toil 9.6 beside it: not run (bench/toil-venv is not installed on this machine)")
+        return
+    # every AWS client Toil makes goes to moto (boto3's AWS_ENDPOINT_URL), never to AWS or an instance metadata
+    # service
+    env96 = {**env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_EC2_METADATA_DISABLED": "true"}
+    rows = []
+    for label, python in (("this project", sys.executable), ("Toil 9.6", toil96)):
+        before = requests_in(log_path)
+        start = time.perf_counter()
+        done = subprocess.run(
+            [python, script, f"aws:us-west-2:cmp-{uuid.uuid4().hex[:12]}", "--n", str(n), "--logLevel", "WARNING"],
+            env=env96,
+            capture_output=True,
+            text=True,
+        )
+        wall = time.perf_counter() - start
+        if done.returncode != 0 or done.stdout.strip() != str(sum(i * i for i in range(n))):
+            print(f"{label}: the fan-out failed: {done.stderr.strip().splitlines()[-1:]}")
+            return
+        rows.append((label, wall, requests_in(log_path) - before))
+    print(f"fan-out {n} on an aws: store, same moto_server:")
+    for label, wall, requests in rows:
+        print(f"  {label:<13}{wall:8.2f} s   {requests:6d} S3 requests ({requests / (n + 2):.1f} per job)")
+    print(f"  Toil 9.6 / this project: {rows[1][1] / rows[0][1]:.1f}x the wall time")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--mib", type=int, default=1024)
     parser.add_argument("--port", type=int, default=5055)
+    parser.add_argument("--toil-jobs", type=int, default=100, help="fan-out size for the Toil 9.6 comparison")
     opts = parser.parse_args()
     work = tempfile.mkdtemp(prefix="aws-store-bench-")
     log_path = os.path.join(work, "moto.log")
@@ -165,7 +196,7 @@ def main() -> None:
             print(
                 f"  read  {read:7.1f} MB/s   boto3 download_file {down:7.1f} MB/s   ({read / down:.0%}; target >= 80%)"
             )
-        print("Toil 9.6 beside it: not run (bench/toil-venv is not installed on this machine)")
+        compare_toil96(opts.toil_jobs, env, script, log_path, opts.port)
     finally:
         moto.terminate()
         moto.wait()
