@@ -148,7 +148,8 @@ def compare_toil96(n: int, env: dict[str, str], script: str, log_path: str, port
         )
         wall = time.perf_counter() - start
         if done.returncode != 0 or done.stdout.strip() != str(sum(i * i for i in range(n))):
-            print(f"{label}: the fan-out failed: {done.stderr.strip().splitlines()[-1:]}")
+            why = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            print(f"{label} cannot run on this server: {why}")
             return
         rows.append((label, wall, requests_in(log_path) - before))
     print(f"fan-out {n} on an aws: store, same moto_server:")
