@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-unit test-integration typecheck lint bench clean conformance-cwl conformance-wdl fuzz fuzz-ci chaos chaos-ci
+.PHONY: install demo test test-unit test-integration typecheck lint bench clean conformance-cwl conformance-wdl fuzz fuzz-ci chaos chaos-ci appliance
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +81,11 @@ fuzz: install
 # The slice that CI runs on every change.
 fuzz-ci: install
 	$(BIN)/python -m tests.fuzz.run --cases 100
+
+# The appliance image Kubernetes pods run the worker in (localhost/toil:VERSION-pyX.Y, or $$TOIL_APPLIANCE_SELF),
+# built with Podman without a registry and imported into containerd when it runs; skipped when up to date.
+appliance: install
+	bash infra/appliance.sh
 
 clean:
 	rm -rf $(VENV) demo-jobstore demo-output .pytest_cache build *.egg-info src/*.egg-info
