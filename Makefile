@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test,cwl,wdl,aws,google,azure]'
+	$(BIN)/python -m pip install -q -e '.[test,cwl,wdl,aws,google,azure,kubernetes]'
 	touch $(STAMP)
 
 install: $(STAMP)

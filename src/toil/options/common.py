@@ -227,6 +227,19 @@ OPTIONS: list[Option] = [
        help="Extra sbatch arguments for every job, shell-quoted."),
     _o("slurm_allocate_mem", "--slurmAllocateMem", type=_bool, default=True, group="batch", metavar="BOOL",
        help="Ask Slurm for each job's memory (--mem). Default: True."),
+    _o("kubernetes_host_path", "--kubernetesHostPath", env="TOIL_KUBERNETES_HOST_PATH", group="batch",
+       metavar="PATH", help="Path on Kubernetes hosts mounted in every pod (at the same path) as the shared work "
+            "directory; a file: job store under it is reachable from the pods."),
+    _o("kubernetes_owner", "--kubernetesOwner", env="TOIL_KUBERNETES_OWNER", group="batch", metavar="NAME",
+       help="Username to mark Kubernetes jobs with (default: this user's name)."),
+    _o("kubernetes_service_account", "--kubernetesServiceAccount", env="TOIL_KUBERNETES_SERVICE_ACCOUNT",
+       group="batch", metavar="NAME", help="Service account to run the workflow's pods as."),
+    _o("kubernetes_pod_timeout", "--kubernetesPodTimeout", type=_nonneg_float, default=120.0,
+       env="TOIL_KUBERNETES_POD_TIMEOUT", group="batch", metavar="SECONDS",
+       help="Seconds a pod may wait to be scheduled or to start before its job fails. Default: 120."),
+    _o("kubernetes_privileged", "--kubernetesPrivileged", type=_bool, default=False,
+       env="TOIL_KUBERNETES_PRIVILEGED", group="batch", metavar="BOOL",
+       help="Run the workflow's pods privileged (e.g. for FUSE). Default: False."),
     _o("packJobs", "--packJobs", type=_bool, default=True, group="batch", metavar="BOOL",
        help="On cluster batch systems (slurm, grid_engine), run jobs known to be short (one of their name ran in "
             "under --packTinySeconds) many to an allocation, one after another, instead of one scheduler job "

@@ -54,6 +54,11 @@ class Config:
     slurm_time: int | None
     slurm_args: str | None
     slurm_allocate_mem: bool
+    kubernetes_host_path: str | None
+    kubernetes_owner: str | None
+    kubernetes_service_account: str | None
+    kubernetes_pod_timeout: float
+    kubernetes_privileged: bool
     packJobs: bool
     packSize: int
     packTinySeconds: float

@@ -27,6 +27,7 @@ BATCH_SYSTEMS: dict[str, str | BatchSystemFactory] = {
     "single_machine": "toil.runtime.batch.local.system:LocalBatchSystem",
     "slurm": "toil.runtime.batch.remote.slurm:SlurmBatchSystem",
     "grid_engine": "toil.runtime.batch.remote.gridengine:GridEngineBatchSystem",
+    "kubernetes": "toil.runtime.batch.remote.kubernetes.system:KubernetesBatchSystem",
 }
 ALIASES = {
     "singleMachine": "single_machine",
@@ -35,6 +36,7 @@ ALIASES = {
     "gridengine": "grid_engine",
     "gridEngine": "grid_engine",
     "Slurm": "slurm",
+    "Kubernetes": "kubernetes",
 }
 DEFAULT_BATCH_SYSTEM = "single_machine"
 

@@ -46,6 +46,7 @@ class JobState:
     state: str  # pending | running | done | failed | lost | oom | cancelled
     exit_code: int | None = None
     reason: str = ""
+    permanent: bool = False  # it can never succeed as asked (e.g. it cannot be scheduled): no retry
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,11 @@ class RemoteBatchSystem(BatchSystem):
         and kept as the Completion's log_path); None where the engine keeps it (then override read_log)."""
         return None
 
+    def idle(self, seconds: float) -> bool:
+        """Wait ``seconds`` for the next poll; True if the engine pushed news meanwhile (a watch event)."""
+        time.sleep(seconds)
+        return False
+
     def refine(self, st: JobState, sub: Submitted) -> JobState:
         """A final state, corrected with what the engine wrote in the job's log (e.g. an OOM kill)."""
         return st
@@ -273,7 +279,8 @@ class RemoteBatchSystem(BatchSystem):
             if now >= deadline:
                 break
             busy = self.jobs or self.held
-            time.sleep(max(0.0, min(deadline, self._next_poll if busy else deadline) - now))
+            if self.idle(max(0.0, min(deadline, self._next_poll if busy else deadline) - now)):
+                self._next_poll = 0.0  # the engine has news: poll now
         out, self.done = self.done, []
         return out
 
@@ -315,6 +322,7 @@ class RemoteBatchSystem(BatchSystem):
             killed=killed,
             lost=st.state in ("lost", "cancelled") and not killed,
             oom=st.state == "oom",
+            permanent=st.permanent,
             reason=st.reason or f"{self.name} job {sub.batch_id} {st.state}",
             log_path=sub.log,
             batch_id=sub.batch_id,
