@@ -29,6 +29,7 @@ from toil.compiler.ir import Resources
 from toil.runtime.batch.base import BatchContext, BatchJob, BatchSystem, Completion
 from toil.runtime.batch.remote.packing import Packer, PackingPolicy
 from toil.runtime.config import Config
+from toil.runtime.observe.logs import job_log_target
 
 log = logging.getLogger("toil.batch.remote")
 
@@ -138,6 +139,8 @@ class RemoteBatchSystem(BatchSystem):
         self._next_poll = 0.0
         self.started = time.time()
         self.main_script = (self.job_store.read_meta() or {}).get("main")
+        # Every job's log is read (--writeLogs), not only those of failed jobs.
+        self.keep_logs = job_log_target(self.config)[0] is not None
 
     # ------------------------------------------------------------------ what each engine says
     @abc.abstractmethod
@@ -240,6 +243,7 @@ class RemoteBatchSystem(BatchSystem):
             "main": self.main_script,
             "progress": messages[1],
             "cancel": messages[2],
+            "keep_logs": self.keep_logs,
             "jobs": [{"token": s.job.token, "message": s.message, "log": s.log} for s in members],
         }
         self.job_store.write_message(messages[0], json.dumps(pack).encode())
@@ -314,8 +318,10 @@ class RemoteBatchSystem(BatchSystem):
             self.by_id.pop(sub.batch_id, None)
             st = self.refine(st, sub)
         killed = sub.killed
-        # A packed job without a log file of its own: its output is the message packrun left.
-        log_message = f"{safe_name(token)}.log" if sub.packed and sub.log is None else None
+        # A packed job without a log file of its own: its output is the message packrun left (if it failed, or
+        # with --writeLogs: packrun keeps no other).
+        kept = self.keep_logs or st.state != "done" or (st.exit_code or 0) != 0
+        log_message = f"{safe_name(token)}.log" if sub.packed and sub.log is None and kept else None
         c = Completion(
             token,
             st.exit_code if st.state in ("done", "failed") else None,

@@ -27,22 +27,47 @@ CANCEL_CHECK_SECONDS = 0.2
 
 
 class Progress:
-    """The pack's progress message, rewritten whole at each line (readers see whole lines only)."""
+    """The pack's progress message, rewritten whole (readers see whole lines only).
+
+    Lines are sent at most every FLUSH_SECONDS, and always when a job has been running that long: a pack of
+    millisecond jobs makes one write for many jobs instead of two per job (each a request to an object store).
+    """
+
+    FLUSH_SECONDS = 0.5
 
     def __init__(self, js: JobStore, name: str) -> None:
         self.js, self.name = js, name
         self.lines: list[str] = []
+        self.sent = 0
+        self.last = 0.0
 
     def add(self, line: str) -> None:
         self.lines.append(line + "\n")
-        self.js.write_message(self.name, "".join(self.lines).encode())
+        if time.time() - self.last >= self.FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.sent < len(self.lines):
+            self.js.write_message(self.name, "".join(self.lines).encode())
+            self.sent, self.last = len(self.lines), time.time()
 
 
-def _cancelled(js: JobStore, name: str) -> set[str]:
-    try:
-        return set(js.read_message(name).decode().split())
-    except KeyError:
-        return set()
+class Cancellations:
+    """The leader's cancel message for the pack, read at most every CANCEL_CHECK_SECONDS."""
+
+    def __init__(self, js: JobStore, name: str) -> None:
+        self.js, self.name = js, name
+        self.tokens: set[str] = set()
+        self.read = 0.0
+
+    def __contains__(self, token: str) -> bool:
+        if time.time() - self.read >= CANCEL_CHECK_SECONDS:
+            try:
+                self.tokens = set(self.js.read_message(self.name).decode().split())
+            except KeyError:
+                self.tokens = set()
+            self.read = time.time()
+        return token in self.tokens
 
 
 def _run_child(js: JobStore, config: Config, message: dict[str, Any], log_path: str, workflow_dir: str) -> int:
@@ -66,17 +91,20 @@ def _run_child(js: JobStore, config: Config, message: dict[str, Any], log_path: 
         os._exit(code)
 
 
-def _wait_child(pid: int, token: str, js: JobStore, cancel: str) -> tuple[int, bool]:
+def _wait_child(pid: int, token: str, cancelled: Cancellations, progress: Progress) -> tuple[int, bool]:
     """(exit code, killed): wait for the child, killing it if its token gets cancelled."""
     killed = False
     pause = 0.001  # short jobs end within milliseconds: look often at first, then every 0.2 s
+    started = time.time()
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             if os.WIFSIGNALED(status):
                 return 128 + os.WTERMSIG(status), killed
             return os.WEXITSTATUS(status), killed
-        if not killed and token in _cancelled(js, cancel):
+        if time.time() - started >= Progress.FLUSH_SECONDS:
+            progress.flush()  # the leader learns that a longer job is running
+        if not killed and token in cancelled:
             killed = True
             try:
                 os.killpg(pid, signal.SIGKILL)
@@ -94,10 +122,11 @@ def run_pack(job_store_locator: str, pack_name: str) -> int:
     pack = read_worker_message(js, pack_name)
     env = bootstrap_worker(js, pack.get("main"))
     warm_up()
-    progress, cancel = Progress(js, pack["progress"]), pack["cancel"]
+    progress, cancelled = Progress(js, pack["progress"]), Cancellations(js, pack["cancel"])
+    keep_logs = bool(pack.get("keep_logs", True))
     for entry in pack["jobs"]:
         token = entry["token"]
-        if token in _cancelled(js, cancel):
+        if token in cancelled:
             progress.add(f"skip {token}")
             continue
         message = read_worker_message(js, entry["message"])
@@ -105,18 +134,21 @@ def run_pack(job_store_locator: str, pack_name: str) -> int:
         progress.add(f"start {token} {started:.3f}")
         log_path = entry.get("log") or os.path.join(env.workflow_dir, f"pack-{os.getpid()}-{_safe(token)}.log")
         pid = _run_child(js, env.config, message, log_path, env.workflow_dir)
-        code, killed = _wait_child(pid, token, js, cancel)
+        code, killed = _wait_child(pid, token, cancelled, progress)
         if not entry.get("log"):
-            _store_log(js, token, log_path)
+            _store_log(js, token, log_path, keep=keep_logs or code != 0)
         progress.add(f"{'killed' if killed else 'end'} {token} {code} {time.time() - started:.3f}")
+    progress.flush()
     return 0
 
 
-def _store_log(js: JobStore, token: str, path: str) -> None:
-    """Where the batch system gave no log file: the job's output as the job store message ``TOKEN.log``."""
+def _store_log(js: JobStore, token: str, path: str, keep: bool) -> None:
+    """Where the batch system gave no log file: the job's output as the job store message ``TOKEN.log``, if
+    the leader will read it (the job failed, or every job's log is kept with --writeLogs)."""
     try:
-        with open(path, "rb") as f:
-            js.write_message(f"{_safe(token)}.log", f.read())
+        if keep:
+            with open(path, "rb") as f:
+                js.write_message(f"{_safe(token)}.log", f.read())
         os.unlink(path)
     except OSError:
         pass

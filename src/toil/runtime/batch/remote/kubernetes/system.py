@@ -92,6 +92,7 @@ def default_owner() -> str:
 
 class KubernetesBatchSystem(RemoteBatchSystem):
     name = "kubernetes"
+    shares_leader_files = False  # a pod sees only the job store and --kubernetesHostPath
 
     def __init__(self, context: BatchContext) -> None:
         super().__init__(context)
@@ -256,9 +257,7 @@ class KubernetesBatchSystem(RemoteBatchSystem):
 
     def refine(self, st: JobState, sub: Submitted) -> JobState:
         """Keep the output of a job that failed (or of every job, with --writeLogs) before its Job is deleted."""
-        from toil.runtime.observe.logs import job_log_target
-
-        if st.state != "done" or job_log_target(self.config)[0]:
+        if st.state != "done" or self.keep_logs:
             pod = self.watch.pods().get(sub.batch_id) if self.watch is not None else None
             text = self._pod_log(pod) if pod is not None else None
             if text is not None:
