@@ -7,7 +7,8 @@ suite's directory, writes a JUnit report, prints ``N passed, M failed, K
 skipped`` with counts per tag, and exits non-zero when a test fails that is
 not in conformance/cwl-v1.2-known-failures.txt.
 
-    python conformance/cwl_conformance.py [--tags required] [-j 2] [--timeout 300]
+    python conformance/cwl_conformance.py [--tags required] [-j 2] [--timeout 300] [--store aws]
+        [--batch-system kubernetes]
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--junit-xml", default=os.path.join(REPO, "build", "conformance", "cwl-v1.2-junit.xml"))
     p.add_argument("-s", "--select", default=None, help="only these test names (comma separated)")
     p.add_argument("--store", choices=["file", "aws"], default="file", help="aws: a job store per test on moto_server")
+    p.add_argument(
+        "--batch-system",
+        default=None,
+        metavar="NAME",
+        help="the runner's --batchSystem (kubernetes: pods of the appliance on infra/k8s-up.sh's cluster; needs "
+        "--store aws); its known failures are listed in cwl-v1.2-known-failures-NAME.txt",
+    )
     p.add_argument("runner_args", nargs="*", help="extra arguments for the runner (after --)")
     return p.parse_args(argv)
 
@@ -94,6 +102,9 @@ def main(argv: list[str]) -> int:
         use_aws_store()
         os.environ["TOIL_CONFORMANCE_RUNNER"] = tool
         tool = os.path.join(HERE, "runner_on_aws.py")
+    from object_store import use_batch_system
+
+    batch_args = use_batch_system(args.batch_system, args.store)
     cwltest = shutil.which("cwltest", path=bindir) or "cwltest"
     os.makedirs(os.path.dirname(os.path.abspath(args.junit_xml)), exist_ok=True)
     badgedir = os.path.join(tempfile.mkdtemp(prefix="cwl-badges-"), "badges")
@@ -119,7 +130,7 @@ def main(argv: list[str]) -> int:
     # Containers on: the runner picks the engine that works here (docker, then podman; infra/podman-up.sh
     # starts Podman and its Docker API and builds the images the suite names). Without one, the tests
     # that require a container fail.
-    command += ["--", "--clean", "always", *args.runner_args]
+    command += ["--", "--clean", "always", *batch_args, *args.runner_args]
     print("+ (cd %s && %s)" % (suite, " ".join(command)), flush=True)
     started = time.time()
     subprocess.run(command, cwd=suite)
@@ -127,6 +138,8 @@ def main(argv: list[str]) -> int:
     known = read_known_failures(KNOWN_FAILURES)
     if args.store == "aws":
         known.update(read_known_failures(KNOWN_FAILURES.replace(".txt", "-aws.txt")))
+    if args.batch_system:
+        known.update(read_known_failures(KNOWN_FAILURES.replace(".txt", f"-{args.batch_system.lower()}.txt")))
     return report(read_badges(badgedir), known, wall, args.junit_xml)
 
 

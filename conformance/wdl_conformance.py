@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Run the WDL conformance suite against toil-wdl-runner and compare outputs as the suite defines.
 
-    python conformance/wdl_conformance.py [--versions 1.0,1.1] [--id ID,...] [-j N]
+    python conformance/wdl_conformance.py [--versions 1.0,1.1] [--id ID,...] [-j N] [--store aws]
+        [--batch-system kubernetes]
 
 The suite is data outside the repository: ``../shared/conformance/wdl``
 beside the repository root, or ``$WDL_CONFORMANCE_DIR``. Each test runs once
@@ -336,11 +337,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the scratch directory of each test")
     p.add_argument("-v", "--verbose", action="store_true", help="print every test's result")
     p.add_argument("--store", choices=["file", "aws"], default="file", help="aws: a job store per test on moto_server")
+    p.add_argument(
+        "--batch-system",
+        default=None,
+        metavar="NAME",
+        help="the runner's --batchSystem (kubernetes: pods of the appliance on infra/k8s-up.sh's cluster; needs "
+        "--store aws); its known failures are listed in wdl-known-failures-NAME.txt",
+    )
     args = p.parse_args(argv)
     if args.store == "aws":
         from object_store import use_aws_store
 
         use_aws_store()
+    from object_store import use_batch_system
+
+    batch_args = use_batch_system(args.batch_system, args.store)
     suite = suite_dir()
     if not os.path.exists(os.path.join(suite, "conformance.yaml")):
         print(f"no WDL conformance suite at {suite}: set WDL_CONFORMANCE_DIR", file=sys.stderr)
@@ -348,9 +359,12 @@ def main(argv: list[str] | None = None) -> int:
     with open(os.path.join(suite, "conformance.yaml")) as f:
         tests = yaml.safe_load(f)
     runner = args.runner.split() if args.runner else [os.path.join(os.path.dirname(sys.executable), "toil-wdl-runner")]
+    runner += batch_args
     versions = [v for v in args.versions.split(",") if v]
     ids = set(args.id.split(",")) if args.id else None
     known = read_known_failures()
+    if args.batch_system:
+        known.update(read_known_failures(KNOWN_FAILURES.replace(".txt", f"-{args.batch_system.lower()}.txt")))
     scratch = tempfile.mkdtemp(prefix="wdl-conformance-")
     jobs, counts = [], {v: {"passed": 0, "failed": 0, "skipped": 0} for v in versions}
     for test in tests:

@@ -41,6 +41,15 @@ def _parser() -> Any:
     )
     parser.set_defaults(relax_path_checks=True)
     parser.add_argument(
+        "--reference-inputs",
+        dest="reference_inputs",
+        action="store_true",
+        default=False,
+        help="Do not import the input files into the job store: pass them by their paths (the batch system's "
+        "workers must read them there). By default they are imported when the workers cannot read this "
+        "machine's files (--batchSystem kubernetes)",
+    )
+    parser.add_argument(
         "--destBucket",
         default=None,
         metavar="URL",
@@ -89,10 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     patch_tool_input_parser(log)
     patch_job_order_loading()
     executor = _executor(args, log.inputs)
+    from toil.compiler.cwl.loading import leader_loading_context
+
     try:
         code = cwltool.main.main(
             args=args,
             executor=executor,
+            loadingContext=leader_loading_context(args),  # notes the sources, for workers elsewhere
             versionfunc=_version,
             logger_handler=log,
             custom_schema_callback=lambda: setup_schemas(args),

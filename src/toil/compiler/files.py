@@ -29,6 +29,23 @@ FILE_SCHEME = "toilfile:"
 DIR_SCHEME = "toildir:"
 
 
+def leader_files_shared(config: Any) -> bool:
+    """Whether the workers of the workflow's batch system read the leader's files at its paths (a shared file
+    system): if not, the front ends import the inputs the workflow was given into the job store.
+
+    The batch system's class says (``shares_leader_files``); a name no batch system has is refused later,
+    where the batch system starts.
+    """
+    from toil.exceptions import ToilUserError
+    from toil.runtime.batch import DEFAULT_BATCH_SYSTEM, batch_system_class
+
+    try:
+        cls = batch_system_class(getattr(config, "batchSystem", None) or DEFAULT_BATCH_SYSTEM)
+    except ToilUserError:
+        return True
+    return bool(getattr(cls, "shares_leader_files", True))
+
+
 def group_key(*parts: str) -> str:
     return hashlib.sha1("\0".join(parts).encode()).hexdigest()[:12]
 
@@ -194,6 +211,8 @@ class Store:
         """Record that a stored file or directory is at ``path`` here (a member of a directory read whole)."""
         self._local[uri] = path
         self._stored.setdefault(path, uri)
+        if uri.startswith(DIR_SCHEME):
+            self._dirs_read.append(path)
 
     def _place(self, uri: str, base: str, link: str) -> str:
         group, file_id = split_uri(uri)

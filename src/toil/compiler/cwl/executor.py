@@ -28,8 +28,10 @@ from toil.compiler.cwl import loading
 from toil.compiler.cwl.compile import compile_workflow, is_workflow, resource_builder, run_node
 from toil.compiler.cwl.containers import choose_engine
 from toil.compiler.cwl.files import AREA, Files
+from toil.compiler.cwl.imports import DOCUMENT_FILES, GivenFiles, importing, with_secondary_files
 from toil.compiler.cwl.runner import USER_OUTDIRS, CWLUnsupported
 from toil.compiler.dag import SubDag
+from toil.compiler.sources import RECORD_KEY
 from toil.compiler.values import ReturnReader, ref
 from toil.exceptions import FailedJobsException
 from toil.runtime.config import Config
@@ -81,7 +83,12 @@ class ToilCWLExecutor(JobExecutor):
         keep_store = config.clean in ("never", "onError") or config.stats
 
         def build(workflow: Workflow) -> tuple[list[NodeSpec], str]:
-            dag, output = _compile_root(process, dict(job_order_object), config, runtime_context)
+            job_store = workflow.job_store
+            record[RECORD_KEY] = loading.leader_sources(_job_order_uris(self.options)).save(job_store)
+            given = GivenFiles(job_store) if importing(self.options, config) else None
+            if given is not None:
+                record[DOCUMENT_FILES] = given.import_document(process)
+            dag, output = _compile_root(process, dict(job_order_object), config, runtime_context, given)
             record["output"] = output
             return dag.as_graph(_name(process))
 
@@ -107,19 +114,37 @@ class ToilCWLExecutor(JobExecutor):
         return output, "success"
 
 
+def _job_order_uris(options: argparse.Namespace) -> list[str]:
+    """The URIs cwltool read the job order from: inputs, not the document (not shipped with it)."""
+    from schema_salad.ref_resolver import file_uri
+
+    given = [str(p) for p in getattr(options, "job_order", None) or []]
+    if len(given) != 1 or given[0].startswith("-"):  # as cwltool's load_job_order tells a job order file
+        return []
+    return [given[0] if "://" in given[0] else file_uri(os.path.abspath(given[0]))]
+
+
 def _compile_root(
-    process: Process, job_order: dict[str, Any], config: Config, runtime_context: RuntimeContext
+    process: Process,
+    job_order: dict[str, Any],
+    config: Config,
+    runtime_context: RuntimeContext,
+    given: GivenFiles | None = None,
 ) -> tuple[SubDag, dict[str, Any]]:
-    """The root graph: a workflow's steps, or one node running a lone tool."""
+    """The root graph: a workflow's steps, or one node running a lone tool (``given``: the leader imports the
+    job order's files)."""
     job_order.pop("id", None)
     context = runtime_context.copy()
     context.outdir = None
     context.toplevel = True  # cwltool discovers secondary files of the top-level inputs only
     if is_workflow(process):
-        return compile_workflow(DOC, [], process, dict(process._init_job(job_order, context).job), config)
+        job = dict(process._init_job(job_order, context).job)
+        return compile_workflow(DOC, [], process, given.import_value(job) if given else job, config)
     # A lone tool initialises its job order in its own job (initialising twice would list directories twice);
-    # here only to know the resources it asks for.
+    # here only to know the resources it asks for (and, to import them, the secondary files it finds).
     builder = resource_builder(process, job_order, context)
+    if given is not None:
+        job_order = given.import_value(with_secondary_files(job_order, builder.job))
     dag = SubDag()
     node = run_node(DOC, [], process, job_order, config, builder=builder)
     node.extra["toplevel"] = True

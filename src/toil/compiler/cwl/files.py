@@ -8,7 +8,9 @@ by ID keeps that ID. A node that gives values to cwltool (to run a tool,
 bind a job order, evaluate a ``valueFrom``) first reads the stored ones back
 into its own work directory by ID, so no node needs a file system in common
 with the one before it. Paths the workflow was given (its input files, the
-document's defaults) stay paths: they are read where they are.
+document's defaults) stay paths: they are read where they are, on batch
+systems whose workers share the leader's files; for the others the leader
+imports them into the job store first (``imports.py``).
 
 Where the job store is local, output files go in by reference and come back
 as the paths the producing tool wrote them to, so a step reads them in place
@@ -29,6 +31,13 @@ if TYPE_CHECKING:
     from toil.runtime.jobstores import JobStore
 
 AREA = "cwl"  # the job store's local area for this front end (see ``worker_runtime_context``)
+_document_copies: dict[str, str] = {}  # this process's copy of a file the document names -> its stored URI
+
+
+def note_document_copy(path: str, uri: str) -> None:
+    """Note a local copy of a stored file the document names (``imports.materialize``): a value naming it
+    passes on its stored URI."""
+    _document_copies[os.path.abspath(path)] = uri
 
 
 class Files:
@@ -37,6 +46,8 @@ class Files:
     def __init__(self, job_store: JobStore, workdir: str, owner: str, link: str | None = None) -> None:
         local = job_store.local_area(AREA) is not None
         self.store = Store(job_store, in_place=local, transient=[workdir])
+        for path, uri in _document_copies.items():
+            self.store.note(uri, path)
         self.base = os.path.join(workdir, "inputs")
         self.owner = owner
         self._made: list[str] = []  # where this node's own files are: its work dir, its tools' output dirs

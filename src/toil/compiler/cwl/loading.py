@@ -2,10 +2,16 @@
 
 The leader loads the document with cwltool and registers the root process
 before the batch system starts, so warm workers forked from it have it in
-memory. A worker that does not (another machine, a fresh interpreter) loads
-the document again from the location kept in the job store's front-end
-record. Processes are addressed by their path of step names from the root,
-which stays unique when one file is used by several steps (and, unlike step
+memory. The leader's load reads every source file through a fetcher that
+notes its text (``leader_loading_context``), and the leader ships those
+texts in the job store, in a file the front-end record names
+(``toil.compiler.sources``). A worker that did not inherit the document
+(another machine, a fresh interpreter) loads it again at the same URI
+through a fetcher answering from that copy: it needs none of the leader's
+files, and its load names every process and source as the leader's did.
+
+Processes are addressed by their path of step names from the root, which
+stays unique when one file is used by several steps (and, unlike step
 indices, stays the same when the document is loaded again: cwltool does not
 keep the steps in document order).
 """
@@ -14,16 +20,21 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from toil.compiler.sources import Sources, from_record
 from toil.exceptions import ToilUserError
 
 if TYPE_CHECKING:
     import argparse
 
-    from cwltool.context import RuntimeContext
+    from cwltool.context import LoadingContext, RuntimeContext
     from cwltool.process import Process
     from cwltool.workflow import Workflow, WorkflowStep
+    from schema_salad.fetcher import Fetcher
+    from schema_salad.utils import CacheType
+
+    from toil.runtime.jobstores import JobStore
 
 log = logging.getLogger("toil.cwl")
 
@@ -110,20 +121,28 @@ def settings_of(context: RuntimeContext) -> dict[str, Any]:
     return settings
 
 
-def load_again(key: str, record: dict[str, Any] | None) -> Process:
-    """Load the document in a worker that did not inherit it, from the front end's record."""
+def load_again(key: str, record: dict[str, Any] | None, job_store: JobStore | None = None) -> Process:
+    """Load the document in a worker that did not inherit it, from the front end's record: from the sources the
+    leader shipped in the job store (those it did not ship, a record of an older run: from where they are)."""
     from cwltool.context import LoadingContext, RuntimeContext
     from cwltool.load_tool import load_tool
     from cwltool.workflow import default_make_tool
+
+    from toil.compiler.cwl import imports
 
     if not record:
         raise ToilUserError(f"this worker has no copy of the CWL document {key} and no record to load it from")
     loading = LoadingContext({k: v for k, v in record.get("loading", {}).items() if k in LOADING_KEYS})
     loading.construct_tool_object = default_make_tool
-    log.info("Loading %s in this worker", record["uri"])
+    sources = from_record(job_store, record) if job_store is not None else None
+    if sources is not None:
+        loading.fetcher_constructor = fetcher_serving(sources)
+    log.info("Loading %s in this worker%s", record["uri"], " from the job store" if sources is not None else "")
     root = load_tool(record["uri"], loading)
     for req in record.get("job_requirements", []):
         root.requirements.append(req)
+    if record.get(imports.DOCUMENT_FILES) and job_store is not None:
+        imports.materialize(root, record[imports.DOCUMENT_FILES], job_store)
     settings = dict(record.get("runtime", {}))
     register(key, root, settings)
     RuntimeContext(settings)  # fail here, not mid-job, if the settings are unusable
@@ -142,3 +161,61 @@ def record_for(
         "runtime": runtime,
         "job_requirements": json.loads(json.dumps(job_requirements, default=str)),
     }
+
+
+# -- the sources: noted by the leader's load, served to a worker's
+_leader_sources = Sources()  # what this process's cwltool main read through its fetcher
+EXISTS = "exists:"  # facts: whether a linked file existed when the leader's load checked it
+
+
+def leader_sources(leave_out: Sequence[str] = ()) -> Sources:
+    """What the leader's load read, without ``leave_out`` (the job order's URIs: inputs, not the document)."""
+    return Sources({k: v for k, v in _leader_sources.texts.items() if k not in leave_out}, _leader_sources.facts)
+
+
+def leader_loading_context(args: argparse.Namespace) -> LoadingContext:
+    """cwltool's LoadingContext for its main (as it would make one from ``args``), its fetcher noting every text."""
+    from cwltool.context import LoadingContext
+
+    loading = LoadingContext(vars(args))
+    loading.singularity = bool(getattr(args, "singularity", False))
+    loading.podman = bool(getattr(args, "podman", False))
+    loading.fetcher_constructor = fetcher_noting(_leader_sources)
+    return loading
+
+
+def fetcher_noting(sources: Sources) -> Callable[[CacheType, Any], Fetcher]:
+    """A fetcher constructor (schema-salad's) reading as its default fetcher does, noting what it read in
+    ``sources``."""
+    from schema_salad.fetcher import DefaultFetcher
+
+    class NotingFetcher(DefaultFetcher):
+        def fetch_text(self, url: str, content_types: list[str] | None = None) -> str:
+            text = super().fetch_text(url, content_types)
+            sources.note(url, text)
+            return text
+
+        def check_exists(self, url: str) -> bool:
+            found = super().check_exists(url)
+            sources.note_fact(EXISTS + url, found)
+            return found
+
+    return NotingFetcher
+
+
+def fetcher_serving(sources: Sources) -> Callable[[CacheType, Any], Fetcher]:
+    """A fetcher constructor answering from ``sources``; what they do not hold is read as usual."""
+    from schema_salad.fetcher import DefaultFetcher
+
+    class ServingFetcher(DefaultFetcher):
+        def fetch_text(self, url: str, content_types: list[str] | None = None) -> str:
+            text = sources.text(url)
+            return text if text is not None else super().fetch_text(url, content_types)
+
+        def check_exists(self, url: str) -> bool:
+            if url in sources:
+                return True
+            found = sources.fact(EXISTS + url)
+            return bool(found) if found is not None else super().check_exists(url)
+
+    return ServingFetcher

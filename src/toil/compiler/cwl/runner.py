@@ -67,7 +67,7 @@ def _run_cwl(ctx: RunContext) -> RunOutcome:
     if not loading.is_loaded(extra["doc"]):
         from toil.runtime.driver import read_frontend_record_from
 
-        loading.load_again(extra["doc"], read_frontend_record_from(ctx.job_store))
+        loading.load_again(extra["doc"], read_frontend_record_from(ctx.job_store), ctx.job_store)
     runtime = worker_runtime_context(extra["doc"], ctx)
     reader = ReturnReader.of(ctx.job_store)
     files = Files(ctx.job_store, ctx.workdir, ctx.spec.id)
@@ -210,7 +210,9 @@ def _run_node_for(
     files: Files,
     label: str = "",
 ) -> NodeSpec:
-    """A run node with the resources the process asks for on this job order (which stays in stored form)."""
+    """A run node with the resources the process asks for on this job order (in stored form: a file the document
+    names, copied into this worker, by its ID)."""
+    job = files.store_all(job)
     builder = None
     if not is_workflow(process) and process.tool.get("class") == "CommandLineTool":
         builder = resource_builder(process, files.localize(job), runtime)

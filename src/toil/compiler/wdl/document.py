@@ -2,20 +2,28 @@
 
 Documents are cached per process: the front end loads the document before the
 workflow starts, so warm workers forked from the leader inherit the parsed
-tree; a worker elsewhere loads it again from the path in the node.
+tree. The leader's load notes the text of the document and of every import
+(``sources_of``), which the leader ships in the job store
+(``toil.compiler.sources``); a worker elsewhere loads the document again
+from that copy (``load(path, sources)``), resolving each import as the
+leader's load did, so it needs none of the leader's files and every task
+and workflow keeps the path the nodes name it by.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Union
+from typing import Awaitable, Callable, Optional, Union
 
 import WDL
 
+from toil.compiler.sources import Sources
 from toil.exceptions import ToilUserError
 
 Executable = Union[WDL.Tree.Task, WDL.Tree.Workflow]
+ReadSource = Callable[[str, list[str], Optional[WDL.Tree.Document]], Awaitable[WDL.ReadSourceResult]]
 _documents: dict[str, WDL.Tree.Document] = {}
+_sources: dict[str, Sources] = {}  # main document path -> what loading it read (here, from files)
 
 
 class WDLUserError(ToilUserError):
@@ -40,14 +48,20 @@ def describe(exn: BaseException) -> str:
     return position(exn) + text
 
 
-def load(path: str) -> WDL.Tree.Document:
-    """The parsed, type-checked document at ``path`` (cached); errors as one line with file:line:col."""
+def load(path: str, sources: Sources | None = None) -> WDL.Tree.Document:
+    """The parsed, type-checked document at ``path`` (cached); errors as one line with file:line:col.
+
+    With ``sources`` (what the leader's load read), the texts come from them; else from files, noted for
+    ``sources_of``.
+    """
     path = os.path.abspath(path)
     if path not in _documents:
-        if not os.path.exists(path):
+        noted = Sources()
+        if sources is None and not os.path.exists(path):
             raise WDLUserError(f"no such WDL file: {path}")
+        read = reader_serving(sources) if sources is not None else reader_noting(noted)
         try:
-            doc = WDL.load(path, path=[os.path.dirname(path)])
+            doc = WDL.load(path, path=[os.path.dirname(path)], read_source=read)
         except (
             WDL.Error.SyntaxError,
             WDL.Error.ValidationError,
@@ -67,7 +81,49 @@ def load(path: str) -> WDL.Tree.Document:
             raise WDLUserError(f"{path}: not a WDL document miniwdl can parse ({type(e).__name__}: {e})") from None
         check_version_rules(doc)
         _documents[path] = doc
+        _sources[path] = sources if sources is not None else noted
     return _documents[path]
+
+
+def is_loaded(path: str) -> bool:
+    return os.path.abspath(path) in _documents
+
+
+def sources_of(path: str) -> Sources:
+    """The texts loading the document at ``path`` read: the document's and its imports' (it must be loaded)."""
+    return _sources[os.path.abspath(path)]
+
+
+def _import_key(uri: str, importer: WDL.Tree.Document | None) -> str:
+    """How an import is named: the URI as written, and the document importing it (none for the main one)."""
+    return f"import:{importer.pos.abspath if importer is not None else ''}\n{uri}"
+
+
+def reader_noting(noted: Sources) -> ReadSource:
+    """miniwdl's ``read_source``, reading files as its default does, noting each text and what each import
+    resolved to."""
+
+    async def read(uri: str, path: list[str], importer: WDL.Tree.Document | None) -> WDL.ReadSourceResult:
+        result = await WDL.read_source_default(uri, path, importer)
+        noted.note(result.abspath, result.source_text)
+        noted.note_fact(_import_key(uri, importer), result.abspath)
+        return result
+
+    return read
+
+
+def reader_serving(sources: Sources) -> ReadSource:
+    """miniwdl's ``read_source`` answering from ``sources``: an import resolves to the file the leader's load
+    found, with its text; one they do not hold is read from here."""
+
+    async def read(uri: str, path: list[str], importer: WDL.Tree.Document | None) -> WDL.ReadSourceResult:
+        abspath = sources.fact(_import_key(uri, importer))
+        text = sources.text(abspath) if isinstance(abspath, str) else None
+        if text is None:
+            return await WDL.read_source_default(uri, path, importer)
+        return WDL.ReadSourceResult(source_text=text, abspath=abspath)
+
+    return read
 
 
 def _raised_in_miniwdl(e: BaseException) -> bool:

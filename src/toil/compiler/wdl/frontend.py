@@ -14,7 +14,9 @@ from WDL import Tree
 
 from toil.compiler import values as refs
 from toil.compiler.dag import SubDag, json_node
+from toil.compiler.files import leader_files_shared
 from toil.compiler.ir import NodeSpec
+from toil.compiler.sources import RECORD_KEY
 from toil.compiler.wdl import document
 from toil.compiler.wdl import values as wv
 from toil.compiler.wdl.compile import KIND, NOOP_RESOURCES, task_node
@@ -56,9 +58,11 @@ def run(options: Namespace, inputs: dict[str, Any], search: list[str]) -> dict[s
 
     def build(workflow: Workflow) -> tuple[list[NodeSpec], str]:
         store = Store(workflow.job_store)
+        record[RECORD_KEY] = document.sources_of(doc_path).save(workflow.job_store)  # for workers elsewhere
+        shared = leader_files_shared(config)  # if not, a link to the leader's input would not do: a copy
         imported = import_inputs(
             stored_inputs,
-            lambda p: workflow.job_store.import_file(p, symlink=True),
+            lambda p: workflow.job_store.import_file(p, symlink=shared),
             lambda p: store._write_manifest(p),
             search,
         )

@@ -14,6 +14,7 @@ from WDL import Tree
 
 from toil.compiler import values as refs
 from toil.compiler.ir import Resources, RunRecord
+from toil.compiler.sources import from_record
 from toil.compiler.wdl import document
 from toil.compiler.wdl.compile import Expander
 from toil.compiler.wdl.evaluate import Evaluator
@@ -45,17 +46,30 @@ def limits_for(config: Config) -> Resources | None:
     return _limits["limits"]
 
 
-_engines: dict[str, str | None] = {}
+_records: dict[str, dict[str, Any]] = {}
+
+
+def record_of(job_store: JobStore) -> dict[str, Any]:
+    """The front end's record of this run (read once per process)."""
+    key = str(getattr(job_store, "locator", id(job_store)))
+    if key not in _records:
+        from toil.runtime.driver import read_frontend_record_from
+
+        _records[key] = read_frontend_record_from(job_store)
+    return _records[key]
 
 
 def engine_of(job_store: JobStore) -> str | None:
-    """The container engine the leader chose for this run (in the front end's record; read once per process)."""
-    key = str(getattr(job_store, "locator", id(job_store)))
-    if key not in _engines:
-        from toil.runtime.driver import read_frontend_record_from
+    """The container engine the leader chose for this run (in the front end's record)."""
+    engine = record_of(job_store).get("container")
+    return str(engine) if engine else None
 
-        _engines[key] = read_frontend_record_from(job_store).get("container")
-    return _engines[key]
+
+def load_document(doc: str, job_store: JobStore) -> None:
+    """Load the workflow's document in a worker that did not inherit it: from the sources the leader shipped
+    in the job store (a record without them, of an older run: from the path)."""
+    if not document.is_loaded(doc):
+        document.load(doc, from_record(job_store, record_of(job_store)))
 
 
 def run_wdl(ctx: RunContext) -> RunOutcome:
@@ -71,6 +85,7 @@ def _run_wdl(ctx: RunContext) -> RunOutcome:
     reader = refs.ReturnReader.of(ctx.job_store)
     store = Store(ctx.job_store)
     record = RunRecord(id=ctx.spec.id, epoch=ctx.epoch)
+    load_document(extra["doc"], ctx.job_store)
     if op == "task":
         task = document.find(extra["doc"], extra["task"])
         assert isinstance(task, Tree.Task)

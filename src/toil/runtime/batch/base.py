@@ -95,6 +95,10 @@ class BatchSystem(abc.ABC):
     # Its workers are fresh processes, perhaps on machines without the user's code: the leader ships that code
     # through the job store (Toil's auto-deployment, runtime/usercode.py).
     auto_deploys = True
+    # Its workers read this machine's files at the paths the leader reads them (a file system they share): the
+    # CWL and WDL front ends pass a workflow's input files by path. When False, the leader imports them into the
+    # job store and jobs read them by ID, as files other jobs made.
+    shares_leader_files: bool = True
 
     def __init__(self, context: BatchContext) -> None:
         self.context = context
