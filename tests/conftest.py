@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +53,14 @@ def run_script(
     return subprocess.run(
         [sys.executable, str(script), *args], capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd
     )
+
+
+def wait_for(predicate: Any, timeout: float = 60.0, what: str = "a condition", step: float = 0.1) -> Any:
+    """The first true value ``predicate()`` gives, asked every ``step`` seconds; AssertionError after ``timeout``."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")

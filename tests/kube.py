@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from typing import Any
 
 import pytest
 
+from tests.conftest import wait_for
 from tests.objectstores import ROOT, s3_env
+
+__all__ = ["kube_env", "kubectl", "label_node", "objects", "wait_for"]
 
 KUBECONFIG = "/opt/k8s/kubeconfig"
 _ready: list[bool] = []
@@ -63,16 +65,6 @@ def objects(kind: str, selector: str = "toil_run") -> list[dict[str, Any]]:
     """The cluster's objects of ``kind`` carrying the label ``selector`` (any workflow's, by default)."""
     p = kubectl("get", kind, "-l", selector, "-o", "json")
     return list(json.loads(p.stdout)["items"])
-
-
-def wait_for(predicate: Any, timeout: float = 120, what: str = "a condition") -> Any:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 def label_node(**labels: str | None) -> None:
