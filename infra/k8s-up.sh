@@ -21,9 +21,12 @@ if [ -f $KUBECONFIG ] && kc get node localhost -o jsonpath='{.status.conditions[
   exit 0
 fi
 
-command -v etcd >/dev/null && command -v containerd >/dev/null && [ -x /usr/lib/cni/bridge ] || {
+command -v etcd >/dev/null && command -v containerd >/dev/null && [ -x /usr/lib/cni/bridge ] \
+  && command -v kubectl >/dev/null || {
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends etcd-server containerd containernetworking-plugins >/dev/null
+  # kubectl: this machine has Google's 1.32; Debian's 1.20 client where there is none
+  command -v kubectl >/dev/null || apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
 }
 mkdir -p $K/bin $K/pki $K/etcd $K/log /var/lib/kubelet /etc/containerd /etc/cni/k8s.d
 for b in kube-apiserver kube-controller-manager kube-scheduler kubelet; do
