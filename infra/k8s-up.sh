@@ -14,6 +14,8 @@ SHARED=${TOIL_SHARED_DIR:-$(cd "$HERE/../.." && pwd)/shared}
 K=/opt/k8s
 export KUBECONFIG=$K/kubeconfig
 kc() { kubectl --request-timeout=10s "$@"; }
+# One start at a time (tests and CI may call this together): a second caller waits, then finds the node Ready.
+mkdir -p $K && exec 9>$K/.up.lock && flock 9
 
 if [ -f $KUBECONFIG ] && kc get node localhost -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' \
     2>/dev/null | grep -q True; then
