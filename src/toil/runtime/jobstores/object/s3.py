@@ -114,11 +114,16 @@ def _session(region: str) -> Any:
     client from the parent's session in milliseconds, where a fresh session parses the models again (about
     70 ms, which a pack of tiny jobs would pay for each job).
     """
+    # Credentials named in the environment are part of the key: a session keeps the ones it first found.
+    key = "\0".join([region, *(os.environ.get(v, "") for v in _CREDENTIAL_VARIABLES)])
     with _SESSIONS_LOCK:
-        session = _SESSIONS.get(region)
+        session = _SESSIONS.get(key)
         if session is None:
-            session = _SESSIONS[region] = boto3.session.Session(region_name=region)
+            session = _SESSIONS[key] = boto3.session.Session(region_name=region)
         return session
+
+
+_CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
 
 
 def _code(error: BaseException) -> str:
