@@ -14,14 +14,15 @@ SHARED=${TOIL_SHARED_DIR:-$(cd "$HERE/../.." && pwd)/shared}
 K=/opt/k8s
 export KUBECONFIG=$K/kubeconfig
 kc() { kubectl --request-timeout=10s "$@"; }
+ready() {
+  [ -f $KUBECONFIG ] && kc get node localhost -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' \
+    2>/dev/null | grep -q True
+}
+ready && { echo "kubernetes: node localhost is Ready (already running)"; exit 0; }
 # One start at a time (tests and CI may call this together): a second caller waits, then finds the node Ready.
+# The daemons are started with the lock's descriptor closed (9>&-), or they would hold it for ever.
 mkdir -p $K && exec 9>$K/.up.lock && flock 9
-
-if [ -f $KUBECONFIG ] && kc get node localhost -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' \
-    2>/dev/null | grep -q True; then
-  echo "kubernetes: node localhost is Ready (already running)"
-  exit 0
-fi
+ready && { echo "kubernetes: node localhost is Ready (started meanwhile)"; exit 0; }
 
 command -v etcd >/dev/null && command -v containerd >/dev/null && [ -x /usr/lib/cni/bridge ] \
   && command -v kubectl >/dev/null || {
@@ -67,14 +68,14 @@ mkdir -p /root/.kube && [ -e /root/.kube/config ] || ln -s $KUBECONFIG /root/.ku
 
 # --- etcd ---
 etcd --data-dir $K/etcd --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
-     --listen-peer-urls http://127.0.0.1:2380 > log/etcd.log 2>&1 & echo $! > etcd.pid
+     --listen-peer-urls http://127.0.0.1:2380 > log/etcd.log 2>&1 9>&- & echo $! > etcd.pid
 for i in $(seq 1 40); do curl -sf http://127.0.0.1:2379/health >/dev/null && break; sleep 0.25; done
 # --- kube-apiserver (secure port only: 1.20 rejects --insecure-port != 0) ---
 bin/kube-apiserver --etcd-servers=http://127.0.0.1:2379 --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
   --secure-port=6443 --cert-dir=$K/pki --token-auth-file=$K/pki/tokens.csv --authorization-mode=AlwaysAllow \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local --service-account-key-file=$K/pki/sa.pub \
   --service-account-signing-key-file=$K/pki/sa.key --service-cluster-ip-range=10.0.0.0/24 \
-  > log/apiserver.log 2>&1 & echo $! > apiserver.pid
+  > log/apiserver.log 2>&1 9>&- & echo $! > apiserver.pid
 for i in $(seq 1 240); do
   curl -skf -H 'Authorization: Bearer toiltesttoken' https://127.0.0.1:6443/readyz >/dev/null && break; sleep 0.5
 done
@@ -82,9 +83,9 @@ done
 # real cluster (--kubernetesServiceAccount). The controller-manager makes each namespace's "default" account.
 bin/kube-controller-manager --kubeconfig=$KUBECONFIG --bind-address=127.0.0.1 --secure-port=10257 \
   --service-account-private-key-file=$K/pki/sa.key --root-ca-file=$K/pki/apiserver.crt --leader-elect=false \
-  --controllers='*,-nodeipam' > log/kcm.log 2>&1 & echo $! > kcm.pid
+  --controllers='*,-nodeipam' > log/kcm.log 2>&1 9>&- & echo $! > kcm.pid
 bin/kube-scheduler --kubeconfig=$KUBECONFIG --leader-elect=false --bind-address=127.0.0.1 --secure-port=10259 \
-  > log/sched.log 2>&1 & echo $! > sched.pid
+  > log/sched.log 2>&1 9>&- & echo $! > sched.pid
 
 # --- containerd (CRI) ---
 containerd config default > /etc/containerd/config.toml
@@ -100,7 +101,7 @@ EOF
 ip link show cni-k8s0 >/dev/null 2>&1 || {
   ip link add cni-k8s0 type bridge; ip addr add 10.244.0.1/24 dev cni-k8s0; ip link set cni-k8s0 up
 }
-containerd > log/containerd.log 2>&1 & echo $! > containerd.pid
+containerd > log/containerd.log 2>&1 9>&- & echo $! > containerd.pid
 for i in $(seq 1 40); do ctr version >/dev/null 2>&1 && break; sleep 0.25; done
 
 # --- images: the pause image (busybox that exits on TERM) and busybox, built with podman; no registry ---
@@ -125,7 +126,7 @@ bin/kubelet --kubeconfig=$KUBECONFIG --container-runtime=remote \
   --hostname-override=localhost --node-ip=10.244.0.1 --address=127.0.0.1 --port=10250 --read-only-port=0 \
   --root-dir=/var/lib/kubelet --pod-infra-container-image=registry.k8s.io/pause:3.2 --authorization-mode=AlwaysAllow \
   --cgroups-per-qos=false --enforce-node-allocatable= --eviction-hard= \
-  --image-gc-high-threshold=100 --image-gc-low-threshold=99 > log/kubelet.log 2>&1 & echo $! > kubelet.pid
+  --image-gc-high-threshold=100 --image-gc-low-threshold=99 > log/kubelet.log 2>&1 9>&- & echo $! > kubelet.pid
 for i in $(seq 1 120); do kc get node localhost >/dev/null 2>&1 && break; sleep 1; done
 kc wait --for=condition=Ready node/localhost --timeout=120s
 for i in $(seq 1 60); do kc get serviceaccount default >/dev/null 2>&1 && break; sleep 1; done
