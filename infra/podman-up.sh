@@ -65,7 +65,10 @@ fi
 # the Docker-compatible API, for the docker CLI and docker-py
 if ! curl -sf --unix-socket /run/podman/podman.sock http://d/_ping >/dev/null 2>&1; then
   mkdir -p /run/podman
-  nohup podman system service --time=0 unix:///run/podman/podman.sock >/var/log/podman-service.log 2>&1 &
+  # started from /: the service and every conmon it starts keep its working directory, which must outlive the
+  # caller's (a deleted one makes each container fail: "conmon: Failed to get working directory")
+  (cd / && exec nohup podman system service --time=0 unix:///run/podman/podman.sock \
+    >/var/log/podman-service.log 2>&1) &
   echo $! > /run/podman/service.pid
   for i in $(seq 1 40); do curl -sf --unix-socket /run/podman/podman.sock http://d/_ping >/dev/null && break; sleep 0.25; done
 fi
