@@ -91,7 +91,7 @@ def test_python_fan_out_with_files_promises_and_a_service(host: Path) -> None:
     assert (
         counts["root"] == 1 and counts["total"] == 1 and sum(v for k, v in counts.items() if k.startswith("leaf")) == n
     )
-    assert not workflow_objects()  # every Job, pod and the Secret went with the leader
+    assert not workflow_objects(), p.stderr[-3000:]  # every Job, pod and the Secret went with the leader
 
 
 def test_toils_sort_py_runs_unchanged(host: Path, tmp_path: Path) -> None:

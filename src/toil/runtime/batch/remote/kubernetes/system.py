@@ -198,10 +198,28 @@ class KubernetesBatchSystem(RemoteBatchSystem):
     def _selector(self) -> str:
         return f"{specs.RUN_LABEL}={self.label}"
 
-    def _delete_all(self) -> None:
-        """Delete every Job, pod and Secret of the workflow, by its label (three calls, however many jobs)."""
-        from kubernetes.client.exceptions import ApiException
+    def _delete_all(self, patience: float = 30.0) -> None:
+        """Delete every Job, pod and Secret of the workflow, by its label, and check none is left.
 
+        Three collection deletes, however many jobs; then a list by label, so an object a delete missed (a
+        request the server dropped under load) is deleted by name, for up to ``patience`` seconds.
+        """
+        deadline = time.time() + patience
+        self._delete_collections()
+        while True:
+            left = self._leftovers()
+            if not left:
+                return
+            if time.time() >= deadline:
+                names = ", ".join(f"{kind}/{name}" for kind, name in left[:5])
+                log.warning("Kubernetes objects of this workflow are left (delete them by label %s): %s",
+                            self._selector(), names)  # fmt: skip
+                return
+            for kind, name in left:
+                self._delete_one(kind, name)
+            time.sleep(1.0)
+
+    def _delete_collections(self) -> None:
         selector = self._selector()
         calls: tuple[tuple[Any, dict[str, Any]], ...] = (
             (self.batch.delete_collection_namespaced_job, {"propagation_policy": "Background"}),
@@ -211,8 +229,35 @@ class KubernetesBatchSystem(RemoteBatchSystem):
         for call, extra in calls:
             try:
                 call(self.namespace, label_selector=selector, **extra)
-            except ApiException as e:
+            except Exception as e:  # an API refusal or a dropped connection: the check after says what is left
                 log.warning("Could not delete the workflow's Kubernetes objects: %s", api_error(e))
+
+    def _leftovers(self) -> list[tuple[str, str]]:
+        """(kind, name) of every Job, pod and Secret still carrying the workflow's label and not being deleted."""
+        selector = self._selector()
+        lists = (("job", self.batch.list_namespaced_job), ("pod", self.core.list_namespaced_pod),
+                 ("secret", self.core.list_namespaced_secret))  # fmt: skip
+        out: list[tuple[str, str]] = []
+        for kind, call in lists:
+            try:
+                items = call(self.namespace, label_selector=selector).items
+            except Exception as e:
+                log.warning("Could not list the workflow's Kubernetes objects: %s", api_error(e))
+                continue
+            out += [(kind, o.metadata.name) for o in items if o.metadata.deletion_timestamp is None]
+        return out
+
+    def _delete_one(self, kind: str, name: str) -> None:
+        calls = {
+            "job": lambda: self.batch.delete_namespaced_job(name, self.namespace, propagation_policy="Background"),
+            "pod": lambda: self.core.delete_namespaced_pod(name, self.namespace, grace_period_seconds=0),
+            "secret": lambda: self.core.delete_namespaced_secret(name, self.namespace),
+        }
+        try:
+            calls[kind]()
+        except Exception as e:
+            if getattr(e, "status", None) != 404:
+                log.warning("Could not delete Kubernetes %s %s: %s", kind, name, api_error(e))
 
     # ------------------------------------------------------------------ the remote base's hooks
     def submit(self, job: BatchJob, launch: Launch) -> str:
