@@ -241,11 +241,12 @@ OPTIONS: list[Option] = [
        env="TOIL_KUBERNETES_PRIVILEGED", group="batch", metavar="BOOL",
        help="Run the workflow's pods privileged (e.g. for FUSE). Default: False."),
     _o("packJobs", "--packJobs", type=_bool, default=True, group="batch", metavar="BOOL",
-       help="On cluster batch systems (slurm, grid_engine), run jobs known to be short (one of their name ran in "
-            "under --packTinySeconds) many to an allocation, one after another, instead of one scheduler job "
-            "each. Each keeps its own state, retries and log. Default: True."),
-    _o("packSize", "--packSize", type=_positive_int, default=100, group="batch", metavar="INT",
-       help="The most jobs packed into one allocation. Default: 100."),
+       help="On cluster batch systems (slurm, grid_engine, kubernetes), run jobs known to be short (one of their "
+            "name ran in under --packTinySeconds) many to an allocation, one after another, instead of one "
+            "scheduler job each. Each keeps its own state, retries and log. Default: True."),
+    _o("packSize", "--packSize", type=_positive_int, default=200, group="batch", metavar="INT",
+       help="The most jobs packed into one allocation (a pod or scheduler job costs seconds, a packed tiny job "
+            "tens of milliseconds). Default: 200."),
     _o("packTinySeconds", "--packTinySeconds", type=_positive_float, default=30.0, group="batch",
        metavar="SECONDS", help="Jobs whose name ran in at most this long are packed. Default: 30."),
     _o("manualMemArgs", "--manualMemArgs", action="store_true", default=False, group="batch",

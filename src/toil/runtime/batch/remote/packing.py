@@ -28,7 +28,7 @@ PROBE_GRACE = 15.0
 @dataclass
 class PackingPolicy:
     enabled: bool = True
-    pack_size: int = 100  # most jobs per allocation
+    pack_size: int = 200  # most jobs per allocation
     tiny_seconds: float = TINY_SECONDS
     probe_grace: float = PROBE_GRACE
 
