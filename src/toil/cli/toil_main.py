@@ -38,11 +38,11 @@ def _config(argv: list[str]) -> int:
     return 0
 
 
-def _lazy(module: str) -> Callable[[list[str]], int]:
+def _lazy(module: str, function: str = "main") -> Callable[[list[str]], int]:
     def run(argv: list[str]) -> int:
         import importlib
 
-        return int(importlib.import_module(module).main(argv))
+        return int(getattr(importlib.import_module(module), function)(argv))
 
     return run
 
@@ -54,6 +54,8 @@ COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "kill": (_lazy("toil.cli.toil_kill"), "Stop a running workflow and every job it issued."),
     "debug-job": (_lazy("toil.cli.toil_debug_job"), "Run one job of a workflow again, in the foreground."),
     "config": (_config, "Write a commented YAML file of all options, for --config."),
+    "launch-cluster": (_lazy("toil.provision.cli", "launch_main"), "Launch a cloud cluster (leader, workers)."),
+    "destroy-cluster": (_lazy("toil.provision.cli", "destroy_main"), "Remove a cloud cluster and all it made."),
 }
 
 

@@ -1,0 +1,1 @@
+"""The AWS provisioner: clusters of EC2 instances made and removed with boto3."""

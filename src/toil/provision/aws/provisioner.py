@@ -1,0 +1,86 @@
+"""The AWS ClusterProvisioner: launch (removing what it made if it fails), destroy, find the leader."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from toil.provision.aws.clients import AwsClients, describe
+from toil.provision.aws.destroy import AwsDestroy, DestroyLimits
+from toil.provision.aws.launch import AwsLaunch, LaunchLimits
+from toil.provision.aws.names import NODE_TYPE_TAG, cluster_filter
+from toil.provision.spec import (
+    ClusterExistsError,
+    ClusterProvisioner,
+    ClusterSpec,
+    DestroyReport,
+    LaunchedCluster,
+    NoSuchClusterError,
+    ProvisionError,
+)
+
+log = logging.getLogger(__name__)
+
+
+def region_of(zone: str) -> str:
+    """us-west-2a -> us-west-2."""
+    return zone[:-1] if zone[-1:].isalpha() else zone
+
+
+class AWSProvisioner(ClusterProvisioner):
+    """Clusters on EC2 in one zone, through boto3 (endpoints and credentials from the usual AWS settings)."""
+
+    def __init__(
+        self, zone: str, launch_limits: LaunchLimits | None = None, destroy_limits: DestroyLimits | None = None
+    ) -> None:
+        self.zone = zone
+        self.aws = AwsClients(region_of(zone))
+        self.launch_limits = launch_limits or LaunchLimits()
+        self.destroy_limits = destroy_limits or DestroyLimits()
+
+    def launch(self, spec: ClusterSpec) -> LaunchedCluster:
+        """Make the cluster; if any step fails, destroy what was made and raise one line saying what failed."""
+        attempt = AwsLaunch(self.aws, spec, self.launch_limits)
+        try:
+            return attempt.run()
+        except ClusterExistsError:
+            raise
+        except (Exception, KeyboardInterrupt) as e:
+            what = f"launch-cluster {spec.name} failed while {attempt.step}: {describe(e)}"
+            if not attempt.made:
+                raise ProvisionError(what) from None
+            raise ProvisionError(f"{what}; {self._remove_made(spec.name)}") from None
+
+    def _remove_made(self, name: str) -> str:
+        """Destroy what a failed launch made; the clause that says how that went."""
+        try:
+            removed = AwsDestroy(self.aws, name, self.destroy_limits).run()
+        except Exception as e:
+            return (
+                f"removing what it made also failed ({describe(e)}): run 'toil destroy-cluster -z {self.zone} {name}'"
+            )
+        return f"removed the {removed.count()} resource(s) it had made"
+
+    def destroy(self, name: str) -> DestroyReport:
+        """Remove every resource tagged or named as this cluster's; a second run finds nothing and succeeds."""
+        return AwsDestroy(self.aws, name, self.destroy_limits).run()
+
+    def leader(self, name: str) -> dict[str, Any]:
+        """The running leader instance (the newest if several), NoSuchClusterError if none."""
+        leader_tag = {"Name": f"tag:{NODE_TYPE_TAG}", "Values": ["leader"]}
+        states = {"Name": "instance-state-name", "Values": ["pending", "running"]}
+        reservations = self.aws.ec2.describe_instances(Filters=[*cluster_filter(name), leader_tag, states])[
+            "Reservations"
+        ]
+        leaders = [i for r in reservations for i in r["Instances"]]
+        if not leaders:
+            raise NoSuchClusterError(f"no cluster {name} in {self.zone}: no running leader found")
+        return dict(max(leaders, key=lambda i: i["LaunchTime"]))
+
+    def leader_address(self, name: str) -> str:
+        """The leader's public address, else its private one."""
+        leader = self.leader(name)
+        address = leader.get("PublicIpAddress") or leader.get("PrivateIpAddress")
+        if not address:
+            raise ProvisionError(f"the leader of cluster {name} ({leader['InstanceId']}) has no address yet")
+        return str(address)

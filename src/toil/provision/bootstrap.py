@@ -1,0 +1,118 @@
+"""The node bootstrap: the cloud-init user data that starts the appliance and, for Kubernetes, kubeadm."""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+import string
+from dataclasses import dataclass
+
+from toil.provision.spec import LEADER, ClusterSpec
+
+# kubeadm's bootstrap token: [a-z0-9]{6}.[a-z0-9]{16}
+_TOKEN_ALPHABET = string.ascii_lowercase + string.digits
+# workers of a fixed launch join within minutes; a token that lived longer would be a standing credential
+JOIN_TOKEN_TTL = "2h0m0s"
+POD_NETWORK_CIDR = "10.244.0.0/16"
+
+
+def new_join_token() -> str:
+    """A fresh kubeadm bootstrap token."""
+    return f"{_random_text(6)}.{_random_text(16)}"
+
+
+def _random_text(length: int) -> str:
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(length))
+
+
+@dataclass(frozen=True)
+class NodeBootstrap:
+    """What one node needs to know when it boots."""
+
+    spec: ClusterSpec
+    role: str  # leader or worker
+    join_token: str
+    leader_ip: str = ""  # the leader's private address (workers only)
+
+
+def cluster_environment(boot: NodeBootstrap) -> dict[str, str]:
+    """The variables written to /etc/toil/cluster.env (read by the bootstrap script and the appliance)."""
+    spec = boot.spec
+    env = {
+        "TOIL_CLUSTER_NAME": spec.name,
+        "TOIL_NODE_ROLE": boot.role,
+        "TOIL_CLUSTER_TYPE": spec.cluster_type,
+        "TOIL_APPLIANCE_SELF": spec.appliance,
+        "TOIL_AWS_ZONE": spec.zone,
+        "TOIL_AWS_TAGS": _json_tags(spec.base_tags()),
+    }
+    if boot.role == LEADER:
+        # recorded for the autoscaler (issue 20): its --nodeTypes, --minNodes and --maxNodes
+        env["TOIL_CLUSTER_NODE_TYPES"] = ",".join(str(g.node_type) for g in spec.workers)
+        env["TOIL_CLUSTER_MIN_NODES"] = ",".join(str(g.min_count) for g in spec.workers)
+        env["TOIL_CLUSTER_MAX_NODES"] = ",".join(str(g.max_count) for g in spec.workers)
+    else:
+        env["TOIL_LEADER_IP"] = boot.leader_ip
+    return env
+
+
+def _json_tags(tags: dict[str, str]) -> str:
+    import json
+
+    return json.dumps(tags, sort_keys=True, separators=(",", ":"))
+
+
+def bootstrap_script(boot: NodeBootstrap) -> str:
+    """The shell script cloud-init runs once: kubeadm init or join, then the appliance."""
+    lines = ["#!/bin/bash", "set -euo pipefail", "set -a; . /etc/toil/cluster.env; set +a"]
+    if boot.spec.cluster_type == "kubernetes":
+        lines += _kubeadm_lines(boot)
+    lines += _appliance_lines(boot.role, sorted(cluster_environment(boot)))
+    return "\n".join(lines) + "\n"
+
+
+def _kubeadm_lines(boot: NodeBootstrap) -> list[str]:
+    token = shlex.quote(boot.join_token)
+    if boot.role == LEADER:
+        return [
+            f"kubeadm init --token {token} --token-ttl {JOIN_TOKEN_TTL} --pod-network-cidr {POD_NETWORK_CIDR}",
+            "mkdir -p /root/.kube && cp /etc/kubernetes/admin.conf /root/.kube/config",
+        ]
+    # the leader's CA is not known before it boots; the token (expiring) authenticates the join
+    return [
+        'until kubeadm join "$TOIL_LEADER_IP:6443" --token ' + token + " --discovery-token-unsafe-skip-ca-verification;"
+        " do sleep 10; done",
+    ]
+
+
+def _appliance_lines(role: str, variables: list[str]) -> list[str]:
+    if role != LEADER:
+        return []  # workers run jobs as pods (Kubernetes) from the appliance image; nothing else to start
+    # -e NAME passes the sourced value through unchanged (an --env-file would keep the shell quoting)
+    passed = " ".join(f"-e {name}" for name in variables)
+    return [
+        f"docker run -d --name toil_leader --restart always --network host {passed} "
+        '-v /root/.kube:/root/.kube:ro -v /var/lib/toil:/var/lib/toil "$TOIL_APPLIANCE_SELF" sleep infinity',
+    ]
+
+
+def user_data(boot: NodeBootstrap) -> str:
+    """The #cloud-config document for one node."""
+    env = "".join(f"{k}={shlex.quote(v)}\n" for k, v in cluster_environment(boot).items())
+    return (
+        "#cloud-config\n"
+        "write_files:\n"
+        + _file_entry("/etc/toil/cluster.env", "0600", env)
+        + _file_entry("/usr/local/sbin/toil-bootstrap", "0700", bootstrap_script(boot))
+        + "runcmd:\n  - [/usr/local/sbin/toil-bootstrap]\n"
+    )
+
+
+def _file_entry(path: str, mode: str, content: str) -> str:
+    body = "".join(f"      {line}\n" for line in content.splitlines())
+    return f"  - path: {path}\n    permissions: '{mode}'\n    content: |\n{body}"
+
+
+def include_user_data(url: str) -> str:
+    """The small user data that makes cloud-init fetch the real document from a (presigned) URL."""
+    return f"#include\n{url}\n"

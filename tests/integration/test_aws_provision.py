@@ -1,0 +1,292 @@
+"""launch-cluster and destroy-cluster against moto_server over HTTP on 127.0.0.1 (only the endpoint differs).
+
+No test connects to an address moto invents for its instances: a guard records every socket's peer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.aws_fault_proxy import ApiFaultProxy
+from tests.aws_inventory import leftovers as inventory_leftovers
+from tests.objectstores import SERVERS, ensure_s3
+from tests.provision_contract import Leftovers, MakeSpec, ProvisionerContract, fresh_name
+from toil.provision.aws.destroy import DestroyLimits
+from toil.provision.aws.launch import LaunchLimits
+from toil.provision.aws.provisioner import AWSProvisioner
+from toil.provision.cli import destroy_main, launch_main
+from toil.provision.parsing import build_spec
+from toil.provision.spec import ClusterProvisioner, ClusterSpec, ProvisionError
+
+ZONE = "us-west-2a"
+MOTO_PORT = SERVERS["moto"][0]
+
+
+def _aws_env(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
+    """The only difference from production: where the AWS endpoint is."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    for name in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "TOIL_AWS_TAGS",
+        "TOIL_OWNER_TAG",
+        "TOIL_AWS_AMI",
+        "TOIL_AWS_ZONE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto_server on 127.0.0.1 (started if none answers), and a guard: no socket to anything but loopback."""
+    ensure_s3("moto")
+    _aws_env(monkeypatch, MOTO_PORT)
+    peers: list[Any] = []
+    connect = socket.socket.connect
+
+    def recording_connect(self: socket.socket, address: Any) -> None:
+        peers.append(address)
+        connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", recording_connect)
+    yield
+    foreign = [p for p in peers if isinstance(p, tuple) and p[0] not in ("127.0.0.1", "::1", "localhost")]
+    assert foreign == [], f"connected to {foreign}"
+
+
+def leftovers(name: str) -> dict[str, list[str]]:
+    return inventory_leftovers(name, "us-west-2")
+
+
+def small_spec(name: str) -> ClusterSpec:
+    return build_spec(
+        name,
+        ZONE,
+        "key",
+        "t2.medium",
+        node_types="t2.large,m5.large:0.05",
+        workers="1,1",
+        appliance="localhost/toil:test",
+        environ={},
+    )
+
+
+class TestAwsProvisionerContract(ProvisionerContract):
+    @pytest.fixture
+    def provisioner(self) -> ClusterProvisioner:
+        return AWSProvisioner(ZONE)
+
+    @pytest.fixture
+    def make_spec(self) -> MakeSpec:
+        return small_spec
+
+    @pytest.fixture
+    def leftovers(self) -> Leftovers:
+        return leftovers
+
+
+def _ec2() -> Any:
+    return boto3.client("ec2", region_name="us-west-2")
+
+
+def _instances(name: str) -> list[dict[str, Any]]:
+    filters = [{"Name": "tag:clusterName", "Values": [name]}, {"Name": "instance-state-name", "Values": ["running"]}]
+    return [i for r in _ec2().describe_instances(Filters=filters)["Reservations"] for i in r["Instances"]]
+
+
+def _tags(items: list[dict[str, str]] | None) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in items or []}
+
+
+def _launch_argv(name: str, *extra: str) -> list[str]:
+    return [
+        name,
+        "-z",
+        ZONE,
+        "--leaderNodeType",
+        "t2.medium",
+        "--keyPairName",
+        "mykey",
+        "--nodeTypes",
+        "t2.large,m5.large/m5a.large:0.05",
+        "-w",
+        "2,2",
+        *extra,
+    ]
+
+
+def _check_tags(name: str) -> None:
+    """Name, Owner (the key pair), clusterName, ToilNodeType, -t and TOIL_AWS_TAGS on every resource."""
+    nodes = _instances(name)
+    kinds = sorted(_tags(i["Tags"])["ToilNodeType"] for i in nodes)
+    assert kinds == ["leader", "worker", "worker", "worker", "worker"]
+    wanted = {"Name": name, "Owner": "mykey", "clusterName": name, "team": "genomics", "cost": "c-17"}
+    volumes = _ec2().describe_volumes(Filters=[{"Name": "tag:clusterName", "Values": [name]}])["Volumes"]
+    groups = _ec2().describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"]
+    iam = boto3.client("iam", region_name="us-west-2")
+    role_tags = iam.list_role_tags(RoleName=f"toil-cluster--{name}")["Tags"]
+    profile_tags = iam.get_instance_profile(InstanceProfileName=f"toil-cluster--{name}")["InstanceProfile"]["Tags"]
+    for tags in (
+        [i["Tags"] for i in nodes] + [v["Tags"] for v in volumes] + [groups[0]["Tags"], role_tags, profile_tags]
+    ):
+        assert wanted.items() <= _tags(tags).items()
+    assert len(volumes) == 5
+
+
+def _check_shape(name: str) -> None:
+    """Root volumes of the asked sizes, spot requests at the bid, the group's rules, the least-privilege policy."""
+    nodes = _instances(name)
+    sizes: dict[str, set[int]] = {}
+    for node in nodes:
+        if node.get("InstanceLifecycle") == "spot":
+            continue  # moto starts spot instances with its default volume, whatever the request asked
+        volume_id = node["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
+        size = _ec2().describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["Size"]
+        sizes.setdefault(_tags(node["Tags"])["ToilNodeType"], set()).add(size)
+    assert sizes == {"leader": {80}, "worker": {60}}
+    spot = _ec2().describe_spot_instance_requests(Filters=[{"Name": "tag:clusterName", "Values": [name]}])
+    assert [float(r["SpotPrice"]) for r in spot["SpotInstanceRequests"]] == [0.05, 0.05]
+    group = _ec2().describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"][0]
+    rules = {(p["IpProtocol"], p.get("FromPort")) for p in group["IpPermissions"]}
+    assert rules == {("tcp", 22), ("-1", None)}
+    iam = boto3.client("iam", region_name="us-west-2")
+    document = iam.get_role_policy(RoleName=f"toil-cluster--{name}", PolicyName="toil-cluster-node")["PolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    assert not [a for s in document["Statement"] for a in s["Action"] if a.endswith(":*")]
+
+
+def test_launch_leader_two_on_demand_two_spot_then_destroy(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = fresh_name()
+    monkeypatch.setenv("TOIL_AWS_TAGS", '{"cost": "c-17"}')
+    argv = _launch_argv(name, "-t", "team=genomics", "--leaderStorage", "80", "--nodeStorage", "60")
+    assert launch_main(argv) == 0
+    assert re.search(rf"Launched cluster {name} in {ZONE}: leader i-\w+, 4 worker\(s\)", capsys.readouterr().out)
+    _check_tags(name)
+    _check_shape(name)
+    assert destroy_main(["-z", ZONE, name]) == 0
+    assert "removed 5 instance(s), 2 spot-request(s)" in capsys.readouterr().out
+    assert leftovers(name) == {}
+    assert destroy_main(["-z", ZONE, name]) == 0
+    assert "nothing of it was left" in capsys.readouterr().out
+
+
+@pytest.fixture
+def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiFaultProxy]:
+    """A fault-injecting proxy in front of moto_server; the provisioner talks to it."""
+    started = ApiFaultProxy(MOTO_PORT).start()
+    _aws_env(monkeypatch, started.port)
+    yield started
+    started.stop()
+    _aws_env(monkeypatch, MOTO_PORT)
+
+
+def _launch_fails(name: str, capsys: pytest.CaptureFixture[str]) -> str:
+    assert launch_main(_launch_argv(name)) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if "docker" not in line]
+    assert len(err) == 1 and not [line for line in err if "Traceback" in line]
+    return err[0]
+
+
+def test_spot_request_denied_half_way_removes_what_was_made(
+    proxy: ApiFaultProxy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = fresh_name()
+    proxy.fail(
+        "RequestSpotInstances", "UnauthorizedOperation", "You are not authorized to perform this operation.", 403
+    )
+    line = _launch_fails(name, capsys)
+    assert line.startswith(f"toil launch-cluster: error: launch-cluster {name} failed while requesting 2 spot")
+    assert "UnauthorizedOperation" in line and "removed the" in line
+    assert "RunInstances" in proxy.seen  # the leader and the on-demand workers had been started
+    assert leftovers(name) == {}
+
+
+def test_denied_run_instances_after_the_role_removes_it(
+    proxy: ApiFaultProxy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = fresh_name()
+    proxy.fail("RunInstances", "UnauthorizedOperation", "You are not authorized to perform this operation.", 403)
+    line = _launch_fails(name, capsys)
+    assert "failed while starting the leader: UnauthorizedOperation" in line
+    assert "CreateRole" in proxy.seen and leftovers(name) == {}
+
+
+def test_bad_ami_is_one_line_and_makes_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = fresh_name()
+    monkeypatch.setenv("TOIL_AWS_AMI", "ami-0123456789abcdef0")
+    line = _launch_fails(name, capsys)
+    assert "finding the machine image" in line and "ami-0123456789abcdef0" in line
+    assert leftovers(name) == {}
+
+
+def test_capacity_error_falls_back_to_the_interchangeable_type(
+    proxy: ApiFaultProxy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = fresh_name()
+    proxy.fail(
+        "RunInstances",
+        "InsufficientInstanceCapacity",
+        "We currently do not have sufficient capacity.",
+        when="InstanceType=t2.large",
+    )
+    spec = build_spec(
+        name, ZONE, "key", "t2.medium", node_types="t2.large/t3.large", workers="2", appliance="x", environ={}
+    )
+    AWSProvisioner(ZONE).launch(spec)
+    types = sorted(i["InstanceType"] for i in _instances(name))
+    assert types == ["t2.medium", "t3.large", "t3.large"]
+    AWSProvisioner(ZONE).destroy(name)
+    assert leftovers(name) == {}
+
+
+def test_throttling_is_retried(proxy: ApiFaultProxy) -> None:
+    name = fresh_name()
+    for action in ("CreateRole", "RunInstances", "TerminateInstances"):
+        proxy.fail(action, "RequestLimitExceeded", "Request limit exceeded.", 503, times=1)
+    AWSProvisioner(ZONE).launch(small_spec(name))
+    AWSProvisioner(ZONE).destroy(name)
+    assert proxy.seen.count("CreateRole") == 2 and leftovers(name) == {}
+
+
+def test_spot_request_never_fulfilled_gives_up_and_cleans_up(proxy: ApiFaultProxy) -> None:
+    name = fresh_name()
+
+    def still_open(body: bytes) -> bytes:  # moto fulfils at once; real AWS may not at this bid
+        body = re.sub(rb"<state>active</state>", b"<state>open</state>", body)
+        return re.sub(rb"<instanceId>[^<]*</instanceId>", b"", body)
+
+    proxy.rewrite("DescribeSpotInstanceRequests", still_open)
+    provisioner = AWSProvisioner(ZONE, launch_limits=LaunchLimits(spot=1.5), destroy_limits=DestroyLimits())
+    with pytest.raises(ProvisionError, match=r"failed while waiting for 1 spot m5.large.*gave up after 2 s"):
+        provisioner.launch(small_spec(name))
+    assert leftovers(name) == {}
+
+
+def test_large_user_data_goes_through_the_clusters_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    name = fresh_name()
+    tags = {f"tag-{i:02d}-" + "k" * 100: "v" * 250 for i in range(45)}  # ~16 KB of TOIL_AWS_TAGS in the env file
+    spec = build_spec(name, ZONE, "key", "t2.medium", appliance="x", environ={"TOIL_AWS_TAGS": json.dumps(tags)})
+    AWSProvisioner(ZONE).launch(spec)
+    leader = _instances(name)[0]
+    data = _ec2().describe_instance_attribute(InstanceId=leader["InstanceId"], Attribute="userData")
+    import base64
+
+    text = base64.b64decode(data["UserData"]["Value"]).decode()
+    assert text.startswith("#include\n") and f"/{name}--internal/user-data/leader-" in text
+    assert leftovers(name)["bucket"] == [f"{name}--internal"]
+    AWSProvisioner(ZONE).destroy(name)
+    assert leftovers(name) == {}
