@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +22,7 @@ from tests.provision_contract import Leftovers, MakeSpec, ProvisionerContract, f
 from toil.provision.aws.destroy import DestroyLimits
 from toil.provision.aws.launch import LaunchLimits
 from toil.provision.aws.provisioner import AWSProvisioner
-from toil.provision.cli import destroy_main, launch_main
+from toil.provision.cli import destroy_main, launch_main, rsync_main, ssh_main
 from toil.provision.parsing import build_spec
 from toil.provision.spec import ClusterProvisioner, ClusterSpec, ProvisionError
 
@@ -290,3 +291,31 @@ def test_large_user_data_goes_through_the_clusters_bucket(monkeypatch: pytest.Mo
     assert leftovers(name)["bucket"] == [f"{name}--internal"]
     AWSProvisioner(ZONE).destroy(name)
     assert leftovers(name) == {}
+
+
+def test_ssh_and_rsync_cluster_reach_the_leader_found_by_group_and_tag(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = fresh_name()
+    AWSProvisioner(ZONE).launch(small_spec(name))
+    leader = next(i for i in _instances(name) if _tags(i["Tags"])["ToilNodeType"] == "leader")
+    ran: list[list[str]] = []
+    # moto's addresses must never be connected to: record the command instead of running ssh or rsync
+    monkeypatch.setattr(subprocess, "call", lambda argv: ran.append(argv) or 0)
+    assert ssh_main(["-z", ZONE, name, "ls", "/root"]) == 0
+    assert rsync_main(["-z", ZONE, name, "sort.py", ":/root"]) == 0
+    where = f"core@{leader['PublicIpAddress']}"
+    assert ran[0][-7:] == [where, "docker", "exec", "-i", "toil_leader", "ls", "/root"]
+    assert ran[1][-2:] == ["sort.py", f"{where}:/root"]
+    _ec2().stop_instances(InstanceIds=[leader["InstanceId"]])
+    assert ssh_main(["-z", ZONE, name]) == 1
+    assert re.search(
+        r"error: the leader of cluster \S+ \(i-\w+\) is (stopping|stopped), not running$",
+        capsys.readouterr().err.strip(),
+    )
+    AWSProvisioner(ZONE).destroy(name)
+    assert leftovers(name) == {}
+    assert rsync_main(["-z", ZONE, name, "a", ":b"]) == 1 and len(ran) == 2
+    assert (
+        capsys.readouterr().err.strip().endswith(f"no cluster {name} in {ZONE}: no leader found in its security group")
+    )

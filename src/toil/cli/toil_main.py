@@ -56,6 +56,8 @@ COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "config": (_config, "Write a commented YAML file of all options, for --config."),
     "launch-cluster": (_lazy("toil.provision.cli", "launch_main"), "Launch a cloud cluster (leader, workers)."),
     "destroy-cluster": (_lazy("toil.provision.cli", "destroy_main"), "Remove a cloud cluster and all it made."),
+    "ssh-cluster": (_lazy("toil.provision.cli", "ssh_main"), "A shell or a command in the cluster leader's appliance."),
+    "rsync-cluster": (_lazy("toil.provision.cli", "rsync_main"), "Copy files to or from the cluster leader (rsync)."),
 }
 
 

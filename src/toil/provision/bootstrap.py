@@ -13,7 +13,19 @@ from toil.provision.spec import LEADER, ClusterSpec
 _TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 # workers of a fixed launch join within minutes; a token that lived longer would be a standing credential
 JOIN_TOKEN_TTL = "2h0m0s"
-POD_NETWORK_CIDR = "10.244.0.0/16"
+POD_NETWORK_CIDR = "10.244.0.0/16"  # flannel's default
+KUBERNETES_MINOR = "1.30"
+FLANNEL_MANIFEST = "https://github.com/flannel-io/flannel/releases/download/v0.25.5/kube-flannel.yml"
+# the image's default user is named as on Toil's Flatcar nodes, so 'core@leader' works for ssh and rsync
+_DEFAULT_USER = (
+    "groups: [docker]\n"
+    "system_info:\n"
+    "  default_user:\n"
+    "    name: core\n"
+    "    groups: [docker]\n"
+    "    sudo: ['ALL=(ALL) NOPASSWD:ALL']\n"
+    "    shell: /bin/bash\n"
+)
 
 
 def new_join_token() -> str:
@@ -64,11 +76,36 @@ def _json_tags(tags: dict[str, str]) -> str:
 
 def bootstrap_script(boot: NodeBootstrap) -> str:
     """The shell script cloud-init runs once: kubeadm init or join, then the appliance."""
-    lines = ["#!/bin/bash", "set -euo pipefail", "set -a; . /etc/toil/cluster.env; set +a"]
+    lines = ["#!/bin/bash", "set -euo pipefail", "set -a; . /etc/toil/cluster.env; set +a", *_docker_lines()]
     if boot.spec.cluster_type == "kubernetes":
-        lines += _kubeadm_lines(boot)
+        lines += _kubernetes_install_lines() + _kubeadm_lines(boot)
     lines += _appliance_lines(boot.role, sorted(cluster_environment(boot)))
     return "\n".join(lines) + "\n"
+
+
+def _docker_lines() -> list[str]:
+    """Docker from the image's packages unless the image has it (Toil's Flatcar images do)."""
+    return [
+        "export DEBIAN_FRONTEND=noninteractive",
+        "command -v docker >/dev/null || { apt-get update -q && apt-get install -y -q docker.io; }",
+        "systemctl enable --now docker",
+    ]
+
+
+def _kubernetes_install_lines() -> list[str]:
+    """kubeadm, kubelet and kubectl from Kubernetes' own apt repository unless the image has them."""
+    repo = f"https://pkgs.k8s.io/core:/stable:/v{KUBERNETES_MINOR}/deb/"
+    return [
+        "if ! command -v kubeadm >/dev/null; then",
+        "  install -d -m 0755 /etc/apt/keyrings",
+        f"  curl -fsSL {repo}Release.key | gpg --dearmor -o /etc/apt/keyrings/kubernetes.gpg",
+        f"  echo 'deb [signed-by=/etc/apt/keyrings/kubernetes.gpg] {repo} /' > /etc/apt/sources.list.d/kubernetes.list",
+        "  apt-get update -q && apt-get install -y -q kubelet kubeadm kubectl",
+        "fi",
+        # kubeadm's preflight checks: no swap, bridged traffic seen by iptables, forwarding on
+        "swapoff -a; modprobe br_netfilter",
+        "sysctl -w net.bridge.bridge-nf-call-iptables=1 net.ipv4.ip_forward=1",
+    ]
 
 
 def _kubeadm_lines(boot: NodeBootstrap) -> list[str]:
@@ -77,6 +114,7 @@ def _kubeadm_lines(boot: NodeBootstrap) -> list[str]:
         return [
             f"kubeadm init --token {token} --token-ttl {JOIN_TOKEN_TTL} --pod-network-cidr {POD_NETWORK_CIDR}",
             "mkdir -p /root/.kube && cp /etc/kubernetes/admin.conf /root/.kube/config",
+            f"kubectl --kubeconfig /root/.kube/config apply -f {FLANNEL_MANIFEST}",
         ]
     # the leader's CA is not known before it boots; the token (expiring) authenticates the join
     return [
@@ -101,7 +139,8 @@ def user_data(boot: NodeBootstrap) -> str:
     env = "".join(f"{k}={shlex.quote(v)}\n" for k, v in cluster_environment(boot).items())
     return (
         "#cloud-config\n"
-        "write_files:\n"
+        + _DEFAULT_USER
+        + "write_files:\n"
         + _file_entry("/etc/toil/cluster.env", "0600", env)
         + _file_entry("/usr/local/sbin/toil-bootstrap", "0700", bootstrap_script(boot))
         + "runcmd:\n  - [/usr/local/sbin/toil-bootstrap]\n"

@@ -1,4 +1,4 @@
-"""``toil launch-cluster`` and ``toil destroy-cluster``, with Toil's options and defaults."""
+"""``toil launch-cluster``, ``destroy-cluster``, ``ssh-cluster`` and ``rsync-cluster``, with Toil's options."""
 
 from __future__ import annotations
 
@@ -158,3 +158,76 @@ def launch_main(argv: list[str]) -> int:
 def destroy_main(argv: list[str]) -> int:
     """toil destroy-cluster."""
     return _run("toil destroy-cluster", destroy_parser(), _destroy, argv)
+
+
+def ssh_parser() -> ToilArgumentParser:
+    """ssh-cluster's options (Toil's --insecure, --sshOption, --grafana_port)."""
+    parser = _common_parser("toil ssh-cluster", "Run a shell or a command in the appliance on the leader.")
+    parser.add_argument("--insecure", action="store_true", help="Do not check the leader's host key.")
+    parser.add_argument("--sshOption", dest="sshOptions", default=[], action="append", help="An option for ssh.")
+    parser.add_argument("--grafana_port", type=int, default=3000, help="The local port for the Grafana dashboard.")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="The command to run (default: bash).")
+    return parser
+
+
+def rsync_parser() -> ToilArgumentParser:
+    """rsync-cluster's options."""
+    parser = _common_parser("toil rsync-cluster", "Copy files to or from the appliance on the leader (rsync).")
+    parser.add_argument("--insecure", action="store_true", help="Do not check the leader's host key.")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="rsync's arguments; ':PATH' is on the leader.")
+    return parser
+
+
+def _leader_address(args: argparse.Namespace) -> str:
+    from toil.provision import provisioner
+
+    zone = resolve_zone(args.zone, args.provisioner)
+    return provisioner(args.provisioner, zone).leader_address(check_cluster_name(args.clusterName))
+
+
+def _ssh(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from toil.provision.remote import ssh_argv
+
+    argv = ssh_argv(
+        _leader_address(args),
+        args.args,
+        strict=not args.insecure,
+        tty=sys.stdin.isatty(),
+        ssh_options=args.sshOptions,
+        grafana_port=args.grafana_port,
+        ipv6=_have_ipv6(),
+    )
+    return subprocess.call(argv)
+
+
+def _rsync(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from toil.provision.remote import remote_argument, rsync_argv
+
+    remote_argument(args.args)  # a bad argument list is an error before any AWS call
+    argv = rsync_argv(_leader_address(args), args.args, strict=not args.insecure)
+    return subprocess.call(argv)
+
+
+def _have_ipv6() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def ssh_main(argv: list[str]) -> int:
+    """toil ssh-cluster."""
+    return _run("toil ssh-cluster", ssh_parser(), _ssh, argv)
+
+
+def rsync_main(argv: list[str]) -> int:
+    """toil rsync-cluster."""
+    return _run("toil rsync-cluster", rsync_parser(), _rsync, argv)

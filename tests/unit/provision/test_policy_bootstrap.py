@@ -64,6 +64,13 @@ def _cloud_config(role: str) -> dict[str, object]:
     return loaded
 
 
+def test_default_user_is_core_as_on_toils_nodes() -> None:
+    config = _cloud_config("leader")
+    assert config["system_info"] == {  # type: ignore[comparison-overlap]
+        "default_user": {"name": "core", "groups": ["docker"], "sudo": ["ALL=(ALL) NOPASSWD:ALL"], "shell": "/bin/bash"}
+    }
+
+
 def _files(config: dict[str, object]) -> dict[str, str]:
     return {f["path"]: f["content"] for f in config["write_files"]}  # type: ignore[attr-defined]
 
@@ -73,6 +80,7 @@ def test_leader_user_data_inits_kubernetes_and_starts_the_appliance() -> None:
     script = files["/usr/local/sbin/toil-bootstrap"]
     assert f"kubeadm init --token abcdef.0123456789abcdef --token-ttl {JOIN_TOKEN_TTL}" in script
     assert "docker run -d --name toil_leader" in script and '"$TOIL_APPLIANCE_SELF"' in script
+    assert "command -v kubeadm" in script and "apply -f https://github.com/flannel-io/" in script
     env = files["/etc/toil/cluster.env"]
     assert "TOIL_APPLIANCE_SELF=img:1" in env and "TOIL_CLUSTER_NODE_TYPES=t2.large:0.1" in env
     assert "TOIL_CLUSTER_MIN_NODES=1" in env and "TOIL_CLUSTER_MAX_NODES=3" in env

@@ -8,7 +8,7 @@ from typing import Any
 from toil.provision.aws.clients import AwsClients, describe
 from toil.provision.aws.destroy import AwsDestroy, DestroyLimits
 from toil.provision.aws.launch import AwsLaunch, LaunchLimits
-from toil.provision.aws.names import NODE_TYPE_TAG, cluster_filter
+from toil.provision.aws.names import NODE_TYPE_TAG
 from toil.provision.spec import (
     ClusterExistsError,
     ClusterProvisioner,
@@ -66,16 +66,18 @@ class AWSProvisioner(ClusterProvisioner):
         return AwsDestroy(self.aws, name, self.destroy_limits).run()
 
     def leader(self, name: str) -> dict[str, Any]:
-        """The running leader instance (the newest if several), NoSuchClusterError if none."""
+        """The leader as Toil finds it: in the cluster's security group, tagged leader, the first launched."""
+        in_group = {"Name": "instance.group-name", "Values": [name]}
         leader_tag = {"Name": f"tag:{NODE_TYPE_TAG}", "Values": ["leader"]}
-        states = {"Name": "instance-state-name", "Values": ["pending", "running"]}
-        reservations = self.aws.ec2.describe_instances(Filters=[*cluster_filter(name), leader_tag, states])[
-            "Reservations"
-        ]
-        leaders = [i for r in reservations for i in r["Instances"]]
-        if not leaders:
-            raise NoSuchClusterError(f"no cluster {name} in {self.zone}: no running leader found")
-        return dict(max(leaders, key=lambda i: i["LaunchTime"]))
+        reservations = self.aws.ec2.describe_instances(Filters=[in_group, leader_tag])["Reservations"]
+        found = [i for r in reservations for i in r["Instances"] if i["State"]["Name"] != "terminated"]
+        if not found:
+            raise NoSuchClusterError(f"no cluster {name} in {self.zone}: no leader found in its security group")
+        leader = dict(min(found, key=lambda i: i["LaunchTime"]))
+        state = leader["State"]["Name"]
+        if state != "running":
+            raise ProvisionError(f"the leader of cluster {name} ({leader['InstanceId']}) is {state}, not running")
+        return leader
 
     def leader_address(self, name: str) -> str:
         """The leader's public address, else its private one."""
