@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import botocore.exceptions
 import pytest
 
 from tests.aws_fault_proxy import ApiFaultProxy
@@ -52,6 +53,7 @@ def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """moto_server on 127.0.0.1 (started if none answers), and a guard: no socket to anything but loopback."""
     ensure_s3("moto")
     _aws_env(monkeypatch, MOTO_PORT)
+    _key_pairs("key", "mykey")
     peers: list[Any] = []
     connect = socket.socket.connect
 
@@ -65,8 +67,24 @@ def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     assert foreign == [], f"connected to {foreign}"
 
 
+def _key_pairs(*names: str) -> None:
+    """The key pairs the tests name exist, as a user's would."""
+    ec2 = boto3.client("ec2", region_name="us-west-2")
+    have = {k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"]}
+    for name in set(names) - have:
+        try:
+            ec2.create_key_pair(KeyName=name)
+        except botocore.exceptions.ClientError as e:  # made meanwhile by a test running beside this one
+            if e.response["Error"]["Code"] != "InvalidKeyPair.Duplicate":
+                raise
+
+
 def leftovers(name: str) -> dict[str, list[str]]:
     return inventory_leftovers(name, "us-west-2")
+
+
+def leader_only(name: str) -> ClusterSpec:
+    return build_spec(name, ZONE, "key", "t2.medium", appliance="localhost/toil:test", environ={})
 
 
 def small_spec(name: str) -> ClusterSpec:
@@ -258,7 +276,7 @@ def test_throttling_is_retried(proxy: ApiFaultProxy) -> None:
     name = fresh_name()
     for action in ("CreateRole", "RunInstances", "TerminateInstances"):
         proxy.fail(action, "RequestLimitExceeded", "Request limit exceeded.", 503, times=1)
-    AWSProvisioner(ZONE).launch(small_spec(name))
+    AWSProvisioner(ZONE).launch(leader_only(name))
     AWSProvisioner(ZONE).destroy(name)
     assert proxy.seen.count("CreateRole") == 2 and leftovers(name) == {}
 
@@ -297,7 +315,7 @@ def test_ssh_and_rsync_cluster_reach_the_leader_found_by_group_and_tag(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     name = fresh_name()
-    AWSProvisioner(ZONE).launch(small_spec(name))
+    AWSProvisioner(ZONE).launch(leader_only(name))
     leader = next(i for i in _instances(name) if _tags(i["Tags"])["ToilNodeType"] == "leader")
     ran: list[list[str]] = []
     # moto's addresses must never be connected to: record the command instead of running ssh or rsync
@@ -319,3 +337,20 @@ def test_ssh_and_rsync_cluster_reach_the_leader_found_by_group_and_tag(
     assert (
         capsys.readouterr().err.strip().endswith(f"no cluster {name} in {ZONE}: no leader found in its security group")
     )
+
+
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        (["--leaderNodeType", "t9.nonesuch"], "failed while checking the instance types and the key pair: unknown"),
+        (["--keyPairName", "no-such-key"], "no key pair no-such-key in us-west-2: check --keyPairName"),
+    ],
+)
+def test_unknown_type_or_key_pair_is_one_line_and_makes_nothing(
+    extra: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = fresh_name()
+    assert launch_main(_launch_argv(name, *extra)) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if "docker" not in line]
+    assert len(err) == 1 and needle in err[0]
+    assert leftovers(name) == {}

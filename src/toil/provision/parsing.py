@@ -104,6 +104,21 @@ def user_tags(pairs: list[str], environ: Mapping[str, str]) -> dict[str, str]:
     return {**env_tags(environ), **parse_tags(pairs)}
 
 
+MAX_TAGS = 50  # per EC2 resource, ours included (Name, Owner, clusterName, ToilNodeType, kubernetes.io/cluster/)
+
+
+def check_tags(tags: dict[str, str]) -> dict[str, str]:
+    """Tags AWS accepts (key up to 128 characters, value up to 256, no 'aws:' prefix), with room for ours."""
+    for key, value in tags.items():
+        if not 1 <= len(key) <= 128 or len(value) > 256 or key.lower().startswith("aws:"):
+            raise ProvisionError(
+                f"bad tag {key!r}: keys are 1-128 characters not starting with 'aws:', values up to 256"
+            )
+    if len(tags) > MAX_TAGS - 5:
+        raise ProvisionError(f"too many tags ({len(tags)}): AWS takes {MAX_TAGS} per resource, and the cluster uses 5")
+    return tags
+
+
 def resolve_owner(owner: str | None, key_pair: str, environ: Mapping[str, str]) -> str:
     """--owner, else TOIL_OWNER_TAG, else the key pair name (Toil's order)."""
     return owner or environ.get("TOIL_OWNER_TAG") or key_pair or "toil"
@@ -168,7 +183,7 @@ def build_spec(
         leader_storage_gb=check_storage("--leaderStorage", leader_storage),
         node_storage_gb=check_storage("--nodeStorage", node_storage),
         owner=resolve_owner(owner, key_pair, environ),
-        tags=user_tags(tags or [], environ),
+        tags=check_tags(user_tags(tags or [], environ)),
         subnet=subnet,
         profile_arn=profile_arn,
         extra_security_groups=tuple(extra_security_groups or ()),

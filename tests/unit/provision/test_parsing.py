@@ -113,3 +113,12 @@ def test_spec_defaults_and_checks() -> None:
         args = {"name": "c", "leader": "t2.medium", **bad}
         with pytest.raises(ProvisionError):
             build_spec(str(args.pop("name")), "us-west-2a", "k", str(args.pop("leader")), environ={}, **args)  # type: ignore[arg-type]
+
+
+def test_tags_aws_would_refuse() -> None:
+    for bad in (["aws:x=1"], ["k" * 129 + "=v"], ["k=" + "v" * 257], [f"t{i}=v" for i in range(46)]):
+        with pytest.raises(ProvisionError, match="tag"):
+            build_spec("c", "us-west-2a", "k", "t2.medium", tags=bad, environ={})
+    assert (
+        len(build_spec("c", "us-west-2a", "k", "t2.medium", tags=[f"t{i}=v" for i in range(45)], environ={}).tags) == 45
+    )

@@ -9,7 +9,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from toil.provision.aws.clients import AwsClients, error_code, retry_on, wait_until
+from toil.provision.aws.clients import AwsClients, describe, error_code, retry_on, wait_until
 from toil.provision.aws.names import bucket_name, cluster_filter, role_name, tag_list
 from toil.provision.aws.policy import assume_role_policy, node_policy
 from toil.provision.bootstrap import NodeBootstrap, include_user_data, new_join_token, user_data
@@ -59,6 +59,8 @@ class AwsLaunch:
         self.placement = self._find_placement()
         self.step = "checking that no cluster of this name exists"
         self._check_absent()
+        self.step = "checking the instance types and the key pair"
+        self._check_inputs()
         self.step = "finding the machine image"
         self.image = self._find_image()
         self.step = "creating the security group"
@@ -107,6 +109,24 @@ class AwsLaunch:
                 f"cluster {name} already exists in {self.spec.region} ({', '.join(found)} found): "
                 f"remove it first with 'toil destroy-cluster -z {self.spec.zone} {name}'"
             )
+
+    def _check_inputs(self) -> None:
+        """Unknown instance types or key pair: refused before anything is made (AWS would refuse them half way)."""
+        wanted = {self.spec.leader_node_type} | {t for g in self.spec.workers for t in g.node_type.instance_types}
+        try:
+            self.aws.ec2.describe_instance_types(InstanceTypes=sorted(wanted))
+        except botocore.exceptions.ClientError as e:
+            if error_code(e) != "InvalidInstanceType":
+                raise
+            raise ProvisionError(f"unknown instance type in {', '.join(sorted(wanted))} ({describe(e)})") from None
+        try:
+            self.aws.ec2.describe_key_pairs(KeyNames=[self.spec.key_pair])
+        except botocore.exceptions.ClientError as e:
+            if error_code(e) != "InvalidKeyPair.NotFound":
+                raise
+            raise ProvisionError(
+                f"no key pair {self.spec.key_pair} in {self.spec.region}: check --keyPairName"
+            ) from None
 
     def _security_groups_named(self, name: str) -> list[dict[str, Any]]:
         filters = [{"Name": "group-name", "Values": [name]}]
