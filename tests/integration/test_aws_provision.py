@@ -354,3 +354,35 @@ def test_unknown_type_or_key_pair_is_one_line_and_makes_nothing(
     err = [line for line in capsys.readouterr().err.splitlines() if "docker" not in line]
     assert len(err) == 1 and needle in err[0]
     assert leftovers(name) == {}
+
+
+def test_the_users_profile_groups_and_untagged_namesakes_are_left_alone() -> None:
+    name, ec2, iam = fresh_name(), _ec2(), boto3.client("iam", region_name="us-west-2")
+    profile = iam.create_instance_profile(InstanceProfileName=f"user-{name}")["InstanceProfile"]
+    extra = ec2.create_security_group(GroupName=f"user-{name}", Description="the user's")["GroupId"]
+    spec = build_spec(
+        name,
+        ZONE,
+        "key",
+        "t2.medium",
+        profile_arn=profile["Arn"],
+        extra_security_groups=[extra],
+        appliance="x",
+        environ={},
+    )
+    AWSProvisioner(ZONE).launch(spec)
+    leader = _instances(name)[0]
+    assert leader["IamInstanceProfile"]["Arn"] == profile["Arn"]
+    assert extra in {g["GroupId"] for g in leader["SecurityGroups"]}
+    assert "role" not in leftovers(name)  # no role of its own when given a profile
+    AWSProvisioner(ZONE).destroy(name)
+    assert leftovers(name) == {"instance-profile": [f"user-{name}"], "security-group": [extra]}  # found by name only
+    # a group of the cluster's name without its tag (another tool's) blocks a launch and survives a destroy
+    namesake = ec2.create_security_group(GroupName=name, Description="not ours")["GroupId"]
+    with pytest.raises(ProvisionError, match="already exists"):
+        AWSProvisioner(ZONE).launch(leader_only(name))
+    assert AWSProvisioner(ZONE).destroy(name).count() == 0
+    ec2.delete_security_group(GroupId=namesake)
+    ec2.delete_security_group(GroupId=extra)
+    iam.delete_instance_profile(InstanceProfileName=f"user-{name}")
+    assert leftovers(name) == {}

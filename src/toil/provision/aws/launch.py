@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from toil.provision.aws.policy import assume_role_policy, node_policy
 from toil.provision.bootstrap import NodeBootstrap, include_user_data, new_join_token, user_data
 from toil.provision.spec import LEADER, WORKER, ClusterExistsError, ClusterSpec, LaunchedCluster, ProvisionError
 
+log = logging.getLogger(__name__)
 USER_DATA_LIMIT = 16 * 1024  # EC2's limit on raw user data
 CANONICAL = "099720109477"  # Ubuntu's images: cloud-init runs the bootstrap
 _CAPACITY_CODES = {"InsufficientInstanceCapacity", "Unsupported", "InstanceLimitExceeded"}
@@ -45,13 +47,23 @@ class AwsLaunch:
 
     def __init__(self, clients: AwsClients, spec: ClusterSpec, limits: LaunchLimits) -> None:
         self.aws, self.spec, self.limits = clients, spec, limits
-        self.step = "starting"
+        self._step = "starting"
         self.made = False
         self.token = new_join_token()
         self.group_ids: list[str] = []
         self.profile_arn = ""
         self.image: dict[str, Any] = {}
         self.placement = Placement(None, None)
+
+    @property
+    def step(self) -> str:
+        """What the launch is doing (named in the line that reports a failure)."""
+        return self._step
+
+    @step.setter
+    def step(self, what: str) -> None:
+        log.debug("cluster %s: %s", self.spec.name, what)  # DEBUG: a failed launch prints one line at INFO
+        self._step = what
 
     def run(self) -> LaunchedCluster:
         """Make the security group, role, leader and workers; the caller cleans up if this raises."""
@@ -68,7 +80,6 @@ class AwsLaunch:
         self.group_ids = [self._create_security_group(), *self.spec.extra_security_groups]
         self.step = "creating the IAM role and instance profile"
         self.profile_arn = self.spec.profile_arn or self._create_instance_profile()
-        self.step = "starting the leader"
         leader = self._start_leader()
         cluster = LaunchedCluster(self.spec.name, leader["InstanceId"])
         self._start_workers(cluster, leader.get("PrivateIpAddress", ""))
