@@ -1,8 +1,9 @@
 """Every AWS resource a cluster can leave behind, found by its tags and by its name, for tests and bench.
 
 ``inventory(cluster)`` lists, straight from the API (not through toil.provision), the cluster's live
-instances, open spot requests, security groups, IAM roles and instance profiles, launch templates,
-auto-scaling groups, volumes and buckets: anything tagged clusterName=CLUSTER or whose name contains CLUSTER.
+instances (also untagged ones in its security group or started by its spot requests), open spot requests,
+security groups, IAM roles and instance profiles, launch templates, auto-scaling groups, volumes and
+buckets: anything tagged clusterName=CLUSTER or whose name contains CLUSTER as a '-'-separated part.
 """
 
 from __future__ import annotations
@@ -41,13 +42,20 @@ def inventory(cluster: str, region: str = "us-west-2") -> dict[str, list[str]]:
     ec2, iam, s3, asg = _clients(region, os.environ.get("AWS_ENDPOINT_URL", ""))
     found: dict[str, list[str]] = {kind: [] for kind in KINDS}
     live = {"Name": "instance-state-name", "Values": ["pending", "running", "shutting-down", "stopping", "stopped"]}
-    for key in ("clusterName", "Name"):  # filtered by the server: the list of all instances only grows
-        tagged = [{"Name": f"tag:{key}", "Values": [cluster]}, live]
-        for r in ec2.describe_instances(Filters=tagged)["Reservations"]:
+    # filtered by the server (the list of all instances only grows): by tag, and by the cluster's group,
+    # which also finds instances whose tags were never written (a spot request's, before they are tagged)
+    for key in ("tag:clusterName", "tag:Name", "instance.group-name"):
+        for r in ec2.describe_instances(Filters=[{"Name": key, "Values": [cluster]}, live])["Reservations"]:
             found["instance"] += [i["InstanceId"] for i in r["Instances"] if i["InstanceId"] not in found["instance"]]
+    started = []
     for q in ec2.describe_spot_instance_requests()["SpotInstanceRequests"]:
-        if q["State"] in ("open", "active") and _mine(cluster, tags=q.get("Tags")):
-            found["spot-request"].append(q["SpotInstanceRequestId"])
+        if _mine(cluster, tags=q.get("Tags")):
+            started += [q["InstanceId"]] if q.get("InstanceId") else []
+            if q["State"] in ("open", "active"):
+                found["spot-request"].append(q["SpotInstanceRequestId"])
+    if started:  # the cluster's spot requests' instances, tagged or not
+        for r in ec2.describe_instances(Filters=[{"Name": "instance-id", "Values": started}, live])["Reservations"]:
+            found["instance"] += [i["InstanceId"] for i in r["Instances"] if i["InstanceId"] not in found["instance"]]
     for g in ec2.describe_security_groups()["SecurityGroups"]:
         if _mine(cluster, g["GroupName"], g.get("Tags")):
             found["security-group"].append(g["GroupId"])

@@ -20,12 +20,12 @@ from tests.aws_fault_proxy import ApiFaultProxy
 from tests.aws_inventory import leftovers as inventory_leftovers
 from tests.objectstores import SERVERS, ensure_s3
 from tests.provision_contract import Leftovers, MakeSpec, ProvisionerContract, fresh_name
-from toil.provision.aws.destroy import DestroyLimits
+from toil.provision.aws.destroy import AwsDestroy, DestroyLimits
 from toil.provision.aws.launch import LaunchLimits
 from toil.provision.aws.provisioner import AWSProvisioner
 from toil.provision.cli import destroy_main, launch_main, rsync_main, ssh_main
 from toil.provision.parsing import build_spec
-from toil.provision.spec import ClusterProvisioner, ClusterSpec, ProvisionError
+from toil.provision.spec import ClusterProvisioner, ClusterSpec, DestroyReport, ProvisionError
 
 ZONE = "us-west-2a"
 MOTO_PORT = SERVERS["moto"][0]
@@ -385,4 +385,26 @@ def test_the_users_profile_groups_and_untagged_namesakes_are_left_alone() -> Non
     ec2.delete_security_group(GroupId=namesake)
     ec2.delete_security_group(GroupId=extra)
     iam.delete_instance_profile(InstanceProfileName=f"user-{name}")
+    assert leftovers(name) == {}
+
+
+def test_spot_workers_left_untagged_by_a_failure_are_still_removed(
+    proxy: ApiFaultProxy, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = fresh_name()
+    # the spot instances exist, but the call that tags them as the cluster's is refused
+    proxy.fail("CreateTags", "UnauthorizedOperation", "You are not authorized to perform this operation.", 403)
+    before_cleanup: list[tuple[list[str], set[str]]] = []
+    real_run = AwsDestroy.run
+
+    def look_then_run(self: AwsDestroy) -> DestroyReport:
+        tagged = {i["InstanceId"] for i in _instances(self.cluster)}
+        before_cleanup.append((leftovers(self.cluster).get("instance", []), tagged))
+        return real_run(self)
+
+    monkeypatch.setattr(AwsDestroy, "run", look_then_run)
+    line = _launch_fails(name, capsys)
+    assert "failed while waiting for 2 spot m5.large" in line and "UnauthorizedOperation" in line
+    made, tagged = before_cleanup[0]
+    assert len(made) == 5 and len(set(made) - tagged) == 2  # the spot workers: found by the cluster's group only
     assert leftovers(name) == {}

@@ -36,6 +36,7 @@ class AwsDestroy:
         self.aws, self.cluster, self.limits = clients, cluster, limits
         self.report = DestroyReport()
         self.failures: list[str] = []
+        self.spot_instance_ids: set[str] = set()  # what the cluster's spot requests started
 
     def run(self) -> DestroyReport:
         """Every step, each even if an earlier one failed; ProvisionError naming the first failure at the end."""
@@ -84,9 +85,14 @@ class AwsDestroy:
 
     def _terminate_instances(self, group_ids: list[str]) -> None:
         found = {i["InstanceId"] for i in self._instances(cluster_filter(self.cluster))}
-        if group_ids:  # an instance in the cluster's group whose tags were not yet written (spot) is ours too
+        # instances whose tags were never written (a spot request's, tagged only once it is fulfilled) are
+        # found through the cluster's spot requests, and through its security group
+        if self.spot_instance_ids:
+            by_request = [{"Name": "instance-id", "Values": sorted(self.spot_instance_ids)}]
+            found |= {i["InstanceId"] for i in self._instances(by_request)}
+        if group_ids:
             found |= {i["InstanceId"] for i in self._instances([{"Name": "instance.group-id", "Values": group_ids}])}
-        self._terminate(sorted(found))
+        self._terminate(sorted(found - set(self.report.removed.get("instance", []))))
         all_ids = self.report.removed.get("instance", [])  # the leader's too
         if all_ids:
             self._wait_terminated(all_ids)
@@ -109,9 +115,10 @@ class AwsDestroy:
         wait_until(f"{len(ids)} instance(s) to terminate", terminated, self.limits.terminated)
 
     def _cancel_spot_requests(self) -> None:
-        open_states = {"Name": "state", "Values": ["open", "active"]}
-        found = self.aws.ec2.describe_spot_instance_requests(Filters=[*cluster_filter(self.cluster), open_states])
-        ids = [r["SpotInstanceRequestId"] for r in found["SpotInstanceRequests"]]
+        found = self.aws.ec2.describe_spot_instance_requests(Filters=cluster_filter(self.cluster))
+        requests = found["SpotInstanceRequests"]
+        self.spot_instance_ids = {r["InstanceId"] for r in requests if r.get("InstanceId")}
+        ids = [r["SpotInstanceRequestId"] for r in requests if r["State"] in ("open", "active")]
         if ids:
             self.aws.ec2.cancel_spot_instance_requests(SpotInstanceRequestIds=ids)
             for i in ids:
