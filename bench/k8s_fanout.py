@@ -2,7 +2,10 @@
 Toil 9.6's kubernetes batch system on the same cluster.
 
     bash infra/k8s-up.sh && make appliance && bash infra/appliance.sh --toil-9.6
-    python bench/k8s_fanout.py [N ...] [--skip-toil]          # default: 200 1000
+    python bench/k8s_fanout.py [N ...] [--skip-toil] [--toil-limit SECONDS]     # default: 200 1000
+
+With --toil-limit, a Toil 9.6 run still going after that long is stopped (SIGTERM: its leader deletes its Jobs);
+its wall time is then a lower bound, and so is the speed-up printed.
 
 Each run is one process, ``python bench/k8s_fanout.py --one N STORE [options]``, with this project's Python or
 with Toil 9.6's (bench/toil-venv: python3 -m venv bench/toil-venv && bench/toil-venv/bin/pip install
@@ -91,6 +94,19 @@ class PodCounter:
     def count(self) -> int:
         return max((len(names) for names in self.by_run.values()), default=0)
 
+    def delete_run(self) -> None:
+        """Delete the Jobs and pods of the watched run (a run stopped at its limit may leave some)."""
+        from kubernetes import client
+
+        if not self.by_run:
+            return
+        run = max(self.by_run, key=lambda r: len(self.by_run[r]))
+        selector = f"toil_run={run}"
+        client.BatchV1Api().delete_collection_namespaced_job(
+            "default", label_selector=selector, propagation_policy="Background"
+        )
+        self.core.delete_collection_namespaced_pod("default", label_selector=selector, grace_period_seconds=0)
+
     def _run(self) -> None:
         from kubernetes import watch
 
@@ -109,10 +125,30 @@ class PodCounter:
                 time.sleep(0.2)
 
 
-def measure(label: str, python: str, n: int, store: str, extra: list[str], env: dict[str, str]) -> dict:
+def stop_at(proc: subprocess.Popen, limit: float | None, stopped: threading.Event) -> threading.Timer | None:
+    """SIGTERM the run after ``limit`` seconds (its leader then deletes its Jobs), SIGKILL 60 s later."""
+    if limit is None:
+        return None
+
+    def stop() -> None:
+        stopped.set()
+        proc.terminate()
+        threading.Timer(60, proc.kill).start()
+
+    timer = threading.Timer(limit, stop)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def measure(
+    label: str, python: str, n: int, store: str, extra: list[str], env: dict[str, str], limit: float | None = None
+) -> dict:
+    """One run's figures; a run still going after ``limit`` seconds is stopped, and its figures say so."""
     import warnings
 
     warnings.filterwarnings("ignore")
+    stopped = threading.Event()
     with PodCounter() as pods:
         start = time.time()
         with tempfile.TemporaryFile() as err:
@@ -122,13 +158,18 @@ def measure(label: str, python: str, n: int, store: str, extra: list[str], env: 
                 stderr=err,
                 env={**os.environ, **env, "PATH": os.path.dirname(python) + os.pathsep + os.environ["PATH"]},
             )
+            timer = stop_at(proc, limit, stopped)
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
             wall = time.time() - start
+            if timer is not None:
+                timer.cancel()
             err.seek(0)
             stderr = err.read().decode(errors="replace")
         time.sleep(1)  # the last pods' events
-    if proc.returncode != 0:
+        if stopped.is_set():
+            pods.delete_run()
+    if proc.returncode != 0 and not stopped.is_set():
         raise SystemExit(f"{label} failed: {stderr[-2000:]}")
     figures = {
         "benchmark": f"k8s-fanout-{n}",
@@ -139,6 +180,8 @@ def measure(label: str, python: str, n: int, store: str, extra: list[str], env: 
         "jobs_per_pod": round((n + 2) / max(1, pods.count), 1),
         "leader_peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
     }
+    if stopped.is_set():  # the wall time is a lower bound; pods created, how far it got (one pod per job)
+        figures.update(finished=False, stopped_after_s=limit, jobs_per_pod=None)
     print(json.dumps(figures))
     sys.stdout.flush()
     return figures
@@ -165,7 +208,11 @@ def main() -> None:
     if sys.argv[1:2] == ["--one"]:
         run_one(int(sys.argv[2]), sys.argv[3], sys.argv[4:])
         return
-    sizes = [int(a) for a in sys.argv[1:] if not a.startswith("--")] or [200, 1000]
+    args = sys.argv[1:]
+    toil_limit = float(args[args.index("--toil-limit") + 1]) if "--toil-limit" in args else None
+    if toil_limit is not None:
+        del args[args.index("--toil-limit") : args.index("--toil-limit") + 2]
+    sizes = [int(a) for a in args if not a.startswith("--")] or [200, 1000]
     os.makedirs(os.path.join(HERE, ".work"), exist_ok=True)
     os.environ["KUBECONFIG"] = KUBECONFIG
     sys.path.insert(0, os.path.dirname(HERE))
@@ -180,9 +227,11 @@ def main() -> None:
         ours = measure("toil (this project)", sys.executable, n, "file", [], {})
         measure("toil (this project)", sys.executable, n, aws_locator("bench"), [], aws)
         if image is not None:
-            theirs = measure("Toil 9.6", TOIL_VENV_PYTHON, n, "file", [], {"TOIL_APPLIANCE_SELF": image})
+            env = {"TOIL_APPLIANCE_SELF": image}
+            theirs = measure("Toil 9.6", TOIL_VENV_PYTHON, n, "file", [], env, limit=toil_limit)
             ratio = round(theirs["wall_s"] / ours["wall_s"], 1)
-            print(json.dumps({"benchmark": f"k8s-fanout-{n}", "speedup_vs_toil_9_6": ratio, "target": 10}))
+            bound = "speedup_vs_toil_9_6" if theirs.get("finished", True) else "speedup_vs_toil_9_6_at_least"
+            print(json.dumps({"benchmark": f"k8s-fanout-{n}", bound: ratio, "target": 10}))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 # locally with Podman on the Debian bookworm image infra/podman-up.sh makes with debootstrap (Python 3.11),
 # and imported into containerd's k8s.io namespace (where the kubelet looks) when containerd is running.
 #
-# The image: Debian's python3 and nodejs (CWL expressions run in node; apt reaches the host's Debian mirror
+# The image: Debian's python3, nodejs (CWL expressions run in node) and Podman with runc (containerised CWL
+# steps and WDL tasks run in it, in pods run with --kubernetesPrivileged true; apt reaches the host's Debian mirror
 # with --network=host), and the project's wheel with the extras aws, cwl, wdl and kubernetes, installed on
 # the host with `pip install --target` (the same CPython 3.11 ABI and glibc as the image; the host's pip
 # cache, and the dev venv's versions as constraints) and copied to /opt/toil/site, on PYTHONPATH and PATH.
@@ -96,11 +97,23 @@ else
     cp /etc/apt/sources.list $OUT/apt/sources.list
   fi
 
+  # Podman in a pod: no systemd (cgroupfs), runc (as on the host: crun 1.8 rejects hybrid cgroup hosts), the
+  # pod's network (pods use the host's), limits a pod may set
+  cat >$OUT/containers.conf <<'EOF'
+[containers]
+netns = "host"
+default_ulimits = ["nofile=16384:16384", "nproc=16384:16384"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOF
   cat >$OUT/Containerfile <<EOF
 FROM $BASE
 COPY apt/ /etc/apt/
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \\
-      nodejs ca-certificates && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+      nodejs ca-certificates podman runc && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+COPY containers.conf /etc/containers/containers.conf
 COPY site/ /opt/toil/site/
 ENV PYTHONPATH=/opt/toil/site \\
     PATH=/opt/toil/site/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin

@@ -21,9 +21,13 @@ import hashlib
 import json
 import os
 import urllib.parse
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from toil.runtime.jobstores.base import NoSuchFileException
+
+if TYPE_CHECKING:
+    from toil.runtime.batch.base import BatchSystem, ContainerSupport
+    from toil.runtime.config import Config
 
 FILE_SCHEME = "toilfile:"
 DIR_SCHEME = "toildir:"
@@ -36,14 +40,24 @@ def leader_files_shared(config: Any) -> bool:
     The batch system's class says (``shares_leader_files``); a name no batch system has is refused later,
     where the batch system starts.
     """
+    cls = _batch_class(config)
+    return True if cls is None else cls.shares_leader_files
+
+
+def worker_containers(config: Config) -> ContainerSupport | None:
+    """The container engines the workflow's workers have, if its batch system knows them (None: look here)."""
+    cls = _batch_class(config)
+    return None if cls is None else cls.worker_containers(config)
+
+
+def _batch_class(config: Any) -> type[BatchSystem] | None:
     from toil.exceptions import ToilUserError
     from toil.runtime.batch import DEFAULT_BATCH_SYSTEM, batch_system_class
 
     try:
-        cls = batch_system_class(getattr(config, "batchSystem", None) or DEFAULT_BATCH_SYSTEM)
+        return batch_system_class(getattr(config, "batchSystem", None) or DEFAULT_BATCH_SYSTEM)
     except ToilUserError:
-        return True
-    return bool(getattr(cls, "shares_leader_files", True))
+        return None
 
 
 def group_key(*parts: str) -> str:

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
     from cwltool.process import Process
 
+    from toil.runtime.batch.base import ContainerSupport
+
 log = logging.getLogger("toil.cwl")
 
 DOCKER_REQUIREMENT = "DockerRequirement"
@@ -134,12 +136,15 @@ def node_aware(cwl_job: _Job) -> _Job:
     return cwl_job
 
 
-def choose_engine(runtime_context: RuntimeContext, tools: list[Process]) -> str | None:
+def choose_engine(
+    runtime_context: RuntimeContext, tools: list[Process], workers: ContainerSupport | None = None
+) -> str | None:
     """Settle the engine of a run before it starts (workers inherit the settings).
 
     cwltool's flags choose (``--podman``, ``--singularity``, ``--user-space-docker-cmd``,
-    ``--no-container``); otherwise the first engine that works here: docker, podman, singularity.
-    With none, tools that only hint at a container run on the host (one warning) and tools that require
+    ``--no-container``); otherwise the first engine that works on the workers: the batch system's
+    (``workers``) where its workers are not this machine, else this machine's: docker, podman, singularity.
+    With none, tools that only hint at a container run without one (one warning) and tools that require
     one are refused before anything runs.
     """
     if not runtime_context.use_container:
@@ -149,26 +154,30 @@ def choose_engine(runtime_context: RuntimeContext, tools: list[Process]) -> str 
     if not (runtime_context.default_container or any(_names_container(t) for t in tools)):
         return None  # nothing runs in a container: no need to look
     named = "singularity" if runtime_context.singularity else "podman" if runtime_context.podman else None
+    where = "here" if workers is None else "on this batch system's workers"
     if named is not None:
-        if not containers.engine_works(named):
-            raise containers.NoContainerEngine(f"--{named}: {named} is not installed or cannot run containers here")
+        works = containers.engine_works(named) if workers is None else named in workers.engines
+        if not works:
+            hint = f" ({workers.hint})" if workers is not None and workers.hint else ""
+            raise containers.NoContainerEngine(f"--{named}: {named} cannot run containers {where}{hint}")
         return named
-    engine = containers.choose_engine("auto")
-    if engine == "podman":
-        runtime_context.podman = True
-    elif engine == "singularity":
-        runtime_context.singularity = True
-    elif engine is None:
+    engine = containers.choose_engine("auto", None if workers is None else workers.engines)
+    runtime_context.podman = engine == "podman"
+    runtime_context.singularity = engine == "singularity"
+    if engine is None:
+        hint = f"; {workers.hint}" if workers is not None and workers.hint else ""
         required = [t for t in tools if _names_container(t, required_only=True)]
         if required:
             raise UnsupportedRequirement(
                 f"{_tool_name(required[0])} requires a container (DockerRequirement) and no container engine "
-                f"works here (tried docker, podman, singularity/apptainer); install one, or name one with "
-                f"--podman or --singularity"
+                f"works {where} (tried docker, podman, singularity/apptainer)"
+                + (hint or "; install one, or name one with --podman or --singularity")
             )
         log.warning(
-            "No container engine works here (tried docker, podman, singularity/apptainer): tools that "
-            "ask for a container image run on this host"
+            "No container engine works %s (tried docker, podman, singularity/apptainer)%s: tools that "
+            "ask for a container image run without one",
+            where,
+            hint,
         )
         runtime_context.use_container = False
     return engine

@@ -31,6 +31,7 @@ from toil.compiler.cwl.files import AREA, Files
 from toil.compiler.cwl.imports import DOCUMENT_FILES, GivenFiles, importing, with_secondary_files
 from toil.compiler.cwl.runner import USER_OUTDIRS, CWLUnsupported
 from toil.compiler.dag import SubDag
+from toil.compiler.files import worker_containers
 from toil.compiler.sources import RECORD_KEY
 from toil.compiler.values import ReturnReader, ref
 from toil.exceptions import FailedJobsException
@@ -67,11 +68,11 @@ class ToilCWLExecutor(JobExecutor):
         job_requirements = _job_requirements(process, job_order_object)
         for req in job_requirements:
             process.requirements.append(req)
-        choose_engine(runtime_context, _tools(process))
+        config = config_from_options(self.options, "toil-cwl-")
+        choose_engine(runtime_context, _tools(process), worker_containers(config))
         _check_supported(process, runtime_context)
         if runtime_context.validate_only:
             return None, "ValidationSuccess"
-        config = config_from_options(self.options, "toil-cwl-")
         if getattr(self.options, "quiet", False) and not _given(self.options, "logLevel"):
             config.logLevel = "WARNING"
         settings = loading.settings_of(runtime_context)

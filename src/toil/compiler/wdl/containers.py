@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from contextlib import ExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import WDL
 from WDL import Value
@@ -24,20 +24,26 @@ from WDL.runtime.backend.singularity import SingularityContainer
 
 from toil.runtime.worker import containers
 
+if TYPE_CHECKING:
+    from toil.runtime.batch.base import ContainerSupport
+
 log = logging.getLogger("toil.wdl")
 
 
-def resolve_engine(choice: str, names_images: bool) -> str | None:
-    """The engine tasks naming an image run in (None: on this host), settled once at the leader."""
+def resolve_engine(choice: str, names_images: bool, workers: ContainerSupport | None = None) -> str | None:
+    """The engine tasks naming an image run in (None: without one), settled once at the leader; ``workers``:
+    the batch system's engines, where its workers are not this machine."""
     if choice == "none" or not names_images:
         return None
     if choice != "auto":
-        if not containers.engine_works(choice):
+        works = containers.engine_works(choice) if workers is None else choice in workers.engines
+        if not works:
+            where = "here" if workers is None else f"on this batch system's workers ({workers.hint or 'not there'})"
             raise containers.NoContainerEngine(
-                f"--container {choice}: {choice} is not installed or cannot run containers here"
+                f"--container {choice}: {choice} is not installed or cannot run containers {where}"
             )
         return choice
-    return containers.choose_engine("auto")
+    return containers.choose_engine("auto", None if workers is None else workers.engines)
 
 
 class _NodeAware:

@@ -14,7 +14,7 @@ from WDL import Tree
 
 from toil.compiler import values as refs
 from toil.compiler.dag import SubDag, json_node
-from toil.compiler.files import leader_files_shared
+from toil.compiler.files import leader_files_shared, worker_containers
 from toil.compiler.ir import NodeSpec
 from toil.compiler.sources import RECORD_KEY
 from toil.compiler.wdl import document
@@ -29,6 +29,7 @@ from toil.runtime.driver import config_from_options, run_workflow
 from toil.runtime.observe.logs import set_logging_from_options
 
 if TYPE_CHECKING:
+    from toil.runtime.batch.base import ContainerSupport
     from toil.runtime.workflow import Workflow
 
 log = logging.getLogger("toil.wdl")
@@ -99,7 +100,8 @@ def run(options: Namespace, inputs: dict[str, Any], search: list[str]) -> dict[s
 
     set_logging_from_options(config)
     if not config.restart:  # a restart uses the engine of the first run (its record)
-        record["container"] = choose_engine(getattr(options, "container", "auto"), document.load(doc_path))
+        workers = worker_containers(config)
+        record["container"] = choose_engine(getattr(options, "container", "auto"), document.load(doc_path), workers)
     return dict(run_workflow(config, build, read_output, record))
 
 
@@ -122,8 +124,9 @@ def export_outputs(outputs: dict[str, Any], store: Store, outdir: str) -> dict[s
     return {k: wv.map_files(v, export) for k, v in outputs.items()}
 
 
-def choose_engine(choice: str, doc: WDL.Tree.Document) -> str | None:
-    """The engine tasks naming an image run in (None: on this host, said once if the document names any)."""
+def choose_engine(choice: str, doc: WDL.Tree.Document, workers: ContainerSupport | None = None) -> str | None:
+    """The engine tasks naming an image run in (None: without one, said once if the document names any);
+    ``workers``: the batch system's engines, where its workers are not this machine."""
     images: list[str] = []
     for d in document.all_documents(doc):
         for task in d.tasks:
@@ -133,15 +136,17 @@ def choose_engine(choice: str, doc: WDL.Tree.Document) -> str | None:
                 text = str(literal.value) if literal is not None else str(expr)
                 if text not in images:
                     images.append(text)
-    engine = resolve_engine(choice, bool(images))
+    engine = resolve_engine(choice, bool(images), workers)
     if images and engine is None:
+        where = "here" if workers is None else "on this batch system's workers"
         why = (
             "--container none"
             if choice == "none"
-            else "no container engine works here (tried docker, podman, singularity/apptainer)"
+            else f"no container engine works {where} (tried docker, podman, singularity/apptainer)"
+            + (f"; {workers.hint}" if workers is not None and workers.hint else "")
         )
         log.warning(
-            "Tasks run directly on this host (%s): their container image(s) are ignored (%s)",
+            "Tasks run without a container (%s): their container image(s) are ignored (%s)",
             why,
             ", ".join(images[:5]) + (" ..." if len(images) > 5 else ""),
         )

@@ -25,6 +25,14 @@ class BatchContext:
 
 
 @dataclass(frozen=True)
+class ContainerSupport:
+    """The container engines a batch system's workers have, where they are not this machine's."""
+
+    engines: tuple[str, ...]  # in order of preference: "docker", "podman", "singularity"
+    hint: str = ""  # what makes one available, when there is none
+
+
+@dataclass(frozen=True)
 class NodeInfo:
     """One machine a batch system runs jobs on, as the autoscaler sees it."""
 
@@ -99,6 +107,11 @@ class BatchSystem(abc.ABC):
     # CWL and WDL front ends pass a workflow's input files by path. When False, the leader imports them into the
     # job store and jobs read them by ID, as files other jobs made.
     shares_leader_files: bool = True
+
+    @classmethod
+    def worker_containers(cls, config: Config) -> ContainerSupport | None:
+        """The container engines its workers have, if not this machine's (None: the front ends look here)."""
+        return None
 
     def __init__(self, context: BatchContext) -> None:
         self.context = context

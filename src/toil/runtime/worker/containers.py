@@ -81,8 +81,15 @@ def engine_works(engine: str) -> bool:
     return _working[engine]
 
 
-def choose_engine(preferred: str = "auto") -> str | None:
-    """The engine to use: ``preferred`` if it is one, else the first of ENGINES that works (None: none)."""
+def choose_engine(preferred: str = "auto", among: tuple[str, ...] | None = None) -> str | None:
+    """The engine to use: ``preferred`` if it is one, else the first of ENGINES that works (None: none).
+
+    ``among``: the engines the workers have, where they are not this machine (then nothing is probed here).
+    """
+    if among is not None:
+        if preferred in ENGINES:
+            return preferred if preferred in among else None
+        return next((engine for engine in ENGINES if engine in among), None)
     if preferred in ENGINES:
         return preferred
     for engine in ENGINES:

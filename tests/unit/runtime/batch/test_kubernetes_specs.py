@@ -73,8 +73,14 @@ def test_host_path_secret_service_account_and_privilege() -> None:
     m = specs.job_manifest(s, "n", ["true"], Resources(1, GiB, 0))
     pod = m["spec"]["template"]["spec"]
     container = pod["containers"][0]
-    assert pod["volumes"] == [{"name": "workdir", "hostPath": {"path": "/shared", "type": "DirectoryOrCreate"}}]
-    assert container["volumeMounts"] == [{"name": "workdir", "mountPath": "/shared"}]
+    assert pod["volumes"] == [
+        {"name": "workdir", "hostPath": {"path": "/shared", "type": "DirectoryOrCreate"}},
+        {"name": "containers", "emptyDir": {}},  # Podman's storage: a privileged pod runs containerised steps
+    ]
+    assert container["volumeMounts"] == [
+        {"name": "workdir", "mountPath": "/shared"},
+        {"name": "containers", "mountPath": specs.CONTAINER_STORAGE},
+    ]
     assert {"name": "TOIL_WORKDIR", "value": "/shared"} in container["env"]
     assert container["envFrom"] == [{"secretRef": {"name": "me-env"}}]
     assert pod["serviceAccountName"] == "robot" and container["securityContext"] == {"privileged": True}

@@ -59,3 +59,26 @@ def test_a_missing_image_is_an_error_naming_it(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setenv("TOIL_CONTAINER_LOCK_DIR", str(tmp_path / "locks"))
     with pytest.raises(containers.ContainerImageError, match=r"'x/y:1' with podman: Error: no such host"):
         containers.ensure_image("podman", "x/y:1")
+
+
+def test_the_engine_among_the_workers_is_chosen_without_probing_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch system whose workers are elsewhere (Kubernetes pods) names their engines: nothing runs here."""
+    monkeypatch.setattr(containers, "engine_works", lambda engine: pytest.fail(f"probed {engine} here"))
+    assert containers.choose_engine("auto", ("podman",)) == "podman"
+    assert containers.choose_engine("auto", ("singularity", "podman")) == "podman"  # ENGINES' order
+    assert containers.choose_engine("docker", ("podman",)) is None
+    assert containers.choose_engine("auto", ()) is None
+
+
+def test_kubernetes_pods_have_podman_only_when_privileged() -> None:
+    from toil.runtime.batch import batch_system_class
+    from toil.runtime.batch.base import ContainerSupport
+    from toil.runtime.config import Config
+
+    cls, config = batch_system_class("kubernetes"), Config()
+    config.kubernetes_privileged = True
+    assert cls.worker_containers(config) == ContainerSupport(("podman",))
+    config.kubernetes_privileged = False
+    refused = cls.worker_containers(config)
+    assert refused is not None and refused.engines == () and "--kubernetesPrivileged true" in refused.hint
+    assert batch_system_class("single_machine").worker_containers(config) is None

@@ -31,6 +31,9 @@ WORKER_MEMORY_FLOOR = 256 * 2**20
 # ... and writes to the pod's own disk (its log, Python's caches, the deployed user code) besides the job's files.
 WORKER_DISK = 256 * 2**20
 CONTAINER_NAME = "worker"
+# Podman's image and container storage in a privileged pod (containerised steps): a volume of the node's disk,
+# as overlay mounts cannot be made on the container's own (overlay) root file system.
+CONTAINER_STORAGE = "/var/lib/containers"
 
 
 @dataclass(frozen=True)
@@ -111,12 +114,17 @@ def placement(preemptible: bool) -> dict[str, Any]:
 
 
 def volumes(settings: PodSettings) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The pod's volumes and the worker's mounts: the shared host path, or a scratch directory of its own."""
+    """The pod's volumes and the worker's mounts: the shared host path, or a scratch directory of its own, and
+    Podman's storage in a privileged pod."""
     if settings.host_path:
         source: dict[str, Any] = {"hostPath": {"path": settings.host_path, "type": "DirectoryOrCreate"}}
     else:
         source = {"emptyDir": {}}
-    return [{"name": "workdir", **source}], [{"name": "workdir", "mountPath": settings.work_dir}]
+    vols, mounts = [{"name": "workdir", **source}], [{"name": "workdir", "mountPath": settings.work_dir}]
+    if settings.privileged:  # only a privileged pod can run Podman: its storage
+        vols.append({"name": "containers", "emptyDir": {}})
+        mounts.append({"name": "containers", "mountPath": CONTAINER_STORAGE})
+    return vols, mounts
 
 
 def job_manifest(

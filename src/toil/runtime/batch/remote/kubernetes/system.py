@@ -18,7 +18,7 @@ import uuid
 from typing import Any
 
 from toil.exceptions import ToilUserError
-from toil.runtime.batch.base import BatchContext, BatchJob, NodeInfo
+from toil.runtime.batch.base import BatchContext, BatchJob, ContainerSupport, NodeInfo
 from toil.runtime.batch.remote.base import (
     WORKER_MODULES,
     JobState,
@@ -31,7 +31,7 @@ from toil.runtime.batch.remote.base import (
 from toil.runtime.batch.remote.kubernetes import specs
 from toil.runtime.batch.remote.kubernetes.states import PodView, job_state, no_pod_state
 from toil.runtime.batch.remote.kubernetes.watch import PodWatch, wait_changed
-from toil.runtime.config import is_secret_name
+from toil.runtime.config import Config, is_secret_name
 
 log = logging.getLogger("toil.batch.kubernetes")
 
@@ -93,6 +93,13 @@ def default_owner() -> str:
 class KubernetesBatchSystem(RemoteBatchSystem):
     name = "kubernetes"
     shares_leader_files = False  # a pod sees only the job store and --kubernetesHostPath
+
+    @classmethod
+    def worker_containers(cls, config: Config) -> ContainerSupport:
+        """Podman in the appliance, which needs a privileged pod (as Toil's Singularity does)."""
+        if config.kubernetes_privileged:
+            return ContainerSupport(("podman",))
+        return ContainerSupport((), "pods run containers (Podman, in the appliance) with --kubernetesPrivileged true")
 
     def __init__(self, context: BatchContext) -> None:
         super().__init__(context)
