@@ -24,12 +24,17 @@ def test_fresh_worker_runs_a_main_defined_job(tmp_path):
     run = result["runs"][0]
     assert run["c"] and len(run["add"]) == 1  # it added one child
     assert result["messages"] == [[20, "doubling"]]
-    # The job returned its child's promise: resolving it reads the child's stored value.
-    from toil.compiler.python.promise import resolving_promises
+    # The job returned its child's promise: a small value travels in the run's record, which names the child it
+    # refers to; resolving it reads the child's stored value.
+    from toil.compiler.ir import RunRecord
+    from toil.compiler.python.promise import Prefetched, load_return, resolving_promises
     from toil.runtime.jobstores.file.store import FileJobStore
 
     js = FileJobStore(str(tmp_path / "js"))
     child = run["add"][0]["id"]
+    record = RunRecord.from_json(run)
+    assert record.return_value is not None and record.return_refs == [child]
     js.write_return(child, pickle.dumps("42"))
-    with resolving_promises(js):
-        assert pickle.loads(js.read_return(run["id"])) == "42"
+    reader = Prefetched(js, {}, {run["id"]: record.return_value})
+    with resolving_promises(reader):
+        assert load_return(reader, run["id"]) == "42"

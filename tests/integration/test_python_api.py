@@ -202,9 +202,33 @@ def realtime(job):
     RealtimeLogger.info("realtime hello from a job")
 
 
+def text(n):
+    return "x" * n
+
+
+def relay(job, n):
+    return job.addChildFn(text, n).rv()  # a value that is a promise of the child's
+
+
+def lengths(values):
+    return [len(v) for v in values]
+
+
+def small_and_large_values(job):
+    values = [job.addChildJobFn(relay, n).rv() for n in (10, 5000)] + [job.addChildFn(text, n).rv() for n in (20, 3000)]
+    return job.addFollowOnFn(lengths, values).rv()
+
+
 # -- tests ---------------------------------------------------------------------------------------------------------
 def test_fan_out_summed_through_promises(run_workflow):
     assert run_workflow(Job.wrapJobFn(fan_out, 50)) == sum(i * i for i in range(50))
+
+
+def test_small_return_values_travel_in_the_journal_and_large_ones_in_the_store(run_workflow, job_store):
+    # promises of promises resolve whichever way each value travelled
+    assert run_workflow(Job.wrapJobFn(small_and_large_values), clean="never") == [10, 5000, 20, 3000]
+    stored = sorted(os.path.getsize(p) for p in (job_store / "returns").iterdir())
+    assert len(stored) == 2 and stored[0] > 3000  # only the two large values are files of their own
 
 
 def test_promise_paths_index_and_slice(run_workflow):

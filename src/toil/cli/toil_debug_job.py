@@ -56,7 +56,8 @@ def main(argv: list[str]) -> int:
         raise ToilUserError(
             f"a leader is running the workflow in {js.locator}: stop it ('toil kill') before debugging one of its jobs"
         )
-    return run_node(js, meta, node, args.logLevel)
+    values = state.values_for(node.spec.reads) if state is not None else {}
+    return run_node(js, meta, node, args.logLevel, values)
 
 
 def find_node(state: Any, wanted: str, locator: str) -> Any:
@@ -100,7 +101,9 @@ def job_info(state: Any, node: Any) -> dict[str, Any]:
     }
 
 
-def run_node(js: Any, meta: dict[str, Any], node: Any, log_level: str) -> int:
+def run_node(js: Any, meta: dict[str, Any], node: Any, log_level: str, values: dict[str, bytes]) -> int:
+    """Run the node here; ``values``: the return values it reads that the journal holds."""
+    from toil.compiler.ir import encode_value
     from toil.runtime.scheduling import attempt_resources
     from toil.runtime.worker.attempt import run_attempt
     from toil.runtime.worker.bootstrap import bootstrap_worker
@@ -111,6 +114,7 @@ def run_node(js: Any, meta: dict[str, Any], node: Any, log_level: str) -> int:
         "epoch": node.epoch,
         "alloc": attempt_resources(node).to_json(),
         "next": None,
+        "vals": {k: encode_value(v) for k, v in values.items()},
     }
     with tempfile.TemporaryDirectory(prefix="toil-debug-job-") as workflow_dir:
         env = bootstrap_worker(

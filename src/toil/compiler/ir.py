@@ -12,7 +12,10 @@ records. A node says what to run (``kind`` plus a ``payload``), what it needs
 A node may have several predecessors; it waits for all of them. A running node
 may add nodes below itself (dynamic expansion): its result lists the new nodes
 and the successors it added. Values flow through promises: a consumer refers
-to ``(producer id, index path)`` and reads the producer's stored return value.
+to ``(producer id, index path)`` and reads the producer's return value: a
+small one travels in the producer's RunRecord (the leader's journal keeps it
+and hands it to the jobs whose ``reads`` name the producer), a large one is
+stored in the job store.
 
 The IR is plain JSON-able data with a version number, so the leader can
 journal it and any worker can read it. Only user payloads are pickled.
@@ -20,6 +23,7 @@ journal it and any worker can read it. Only user payloads are pickled.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -144,6 +148,7 @@ class NodeSpec:
     extra: dict[str, Any] = field(default_factory=dict)  # kind-specific data (JSON)
     # Cromwell's `preemptible: N`: the first N attempts may run preemptible, later ones may not (None: all)
     preemptible_tries: int | None = None
+    reads: list[str] = field(default_factory=list)  # producers whose return values this node's promises read
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "k": self.kind, "n": self.name, "r": self.resources.to_json()}
@@ -162,6 +167,7 @@ class NodeSpec:
             u=self.unit,
             x=self.extra,
             pt=self.preemptible_tries,
+            rd=self.reads,
         )
 
     @classmethod
@@ -169,7 +175,7 @@ class NodeSpec:
         # Positional and branch-light: a restart or 'toil status' builds one per job of the workflow.
         get = d.get
         name, payload, children, followons = d["n"], get("p"), get("c"), get("f")
-        services, extra = get("s"), get("x")
+        services, extra, reads = get("s"), get("x"), get("rd")
         return cls(
             d["id"],
             d["k"],
@@ -186,6 +192,7 @@ class NodeSpec:
             get("u", ""),
             dict(extra) if extra else {},
             get("pt"),
+            list(reads) if reads else [],
         )
 
     def label(self) -> str:
@@ -205,6 +212,10 @@ class RunRecord:
     services: list[tuple[str, str | None]] = field(default_factory=list)
     delete_files: list[str] = field(default_factory=list)  # deleteGlobalFile, done after the run is recorded
     cleanup_files: list[str] = field(default_factory=list)  # cleanup=True files, deleted when the subtree is done
+    # A small return value travels in the record (the journal keeps it) instead of as an object of its own;
+    # return_refs: the producers whose promises the return value holds, so readers get their values too.
+    return_value: bytes | None = None
+    return_refs: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return _put_set(
@@ -213,6 +224,8 @@ class RunRecord:
             c=self.children,
             f=self.followons,
             s=[list(s) for s in self.services],
+            rv=encode_value(self.return_value) if self.return_value is not None else None,
+            rr=self.return_refs,
             **{"del": self.delete_files, "cln": self.cleanup_files},
         )
 
@@ -227,7 +240,18 @@ class RunRecord:
             services=[(s[0], s[1]) for s in d.get("s", ())],
             delete_files=list(d.get("del", ())),
             cleanup_files=list(d.get("cln", ())),
+            return_value=decode_value(d["rv"]) if "rv" in d else None,
+            return_refs=list(d.get("rr", ())),
         )
+
+
+def encode_value(data: bytes) -> str:
+    """A return value as JSON carries it (records, worker messages)."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def decode_value(text: str) -> bytes:
+    return base64.b64decode(text)
 
 
 def _put_set(record: dict[str, Any], **fields: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import logging
 import time
 from typing import Callable, ParamSpec, assert_never
 
-from toil.compiler.ir import NodeSpec, Resources
+from toil.compiler.ir import NodeSpec, Resources, decode_value
 from toil.exceptions import FailedJobsException, InsufficientSystemResources, JobStoreWriteError, WorkflowInterrupted
 from toil.runtime import faults
 from toil.runtime.batch.base import BatchJob, BatchSystem, Completion
@@ -59,6 +59,9 @@ KILL_CHECK_LOOPS = 50
 GATHER_THRESHOLD_SECONDS = 0.002
 MAX_GATHER_SECONDS = 0.05
 BACKOFF_MAX = 600.0
+# Return values that runs' records carry stay in the leader's memory and snapshots for the rest of the workflow:
+# past this many bytes of them, the leader stores a value as an object of its own before journaling its run.
+INLINE_RETURNS_BUDGET = 64 << 20
 P = ParamSpec("P")
 
 
@@ -89,6 +92,7 @@ class Leader:
         self._next_kill_check = 0.0
         self._loops_since_kill_check = 0
         self._sync_seconds = 0.0  # how long a journal sync takes (moving average)
+        self._inline_bytes = sum(len(v) for v in state.returns.values())
         from toil.runtime.observe.monitor import make_monitor
 
         self.monitor = make_monitor(self, config)
@@ -291,7 +295,9 @@ class Leader:
             self._pending_records.append(FailRecord(Attempt(node.id, node.epoch), permanent=True).to_json())
             return
         attempt = Attempt(node.id, node.epoch)
-        message = WorkerMessage(attempt, node.spec, resources, self._chain_hint(node))
+        hint = self._chain_hint(node)
+        reads = node.spec.reads + (list(hint.spec.get("rd", ())) if hint else [])
+        message = WorkerMessage(attempt, node.spec, resources, hint, values=self.state.values_for(reads))
         self.issued[attempt.token] = attempt
         if node.spec.kind == "service":
             self.services_starting[node.id] = attempt.token
@@ -361,7 +367,20 @@ class Leader:
                 [json.dumps(s, separators=(",", ":")).encode() + b"\n" for s in result.stats],
             )
         self.completed_runs += len(result.runs)
-        return list(result.runs)
+        return [self._within_budget(run) for run in result.runs]
+
+    def _within_budget(self, run: JsonDict) -> JsonDict:
+        """The run's record, its return value moved to the store if the journal holds enough of them already."""
+        value = run.get("rv")
+        if value is None:
+            return run
+        size = len(value) * 3 // 4  # base64
+        if self._inline_bytes + size <= INLINE_RETURNS_BUDGET:
+            self._inline_bytes += size
+            return run
+        # stored before the record that says the run finished is durable, so a reader always finds it
+        self.job_store.write_return(str(run["id"]), decode_value(value))
+        return {k: v for k, v in run.items() if k != "rv"}
 
     def _report_failure(
         self, c: Completion, node_id: str, why: str, counts: bool, permanent: bool, records: list[JsonDict]

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from toil.compiler.ir import NodeSpec, Resources
+from toil.compiler.ir import NodeSpec, Resources, decode_value, encode_value
 from toil.exceptions import JobStoreCorruptError
 from toil.runtime.observe.statsdata import JobStatLine
 
@@ -90,6 +90,8 @@ class WorkerMessage:
     alloc: Resources
     next: ChainHint | None = None
     main: str | None = None  # the leader's __main__ script, for workers in fresh processes
+    # the return values the job (and the chain hint) read that the journal holds rather than the store
+    values: dict[str, bytes] = field(default_factory=dict)
 
     def to_json(self) -> JsonDict:
         out: JsonDict = {
@@ -102,6 +104,8 @@ class WorkerMessage:
         }
         if self.main:
             out["main"] = self.main
+        if self.values:
+            out["vals"] = {k: encode_value(v) for k, v in self.values.items()}
         return out
 
     @classmethod
@@ -114,6 +118,7 @@ class WorkerMessage:
             Resources.from_json(data["alloc"]),
             ChainHint.from_json(data.get("next")),
             data.get("main"),
+            {str(k): decode_value(v) for k, v in data.get("vals", {}).items()},
         )
 
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from typing import Iterable, Literal, TypedDict
+from typing import Iterable, Literal, NotRequired, TypedDict
 
-from toil.compiler.ir import KIND_NOOP, KIND_SERVICE, NodeSpec, Resources, RunRecord
+from toil.compiler.ir import KIND_NOOP, KIND_SERVICE, NodeSpec, Resources, RunRecord, decode_value, encode_value
 from toil.exceptions import JobStoreCorruptError
 from toil.runtime.protocol import (
     DeleteFiles,
@@ -111,6 +111,8 @@ class StateJson(TypedDict):
     failed: dict[str, str]  # permanently failed node id -> label
     ready: list[str]  # ready node ids, in order (issued nodes last: they are saved as ready)
     nodes: list[NodeJson]
+    returns: NotRequired[dict[str, str]]  # node id -> its return value carried in the journal (base64)
+    refs: NotRequired[dict[str, list[str]]]  # node id -> producers whose promises its return value holds
 
 
 class Node:
@@ -243,6 +245,10 @@ class WorkflowState:
         self.gate: set[str] = set()  # services restarting after a leader restart
         self.effects: list[Effect] = []
         self._ready: deque[str] = deque()
+        # Small return values that runs' records carried (the journal is their only copy), kept for the jobs that
+        # read them, and the producers each return value refers to (promises of promises), by node id.
+        self.returns: dict[str, bytes] = {}
+        self.return_refs: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------ records
     def apply(self, rec: JsonDict) -> None:
@@ -319,6 +325,7 @@ class WorkflowState:
         n.services += r.services
         self._link(n.id, r.children + r.followons, r.services)
         n.cleanup += r.cleanup_files
+        self._keep_return(n.id, r)
         if r.delete_files:
             self.effects.append(DeleteFiles(list(r.delete_files)))
         n.status = RAN
@@ -326,6 +333,30 @@ class WorkflowState:
             self._service_finished(n)
         else:
             self._after_run(n)
+
+    def _keep_return(self, node_id: str, r: RunRecord) -> None:
+        """Remember what a recorded run says of its return value (a re-run replaces what an earlier one said)."""
+        self.returns.pop(node_id, None)
+        self.return_refs.pop(node_id, None)
+        if r.return_value is not None:
+            self.returns[node_id] = r.return_value
+        if r.return_refs:
+            self.return_refs[node_id] = list(r.return_refs)
+
+    def values_for(self, reads: Iterable[str]) -> dict[str, bytes]:
+        """The journal-held return values a job reading ``reads`` may need, following promises in values."""
+        found: dict[str, bytes] = {}
+        todo, seen = list(reads), set[str]()
+        while todo:
+            node_id = todo.pop()
+            if node_id in seen:
+                continue
+            seen.add(node_id)
+            value = self.returns.get(node_id)
+            if value is not None:
+                found[node_id] = value
+            todo.extend(self.return_refs.get(node_id, ()))
+        return found
 
     def _after_run(self, n: Node) -> None:
         if n.services:
@@ -622,6 +653,8 @@ class WorkflowState:
             "failed": self.failed,
             "ready": ready,
             "nodes": [n.to_json() for n in self.nodes.values()],
+            "returns": {k: encode_value(v) for k, v in self.returns.items()},
+            "refs": self.return_refs,
         }
 
     @classmethod
@@ -633,4 +666,6 @@ class WorkflowState:
             n = Node.from_json(nd)
             st.nodes[n.id] = n
         st._ready = deque(data["ready"])
+        st.returns = {k: decode_value(v) for k, v in data.get("returns", {}).items()}
+        st.return_refs = {k: list(v) for k, v in data.get("refs", {}).items()}
         return st

@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("toil.common")
 
 # How a front end reads its workflow's result: (job store, root node id) -> the value start() returns.
-RootReader = Callable[[JobStore, "str | None"], Any]
+# (job store, root node id, the return values the journal holds that reading the root's may need)
+RootReader = Callable[[JobStore, "str | None", dict[str, bytes]], Any]
 
 PREVIOUS_WORKERS_WAIT = 120.0
 
@@ -231,7 +232,9 @@ class Workflow:
         return self._root_value(state)
 
     def _root_value(self, state: WorkflowState) -> Any:
-        return self.root_reader(self.job_store, state.root) if self.root_reader is not None else None
+        if self.root_reader is None:
+            return None
+        return self.root_reader(self.job_store, state.root, state.values_for([state.root] if state.root else []))
 
     def _start_batch(self) -> BatchSystem:
         from toil.runtime.batch import batch_system_class, new_batch_system

@@ -127,3 +127,27 @@ def test_a_result_of_an_earlier_epoch_is_ignored_on_rescue(store_locator):
     run.job_store.write_result(stale.token, json.dumps(stale.to_json()).encode())
     run.leader().run()
     assert run.issued() == [("root", 0)]
+
+
+def test_return_values_past_the_journals_budget_go_to_the_store_before_their_runs_are_journaled(
+    store_locator, monkeypatch
+):
+    from toil.runtime import leader
+
+    def returning(m: WorkerMessage) -> Outcome:
+        out = succeed(m)
+        assert out.result is not None
+        out.result.runs = [RunRecord(id=m.spec.id, epoch=0, return_value=m.spec.id.encode() * 10).to_json()]
+        return out
+
+    monkeypatch.setattr(leader, "INLINE_RETURNS_BUDGET", 45)  # room for the root's value only
+    run = Run(store_locator, [spec("root", children=["a"]), spec("a", reads=["root"])], returning)
+    run.leader().run()
+    ran = {r["id"]: r for r in run.records() if r["t"] == "ran"}
+    assert "rv" in ran["root"] and "rv" not in ran["a"]
+    assert run.job_store.read_return("a") == b"a" * 10
+    with pytest.raises(KeyError):
+        run.job_store.read_return("root")
+    assert run.state.values_for(["a", "root"]) == {"root": b"root" * 10}
+    # the journal's values go to the jobs that read them
+    assert [m.values for m in run.batch.issued] == [{}, {"root": b"root" * 10}]

@@ -295,3 +295,28 @@ def test_preemptible_attempts_run_out_then_regular_nodes_and_memory_overrides() 
     always = Node(NodeSpec(id="m", kind="wdl", name="t", display="t", resources=Resources(1, 1, 0, (), True)), None, 5)
     always.epoch = 9
     assert attempt_resources(always).preemptible
+
+
+def test_return_values_carried_by_runs_are_kept_for_readers_through_promises_and_snapshots():
+    d = Driver([spec("root", children=["a"], followons=["f"]), spec("a"), spec("f")])
+    d.ready()
+    # root's value holds a promise of a's; a's value is small enough to travel in its record
+    d.ran("root", return_value=b"root-value", return_refs=["a"])
+    d.ready()
+    d.ran("a", return_value=b"a-value")
+    assert d.state.values_for(["root"]) == {"root": b"root-value", "a": b"a-value"}
+    assert d.state.values_for(["f"]) == {}  # f has not run: it has no value to give
+    restored = WorkflowState.from_json(json.loads(json.dumps(d.state.to_json())), 1)
+    assert restored.values_for(["root"]) == {"root": b"root-value", "a": b"a-value"}
+    replay = WorkflowState(1)
+    for rec in d.journal:
+        replay.apply(rec)
+    assert replay.values_for(["root"]) == d.state.values_for(["root"])
+
+
+def test_a_stale_run_report_does_not_change_a_return_value():
+    d = Driver([spec("root", children=["a"]), spec("a")])
+    d.ready()
+    d.ran("root", return_value=b"first")
+    d.apply(RunRecord(id="root", epoch=0, return_value=b"stale").to_json())
+    assert d.state.values_for(["root"]) == {"root": b"first"}

@@ -181,6 +181,7 @@ class CompiledGraph:
     followons: list[str] = field(default_factory=list)
     services: list[tuple[str, str | None]] = field(default_factory=list)
     return_value: bytes | None = None
+    return_refs: list[str] = field(default_factory=list)  # producers whose promises the return value holds
 
 
 class _Compiler:
@@ -196,7 +197,9 @@ class _Compiler:
         self.prefix = uuid.uuid4().hex[:10]
         self.promised: set[int] = set()
         self.consumer: Job | None = None
-        self.reads: list[str] = []  # producers the job being pickled reads through promises
+        self.reads: list[str] = []  # producers the job (or return value) being pickled reads through promises
+        self.reads_of: dict[int, list[str]] = {}  # id(job) -> the producers its payload reads
+        self._pickling_return = False
         self._after_cache: dict[int, set[int]] = {}
         self.known = {id(j) for j in jobs}
         if running is not None:
@@ -218,7 +221,7 @@ class _Compiler:
         if self.consumer is not None and not self._runs_before(producer, self.consumer):
             raise JobPromiseConstraintError(producer, self.consumer)
         self.promised.add(id(producer))
-        if self.consumer is not None:
+        if self.consumer is not None or self._pickling_return:
             self.reads.append(producer._node_id)
         return producer._node_id
 
@@ -264,22 +267,26 @@ class _Compiler:
                 except Exception as e:
                     raise JobPicklingError(f"cannot pickle the job {job}: {type(e).__name__}: {e}") from None
                 refs[id(job)] = PayloadRef(self.prefix, offset, len(data))
+                self.reads_of[id(job)] = sorted(set(self.reads))
                 chunks.append(data)
                 offset += len(data)
             self.consumer = None
         return b"".join(chunks), refs
 
-    def pickle_return(self, value: Any) -> bytes:
+    def pickle_return(self, value: Any) -> tuple[bytes, list[str]]:
+        """The pickled return value and the producers whose promises it holds."""
         with pickling_context(self):
-            self.consumer = None
+            self.consumer, self.reads, self._pickling_return = None, [], True
             try:
-                return dumps(value)
+                return dumps(value), sorted(set(self.reads))
             except JobPromiseConstraintError:
                 raise
             except Exception as e:
                 raise JobPicklingError(
                     f"cannot pickle the return value of {self.running}: {type(e).__name__}: {e}"
                 ) from None
+            finally:
+                self._pickling_return = False
 
     def spec_for(self, job: Job, ref: PayloadRef | None) -> NodeSpec:
         if isinstance(job, ServiceHostJob):
@@ -310,6 +317,7 @@ class _Compiler:
             services=[(h._node_id or "", p._node_id if p is not None else None) for h, p in job._services],
             keep_return=id(job) in self.promised or job._rvRequested,
             unit=job._unitName or "",
+            reads=self.reads_of.get(id(job), []),
         )
 
 
@@ -328,7 +336,7 @@ def compile_graph(
     pack, refs = comp.pickle_jobs()
     out = CompiledGraph(pack_name=comp.prefix if pack else "", pack=pack)
     if running is not None and (keep_return or running._rvRequested or id(running) in comp.promised):
-        out.return_value = comp.pickle_return(return_value)
+        out.return_value, out.return_refs = comp.pickle_return(return_value)
     out.specs = [comp.spec_for(job, refs.get(id(job))) for job in jobs]
     if running is not None:
         out.children = [c._node_id or "" for c in running._children]

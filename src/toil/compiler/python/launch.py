@@ -40,14 +40,16 @@ def _compile(root_job: Any, workflow: Workflow) -> tuple[list[NodeSpec], str]:
     return specs, specs[0].id
 
 
-def read_python_root(job_store: JobStore, root: str | None) -> Any:
-    """The root job's pickled return value (None if it returned nothing or was never recorded)."""
-    from toil.compiler.python.promise import PromiseNotReadyError, load_return, resolving_promises
+def read_python_root(job_store: JobStore, root: str | None, values: dict[str, bytes]) -> Any:
+    """The root job's return value (None if it returned nothing or was never recorded); ``values``: those the
+    journal holds."""
+    from toil.compiler.python.promise import Prefetched, PromiseNotReadyError, load_return, resolving_promises
 
     if root is None:
         return None
-    with resolving_promises(job_store):
+    reader = Prefetched(job_store, {}, values)
+    with resolving_promises(reader):
         try:
-            return load_return(job_store, root)
+            return load_return(reader, root)
         except PromiseNotReadyError:
             return None

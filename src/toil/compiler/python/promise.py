@@ -107,13 +107,21 @@ def split_reads(payload: bytes) -> tuple[list[str], bytes]:
 
 
 class Prefetched:
-    """A return value reader that holds values fetched ahead, and asks the job store for the others."""
+    """A return value reader that holds values fetched ahead, and asks the job store for the others.
 
-    def __init__(self, store: "ReturnValueReader", values: dict[str, bytes]) -> None:
-        self.store, self.values = store, values
+    ``inline``: values that travelled in the journal instead of as objects of the store (the leader hands them
+    to the worker with the job); they are kept, since the store has no copy to read them from again.
+    """
+
+    def __init__(
+        self, store: "ReturnValueReader", values: dict[str, bytes], inline: dict[str, bytes] | None = None
+    ) -> None:
+        self.store, self.values, self.inline = store, values, inline or {}
 
     def read_return(self, node_id: str) -> bytes:
         value = self.values.pop(node_id, None)  # read once: a chain of promises reads on from the store
+        if value is None:
+            value = self.inline.get(node_id)
         return value if value is not None else self.store.read_return(node_id)
 
 

@@ -20,12 +20,16 @@ from toil.runtime.worker.attempt import RunContext, RunOutcome
 log = logging.getLogger("toil.worker")
 
 STOP_POLL_SECONDS = 0.05
+# A return value up to this size goes in the job's result and the leader's journal, not in an object of its own:
+# on an object store that saves a PUT per job and a GET per read (readers get it with their job).
+INLINE_RETURN_BYTES = 1024
 
 
 def _load_job(ctx: RunContext) -> Job:
     reads, data = split_reads(ctx.payload)
-    values = ctx.job_store.read_returns(reads) if len(reads) > 1 else {}  # all at once, not one by one
-    with resolving_promises(Prefetched(ctx.job_store, values)):
+    stored = [r for r in reads if r not in ctx.values]
+    values = ctx.job_store.read_returns(stored) if len(stored) > 1 else {}  # all at once, not one by one
+    with resolving_promises(Prefetched(ctx.job_store, values, ctx.values)):
         job = pickle.loads(data)
     if not isinstance(job, Job):
         raise TypeError(f"the payload of node {ctx.spec.id} is a {type(job).__name__}, not a Job")
@@ -48,7 +52,8 @@ def run_python(ctx: RunContext) -> RunOutcome:
     if compiled.pack:
         ctx.job_store.write_pack(compiled.pack_name, compiled.pack)
         packs[compiled.pack_name] = compiled.pack
-    if compiled.return_value is not None:
+    inline = compiled.return_value is not None and len(compiled.return_value) <= INLINE_RETURN_BYTES
+    if compiled.return_value is not None and not inline:
         ctx.job_store.write_return(ctx.spec.id, compiled.return_value)
     fs = ctx.file_store
     record = RunRecord(
@@ -60,6 +65,8 @@ def run_python(ctx: RunContext) -> RunOutcome:
         services=compiled.services,
         delete_files=list(fs.deleted),
         cleanup_files=list(fs.cleanup),
+        return_value=compiled.return_value if inline else None,
+        return_refs=compiled.return_refs,
     )
     return RunOutcome(record, packs)
 

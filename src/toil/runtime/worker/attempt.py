@@ -67,6 +67,9 @@ class RunContext:
     file_store: AbstractFileStore
     deferred: DeferredFunctions
     workdir: str
+    # return values the job may read that are in no object of the store: from the leader with the job, or made
+    # earlier in this chain (runs carry small return values in their records)
+    values: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -273,6 +276,7 @@ def run_attempt(
     retried_before = retry.RETRIED.copy()
     deferred = DeferredFunctions(os.path.join(workflow_dir, "deferred"))
     packs: dict[str, bytes] = {}
+    values = dict(message.values)
     exit_code = 0
     policy = config.cleanWorkDir
     while True:
@@ -287,7 +291,7 @@ def run_attempt(
         try:
             os.chdir(job_dir)
             ctx = RunContext(
-                job_store, config, current, epoch, _payload(job_store, current, packs), fs, deferred, job_dir
+                job_store, config, current, epoch, _payload(job_store, current, packs), fs, deferred, job_dir, values
             )
             outcome = runner_for(current.kind)(ctx)
         except BaseException as e:  # the job's failure, whatever it is, is reported, not raised
@@ -317,6 +321,8 @@ def run_attempt(
             break
         result.runs.append(outcome.record.to_json())
         packs.update(outcome.packs)
+        if outcome.record.return_value is not None:
+            values[current.id] = outcome.record.return_value
         nxt = _chain_target(current, outcome.record, alloc, static_next, config)
         if nxt is None:
             break

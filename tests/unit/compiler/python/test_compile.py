@@ -210,3 +210,23 @@ def test_a_payload_names_the_producers_its_promises_read_so_a_worker_fetches_the
     with resolving_promises(Prefetched(store, prefetched)):
         job = pickle.loads(data)
     assert job._args[0] == ["A", "B", "A"] and store.asked == []  # no read past what was fetched ahead
+
+
+def test_a_spec_names_what_it_reads_and_a_return_value_the_promises_it_holds():
+    root = Job.wrapFn(f, 1)
+    a = root.addChildFn(f, 2)
+    total = root.addFollowOnFn(f, [a.rv()])
+    compiled = compile_graph(root, CFG)
+    specs = {s.id: s for s in compiled.specs}
+    assert specs[total.jobStoreID].reads == [a.jobStoreID] and specs[a.jobStoreID].reads == []
+    assert NodeSpec.from_json(specs[total.jobStoreID].to_json()).reads == [a.jobStoreID]
+
+    class Running(Job):
+        def run(self, fileStore):
+            return None
+
+    running = Running()
+    running._node_id = "running-node"
+    child = running.addChildFn(f, 3)
+    out = compile_graph(running, CFG, running=running, return_value={"x": child.rv()}, keep_return=True)
+    assert out.return_value is not None and out.return_refs == [child.jobStoreID]

@@ -8,7 +8,7 @@ Layout (directories 0700, files 0600)::
     status.json          the leader's live counts, rewritten about once a second (toil status)
     state/               journal-<seq>.log and snapshot.json (see file_journal.py)
     payloads/<p>.pack    pickled job payloads, many jobs per pack
-    returns/<node>       pickled return values that promises read
+    returns/<node>       pickled return values that promises read (small ones travel in the journal instead)
     results/<token>      a worker's result for the leader (rename-atomic)
     messages/<name>      what a leader and remote workers exchange: job messages, packs (rename-atomic)
     files/<xx>/<id>      global files (symlinks for linked imports)

@@ -7,7 +7,8 @@ Layout (keys in the bucket)::
     journal/seg-<SEQ>      the leader's journal as immutable segments, journal/snap-<SEQ> snapshots (journal.py)
     status.json            the leader's live counts, rewritten about once a second (toil status)
     packs/<name>           pickled job payloads, many jobs per pack (read whole once per process, then cached)
-    returns/<node>         return values that promises read (framed with length and CRC-32)
+    returns/<node>         return values that promises read, framed with length and CRC-32 (small ones travel in
+                           the journal instead: no object per job)
     results/<token>        a remote worker's result for the leader
     messages/<name>        what a leader and remote workers exchange
     flags/<name>           service start/stop flags
