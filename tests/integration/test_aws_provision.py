@@ -408,3 +408,20 @@ def test_spot_workers_left_untagged_by_a_failure_are_still_removed(
     made, tagged = before_cleanup[0]
     assert len(made) == 5 and len(set(made) - tagged) == 2  # the spot workers: found by the cluster's group only
     assert leftovers(name) == {}
+
+
+def test_a_destroy_that_fails_half_way_is_one_line_and_a_second_run_finishes(
+    proxy: ApiFaultProxy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = fresh_name()
+    AWSProvisioner(ZONE).launch(leader_only(name))
+    proxy.fail("DeleteRole", "AccessDenied", "User is not authorized to perform: iam:DeleteRole", 403, times=1)
+    assert destroy_main(["-z", ZONE, name]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"toil destroy-cluster: error: destroy-cluster {name} did not finish: deleting the IAM role and instance "
+        "profile: AccessDenied: User is not authorized to perform: iam:DeleteRole; run it again to finish"
+    ]
+    assert leftovers(name) == {"role": [f"toil-cluster--{name}"]}  # the rest went: each step runs regardless
+    assert destroy_main(["-z", ZONE, name]) == 0
+    assert "removed 1 role(s)" in capsys.readouterr().out and leftovers(name) == {}
