@@ -1,14 +1,20 @@
 """launch-cluster and destroy-cluster against moto_server over HTTP on 127.0.0.1 (only the endpoint differs).
 
-No test connects to an address moto invents for its instances: a guard records every socket's peer.
+The module runs its own moto_server (the one infra/s3-up.sh starts is shared with the job store tests, and
+moto keeps every terminated instance, which every filtered describe_instances then scans). No test connects
+to an address moto invents for its instances: a guard records every socket's peer.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +24,7 @@ import pytest
 
 from tests.aws_fault_proxy import ApiFaultProxy
 from tests.aws_inventory import leftovers as inventory_leftovers
-from tests.objectstores import SERVERS, ensure_s3
+from tests.objectstores import answers
 from tests.provision_contract import Leftovers, MakeSpec, ProvisionerContract, fresh_name
 from toil.provision.aws.destroy import AwsDestroy, DestroyLimits
 from toil.provision.aws.launch import LaunchLimits
@@ -28,7 +34,6 @@ from toil.provision.parsing import build_spec
 from toil.provision.spec import ClusterProvisioner, ClusterSpec, DestroyReport, ProvisionError
 
 ZONE = "us-west-2a"
-MOTO_PORT = SERVERS["moto"][0]
 
 
 def _aws_env(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
@@ -48,11 +53,33 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(scope="module")
+def moto_port() -> Iterator[int]:
+    """A moto_server of this module's own on a free port of 127.0.0.1."""
+    binary = os.path.join(os.path.dirname(sys.executable), "moto_server")
+    if not os.path.exists(binary):
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(f"no {binary}: pip install 'moto[server]'")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = subprocess.Popen(
+        [binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not answers(f"http://127.0.0.1:{port}/moto-api/"):
+            assert server.poll() is None and time.monotonic() < deadline, "moto_server did not start"
+            time.sleep(0.2)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 @pytest.fixture(autouse=True)
-def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """moto_server on 127.0.0.1 (started if none answers), and a guard: no socket to anything but loopback."""
-    ensure_s3("moto")
-    _aws_env(monkeypatch, MOTO_PORT)
+def moto(moto_port: int, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The environment pointing at moto_server, and a guard: no socket to anything but loopback."""
+    _aws_env(monkeypatch, moto_port)
     _key_pairs("key", "mykey")
     peers: list[Any] = []
     connect = socket.socket.connect
@@ -202,13 +229,13 @@ def test_launch_leader_two_on_demand_two_spot_then_destroy(
 
 
 @pytest.fixture
-def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiFaultProxy]:
+def proxy(moto_port: int, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiFaultProxy]:
     """A fault-injecting proxy in front of moto_server; the provisioner talks to it."""
-    started = ApiFaultProxy(MOTO_PORT).start()
+    started = ApiFaultProxy(moto_port).start()
     _aws_env(monkeypatch, started.port)
     yield started
     started.stop()
-    _aws_env(monkeypatch, MOTO_PORT)
+    _aws_env(monkeypatch, moto_port)
 
 
 def _launch_fails(name: str, capsys: pytest.CaptureFixture[str]) -> str:
@@ -281,17 +308,67 @@ def test_throttling_is_retried(proxy: ApiFaultProxy) -> None:
     assert proxy.seen.count("CreateRole") == 2 and leftovers(name) == {}
 
 
+def _spot_never_fulfilled(proxy: ApiFaultProxy, instance_type: str) -> None:
+    """Spot requests for instance_type stay open (moto fulfils every one at once; AWS may not at a bid),
+    and cancelling one starts nothing (the instance moto did start is terminated behind the proxy)."""
+    blocked: set[str] = set()
+
+    def children(body: bytes) -> Iterator[tuple[ElementTree.Element, dict[str, ElementTree.Element]]]:
+        root = ElementTree.fromstring(body)
+        for item in root.iter():
+            fields = {child.tag.split("}")[-1]: child for child in item}
+            if "spotInstanceRequestId" in fields:
+                yield item, fields
+
+    def note(body: bytes) -> bytes:
+        if f"<instanceType>{instance_type}</instanceType>".encode() in body:
+            blocked.update(f["spotInstanceRequestId"].text or "" for _, f in children(body))
+        return body
+
+    def still_open(body: bytes) -> bytes:
+        root = ElementTree.fromstring(body)
+        for item in root.iter():
+            fields = {child.tag.split("}")[-1]: child for child in item}
+            if "spotInstanceRequestId" in fields and fields["spotInstanceRequestId"].text in blocked:
+                fields["state"].text = "open"
+                if "instanceId" in fields:
+                    item.remove(fields["instanceId"])
+        return ElementTree.tostring(root)
+
+    def start_nothing(body: bytes) -> bytes:
+        cancelled = [i for _, f in children(body) if (i := f["spotInstanceRequestId"].text or "") in blocked]
+        moto = boto3.client("ec2", region_name="us-west-2", endpoint_url=f"http://127.0.0.1:{proxy.upstream_port}")
+        requests = moto.describe_spot_instance_requests(SpotInstanceRequestIds=cancelled)["SpotInstanceRequests"]
+        started = [r["InstanceId"] for r in requests if r.get("InstanceId")]
+        if started:
+            moto.terminate_instances(InstanceIds=started)
+        return body
+
+    proxy.rewrite("RequestSpotInstances", note)
+    proxy.rewrite("DescribeSpotInstanceRequests", still_open)
+    proxy.rewrite("CancelSpotInstanceRequests", start_nothing)
+
+
 def test_spot_request_never_fulfilled_gives_up_and_cleans_up(proxy: ApiFaultProxy) -> None:
     name = fresh_name()
-
-    def still_open(body: bytes) -> bytes:  # moto fulfils at once; real AWS may not at this bid
-        body = re.sub(rb"<state>active</state>", b"<state>open</state>", body)
-        return re.sub(rb"<instanceId>[^<]*</instanceId>", b"", body)
-
-    proxy.rewrite("DescribeSpotInstanceRequests", still_open)
+    _spot_never_fulfilled(proxy, "m5.large")
     provisioner = AWSProvisioner(ZONE, launch_limits=LaunchLimits(spot=1.5), destroy_limits=DestroyLimits())
-    with pytest.raises(ProvisionError, match=r"failed while waiting for 1 spot m5.large.*gave up after 2 s"):
+    expected = r"failed while waiting for 1 spot m5.large.*: 1 of 1 spot worker\(s\) \(m5.large\) not fulfilled"
+    with pytest.raises(ProvisionError, match=expected):
         provisioner.launch(small_spec(name))
+    assert leftovers(name) == {}
+
+
+def test_spot_moves_to_the_next_interchangeable_type(proxy: ApiFaultProxy) -> None:
+    name = fresh_name()
+    _spot_never_fulfilled(proxy, "m5.large")
+    spec = build_spec(
+        name, ZONE, "key", "t2.medium", node_types="m5.large/m5a.large:0.05", workers="2", appliance="x", environ={}
+    )
+    AWSProvisioner(ZONE, launch_limits=LaunchLimits(spot=3)).launch(spec)
+    workers = [i["InstanceType"] for i in _instances(name) if _tags(i["Tags"])["ToilNodeType"] == "worker"]
+    assert workers == ["m5a.large", "m5a.large"]
+    AWSProvisioner(ZONE).destroy(name)
     assert leftovers(name) == {}
 
 

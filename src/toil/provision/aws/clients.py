@@ -68,13 +68,17 @@ def describe(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
+class WaitTimeout(ProvisionError):
+    """A wait ran out of its time limit."""
+
+
 def wait_until(what: str, check: Callable[[], bool], timeout: float, first_delay: float = 0.2) -> None:
     """Poll ``check`` until it is true, backing off to 5 s between polls; ProvisionError after ``timeout``."""
     deadline = time.monotonic() + timeout
     delay = first_delay
     while not check():
         if time.monotonic() + delay > deadline:
-            raise ProvisionError(f"gave up after {timeout:.0f} s waiting for {what}")
+            raise WaitTimeout(f"gave up after {timeout:.0f} s waiting for {what}")
         time.sleep(delay)
         delay = min(delay * 2, 5.0)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from toil.provision.aws.clients import AwsClients, describe, error_code, retry_on, wait_until
+from toil.provision.aws.clients import AwsClients, WaitTimeout, describe, error_code, retry_on, wait_until
 from toil.provision.aws.names import bucket_name, cluster_filter, role_name, tag_list
 from toil.provision.aws.policy import assume_role_policy, node_policy
 from toil.provision.bootstrap import NodeBootstrap, include_user_data, new_join_token, user_data
@@ -302,14 +302,31 @@ class AwsLaunch:
                 cluster.worker_ids += [i["InstanceId"] for i in started]
             else:
                 self.step = f"requesting {group.min_count} spot {node_type} worker(s)"
-                self._request_spot(cluster, node_type.instance_types[0], node_type.spot_bid, group.min_count, data)
+                self._start_spot(cluster, node_type.instance_types, node_type.spot_bid, group.min_count, data)
 
-    def _request_spot(self, cluster: LaunchedCluster, instance_type: str, bid: float, count: int, data: str) -> None:
+    def _start_spot(self, cluster: LaunchedCluster, types: tuple[str, ...], bid: float, count: int, data: str) -> None:
+        """Spot workers at the bid, the interchangeable types tried in turn, each for its share of the time limit."""
+        share = self.limits.spot / len(types)
+        wanted = count
+        for instance_type in types:
+            self.step = f"requesting {wanted} spot {instance_type} worker(s) at ${bid}/h"
+            wanted -= len(self._request_spot(cluster, instance_type, bid, wanted, data, share))
+            if wanted == 0:
+                return
+        raise ProvisionError(
+            f"{wanted} of {count} spot worker(s) ({'/'.join(types)}) not fulfilled at ${bid}/h "
+            f"within {self.limits.spot:.0f} s"
+        )
+
+    def _request_spot(
+        self, cluster: LaunchedCluster, instance_type: str, bid: float, count: int, data: str, limit: float
+    ) -> list[str]:
+        """Request ``count`` spot instances; the ones started within ``limit``, tagged (the rest cancelled)."""
         import base64
 
         spec = self._launch_spec(instance_type, WORKER, self.spec.node_storage_gb, data)
         spec["UserData"] = base64.b64encode(data.encode()).decode()  # spot specifications take it encoded
-        until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=self.limits.spot)
+        until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=limit)
         tags = tag_list(self.spec.node_tags(WORKER))
         requests = self.aws.ec2.request_spot_instances(
             SpotPrice=f"{bid:.4f}",
@@ -322,32 +339,33 @@ class AwsLaunch:
         ids = [r["SpotInstanceRequestId"] for r in requests]
         cluster.spot_request_ids += ids
         self.step = f"waiting for {count} spot {instance_type} worker(s) at ${bid}/h"
-        instance_ids = self._wait_spot(ids)
-        cluster.worker_ids += instance_ids
-        # instances from spot requests come untagged; tag them and their root volumes as workers
-        self.aws.ec2.create_tags(Resources=instance_ids + self._volumes_of(instance_ids), Tags=tags)
-
-    def _wait_spot(self, request_ids: list[str]) -> list[str]:
         fulfilled: dict[str, str] = {}
+        try:
+            wait_until(f"{count} spot {instance_type} request(s)", lambda: self._fulfilled(ids, fulfilled), limit)
+        except WaitTimeout:
+            self.aws.ec2.cancel_spot_instance_requests(SpotInstanceRequestIds=ids)
+            self._fulfilled(ids, fulfilled)  # one fulfilled while being cancelled is a worker all the same
+        instance_ids = list(fulfilled.values())
+        cluster.worker_ids += instance_ids
+        if instance_ids:  # instances from spot requests come untagged; tag them and their root volumes
+            self.aws.ec2.create_tags(Resources=instance_ids + self._volumes_of(instance_ids), Tags=tags)
+        return instance_ids
 
-        def all_fulfilled() -> bool:
-            found = retry_on(
-                {"InvalidSpotInstanceRequestID.NotFound"},
-                "the spot requests to be visible",
-                lambda: self.aws.ec2.describe_spot_instance_requests(SpotInstanceRequestIds=request_ids),
-                self.limits.consistency,
-            )["SpotInstanceRequests"]
-            for request in found:
-                if request["State"] in ("failed", "cancelled", "closed") and not request.get("InstanceId"):
-                    status = request.get("Status", {})
-                    code = status.get("Code", request["State"])
-                    raise ProvisionError(f"spot request {code}: {status.get('Message', '')}")
-                if request.get("InstanceId"):
-                    fulfilled[request["SpotInstanceRequestId"]] = request["InstanceId"]
-            return len(fulfilled) == len(request_ids)
-
-        wait_until(f"{len(request_ids)} spot request(s) to be fulfilled", all_fulfilled, self.limits.spot)
-        return list(fulfilled.values())
+    def _fulfilled(self, request_ids: list[str], fulfilled: dict[str, str]) -> bool:
+        """Record the requests' instances in ``fulfilled``; whether all have one. A failed request raises."""
+        found = retry_on(
+            {"InvalidSpotInstanceRequestID.NotFound"},
+            "the spot requests to be visible",
+            lambda: self.aws.ec2.describe_spot_instance_requests(SpotInstanceRequestIds=request_ids),
+            self.limits.consistency,
+        )["SpotInstanceRequests"]
+        for request in found:
+            if request.get("InstanceId"):
+                fulfilled[request["SpotInstanceRequestId"]] = request["InstanceId"]
+            elif request["State"] == "failed":
+                status = request.get("Status", {})
+                raise ProvisionError(f"spot request {status.get('Code', 'failed')}: {status.get('Message', '')}")
+        return len(fulfilled) == len(request_ids)
 
     def _volumes_of(self, instance_ids: list[str]) -> list[str]:
         reservations = self.aws.ec2.describe_instances(InstanceIds=instance_ids)["Reservations"]
