@@ -14,6 +14,7 @@ import heapq
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, ParamSpec, assert_never
 
 from toil.compiler.ir import NodeSpec, Resources, decode_value
@@ -58,6 +59,9 @@ KILL_CHECK_LOOPS = 50
 # one sync's time before committing them, so one write records many (at most MAX_GATHER_SECONDS of waiting).
 GATHER_THRESHOLD_SECONDS = 0.002
 MAX_GATHER_SECONDS = 0.05
+# Such a sync also runs in a thread while the leader keeps the batch system going (polling it this often): workers
+# that finish a job get the next queued one instead of idling for the sync's round trip.
+OVERLAP_POLL_SECONDS = 0.002
 BACKOFF_MAX = 600.0
 # Return values that runs' records carry stay in the leader's memory and snapshots for the rest of the workflow:
 # past this many bytes of them, the leader stores a value as an object of its own before journaling its run.
@@ -93,6 +97,8 @@ class Leader:
         self._loops_since_kill_check = 0
         self._sync_seconds = 0.0  # how long a journal sync takes (moving average)
         self._inline_bytes = sum(len(v) for v in state.returns.values())
+        self._early: list[Completion] = []  # completions that arrived during a sync, for the next commit
+        self._syncer: ThreadPoolExecutor | None = None
         from toil.runtime.observe.monitor import make_monitor
 
         self.monitor = make_monitor(self, config)
@@ -120,6 +126,8 @@ class Leader:
             outcome = "stopped"
             raise
         finally:
+            if self._syncer is not None:
+                self._syncer.shutdown(wait=False, cancel_futures=True)
             self.monitor.close(outcome)
             self._stats_line(
                 {
@@ -156,7 +164,8 @@ class Leader:
             if not self.issued and not self.timers and not self._pending_records:
                 if self.state.finished or not self.state.has_ready():
                     break
-            completions = self._gather(self.batch.wait(self._timeout()))
+            early, self._early = self._early, []
+            completions = self._gather(early + self.batch.wait(0.0 if early else self._timeout()))
             records: list[JsonDict] = list(self._pending_records)
             self._pending_records.clear()
             result_files = []
@@ -168,7 +177,8 @@ class Leader:
             self._commit(records)
             for token in result_files:
                 self.job_store.delete_result(token)
-            self.batch.after_commit()
+            if not self._early:  # results that arrived during the sync are not journaled: their logs must stay
+                self.batch.after_commit()
             self._check_deadlock()
             self._stop_stranded_services()
             self.monitor.tick()
@@ -214,7 +224,7 @@ class Leader:
             self.journal.append(records)
             started = time.monotonic()
             try:
-                self.journal.sync()
+                self._sync()
             except OSError as e:
                 raise JobStoreWriteError(
                     f"cannot write to the job store {self.job_store.locator}: {e.strerror or e}; the workflow "
@@ -226,6 +236,22 @@ class Leader:
                 self.state.apply(rec)
             records = self._perform(self.state.drain_effects())
         self._maybe_snapshot()
+
+    def _sync(self) -> None:
+        """Make the appended records durable; a slow sync overlaps with the batch system's dispatching.
+
+        Nothing is applied or issued before the sync returns: completions that
+        arrive meanwhile wait in ``_early`` for the next commit.
+        """
+        if self._sync_seconds < GATHER_THRESHOLD_SECONDS:
+            self.journal.sync()
+            return
+        if self._syncer is None:
+            self._syncer = ThreadPoolExecutor(1, thread_name_prefix="toil-journal-sync")
+        future = self._syncer.submit(self.journal.sync)
+        while not future.done():
+            self._early.extend(self.batch.wait(OVERLAP_POLL_SECONDS))
+        future.result()
 
     def _perform(self, effects: list[Effect]) -> list[JsonDict]:
         """Act on the state machine's effects; return the records they ask to journal."""

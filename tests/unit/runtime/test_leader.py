@@ -151,3 +151,53 @@ def test_return_values_past_the_journals_budget_go_to_the_store_before_their_run
     assert run.state.values_for(["a", "root"]) == {"root": b"root" * 10}
     # the journal's values go to the jobs that read them
     assert [m.values for m in run.batch.issued] == [{}, {"root": b"root" * 10}]
+
+
+def test_a_slow_sync_overlaps_with_the_batch_system_and_nothing_is_applied_before_it_is_durable(store_locator):
+    import threading
+    import time
+
+    from tests.unit.runtime.fake_batch import FakeBatchSystem
+
+    class Trickle(FakeBatchSystem):
+        """Jobs finish one at a time, 3 ms apart, as workers would."""
+
+        last = 0.0
+
+        def wait(self, timeout):
+            if not self._done or time.monotonic() - self.last < 0.003:
+                return []
+            self.last = time.monotonic()
+            first, self._done = self._done[:1], self._done[1:]
+            return first
+
+    children = [f"c{i}" for i in range(30)]
+    run = Run(store_locator, [spec("root", children=children), *[spec(c) for c in children]], succeed)
+    run.batch = Trickle(succeed)
+    journal, state = run.journal, run.state
+    durable, applied, during_sync = [journal.seq], [journal.seq], []
+    syncing = threading.Event()
+    real_sync, real_apply, real_wait = journal.sync, state.apply, run.batch.wait
+
+    def slow_sync():
+        syncing.set()
+        time.sleep(0.02)  # an object store's round trip
+        real_sync()
+        durable[0] = journal.seq
+        syncing.clear()
+
+    def checked_apply(rec):
+        applied[0] += 1
+        assert applied[0] <= durable[0], "a record was applied before it was durable"
+        real_apply(rec)
+
+    def watched_wait(timeout):
+        done = real_wait(timeout)
+        if syncing.is_set():
+            during_sync.extend(done)
+        return done
+
+    journal.sync, state.apply, run.batch.wait = slow_sync, checked_apply, watched_wait
+    run.leader().run()
+    assert state.finished and during_sync  # workers' results kept arriving while the journal was written
+    assert sorted(r["id"] for r in run.records() if r["t"] == "ran") == sorted(["root", *children])
