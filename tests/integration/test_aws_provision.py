@@ -89,9 +89,16 @@ def moto(moto_port: int, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", recording_connect)
+    # no machine stands behind moto's leaders here: a launch that waited would ssh to an invented address
+    # (test_aws_standin_leader.py runs the wait, through its own ssh configuration, against a container)
+    monkeypatch.setattr("toil.provision.aws.launch.wait_for_appliance", _no_ssh_to_moto)
     yield
     foreign = [p for p in peers if isinstance(p, tuple) and p[0] not in ("127.0.0.1", "::1", "localhost")]
     assert foreign == [], f"connected to {foreign}"
+
+
+def _no_ssh_to_moto(address: str, limit: float) -> None:
+    raise AssertionError(f"a launch waited for its leader over ssh to {address} (give leader_wait=0)")
 
 
 def _key_pairs(*names: str) -> None:
@@ -111,7 +118,7 @@ def leftovers(name: str) -> dict[str, list[str]]:
 
 
 def leader_only(name: str) -> ClusterSpec:
-    return build_spec(name, ZONE, "key", "t2.medium", appliance="localhost/toil:test", environ={})
+    return build_spec(name, ZONE, "key", "t2.medium", appliance="localhost/toil:test", leader_wait=0, environ={})
 
 
 def small_spec(name: str) -> ClusterSpec:
@@ -123,6 +130,7 @@ def small_spec(name: str) -> ClusterSpec:
         node_types="t2.large,m5.large:0.05",
         workers="1,1",
         appliance="localhost/toil:test",
+        leader_wait=0,
         environ={},
     )
 
@@ -167,6 +175,8 @@ def _launch_argv(name: str, *extra: str) -> list[str]:
         "t2.large,m5.large/m5a.large:0.05",
         "-w",
         "2,2",
+        "--leaderWait",
+        "0",  # no machine behind moto's leader here (see test_aws_standin_leader.py)
         *extra,
     ]
 
@@ -290,7 +300,15 @@ def test_capacity_error_falls_back_to_the_interchangeable_type(
         when="InstanceType=t2.large",
     )
     spec = build_spec(
-        name, ZONE, "key", "t2.medium", node_types="t2.large/t3.large", workers="2", appliance="x", environ={}
+        name,
+        ZONE,
+        "key",
+        "t2.medium",
+        node_types="t2.large/t3.large",
+        workers="2",
+        appliance="x",
+        leader_wait=0,
+        environ={},
     )
     AWSProvisioner(ZONE).launch(spec)
     types = sorted(i["InstanceType"] for i in _instances(name))
@@ -363,7 +381,15 @@ def test_spot_moves_to_the_next_interchangeable_type(proxy: ApiFaultProxy) -> No
     name = fresh_name()
     _spot_never_fulfilled(proxy, "m5.large")
     spec = build_spec(
-        name, ZONE, "key", "t2.medium", node_types="m5.large/m5a.large:0.05", workers="2", appliance="x", environ={}
+        name,
+        ZONE,
+        "key",
+        "t2.medium",
+        node_types="m5.large/m5a.large:0.05",
+        workers="2",
+        appliance="x",
+        leader_wait=0,
+        environ={},
     )
     AWSProvisioner(ZONE, launch_limits=LaunchLimits(spot=3)).launch(spec)
     workers = [i["InstanceType"] for i in _instances(name) if _tags(i["Tags"])["ToilNodeType"] == "worker"]
@@ -375,7 +401,9 @@ def test_spot_moves_to_the_next_interchangeable_type(proxy: ApiFaultProxy) -> No
 def test_large_user_data_goes_through_the_clusters_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
     name = fresh_name()
     tags = {f"tag-{i:02d}-" + "k" * 100: "v" * 250 for i in range(45)}  # ~16 KB of TOIL_AWS_TAGS in the env file
-    spec = build_spec(name, ZONE, "key", "t2.medium", appliance="x", environ={"TOIL_AWS_TAGS": json.dumps(tags)})
+    spec = build_spec(
+        name, ZONE, "key", "t2.medium", appliance="x", leader_wait=0, environ={"TOIL_AWS_TAGS": json.dumps(tags)}
+    )
     AWSProvisioner(ZONE).launch(spec)
     leader = _instances(name)[0]
     data = _ec2().describe_instance_attribute(InstanceId=leader["InstanceId"], Attribute="userData")
@@ -445,6 +473,7 @@ def test_the_users_profile_groups_and_untagged_namesakes_are_left_alone() -> Non
         profile_arn=profile["Arn"],
         extra_security_groups=[extra],
         appliance="x",
+        leader_wait=0,
         environ={},
     )
     AWSProvisioner(ZONE).launch(spec)

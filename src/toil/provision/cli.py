@@ -80,6 +80,15 @@ def launch_parser() -> ToilArgumentParser:
         default=False,
         help="Do not check the appliance image (TOIL_APPLIANCE_SELF) with its registry.",
     )
+    add(
+        "--leaderWait",
+        type=float,
+        default=1200.0,
+        metavar="SECONDS",
+        help="How long to wait for the leader's appliance to answer over ssh (as core@LEADER, with your ssh "
+        "configuration) before the launch fails and removes what it made; 0: do not wait (a leader not "
+        "reachable from here).",
+    )
     return parser
 
 
@@ -128,6 +137,7 @@ def _launch(args: argparse.Namespace) -> int:
         profile_arn=args.awsEc2ProfileArn,
         extra_security_groups=args.awsEc2ExtraSecurityGroupIds,
         appliance=_appliance(args.forceDockerAppliance),
+        leader_wait=args.leaderWait,
         environ=os.environ,
     )
     logging.getLogger(__name__).info("Creating cluster %s in %s...", spec.name, zone)

@@ -168,11 +168,14 @@ def build_spec(
     profile_arn: str | None = None,
     extra_security_groups: list[str] | None = None,
     appliance: str = "",
+    leader_wait: float = 1200.0,
     environ: Mapping[str, str] = os.environ,
 ) -> ClusterSpec:
     """A checked ClusterSpec from launch-cluster's options and the environment."""
     if not _INSTANCE_TYPE.fullmatch(leader_node_type):
         raise ProvisionError(f"bad --leaderNodeType {leader_node_type!r}")
+    if not 0 <= leader_wait <= 24 * 3600:
+        raise ProvisionError(f"bad --leaderWait {leader_wait:g}: give seconds between 0 (do not wait) and 86400")
     return ClusterSpec(
         name=check_cluster_name(name),
         zone=zone,
@@ -189,4 +192,5 @@ def build_spec(
         extra_security_groups=tuple(extra_security_groups or ()),
         appliance=appliance,
         image=environ.get("TOIL_AWS_AMI") or None,
+        leader_wait=leader_wait,
     )

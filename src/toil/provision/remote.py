@@ -7,6 +7,8 @@ bootstrap makes the image's default user (as on Toil's Flatcar nodes).
 from __future__ import annotations
 
 import shlex
+import subprocess
+import time
 
 from toil.provision.spec import ProvisionError
 
@@ -60,3 +62,58 @@ def rsync_argv(address: str, args: list[str], *, strict: bool = True) -> list[st
     located[remote] = f"{SSH_USER}@{address}{args[remote]}"
     ssh = " ".join(["ssh", *([] if strict else _INSECURE)])
     return ["rsync", "-e", ssh, "--rsync-path", f"docker exec -i {APPLIANCE_CONTAINER} rsync", *located]
+
+
+def appliance_probe_argv(address: str, connect_timeout: int = 10) -> list[str]:
+    """ssh to the leader asking whether the appliance container runs (prints 'true' once it does).
+
+    A new leader's host key is not known yet: it is accepted and recorded (accept-new), so a later strict
+    ssh-cluster checks it; a changed key is still refused.
+    """
+    return [
+        "ssh",
+        "-T",
+        "-oBatchMode=yes",
+        f"-oConnectTimeout={connect_timeout}",
+        "-oStrictHostKeyChecking=accept-new",
+        f"{SSH_USER}@{address}",
+        "docker",
+        "inspect",
+        "--format",
+        shlex.quote("{{.State.Running}}"),
+        APPLIANCE_CONTAINER,
+    ]
+
+
+def wait_for_appliance(address: str, limit: float, attempt_limit: float = 60.0) -> None:
+    """Poll the leader over ssh until its appliance runs; ProvisionError (one line) after ``limit`` seconds.
+
+    Toil waits for the SSH port, then for the appliance, each without a time limit; this is one bounded wait
+    through the user's own ssh (and ssh configuration), as ssh-cluster reaches the leader.
+    """
+    argv = appliance_probe_argv(address)
+    deadline = time.monotonic() + limit
+    delay, last = 1.0, "no answer yet"
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            done = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=max(1.0, min(remaining, attempt_limit)),
+            )
+        except FileNotFoundError:
+            raise ProvisionError("no ssh command: install OpenSSH's client to reach the leader") from None
+        except subprocess.TimeoutExpired:
+            last = "ssh did not finish"
+        else:
+            if done.returncode == 0 and done.stdout.strip() == "true":
+                return
+            lines = [line for line in done.stderr.splitlines() if line.strip() and "Warning: Permanently" not in line]
+            last = lines[-1].strip() if lines else f"ssh exited with {done.returncode}"
+        if time.monotonic() + delay > deadline:
+            raise ProvisionError(f"no answer with {APPLIANCE_CONTAINER} running within {limit:g} s (last: {last})")
+        time.sleep(delay)
+        delay = min(delay * 2, 10.0)

@@ -74,6 +74,8 @@ class ClusterSpec:
     extra_security_groups: tuple[str, ...] = ()
     appliance: str = ""
     image: str | None = None  # the machine image (TOIL_AWS_AMI); None: the provider's default
+    # how long a launch waits for the leader's appliance to answer over ssh (seconds; 0: do not wait)
+    leader_wait: float = 1200.0
 
     @property
     def region(self) -> str:

@@ -14,6 +14,7 @@ from toil.provision.aws.clients import AwsClients, WaitTimeout, describe, error_
 from toil.provision.aws.names import bucket_name, cluster_filter, role_name, tag_list
 from toil.provision.aws.policy import assume_role_policy, node_policy
 from toil.provision.bootstrap import NodeBootstrap, include_user_data, new_join_token, user_data
+from toil.provision.remote import SSH_USER, wait_for_appliance
 from toil.provision.spec import LEADER, WORKER, ClusterExistsError, ClusterSpec, LaunchedCluster, ProvisionError
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,20 @@ class AwsLaunch:
         self._start_workers(cluster, leader.get("PrivateIpAddress", ""))
         self.step = "waiting for the instances to run"
         self._wait_running([cluster.leader_id, *cluster.worker_ids])
+        if self.spec.leader_wait > 0:
+            address = self._address(cluster.leader_id)
+            self.step = f"waiting for the leader's appliance over ssh ({SSH_USER}@{address})"
+            wait_for_appliance(address, self.spec.leader_wait)
         return cluster
+
+    def _address(self, instance_id: str) -> str:
+        """The instance's public address, else its private one (as ssh-cluster reaches the leader)."""
+        reservations = self.aws.ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        instance = reservations[0]["Instances"][0]
+        address = instance.get("PublicIpAddress") or instance.get("PrivateIpAddress")
+        if not address:
+            raise ProvisionError(f"the leader {instance_id} has no address")
+        return str(address)
 
     # -- where, and what exists -------------------------------------------------------------------------
     def _find_placement(self) -> Placement:
