@@ -73,6 +73,9 @@ def image() -> str:
                 shutil.copy(DEBIAN_SOURCES, apt)
                 (apt.parent / "sources.list").write_text("")
             _podman("build", "--network=host", "-q", "-t", tag, "-f", f"{build}/Containerfile", build, timeout=900)
+        for older in _podman("images", "--format", "{{.Repository}}:{{.Tag}}", REPOSITORY).split():
+            if older != tag:  # an image of an earlier content hash: no test names it any more
+                _podman("rmi", older, check=False)
     return tag
 
 
