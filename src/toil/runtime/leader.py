@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, ParamSpec, assert_never
+from typing import Callable, ParamSpec, TypeVar, assert_never
 
 from toil.compiler.ir import NodeSpec, Resources, decode_value
 from toil.exceptions import FailedJobsException, InsufficientSystemResources, JobStoreWriteError, WorkflowInterrupted
@@ -67,6 +67,7 @@ BACKOFF_MAX = 600.0
 # past this many bytes of them, the leader stores a value as an object of its own before journaling its run.
 INLINE_RETURNS_BUDGET = 64 << 20
 P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def retry_delay(attempt: int, base: float = 2.0, factor: float = 3.0) -> float:
@@ -198,7 +199,7 @@ class Leader:
         if now < self._next_kill_check and self._loops_since_kill_check < KILL_CHECK_LOOPS:
             return False
         self._next_kill_check, self._loops_since_kill_check = now + KILL_CHECK_SECONDS, 0
-        return self.job_store.has_flag(KILL_FLAG)
+        return self._overlapped(lambda: self.job_store.has_flag(KILL_FLAG))
 
     def _gather(self, completions: list[Completion]) -> list[Completion]:
         """With a slow journal, wait up to one sync's time for more of the running jobs to finish."""
@@ -243,15 +244,18 @@ class Leader:
         Nothing is applied or issued before the sync returns: completions that
         arrive meanwhile wait in ``_early`` for the next commit.
         """
+        self._overlapped(self.journal.sync)
+
+    def _overlapped(self, call: Callable[[], T]) -> T:
+        """Make a job store call; on a store whose calls are round trips, keep the batch system going meanwhile."""
         if self._sync_seconds < GATHER_THRESHOLD_SECONDS:
-            self.journal.sync()
-            return
+            return call()
         if self._syncer is None:
-            self._syncer = ThreadPoolExecutor(1, thread_name_prefix="toil-journal-sync")
-        future = self._syncer.submit(self.journal.sync)
+            self._syncer = ThreadPoolExecutor(1, thread_name_prefix="toil-leader-io")
+        future = self._syncer.submit(call)
         while not future.done():
             self._early.extend(self.batch.wait(OVERLAP_POLL_SECONDS))
-        future.result()
+        return future.result()
 
     def _perform(self, effects: list[Effect]) -> list[JsonDict]:
         """Act on the state machine's effects; return the records they ask to journal."""
