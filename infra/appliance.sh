@@ -5,11 +5,12 @@
 # locally with Podman on the Debian bookworm image infra/podman-up.sh makes with debootstrap (Python 3.11),
 # and imported into containerd's k8s.io namespace (where the kubelet looks) when containerd is running.
 #
-# The image: Debian's python3, nodejs (CWL expressions run in node) and Podman with runc (containerised CWL
-# steps and WDL tasks run in it, in pods run with --kubernetesPrivileged true; apt reaches the host's Debian mirror
-# with --network=host), and the project's wheel with the extras aws, cwl, wdl and kubernetes, installed on
-# the host with `pip install --target` (the same CPython 3.11 ABI and glibc as the image; the host's pip
-# cache, and the dev venv's versions as constraints) and copied to /opt/toil/site, on PYTHONPATH and PATH.
+# The image: Debian's python3, nodejs (CWL expressions run in node), rsync (toil rsync-cluster runs it in the
+# leader's appliance) and Podman with runc (containerised CWL steps and WDL tasks run in it, in pods run with
+# --kubernetesPrivileged true); apt reaches the host's Debian mirror with --network=host; and the project's
+# wheel with the extras aws, cwl, wdl and kubernetes, installed on the host with `pip install --target` (the
+# same CPython 3.11 ABI and glibc as the image; the host's pip cache, and the dev venv's versions as
+# constraints) and copied to /opt/toil/site, on PYTHONPATH and PATH.
 #
 # A re-run skips the build when the image's label toil.appliance.hash matches the hash of the wheel,
 # pyproject.toml, the constraints, the base image and this script (a few seconds: building the wheel).
@@ -112,7 +113,7 @@ EOF
 FROM $BASE
 COPY apt/ /etc/apt/
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \\
-      nodejs ca-certificates podman runc && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+      nodejs ca-certificates podman runc rsync && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 COPY containers.conf /etc/containers/containers.conf
 COPY site/ /opt/toil/site/
 ENV PYTHONPATH=/opt/toil/site \\
