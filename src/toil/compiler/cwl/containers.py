@@ -159,7 +159,9 @@ def choose_engine(
         works = containers.engine_works(named) if workers is None else named in workers.engines
         if not works:
             hint = f" ({workers.hint})" if workers is not None and workers.hint else ""
-            raise containers.NoContainerEngine(f"--{named}: {named} cannot run containers {where}{hint}")
+            raise containers.NoContainerEngine(
+                f"--{named}: {named} is not installed or cannot run containers {where}{hint}"
+            )
         return named
     engine = containers.choose_engine("auto", None if workers is None else workers.engines)
     runtime_context.podman = engine == "podman"
