@@ -22,8 +22,8 @@ import boto3
 import botocore.exceptions
 import pytest
 
-from tests.aws_fault_proxy import ApiFaultProxy
 from tests.aws_inventory import leftovers as inventory_leftovers
+from tests.faultproxy import ApiFaultProxy
 from tests.objectstores import answers
 from tests.provision_contract import Leftovers, MakeSpec, ProvisionerContract, fresh_name
 from toil.provision.aws.destroy import AwsDestroy, DestroyLimits
