@@ -26,6 +26,7 @@ from toil.compiler.ir import Resources
 from toil.exceptions import InsufficientSystemResources
 from toil.lib.conversions import bytes2human
 from toil.lib.host import cpu_count, physical_memory
+from toil.lib.hostload import HostLoad, memory_in_use
 from toil.runtime.batch.base import BatchContext, BatchJob, BatchSystem, Completion, NodeInfo
 from toil.runtime.batch.local.workerproc import Policy, worker_main
 from toil.runtime.batch.local.zygote import Channel, Zygote
@@ -68,6 +69,7 @@ class LocalBatchSystem(BatchSystem):
         os.makedirs(workflow_dir, exist_ok=True)
         self.max_disk = min(int(config.maxDisk), shutil.disk_usage(workflow_dir).free)
         self.max_accelerators = 0
+        self.host_load = HostLoad()  # this machine's CPU in use, for nodes() (the dashboard)
         self._free = [self._millicores(self.max_cores), self.max_memory, self.max_disk]
         self.queue: deque[BatchJob] = deque()
         self.workers: dict[str, _Worker] = {}  # by worker id, from spawn request to exit
@@ -139,6 +141,8 @@ class LocalBatchSystem(BatchSystem):
                 used_cores=(self._millicores(self.max_cores) - self._free[0]) / 1000,
                 used_memory=self.max_memory - self._free[1],
                 running_jobs=len(self.running),
+                cpu_busy=self.host_load.cores_busy(),
+                memory_busy=memory_in_use(),
             )
         ]
 
