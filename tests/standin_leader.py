@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,6 +143,10 @@ class StandinLeader:
     def cloud_init(self, user_data: str, public_key: str) -> None:
         """Do what cloud-init does with the node bootstrap's #cloud-config: authorize the instance's key pair
         for the default user, write the files, run the commands (failures raise, with the script's output)."""
+        if user_data.startswith("#include\n"):  # cloud-init fetches each URL and reads what it got
+            for url in user_data.splitlines()[1:]:
+                self.cloud_init(fetch_included(url.strip()), public_key)
+            return
         config: dict[str, Any] = yaml.safe_load(user_data)
         assert user_data.startswith("#cloud-config\n"), user_data[:40]
         user = config["system_info"]["default_user"]["name"]
@@ -158,6 +164,13 @@ class StandinLeader:
             self.exec(
                 f"{line} >>/var/log/cloud-init-output.log 2>&1 || {{ cat /var/log/cloud-init-output.log; exit 1; }}"
             )
+
+
+def fetch_included(url: str) -> str:
+    """What cloud-init's #include gets from one URL: only from loopback here (the test's moto_server)."""
+    assert urllib.parse.urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"), url
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return str(answer.read().decode())
 
 
 def start(home: Path) -> StandinLeader:

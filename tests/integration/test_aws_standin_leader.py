@@ -10,6 +10,7 @@ container through a logging ProxyCommand; the code path is production's, only th
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -161,11 +162,14 @@ def test_launch_waits_over_ssh_then_ssh_rsync_and_destroy_reach_the_standin(
     assert leftovers(broken) == {}
     addresses.append(match[1])
 
-    # the real launch: the leader boots from its user data while launch-cluster waits for it over ssh
+    # the real launch: the leader boots from its user data while launch-cluster waits for it over ssh. The
+    # user's tags make that user data larger than EC2 takes, so it goes through the cluster's bucket
+    # (#include with a presigned URL), which the stand-in's cloud-init fetches as cloud-init does.
     name = fresh_name()
+    tags = {f"project-{i:02d}-" + "k" * 100: "v" * 256 for i in range(40)}
     launch = subprocess.Popen(
         toil.argv(*_launch_argv(name, key_pair, 90)),
-        env=toil.env,
+        env={**toil.env, "TOIL_AWS_TAGS": json.dumps(tags)},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -179,6 +183,8 @@ def test_launch_waits_over_ssh_then_ssh_rsync_and_destroy_reach_the_standin(
             launch.kill()
     addresses.append(address)
     assert launch.returncode == 0, err_text
+    leader = _leader(name)
+    assert leader is not None and _user_data(leader["InstanceId"]).startswith("#include\n")
     assert re.search(rf"Launched cluster {name} in {ZONE}: leader i-\w+", out)
     log = standin.log()
     assert re.search(r"^kubeadm init --token [a-z0-9]{6}\.[a-z0-9]{16} --token-ttl 2h0m0s", log, re.M), log
@@ -192,6 +198,8 @@ def test_launch_waits_over_ssh_then_ssh_rsync_and_destroy_reach_the_standin(
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.split() == [name, "root"]
+    seen = toil.run("ssh-cluster", "-z", ZONE, name, "sh", "-c", "echo $TOIL_AWS_TAGS")
+    assert json.loads(seen.stdout)["project-07-" + "k" * 100] == "v" * 256, seen.stderr
 
     # rsync-cluster there and back
     (tmp_path / "sort.py").write_text("print(sorted([3, 1, 2]))\n" * 100)
