@@ -240,9 +240,16 @@ OPTIONS: list[Option] = [
     _o("kubernetes_privileged", "--kubernetesPrivileged", type=_bool, default=False,
        env="TOIL_KUBERNETES_PRIVILEGED", group="batch", metavar="BOOL",
        help="Run the workflow's pods privileged (e.g. for FUSE). Default: False."),
+    _o("mesos_endpoint", "--mesosEndpoint", "--mesosMaster", "--mesosMasterAddress", group="batch", metavar="HOST:PORT",
+       help="The host and port of the Mesos master (default: this host's public address, port 5050)."),
+    _o("mesos_framework_id", "--mesosFrameworkId", group="batch", metavar="ID",
+       help="Use a specific Mesos framework ID (re-register as that framework)."),
+    _o("mesos_role", "--mesosRole", group="batch", metavar="ROLE", help="Use a Mesos role."),
+    _o("mesos_name", "--mesosName", default="toil", group="batch", metavar="NAME",
+       help="The Mesos framework name to use. Default: toil."),
     _o("packJobs", "--packJobs", type=_bool, default=True, group="batch", metavar="BOOL",
-       help="On cluster batch systems (slurm, grid_engine, kubernetes), run jobs known to be short (one of their "
-            "name ran in under --packTinySeconds) many to an allocation, one after another, instead of one "
+       help="On cluster batch systems (slurm, grid_engine, kubernetes, mesos), run jobs known to be short (one of "
+            "their name ran in under --packTinySeconds) many to an allocation, one after another, instead of one "
             "scheduler job each. Each keeps its own state, retries and log. Default: True."),
     _o("packSize", "--packSize", type=_positive_int, default=200, group="batch", metavar="INT",
        help="The most jobs packed into one allocation (a pod or scheduler job costs seconds, a packed tiny job "
@@ -301,10 +308,12 @@ OPTIONS: list[Option] = [
     _o("nodeStorageOverrides", "--nodeStorageOverrides", type=_str_list, default=[], group="autoscaling",
        help="Comma-separated NODETYPE:GB overrides of --nodeStorage."),
     _o("metrics", "--metrics", action="optional_bool", default=False, group="autoscaling",
-       help="Serve the workflow's counters (jobs by name and state, queue size, cores in use) for Prometheus "
+       help="Serve a live dashboard of the workflow (CPU and RAM of each node, nodes by type and state, issued "
+            "jobs by name, failed jobs, queue size) on http://127.0.0.1:PORT/ and the same series for Prometheus "
             "on http://127.0.0.1:PORT/metrics; 'toil status' shows the address."),
-    _o("metricsPort", "--metricsPort", type=_nonneg_int, default=0, env="TOIL_METRICS_PORT", group="autoscaling",
-       metavar="PORT", help="The port of --metrics. Default: any free port."),
+    _o("metricsPort", "--metricsPort", type=_nonneg_int, default=3000, env="TOIL_METRICS_PORT", group="autoscaling",
+       metavar="PORT", help="The port of --metrics (a free one, with a warning, if it is taken; 0: any free port). "
+                            "Default: 3000, the port 'toil ssh-cluster --grafana_port' forwards."),
     _o("assume_zero_overhead", "--assumeZeroOverhead", action="optional_bool", default=False,
        group="autoscaling", help="Assume jobs may use every byte of a node when autoscaling."),
     # -- services

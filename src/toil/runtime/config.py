@@ -59,6 +59,10 @@ class Config:
     kubernetes_service_account: str | None
     kubernetes_pod_timeout: float
     kubernetes_privileged: bool
+    mesos_endpoint: str | None
+    mesos_framework_id: str | None
+    mesos_role: str | None
+    mesos_name: str
     packJobs: bool
     packSize: int
     packTinySeconds: float

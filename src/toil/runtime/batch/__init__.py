@@ -28,6 +28,7 @@ BATCH_SYSTEMS: dict[str, str | BatchSystemFactory] = {
     "slurm": "toil.runtime.batch.remote.slurm:SlurmBatchSystem",
     "grid_engine": "toil.runtime.batch.remote.gridengine:GridEngineBatchSystem",
     "kubernetes": "toil.runtime.batch.remote.kubernetes.system:KubernetesBatchSystem",
+    "mesos": "toil.runtime.batch.remote.mesos.system:MesosBatchSystem",
 }
 ALIASES = {
     "singleMachine": "single_machine",
@@ -37,6 +38,7 @@ ALIASES = {
     "gridEngine": "grid_engine",
     "Slurm": "slurm",
     "Kubernetes": "kubernetes",
+    "Mesos": "mesos",
 }
 DEFAULT_BATCH_SYSTEM = "single_machine"
 
