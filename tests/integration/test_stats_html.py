@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.chromium import run_chromium
 from tests.conftest import run_script
 from toil.runtime.jobstores import normalize_locator, open_job_store
 from toil.runtime.observe.stats_html import render_html
@@ -19,34 +18,6 @@ pytestmark = pytest.mark.integration
 
 SCRIPT = Path(__file__).parent / "scripts" / "stats_workflow.py"
 SECTIONS = ("summary", "timeline", "graph", "slowest", "per-name")
-CHROMIUM_TIMEOUT = 120
-
-
-def chromium() -> str:
-    binary = shutil.which("chromium")
-    if binary is None:
-        pytest.fail(
-            "the 'chromium' binary is not on PATH: install Debian's chromium package "
-            "(apt-get install chromium); CI installs it, so this test does not skip"
-        )
-    return binary
-
-
-def run_chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    profile = tmp_path / "chromium-profile"
-    profile.mkdir(exist_ok=True)
-    cmd = [
-        chromium(),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--no-default-browser-check",
-        f"--user-data-dir={profile}",
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=CHROMIUM_TIMEOUT)
 
 
 @pytest.fixture(scope="module")

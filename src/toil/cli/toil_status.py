@@ -99,6 +99,8 @@ def _print_summary(st: Any, out: Any) -> None:
         f"{c['services']} services\n"
     )
     if st.metrics_url and st.state == "running":
+        if st.metrics_url.endswith("/metrics"):  # one server: the dashboard at /, Prometheus at /metrics
+            out.write(f"Dashboard: {st.metrics_url.removesuffix('metrics')}\n")
         out.write(f"Metrics: {st.metrics_url}\n")
 
 

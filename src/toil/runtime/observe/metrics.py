@@ -1,20 +1,33 @@
-"""``--metrics``: the workflow's counters on a Prometheus endpoint on localhost (prometheus-client)."""
+"""``--metrics``: the workflow's figures as Prometheus gauges (prometheus-client) and as the dashboard's series.
+
+One server (dashboard.py) on 127.0.0.1:--metricsPort (default 3000) serves the dashboard at ``/``, its series
+at ``/api/series`` and these gauges at ``/metrics``: jobs issued/running and totals completed/failed by job
+name, the queue size, cores in use, the workflow's jobs by state, and per node (labelled node, node_type,
+preemptible) its cores, CPU in use, memory and memory in use, and the nodes by type and state.
+contrib/grafana/toil-dashboard.json and contrib/prometheus/prometheus.yml are built on these names.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
-from toil.runtime.observe.snapshot import Snapshot
+from toil.runtime.observe.dashboard import DashboardServer
+from toil.runtime.observe.series import SeriesBuffer
+from toil.runtime.observe.snapshot import NodeSample, Snapshot
 from toil.runtime.scheduling import JOB_STATES
 
 log = logging.getLogger(__name__)
 
 
-class MetricsSink:
-    """Serves ``toil_jobs_*`` gauges and counters on http://127.0.0.1:PORT/metrics (PORT 0: any free port)."""
+NODE_LABELS = ["node", "node_type", "preemptible"]
 
-    def __init__(self, port: int = 0) -> None:
-        from prometheus_client import CollectorRegistry, Gauge, start_http_server
+
+class MetricsSink:
+    """Serves the dashboard on http://127.0.0.1:PORT/ and its gauges on /metrics (PORT 0: any free port)."""
+
+    def __init__(self, port: int = 0, series: SeriesBuffer | None = None) -> None:
+        from prometheus_client import CollectorRegistry, Gauge
 
         self.registry = CollectorRegistry()
         by_name = ["job_name"]
@@ -35,11 +48,32 @@ class MetricsSink:
         self.queue = Gauge("toil_queue_size", "Jobs ready to run but not yet running", registry=self.registry)
         self.cores = Gauge("toil_cores_in_use", "Cores requested by the running jobs", registry=self.registry)
         self.state = Gauge("toil_workflow_jobs", "The workflow's jobs by state", ["state"], registry=self.registry)
+        self.node = {
+            kind: Gauge(f"toil_node_{kind}", text, NODE_LABELS, registry=self.registry)
+            for kind, text in (
+                ("cores", "The node's cores"),
+                ("cpu_used_cores", "Cores busy on the node (measured, else reserved by its jobs)"),
+                ("memory_bytes", "The node's memory in bytes"),
+                ("memory_used_bytes", "Bytes of memory in use on the node (measured, else reserved by its jobs)"),
+            )
+        }
+        self.nodes = Gauge(
+            "toil_nodes", "The batch system's nodes by type and state", ["node_type", "state"], registry=self.registry
+        )
         self._names_seen: set[str] = set()
-        self.server, self.thread = start_http_server(port, addr="127.0.0.1", registry=self.registry)
-        self.port = int(self.server.server_address[1])
-        self.url = f"http://127.0.0.1:{self.port}/metrics"
-        log.info("Serving workflow metrics on %s", self.url)
+        self._nodes_seen: set[tuple[str, str, str]] = set()
+        self._kinds_seen: set[tuple[str, str]] = set()
+        self.series = series or SeriesBuffer()
+        self.server = DashboardServer(port, lambda: self.series.series().to_json(), self._metrics_text)
+        self.port = self.server.port
+        self.dashboard_url = self.server.url
+        self.url = f"{self.dashboard_url}metrics"
+        log.info("Serving the workflow's dashboard on %s (Prometheus: %s)", self.dashboard_url, self.url)
+
+    def _metrics_text(self) -> tuple[bytes, str]:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
     def publish(self, snapshot: Snapshot) -> None:
         for name, entry in snapshot.by_name.items():
@@ -55,11 +89,35 @@ class MetricsSink:
         self.cores.set(snapshot.cores_in_use)
         for state in JOB_STATES:
             self.state.labels(state=state).set(snapshot.counts[state])
+        self._publish_nodes(snapshot.nodes)
+        self.series.add(snapshot)
+
+    def _publish_nodes(self, nodes: list[NodeSample]) -> None:
+        seen: set[tuple[str, str, str]] = set()
+        kinds: Counter[tuple[str, str]] = Counter()
+        for n in nodes:
+            labels = (n.name, n.node_type, str(n.preemptible).lower())
+            seen.add(labels)
+            kinds[(n.node_type, n.state)] += 1
+            for kind, value in (
+                ("cores", n.cores),
+                ("cpu_used_cores", n.cpu_used),
+                ("memory_bytes", n.memory),
+                ("memory_used_bytes", n.memory_used),
+            ):
+                self.node[kind].labels(*labels).set(value)
+        for labels in self._nodes_seen - seen:  # a node gone: its series end
+            for gauge in self.node.values():
+                gauge.remove(*labels)
+        self._nodes_seen = seen
+        self._kinds_seen |= set(kinds)
+        for node_type, state in self._kinds_seen:
+            self.nodes.labels(node_type=node_type, state=state).set(kinds[(node_type, state)])
 
     def close(self, snapshot: Snapshot) -> None:
         self.publish(snapshot)
-        self.server.shutdown()
-        self.server.server_close()
+        self.series.add(snapshot, force=True)
+        self.server.close()
 
     def __repr__(self) -> str:
         return f"MetricsSink({self.url})"

@@ -6,7 +6,7 @@ builds one ``Snapshot`` of the workflow and hands it to every sink:
 
 * the status file in the job store (``toil status`` reads it, see status.py);
 * a live progress bar on a terminal (progress.py);
-* a Prometheus endpoint with ``--metrics`` (metrics.py).
+* with ``--metrics``, a live dashboard and its Prometheus endpoint (metrics.py, dashboard.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from toil.runtime.observe.snapshot import IssuedJob, Sink, Snapshot
+from toil.runtime.observe.snapshot import IssuedJob, NodeSample, Sink, Snapshot
 from toil.runtime.observe.statsdata import JobStatLine
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 PUBLISH_SECONDS = 1.0
 LISTED_JOBS = 1000  # at most this many issued jobs are named in the status file
+NODE_SECONDS = 2.0  # with --metrics, how often the batch system is asked for its nodes
 
 
 class StatusFileSink:
@@ -59,6 +60,9 @@ class Monitor:
         self.started = time.time()
         self._last = 0.0
         self.metrics_url: str | None = None
+        self.watch_nodes = False  # whether snapshots carry the batch system's nodes (the dashboard's)
+        self._nodes: list[NodeSample] = []
+        self._nodes_asked = 0.0
 
     def job_ended(self, stats: list[JobStatLine]) -> None:
         """Count the job attempts of one worker result (its ``stats`` entries)."""
@@ -139,7 +143,19 @@ class Monitor:
             ],
             batch_system=leader.batch.name,
             metrics_url=self.metrics_url,
+            nodes=self._watched_nodes(),
         )
+
+    def _watched_nodes(self) -> list[NodeSample]:
+        """The batch system's nodes, asked for at most every NODE_SECONDS (the last answer in between)."""
+        now = time.monotonic()
+        if self.watch_nodes and now - self._nodes_asked >= NODE_SECONDS:
+            self._nodes_asked = now
+            try:
+                self._nodes = [NodeSample.of(node) for node in self.leader.batch.nodes()]
+            except Exception as e:  # noqa: BLE001 - a slow or failing engine must not stop the workflow
+                log.debug("Cannot list the batch system's nodes: %s", e)
+        return self._nodes
 
 
 def make_monitor(leader: "Leader", config: "Config") -> Monitor:
@@ -151,6 +167,7 @@ def make_monitor(leader: "Leader", config: "Config") -> Monitor:
 
         metrics = MetricsSink(config.metricsPort)
         monitor.metrics_url = metrics.url
+        monitor.watch_nodes = True
         sinks.append(metrics)
     from toil.runtime.observe.progress import ProgressSink, progress_wanted
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Protocol, TypedDict
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
 from toil.runtime.scheduling import JobCounts
+
+if TYPE_CHECKING:
+    from toil.runtime.batch.base import NodeInfo
 
 
 class LeaderInfo(TypedDict):
@@ -40,6 +43,33 @@ class FailedJob(TypedDict):
     why: str  # the last attempt's error ("" when not known)
 
 
+@dataclass(frozen=True)
+class NodeSample:
+    """One node at one moment: its shape and what is in use of it."""
+
+    name: str
+    node_type: str
+    state: str
+    preemptible: bool
+    cores: float
+    cpu_used: float  # cores busy as measured, else cores reserved by its jobs
+    memory: int  # bytes
+    memory_used: int  # bytes in use as measured, else reserved by its jobs
+
+    @classmethod
+    def of(cls, node: NodeInfo) -> NodeSample:
+        return cls(
+            name=node.name,
+            node_type=node.node_type,
+            state=node.state,
+            preemptible=node.preemptible,
+            cores=node.cores,
+            cpu_used=node.used_cores if node.cpu_busy is None else node.cpu_busy,
+            memory=node.memory,
+            memory_used=node.used_memory if node.memory_busy is None else node.memory_busy,
+        )
+
+
 @dataclass
 class Snapshot:
     """The workflow as the leader sees it at one moment."""
@@ -56,6 +86,7 @@ class Snapshot:
     failed_jobs: list[FailedJob] = field(default_factory=list)
     batch_system: str = ""
     metrics_url: str | None = None
+    nodes: list[NodeSample] = field(default_factory=list)  # with --metrics: the batch system's nodes
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode()
