@@ -6,8 +6,13 @@ Each round launches a cluster of 1 leader, 2 on-demand and 2 spot workers (t2.me
 --nodeTypes t2.large,m5.large:0.05 -w 2,2) and destroys it, through the provisioner the CLI uses: wall time
 of each, the AWS API calls each made (by action), and what an inventory by tag and by name still finds after
 destroy (target: nothing). Then the same through the `toil` command (fresh processes), wall time only.
-Toil 9.6 is not run beside it: its launch-cluster waits for the leader by connecting to the leader's address
-(Node.waitForNode: the SSH port, then ssh), an address moto invents and this machine must not reach.
+Then Toil 9.6's own launch-cluster and destroy-cluster (bench/toil-venv) on a moto_server of their own, as far as
+they get: its launch waits for the leader by connecting to the leader's address (Node.waitForNode: the SSH
+port, with no time limit), an address moto invents and this machine must not reach, so it runs in a network
+namespace of its own (``unshare --net``) whose only interface is loopback, with its moto_server and a
+counting proxy inside: a connection to a moto address fails there at once and no packet can leave. After
+TOIL96_WAIT seconds it is stopped; the line where it stopped, its AWS calls, then its destroy-cluster's calls
+and what the inventory still finds are printed.
 Prints figures; asserts nothing about time.
 """
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import collections
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -106,11 +112,88 @@ def cli_round(zone: str) -> tuple[float, float]:
     return launched, time.perf_counter() - start
 
 
+TOIL96 = os.path.join(HERE, "toil-venv", "bin", "toil")
+TOIL96_WAIT = 30  # seconds Toil 9.6's launch-cluster is given; it then waits for the leader forever
+
+
+def toil96_round(port: int) -> None:
+    """Toil 9.6's launch-cluster then destroy-cluster, inside this (loopback-only) network namespace."""
+    import boto3
+
+    from tests.aws_inventory import leftovers
+    from tests.faultproxy import ApiFaultProxy
+
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    server = start_moto(port)
+    proxy = ApiFaultProxy(port).start()
+    env = dict(os.environ, AWS_ENDPOINT_URL=f"http://127.0.0.1:{proxy.port}", AWS_ACCESS_KEY_ID="testing")
+    env.update(AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-west-2", PYTHONPATH="")
+    os.environ.update(env)
+    try:
+        ec2 = boto3.client("ec2")
+        ec2.create_key_pair(KeyName="bench")
+        env["TOIL_AWS_AMI"] = ec2.describe_images()["Images"][0]["ImageId"]  # its Flatcar feed is not reachable
+        proxy.seen.clear()  # the calls above were this benchmark's
+        name = f"t96-{uuid.uuid4().hex[:6]}"
+        launch = [TOIL96, "launch-cluster", name, "-T", "kubernetes", "-z", "us-west-2a", "--leaderNodeType"]
+        launch += ["t2.medium", "--keyPairName", "bench", "--nodeTypes", "t2.large,m5.large:0.05", "-w", "2,2"]
+        start = time.perf_counter()
+        try:
+            ran = subprocess.run(
+                launch + ["--logLevel", "DEBUG"], env=env, capture_output=True, text=True, timeout=TOIL96_WAIT
+            )
+            last = (ran.stderr.strip().splitlines() or ["(no output)"])[-1]
+            print(
+                f"Toil 9.6 launch-cluster ended (exit {ran.returncode}) after "
+                f"{time.perf_counter() - start:.1f} s: {last}"
+            )
+        except subprocess.TimeoutExpired as stopped:
+            lines = (stopped.stderr or b"").decode(errors="replace").strip().splitlines()
+            print(f"Toil 9.6 launch-cluster stopped after {TOIL96_WAIT} s at: {lines[-1] if lines else '(no output)'}")
+        up = collections.Counter(proxy.seen)
+        proxy.seen.clear()
+        start = time.perf_counter()
+        gone = subprocess.run(
+            [TOIL96, "destroy-cluster", "-z", "us-west-2a", name], env=env, capture_output=True, text=True, timeout=600
+        )
+        destroyed = time.perf_counter() - start
+        down = collections.Counter(proxy.seen)
+        left = leftovers(name, "us-west-2")
+        tail = (gone.stderr.strip().splitlines() or [""])[-1]
+        print(
+            f"Toil 9.6: launch {sum(up.values())} calls until it stopped; destroy-cluster exit {gone.returncode} in "
+            f"{destroyed:.2f} s ({sum(down.values())} calls){': ' + tail if gone.returncode else ''}; "
+            f"left after destroy: {sum(len(v) for v in left.values())} {left}"
+        )
+        print("Toil 9.6 launch calls:", dict(sorted(up.items())))
+        print("Toil 9.6 destroy calls:", dict(sorted(down.items())))
+    finally:
+        proxy.stop()
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def run_toil96(port: int) -> None:
+    """Run toil96_round in a new network namespace (root and unshare needed), its output on ours."""
+    if not os.path.exists(TOIL96):
+        print("Toil 9.6 not run: bench/toil-venv has no toil")
+        return
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        print("Toil 9.6 not run: a network namespace of its own needs root and unshare")
+        return
+    inner = ["unshare", "--net", sys.executable, os.path.abspath(__file__), "--toil96-inside", "--port", str(port)]
+    subprocess.run(inner, check=False, timeout=900)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=5056)
+    parser.add_argument("--toil96-inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.toil96_inside:
+        toil96_round(args.port)
+        return
     server = start_moto(args.port)
     os.environ.update(
         AWS_ENDPOINT_URL=f"http://127.0.0.1:{args.port}",
@@ -135,6 +218,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    run_toil96(args.port + 1)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ untouched. Requests to moto's own API (``/moto-api``) pass.
     proxy.fail("RequestSpotInstances", "UnauthorizedOperation", "You are not authorized", status=403)
     proxy.fail("RunInstances", "InsufficientInstanceCapacity", "...", when="m5.large", times=1)
     proxy.rewrite("DescribeSpotInstanceRequests", lambda body: ...)
-    ... AWS_ENDPOINT_URL=http://127.0.0.1:{proxy.port} ...; proxy.stop(); proxy.seen (actions, in order)
+    ... AWS_ENDPOINT_URL=http://127.0.0.1:{proxy.port} ...; proxy.stop()
+    proxy.seen   # the actions, in order; S3 calls as s3:METHOD
 
 The action is read from the Query API body (EC2, IAM, STS, auto scaling); the error is written in the
 service's own XML form (EC2's <Response><Errors>, the others' <ErrorResponse>), so botocore parses it as AWS's.
@@ -222,7 +223,9 @@ class ApiFaultProxy(ForwardingProxy):
 
     def fault(self, command: str, path: str, headers: http.client.HTTPMessage, body: bytes) -> Fault:
         action = _action(body)
-        if not action:
+        if not action:  # S3's REST calls: counted, never failed
+            with self.lock:
+                self.seen.append(f"s3:{command}")
             return None
         with self.lock:
             self.seen.append(action)
