@@ -1,0 +1,129 @@
+"""The thin loop that applies the policy every --scaleInterval through a cluster backend, and saves its state."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Protocol
+
+from toil.provision.autoscale.policy import (
+    Completion,
+    Decision,
+    JobDemand,
+    NodeChoice,
+    NodeStatus,
+    PolicyOptions,
+    decide,
+)
+from toil.provision.autoscale.state import ScalerState
+
+log = logging.getLogger(__name__)
+
+
+class ClusterBackend(Protocol):
+    """The jobs and nodes the driver scales for, and how it acts on nodes (a provisioner plus a batch system)."""
+
+    def jobs(self) -> list[JobDemand]:
+        """Jobs queued or running."""
+
+    def nodes(self) -> list[NodeStatus]:
+        """Worker nodes that exist (booting, up, draining, under preemption notice)."""
+
+    def add_nodes(self, choice: NodeChoice, count: int) -> list[str]:
+        """Start nodes of a type; the names of those started (fewer if spot capacity was short)."""
+
+    def drain(self, name: str) -> None:
+        """Send no new jobs to the node."""
+
+    def undrain(self, name: str) -> None:
+        """Send jobs to the node again."""
+
+    def terminate(self, names: Sequence[str]) -> None:
+        """Remove the nodes."""
+
+    def fail_job(self, job: str, message: str) -> None:
+        """Fail a job that no node type can run, with the policy's one line."""
+
+
+@dataclass
+class AutoscaleDriver:
+    """Asks the policy what to do and does it: undrain, launch, drain then remove idle nodes; remembers launches."""
+
+    backend: ClusterBackend
+    choices: Sequence[NodeChoice]
+    options: PolicyOptions
+    state: ScalerState = field(default_factory=ScalerState)
+    state_path: Path | None = None  # where the state is saved after each step (read back on a leader restart)
+    _completions: list[Completion] = field(default_factory=list)
+    _failed: set[str] = field(default_factory=set)
+
+    @classmethod
+    def resume(
+        cls, backend: ClusterBackend, choices: Sequence[NodeChoice], options: PolicyOptions, path: Path
+    ) -> AutoscaleDriver:
+        """A driver that carries on from the state saved at ``path`` (a fresh state if there is none)."""
+        state = ScalerState.from_json(path.read_text()) if path.exists() else ScalerState()
+        return cls(backend, choices, options, state, path)
+
+    def job_finished(self, name: str, wall_time: float) -> None:
+        """Learn from a finished job at the next step."""
+        self._completions.append(Completion(name, wall_time))
+
+    def step(self, now: float) -> Decision:
+        """One decision, applied."""
+        launched = set(self.state.launched)
+        nodes = [replace(n, static=n.name not in launched) for n in self.backend.nodes()]
+        decision = decide(now, self.backend.jobs(), nodes, self.choices, self.options, self.state, self._completions)
+        self._completions = []
+        for unfit in decision.unfit:
+            if unfit.job not in self._failed:
+                self._failed.add(unfit.job)
+                log.error("%s", unfit.message)
+                self.backend.fail_job(unfit.job, unfit.message)
+        for name in decision.undrain:
+            self.backend.undrain(name)
+        by_key = {c.key: c for c in self.choices}
+        started: list[str] = []
+        for launch in decision.launch:
+            started += self.backend.add_nodes(by_key[launch.key], launch.count)
+        for name in decision.retire:
+            self.backend.drain(name)
+        if decision.retire:
+            idle = {n.name for n in self.backend.nodes() if not n.busy and n.name in launched}
+            self.backend.terminate([name for name in decision.retire if name in idle])
+        existing = {n.name for n in self.backend.nodes()}
+        kept = tuple(name for name in self.state.launched if name in existing)
+        self.state = replace(decision.state, launched=kept + tuple(started))
+        self._save()
+        return decision
+
+    def shutdown(self) -> None:
+        """The workflow ended: remove every node it launched."""
+        existing = {n.name for n in self.backend.nodes()}
+        self.backend.terminate([name for name in self.state.launched if name in existing])
+        self.state = replace(self.state, launched=())
+        self._save()
+
+    def run(self, stop: threading.Event, clock: Callable[[], float] = time.time, interval: float = 60.0) -> None:
+        """Step every ``interval`` seconds until ``stop`` is set, then shut down; a failed step is logged, not fatal."""
+        try:
+            while not stop.is_set():
+                try:
+                    self.step(clock())
+                except Exception:
+                    log.exception("autoscaling step failed; trying again in %g s", interval)
+                stop.wait(interval)
+        finally:
+            self.shutdown()
+
+    def _save(self) -> None:
+        if self.state_path is None:
+            return
+        temporary = self.state_path.with_suffix(".tmp")
+        temporary.write_text(self.state.to_json())
+        os.replace(temporary, self.state_path)

@@ -1,0 +1,316 @@
+"""The scaling policy: a pure function from the queue, the nodes, prices and options to a decision."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from toil.provision.autoscale.state import ScalerState
+
+GIB = 1024**3
+BOOTING, UP, DRAINING, NOTICE = "booting", "up", "draining", "notice"
+NODE_STATES = (BOOTING, UP, DRAINING, NOTICE)
+MANY_SLOTS = 1000  # slots per node for a job that asks for nothing
+
+
+@dataclass(frozen=True)
+class JobDemand:
+    """One queued or running job: its needs, and where and for how long it has run."""
+
+    name: str
+    cores: float
+    memory: int
+    disk: int
+    accelerators: int = 0
+    preemptible: bool = False
+    node: str | None = None  # the node it runs on; None while queued
+    running_for: float = 0.0  # seconds
+    service: bool = False
+    id: str = ""  # the job's id, for failing it when it fits nowhere
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    """One worker node: its type, state (booting, up, draining, notice of preemption), whether jobs run on it."""
+
+    name: str
+    type_key: str
+    state: str = UP
+    busy: bool = False
+    static: bool = False  # not launched by this workflow: never drained nor removed
+
+
+@dataclass(frozen=True)
+class NodeChoice:
+    """A node type the policy may launch: its usable shape, its hourly price, its minimum and maximum count."""
+
+    key: str  # as given in --nodeTypes, e.g. "c5.4xlarge:0.4"
+    instance_type: str
+    cores: float
+    memory: int
+    disk: int
+    hourly: float
+    preemptible: bool = False
+    accelerators: int = 0
+    min_count: int = 0
+    max_count: int = 10
+
+
+@dataclass(frozen=True)
+class PolicyOptions:
+    """Toil's autoscaling options, as the policy uses them."""
+
+    target_time: float = 1800.0
+    beta_inertia: float = 0.1
+    preemptible_compensation: float = 0.0
+    unknown_runtime: float = 300.0  # seconds assumed for a job name never seen finish, before any job finished
+    min_remaining: float = 60.0  # seconds assumed left for a running job past its expected time
+    assume_zero_overhead: bool = False
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A job that finished since the last decision, and its wall time."""
+
+    name: str
+    wall_time: float
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Start ``count`` nodes of a node type."""
+
+    key: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Unfit:
+    """A job that no node type can run, and the one line that says so."""
+
+    job: str  # the job's id (its name when it has none)
+    message: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do now: launch, take draining nodes back, retire idle nodes (drain, then remove); the new state."""
+
+    state: ScalerState
+    launch: tuple[Launch, ...] = ()
+    undrain: tuple[str, ...] = ()
+    retire: tuple[str, ...] = ()
+    wanted: dict[str, int] = field(default_factory=dict)
+    unfit: tuple[Unfit, ...] = ()
+
+
+def usable(choice: NodeChoice, zero_overhead: bool) -> NodeChoice:
+    """The shape jobs can use: less memory for the kubelet and system (as GKE reserves) and disk for the OS."""
+    if zero_overhead:
+        return choice
+    memory = choice.memory - min(choice.memory // 4, GIB // 4 + choice.memory // 20)
+    disk = choice.disk - min(choice.disk // 2, 4 * GIB + choice.disk // 20)
+    return replace(choice, memory=memory, disk=disk)
+
+
+def slots(choice: NodeChoice, job: JobDemand) -> int:
+    """How many such jobs fit on one node of the type at once (0: it does not fit; preemptible respected)."""
+    if choice.preemptible and not job.preemptible:
+        return 0
+    fits = [
+        have / need
+        for have, need in (
+            (choice.cores, job.cores),
+            (choice.memory, job.memory),
+            (choice.disk, job.disk),
+            (choice.accelerators, job.accelerators),
+        )
+        if need > 0
+    ]
+    return min(MANY_SLOTS, math.floor(min(fits))) if fits else MANY_SLOTS
+
+
+def expected_runtime(state: ScalerState, job: JobDemand, options: PolicyOptions) -> float:
+    """Seconds a job is expected to take: learned by name, else the mean of all, else the prior."""
+    if job.service:
+        return options.target_time * 24 + 3600  # services stay up: never pack two in one slot one after the other
+    learned = state.runtimes.get(job.name)
+    if learned is not None and learned.count:
+        return learned.mean
+    return state.overall.mean if state.overall.count else options.unknown_runtime
+
+
+def human_bytes(n: float) -> str:
+    """1.5 GiB, 512 MiB: a size in one short word."""
+    for unit, size in (("TiB", 1024**4), ("GiB", GIB), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= size:
+            return f"{n / size:.4g} {unit}"
+    return f"{n:g} B"
+
+
+def unfit_message(job: JobDemand, choices: Sequence[NodeChoice]) -> str:
+    """One line: the job, what it needs, and the largest node type."""
+    needs = f"{job.cores:g} cores, {human_bytes(job.memory)} memory, {human_bytes(job.disk)} disk"
+    if job.accelerators:
+        needs += f", {job.accelerators} accelerators"
+    if not job.preemptible:
+        needs += ", not preemptible"
+    if not choices:
+        return f"job {job.name} needs {needs}: no node types are configured"
+    big = max(choices, key=lambda c: (c.memory, c.cores, c.disk, not c.preemptible))
+    spot = ", spot" if big.preemptible else ""
+    return (
+        f"job {job.name} needs {needs}: no node type fits it; the largest is {big.key} "
+        f"({big.cores:g} cores, {human_bytes(big.memory)} memory, {human_bytes(big.disk)} disk{spot})"
+    )
+
+
+@dataclass
+class _Load:
+    """Work assigned to one node type: node-seconds and concurrent node fractions."""
+
+    node_seconds: float = 0.0
+    concurrent: float = 0.0
+
+    def add(self, runtime: float, per_node: int) -> None:
+        self.node_seconds += runtime / per_node
+        self.concurrent += 1 / per_node
+
+    def nodes(self, target_time: float) -> int:
+        """Nodes to finish the work within the target time, never more than can run at once."""
+        by_time = math.ceil(self.node_seconds / target_time - 1e-9)
+        return max(0, min(by_time, math.ceil(self.concurrent - 1e-9)))
+
+
+def _assign(
+    queued: Iterable[tuple[JobDemand, float]],
+    choices: Sequence[NodeChoice],
+    loads: dict[str, _Load],
+    target_time: float,
+) -> list[JobDemand]:
+    """Put each queued job on the cheapest node type per job slot with room under its maximum; the unfit ones."""
+    by_shape: dict[tuple[int, float, int, int, bool], list[tuple[JobDemand, float]]] = defaultdict(list)
+    for job, runtime in queued:
+        by_shape[(job.memory, job.cores, job.disk, job.accelerators, job.preemptible)].append((job, runtime))
+    unfit: list[JobDemand] = []
+    for shape in sorted(by_shape, reverse=True):  # largest first, as first-fit-decreasing does
+        jobs = sorted(by_shape[shape], key=lambda p: -p[1])
+        example = jobs[0][0]
+        ranked = sorted(
+            ((c.hourly / n, -n, i, c, n) for i, c in enumerate(choices) if (n := slots(c, example)) > 0),
+        )
+        if any(r[3].preemptible for r in ranked):  # on-demand stands in for spot only by --preemptibleCompensation
+            ranked = [r for r in ranked if r[3].preemptible]
+        if not ranked:
+            unfit.extend(job for job, _ in jobs)
+            continue
+        for _job, runtime in jobs:
+            for _, _, _, choice, per_node in ranked:
+                load = loads[choice.key]
+                room = (load.node_seconds + runtime / per_node) / target_time <= choice.max_count or (
+                    load.concurrent + 1 / per_node <= choice.max_count
+                )
+                if room:
+                    load.add(runtime, per_node)
+                    break
+            else:
+                loads[ranked[0][3].key].add(runtime, ranked[0][4])  # it waits for the cheapest
+    return unfit
+
+
+def _round_half_up(x: float) -> int:
+    return math.floor(x + 0.5)
+
+
+def _smooth(previous: float, raw: int, beta: float) -> float:
+    """Scale up at once; scale down smoothed by --betaInertia (Toil smooths both ways)."""
+    return float(raw) if raw >= previous else beta * previous + (1 - beta) * raw
+
+
+def decide(
+    now: float,
+    jobs: Sequence[JobDemand],
+    nodes: Sequence[NodeStatus],
+    choices: Sequence[NodeChoice],
+    options: PolicyOptions,
+    state: ScalerState,
+    completions: Sequence[Completion] = (),
+) -> Decision:
+    """The decision for this moment; pure: the same arguments always give the same decision."""
+    for done in completions:
+        state = state.learn(done.name, done.wall_time)
+    fitted = [usable(c, options.assume_zero_overhead) for c in choices]
+    by_key = {c.key: c for c in fitted}
+    node_type = {n.name: n.type_key for n in nodes if n.state != NOTICE}
+    loads: dict[str, _Load] = {c.key: _Load() for c in fitted}
+    queued: list[tuple[JobDemand, float]] = []
+    for job in jobs:
+        runtime = expected_runtime(state, job, options)
+        key = node_type.get(job.node) if job.node is not None else None
+        if key is not None and key in by_key and (per_node := slots(by_key[key], job)) > 0:
+            loads[key].add(max(runtime - job.running_for, options.min_remaining), per_node)
+        elif job.node is None or key is None:  # queued, or on a node being preempted: it runs again elsewhere
+            queued.append((job, runtime))
+    unfit_jobs = _assign(queued, fitted, loads, options.target_time)
+    unfit = tuple(Unfit(j.id or j.name, unfit_message(j, fitted)) for j in unfit_jobs)
+
+    live: dict[str, list[NodeStatus]] = defaultdict(list)
+    for n in nodes:
+        live[n.type_key].append(n)
+    deficit = _spot_deficit(state, fitted, live)
+    estimates: dict[str, float] = {}
+    wanted: dict[str, int] = {}
+    for c in fitted:
+        estimates[c.key] = _smooth(
+            state.estimates.get(c.key, 0.0), loads[c.key].nodes(options.target_time), options.beta_inertia
+        )
+        want = _round_half_up(estimates[c.key])
+        if not c.preemptible:
+            want += _round_half_up(deficit.get(c.instance_type, 0) * options.preemptible_compensation)
+        wanted[c.key] = max(c.min_count, min(c.max_count, want))
+    launch, undrain, retire = _reconcile(fitted, live, wanted)
+    new_state = replace(state, estimates=estimates, spot_deficit=deficit, last_decision=now)
+    return Decision(new_state, launch, undrain, retire, wanted, unfit)
+
+
+def _spot_deficit(
+    state: ScalerState, choices: Sequence[NodeChoice], live: dict[str, list[NodeStatus]]
+) -> dict[str, int]:
+    """Spot nodes wanted last time but missing now (unfulfilled or preempted), by instance type."""
+    deficit: dict[str, int] = {}
+    for c in choices:
+        if c.preemptible:
+            have = sum(1 for n in live.get(c.key, ()) if n.state != NOTICE)
+            wanted = min(c.max_count, _round_half_up(state.estimates.get(c.key, 0.0)))
+            deficit[c.instance_type] = deficit.get(c.instance_type, 0) + max(0, wanted - have)
+    return deficit
+
+
+def _reconcile(
+    choices: Sequence[NodeChoice], live: dict[str, list[NodeStatus]], wanted: dict[str, int]
+) -> tuple[tuple[Launch, ...], tuple[str, ...], tuple[str, ...]]:
+    """Launches, nodes to take back from draining, and idle nodes to retire, to move each type to its wanted count."""
+    launch: list[Launch] = []
+    undrain: list[str] = []
+    retire: list[str] = []
+    for c in choices:
+        mine = live.get(c.key, [])
+        active = [n for n in mine if n.state in (BOOTING, UP)]
+        draining = [n for n in mine if n.state == DRAINING]
+        doomed = [n for n in mine if n.state == NOTICE]
+        want = wanted[c.key]
+        if want > len(active):
+            back = sorted(draining, key=lambda n: not n.busy)[: want - len(active)]
+            undrain.extend(n.name for n in back)
+            draining = [n for n in draining if n not in back]
+            count = min(want - len(active) - len(back), c.max_count - len(active) - len(back) - len(draining))
+            if count > 0:
+                launch.append(Launch(c.key, count))
+        elif want < len(active):
+            idle = [n for n in active if not n.busy and not n.static]
+            idle.sort(key=lambda n: n.state == BOOTING)  # up and idle first: a booting node is about to be useful
+            retire.extend(n.name for n in idle[: len(active) - want])
+        retire.extend(n.name for n in draining + doomed if not n.busy and not n.static)
+    return tuple(launch), tuple(undrain), tuple(retire)

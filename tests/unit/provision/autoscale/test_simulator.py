@@ -1,0 +1,75 @@
+"""Replays on the deterministic simulator: the policy and driver finish workloads, spot losses spend no retries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from toil.provision.autoscale.driver import AutoscaleDriver
+from toil.provision.autoscale.policy import PolicyOptions
+from toil.provision.autoscale.prices import GIB
+from toil.provision.autoscale.simulated import PolicyScaler, SimulatedBackend, node_choice
+from toil.provision.autoscale.simulator import SimJob, Simulation, SpotModel
+from toil.provision.autoscale.workloads import bench_node_types, fan_out_tail, mixed, uniform
+
+OPTIONS = PolicyOptions(assume_zero_overhead=True)
+MAX = [6, 6, 2]
+
+
+def replay(jobs: list[SimJob], spot: SpotModel | None = None, honour: bool = True) -> Simulation:
+    types = bench_node_types()
+    sim = Simulation(jobs, types, spot or SpotModel(), honour_notices=honour)
+    sim.run(PolicyScaler([node_choice(t, 0, m) for t, m in zip(types, MAX)], OPTIONS))
+    return sim
+
+
+def test_uniform_workload_finishes_and_leaves_no_node() -> None:
+    sim = replay(uniform(500).jobs)
+    r = sim.result
+    assert r.finished and r.completed == 500 and r.left_running == 0 and r.killed_by_scaler == 0
+    assert all(n.state == "gone" for n in sim.nodes.values())
+    assert 0 < r.cost < 1.0 and r.makespan < 1800
+
+
+def test_replays_are_deterministic() -> None:
+    a = replay(mixed(200, 2).jobs, SpotModel(1800.0, seed=3)).result
+    b = replay(mixed(200, 2).jobs, SpotModel(1800.0, seed=3)).result
+    assert a == b
+
+
+def test_spot_losses_reissue_on_notice_and_spend_no_retry() -> None:
+    r = replay(uniform(2000, runtime=300.0).jobs, SpotModel(900.0, seed=1)).result
+    assert r.finished and r.spot_losses > 0 and r.reissued_on_notice > 0
+    assert r.retries_on_spot == 0 and r.killed_by_scaler == 0
+
+
+def test_without_notices_every_job_lost_with_a_node_spends_a_retry() -> None:
+    r = replay(uniform(2000, runtime=300.0).jobs, SpotModel(900.0, seed=1), honour=False).result
+    assert r.finished and r.retries_on_spot > 0
+
+
+def test_the_tail_after_a_fan_out_runs_on_few_nodes() -> None:
+    r = replay(fan_out_tail(300, 4).jobs).result
+    assert r.finished and r.completed == 305
+    assert r.node_hours.get("c5.4xlarge on-demand", 0.0) == 0.0  # preemptible jobs stay on spot
+
+
+def test_a_job_too_big_for_every_type_fails_at_once_and_the_rest_finish() -> None:
+    jobs = [SimJob(0, "huge", 64, GIB, GIB, 10.0, True), *uniform(20).jobs[1:]]
+    r = replay(jobs).result
+    assert r.finished and r.completed == 19
+    assert len(r.failed) == 1 and r.failed[0].startswith("job huge needs 64 cores")
+
+
+def test_static_nodes_stay_and_the_driver_state_survives_a_restart(tmp_path: Path) -> None:
+    types = bench_node_types()
+    sim = Simulation(uniform(200).jobs, types, static={types[1].key: 1})
+    choices = [node_choice(t, 0, m) for t, m in zip(types, MAX)]
+    path = tmp_path / "autoscale.json"
+    driver = AutoscaleDriver(SimulatedBackend(sim), choices, OPTIONS, state_path=path)
+    driver.step(0.0)
+    launched = driver.state.launched
+    assert launched and all(not sim.nodes[n].static for n in launched)
+    again = AutoscaleDriver.resume(SimulatedBackend(sim), choices, OPTIONS, path)
+    assert again.state == driver.state
+    again.shutdown()
+    assert [n.name for n in sim.live_nodes()] == [n.name for n in sim.nodes.values() if n.static]
