@@ -175,7 +175,9 @@ def ssh_parser() -> ToilArgumentParser:
     parser = _common_parser("toil ssh-cluster", "Run a shell or a command in the appliance on the leader.")
     parser.add_argument("--insecure", action="store_true", help="Do not check the leader's host key.")
     parser.add_argument("--sshOption", dest="sshOptions", default=[], action="append", help="An option for ssh.")
-    parser.add_argument("--grafana_port", type=int, default=3000, help="The local port for the Grafana dashboard.")
+    parser.add_argument(
+        "--grafana_port", type=int, default=3000, help="The local port for the leader's dashboard (its 3000)."
+    )
     parser.add_argument("args", nargs=argparse.REMAINDER, help="The command to run (default: bash).")
     return parser
 

@@ -14,7 +14,8 @@ from toil.provision.spec import ProvisionError
 
 APPLIANCE_CONTAINER = "toil_leader"
 SSH_USER = "core"
-# Toil's ssh-cluster forwards Grafana (local --grafana_port -> 3000) and Prometheus (9090) from the leader
+# Toil's ssh-cluster forwards Grafana (local --grafana_port -> 3000) and Prometheus (9090) from the leader;
+# 3000 is where a leader run with --metrics serves its dashboard and /metrics (--metricsPort's default)
 PROMETHEUS_PORT = 9090
 GRAFANA_PORT = 3000
 _INSECURE = ["-oUserKnownHostsFile=/dev/null", "-oStrictHostKeyChecking=no"]

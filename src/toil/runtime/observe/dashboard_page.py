@@ -48,6 +48,20 @@ function human(v, unit) {
   return unit ? r + " " + unit : String(r);
 }
 
+function niceStep(raw, integer) {
+  if (!(raw > 0)) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(raw))), f = raw / p;
+  const step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
+  return integer ? Math.max(1, Math.ceil(step)) : step;
+}
+
+function axisStep(max, unit) {  // a round step for four grid lines above max: counts whole, bytes in 1024s
+  if (unit !== "bytes") return niceStep(max / 4, unit === "");
+  let base = 1;
+  while (max / base >= 1024) base *= 1024;
+  return niceStep(max / base / 4, false) * base;
+}
+
 function figureFor(chart) {
   let f = document.getElementById("chart-" + chart.id);
   if (!f) {
@@ -71,22 +85,22 @@ function draw(chart, times) {
   const g = f.querySelector("canvas").getContext("2d");
   let max = 0, points = 0;
   for (const line of chart.lines) for (const v of line.values) if (v !== null) { max = Math.max(max, v); points++; }
-  const top = max > 0 ? max * 1.1 : 1;
+  const step = axisStep(max, chart.unit), top = step * Math.max(1, Math.ceil(max * 1.05 / step));
   const t0 = times.length ? times[0] : 0, t1 = times.length ? times[times.length - 1] : 1;
   const span = Math.max(t1 - t0, 1);
   const x = t => PAD.l + (W - PAD.l - PAD.r) * (t - t0) / span;
   const y = v => H - PAD.b - (H - PAD.t - PAD.b) * v / top;
   g.clearRect(0, 0, W, H);
   g.font = "11px sans-serif"; g.strokeStyle = "#e5e5e5"; g.fillStyle = "#666"; g.lineWidth = 1;
-  for (let i = 0; i <= 4; i++) {
-    const v = top * i / 4, yy = y(v);
+  for (let v = 0; v <= top + step / 2; v += step) {
+    const yy = y(v);
     g.beginPath(); g.moveTo(PAD.l, yy); g.lineTo(W - PAD.r, yy); g.stroke();
     g.textAlign = "right"; g.fillText(human(v, chart.unit), PAD.l - 4, yy + 4);
   }
   g.textAlign = "center";
   for (let i = 0; i <= 4; i++) {
     const t = t0 + span * i / 4;
-    g.fillText("-" + Math.round(t1 - t) + " s", x(t), H - 8);
+    g.fillText(i === 4 ? "now" : "-" + Math.round(t1 - t) + " s", x(t), H - 8);
   }
   const legend = f.querySelector("ul.legend");
   legend.replaceChildren();

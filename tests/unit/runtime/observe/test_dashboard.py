@@ -17,6 +17,7 @@ import yaml
 
 from tests.unit.runtime.observe.dashboard_fixtures import node, snapshot
 from toil.options.common import OPTIONS
+from toil.provision.cli import ssh_parser
 from toil.provision.remote import GRAFANA_PORT
 from toil.runtime.observe.dashboard import DEFAULT_PORT
 from toil.runtime.observe.metrics import MetricsSink, scrape
@@ -92,7 +93,7 @@ def test_a_taken_port_warns_once_and_serves_on_a_free_one(caplog: pytest.LogCapt
 
 def test_the_default_port_is_the_one_ssh_cluster_forwards() -> None:
     (port,) = [o.default for o in OPTIONS if o.dest == "metricsPort"]
-    assert port == DEFAULT_PORT == GRAFANA_PORT == 3000
+    assert port == DEFAULT_PORT == GRAFANA_PORT == ssh_parser().get_default("grafana_port") == 3000
 
 
 def test_grafana_dashboard_queries_only_served_metrics(sink: MetricsSink) -> None:
