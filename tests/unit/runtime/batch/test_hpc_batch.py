@@ -144,10 +144,10 @@ def test_the_worker_and_pack_command_lines():
 
 SCONTROL_NODES = (
     "NodeName=node1 Arch=x86_64 CPUAlloc=1 CPUTot=2 NodeAddr=127.0.0.1 OS=Linux 6.1 #1 SMP RealMemory=4096 "
-    "AllocMem=1024 State=MIXED TmpDisk=100 Partitions=debug,spot\n"
+    "AllocMem=1024 State=MIXED TmpDisk=100 Partitions=debug,spot CPULoad=1.50 FreeMem=3072\n"
     "NodeName=node2 CPUAlloc=0 CPUTot=8 NodeAddr=10.0.0.2 RealMemory=8000 AllocMem=0 State=IDLE+DRAIN "
     "TmpDisk=0 Partitions=debug\n"
-    "NodeName=node3 CPUAlloc=0 CPUTot=4 RealMemory=1000 State=DOWN* Partitions=debug\n"
+    "NodeName=node3 CPUAlloc=0 CPUTot=4 RealMemory=1000 State=DOWN* Partitions=debug CPULoad=N/A FreeMem=N/A\n"
 )
 
 
@@ -157,6 +157,8 @@ def test_slurm_nodes_from_scontrol():
     assert (n1.used_cores, n1.used_memory, n1.preemptible, n1.state, n1.busy) == (1, GiB, True, "up", True)
     assert (n2.preemptible, n2.state, n2.busy, n2.cores) == (False, "draining", False, 8)
     assert n3.state == "down" and n3.address == ""
+    assert (n1.cpu_busy, n1.memory_busy) == (1.5, GiB)  # measured: the load average, RealMemory - FreeMem
+    assert (n2.cpu_busy, n2.memory_busy, n3.cpu_busy, n3.memory_busy) == (None, None, None, None)
     assert not slurm_nodes(SCONTROL_NODES, None)[0].preemptible
 
 
@@ -176,3 +178,4 @@ def test_grid_engine_nodes_from_qhost():
     assert (here.name, here.cores, here.memory, here.used_memory) == ("localhost", 2, int(23.5 * GiB), 380 * 2**20)
     assert (here.used_cores, here.state, here.busy) == (2, "up", True)
     assert (gone.name, gone.cores, gone.state, gone.busy) == ("gone", 0, "down", False)
+    assert (here.cpu_busy, here.memory_busy, gone.cpu_busy) == (0.34, 380 * 2**20, None)

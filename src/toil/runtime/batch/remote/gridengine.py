@@ -49,6 +49,7 @@ def qhost_nodes(text: str) -> list[NodeInfo]:
                     "cores": _count(parts[2]),
                     "memory": _ge_bytes(parts[7]),
                     "used_memory": _ge_bytes(parts[8]),
+                    "load": parts[6],
                     "used": 0,
                     "queues": [],
                 }
@@ -65,9 +66,19 @@ def qhost_nodes(text: str) -> list[NodeInfo]:
             used_cores=h["used"],
             used_memory=h["used_memory"],
             state=_ge_host_state(h["queues"]),
+            cpu_busy=_ge_load(h["load"]),
+            memory_busy=h["used_memory"],  # MEMUSE: measured on the host
         )
         for h in hosts
     ]
+
+
+def _ge_load(text: str) -> float | None:
+    """qhost's LOAD (the host's load average), None where it says '-'."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _ge_host_state(queue_states: list[str]) -> str:

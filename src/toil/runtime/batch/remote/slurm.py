@@ -217,6 +217,10 @@ def slurm_nodes(text: str, preemptible_partition: str | None = None) -> list[Nod
                 preemptible=bool(preemptible_partition) and preemptible_partition in f.get("Partitions", "").split(","),
                 used_cores=_number(f.get("CPUAlloc")),
                 used_memory=int(_number(f.get("AllocMem")) * mib),
+                cpu_busy=_number(f["CPULoad"]) if _is_number(f.get("CPULoad")) else None,  # the load average
+                memory_busy=int((_number(f.get("RealMemory")) - _number(f["FreeMem"])) * mib)
+                if _is_number(f.get("FreeMem"))
+                else None,
                 state="down"
                 if any(w in state for w in ("DOWN", "FAIL", "*"))
                 else "draining"
@@ -225,6 +229,15 @@ def slurm_nodes(text: str, preemptible_partition: str | None = None) -> list[Nod
             )
         )
     return out
+
+
+def _is_number(text: str | None) -> bool:
+    """Whether scontrol gave a figure (it says N/A where the node does not report one)."""
+    try:
+        float(text or "")
+    except ValueError:
+        return False
+    return True
 
 
 def _number(text: str | None) -> float:

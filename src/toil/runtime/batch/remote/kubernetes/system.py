@@ -389,6 +389,8 @@ class KubernetesBatchSystem(RemoteBatchSystem):
                     disk=int(parse_quantity(alloc.get("ephemeral-storage", "0"))),
                     preemptible=any(labels.get(k) in v for k, v in specs.PREEMPTIBLE_LABELS),
                     state="up" if ready and not node.spec.unschedulable else "down",
+                    node_type=labels.get("node.kubernetes.io/instance-type")
+                    or labels.get("beta.kubernetes.io/instance-type", ""),
                 )
             )
         return out
