@@ -113,3 +113,35 @@ def test_prometheus_config_scrapes_the_leaders_endpoint() -> None:
     (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "toil"]
     assert job.get("metrics_path", "/metrics") == "/metrics"
     assert job["static_configs"][0]["targets"] == [f"localhost:{DEFAULT_PORT}"]
+
+
+def test_the_monitor_asks_for_nodes_only_for_the_dashboard_and_at_most_every_few_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from toil.runtime.batch.base import NodeInfo
+    from toil.runtime.observe import monitor as monitor_module
+    from toil.runtime.observe.monitor import Monitor
+
+    asked: list[int] = []
+
+    class Batch:
+        def nodes(self) -> list[NodeInfo]:
+            asked.append(1)
+            if len(asked) == 2:
+                raise RuntimeError("the engine did not answer")
+            return [NodeInfo("n1", cores=2, memory=100, used_cores=1, node_type="m5.large")]
+
+    class Leader:
+        batch = Batch()
+
+    clock = [100.0]
+    monkeypatch.setattr(monitor_module.time, "monotonic", lambda: clock[0])
+    m = Monitor(Leader(), [])  # type: ignore[arg-type]
+    assert m._watched_nodes() == [] and not asked  # without --metrics the batch system is not asked
+    m.watch_nodes = True
+    (first,) = m._watched_nodes()
+    assert (first.name, first.node_type, first.cpu_used) == ("n1", "m5.large", 1)
+    clock[0] += monitor_module.NODE_SECONDS / 2
+    assert m._watched_nodes() == [first] and len(asked) == 1  # too soon: the last answer
+    clock[0] += monitor_module.NODE_SECONDS
+    assert m._watched_nodes() == [first] and len(asked) == 2  # a failing engine: the last answer, no error
