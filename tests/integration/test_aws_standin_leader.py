@@ -89,9 +89,9 @@ class Toil:
         return [line for line in lines if not re.match(r"\('(127\.0\.0\.1|::1|localhost)'", line)]
 
 
-def _launch_argv(name: str, key_pair: str, wait: int) -> list[str]:
+def _launch_argv(name: str, key_pair: str, wait: int, *more: str) -> list[str]:
     return [
-        "launch-cluster",
+        *("launch-cluster", *more),
         name,
         "-z",
         ZONE,
@@ -115,6 +115,18 @@ def _leader(name: str) -> dict[str, Any] | None:
     ]
     found = [i for r in _ec2().describe_instances(Filters=filters)["Reservations"] for i in r["Instances"]]
     return found[0] if found else None
+
+
+def _instances(name: str) -> list[dict[str, Any]]:
+    filters = [{"Name": "tag:clusterName", "Values": [name]}]
+    return [i for r in _ec2().describe_instances(Filters=filters)["Reservations"] for i in r["Instances"]]
+
+
+def _followed(user_data: str) -> str:
+    """The user data, with an #include's documents fetched (as cloud-init does)."""
+    if not user_data.startswith("#include\n"):
+        return user_data
+    return "".join(standin_leader.fetch_included(url.strip()) for url in user_data.splitlines()[1:])
 
 
 def _user_data(instance_id: str) -> str:
@@ -168,7 +180,7 @@ def test_launch_waits_over_ssh_then_ssh_rsync_and_destroy_reach_the_standin(
     name = fresh_name()
     tags = {f"project-{i:02d}-" + "k" * 100: "v" * 256 for i in range(40)}
     launch = subprocess.Popen(
-        toil.argv(*_launch_argv(name, key_pair, 90)),
+        toil.argv(*_launch_argv(name, key_pair, 90, "--nodeTypes", "t2.small", "-w", "1")),
         env={**toil.env, "TOIL_AWS_TAGS": json.dumps(tags)},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -185,6 +197,17 @@ def test_launch_waits_over_ssh_then_ssh_rsync_and_destroy_reach_the_standin(
     assert launch.returncode == 0, err_text
     leader = _leader(name)
     assert leader is not None and _user_data(leader["InstanceId"]).startswith("#include\n")
+    # the worker (no machine behind it) started after the leader answered, told the hash of the CA that the
+    # leader's kubeadm made, so its kubeadm join checks it talks to this cluster's API server
+    ca_hash = standin.exec(
+        "openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | sha256sum"
+    ).split()[0]
+    assert standin.exec("cat /etc/toil/ca-cert-hash").strip() == ca_hash
+    (worker,) = [i for i in _instances(name) if i["InstanceId"] != leader["InstanceId"]]
+    assert worker["LaunchTime"] >= leader["LaunchTime"]
+    joining = _followed(_user_data(worker["InstanceId"]))
+    assert f"--discovery-token-ca-cert-hash sha256:{ca_hash}" in joining, joining
+    assert "unsafe-skip-ca-verification" not in joining
     assert re.search(rf"Launched cluster {name} in {ZONE}: leader i-\w+", out)
     log = standin.log()
     assert re.search(r"^kubeadm init --token [a-z0-9]{6}\.[a-z0-9]{16} --token-ttl 2h0m0s", log, re.M), log

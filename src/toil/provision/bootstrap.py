@@ -15,6 +15,7 @@ _TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 JOIN_TOKEN_TTL = "2h0m0s"
 POD_NETWORK_CIDR = "10.244.0.0/16"  # flannel's default
 KUBERNETES_MINOR = "1.30"
+CA_CERT_HASH_FILE = "/etc/toil/ca-cert-hash"  # on the leader of a Kubernetes cluster, once kubeadm init is done
 FLANNEL_MANIFEST = "https://github.com/flannel-io/flannel/releases/download/v0.25.5/kube-flannel.yml"
 # the image's default user is named as on Toil's Flatcar nodes, so 'core@leader' works for ssh and rsync
 _DEFAULT_USER = (
@@ -45,6 +46,7 @@ class NodeBootstrap:
     role: str  # leader or worker
     join_token: str
     leader_ip: str = ""  # the leader's private address (workers only)
+    ca_cert_hash: str = ""  # sha256 of the leader's cluster CA public key (workers; read from the leader)
 
 
 def cluster_environment(boot: NodeBootstrap) -> dict[str, str]:
@@ -115,12 +117,16 @@ def _kubeadm_lines(boot: NodeBootstrap) -> list[str]:
             f"kubeadm init --token {token} --token-ttl {JOIN_TOKEN_TTL} --pod-network-cidr {POD_NETWORK_CIDR}",
             "mkdir -p /root/.kube && cp /etc/kubernetes/admin.conf /root/.kube/config",
             f"kubectl --kubeconfig /root/.kube/config apply -f {FLANNEL_MANIFEST}",
+            # the CA's public key hash, which launch-cluster reads over ssh and gives the workers to pin
+            # (kubeadm's own recipe); public, so readable by the ssh user
+            f"openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der"
+            f" | sha256sum | cut -d' ' -f1 >{CA_CERT_HASH_FILE}.new && mv {CA_CERT_HASH_FILE}.new {CA_CERT_HASH_FILE}",
         ]
-    # the leader's CA is not known before it boots; the token (expiring) authenticates the join
-    return [
-        'until kubeadm join "$TOIL_LEADER_IP:6443" --token ' + token + " --discovery-token-unsafe-skip-ca-verification;"
-        " do sleep 10; done",
-    ]
+    if boot.ca_cert_hash:  # the worker checks it talks to this cluster's API server before trusting it
+        discovery = f"--discovery-token-ca-cert-hash sha256:{boot.ca_cert_hash}"
+    else:  # launched without waiting for the leader (--leaderWait 0): only the expiring token authenticates
+        discovery = "--discovery-token-unsafe-skip-ca-verification"
+    return [f'until kubeadm join "$TOIL_LEADER_IP:6443" --token {token} {discovery}; do sleep 10; done']
 
 
 def _appliance_lines(role: str, variables: list[str]) -> list[str]:

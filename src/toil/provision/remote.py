@@ -6,6 +6,7 @@ bootstrap makes the image's default user (as on Toil's Flatcar nodes).
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 import time
@@ -65,8 +66,8 @@ def rsync_argv(address: str, args: list[str], *, strict: bool = True) -> list[st
     return ["rsync", "-e", ssh, "--rsync-path", f"docker exec -i {APPLIANCE_CONTAINER} rsync", *located]
 
 
-def appliance_probe_argv(address: str, connect_timeout: int = 10) -> list[str]:
-    """ssh to the leader asking whether the appliance container runs (prints 'true' once it does).
+def leader_probe_argv(address: str, command: list[str], connect_timeout: int = 10) -> list[str]:
+    """ssh to a new leader's host (not its appliance) running ``command``, never prompting.
 
     A new leader's host key is not known yet: it is accepted and recorded (accept-new), so a later strict
     ssh-cluster checks it; a changed key is still refused.
@@ -78,12 +79,33 @@ def appliance_probe_argv(address: str, connect_timeout: int = 10) -> list[str]:
         f"-oConnectTimeout={connect_timeout}",
         "-oStrictHostKeyChecking=accept-new",
         f"{SSH_USER}@{address}",
-        "docker",
-        "inspect",
-        "--format",
-        shlex.quote("{{.State.Running}}"),
-        APPLIANCE_CONTAINER,
+        *(shlex.quote(word) for word in command),
     ]
+
+
+def appliance_probe_argv(address: str, connect_timeout: int = 10) -> list[str]:
+    """ssh to the leader asking whether the appliance container runs (prints 'true' once it does)."""
+    inspect = ["docker", "inspect", "--format", "{{.State.Running}}", APPLIANCE_CONTAINER]
+    return leader_probe_argv(address, inspect, connect_timeout)
+
+
+def read_ca_cert_hash(address: str, path: str, limit: float = 60.0) -> str:
+    """The cluster CA's public key hash the leader's bootstrap wrote at ``path`` (64 hex digits), over ssh."""
+    try:
+        done = subprocess.run(
+            leader_probe_argv(address, ["cat", path]),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=limit,
+        )
+    except subprocess.TimeoutExpired:
+        raise ProvisionError(f"ssh did not finish reading {path} within {limit:g} s") from None
+    found = done.stdout.strip()
+    if done.returncode != 0 or not re.fullmatch(r"[0-9a-f]{64}", found):
+        said = (done.stderr.strip().splitlines() or [found or f"ssh exited with {done.returncode}"])[-1]
+        raise ProvisionError(f"no CA hash in {path} on the leader (the bootstrap's kubeadm init failed?): {said}")
+    return found
 
 
 def wait_for_appliance(address: str, limit: float, attempt_limit: float = 60.0) -> None:

@@ -10,7 +10,14 @@ import yaml
 from toil.provision import provisioner
 from toil.provision.aws.names import bucket_name, role_name
 from toil.provision.aws.policy import assume_role_policy, granted_actions, node_policy
-from toil.provision.bootstrap import JOIN_TOKEN_TTL, NodeBootstrap, include_user_data, new_join_token, user_data
+from toil.provision.bootstrap import (
+    CA_CERT_HASH_FILE,
+    JOIN_TOKEN_TTL,
+    NodeBootstrap,
+    include_user_data,
+    new_join_token,
+    user_data,
+)
 from toil.provision.cli import destroy_main, launch_main
 from toil.provision.parsing import build_spec
 from toil.provision.spec import ProvisionError
@@ -53,11 +60,12 @@ def test_join_token_has_kubeadms_form() -> None:
     assert new_join_token() != token
 
 
-def _cloud_config(role: str) -> dict[str, object]:
+def _cloud_config(role: str, ca_hash: str = "") -> dict[str, object]:
     spec = build_spec(
         "c1", "us-west-2a", "k", "t2.medium", node_types="t2.large:0.1", workers="1-3", appliance="img:1", environ={}
     )
-    data = user_data(NodeBootstrap(spec, role, "abcdef.0123456789abcdef", "10.0.0.5" if role == "worker" else ""))
+    leader_ip = "10.0.0.5" if role == "worker" else ""
+    data = user_data(NodeBootstrap(spec, role, "abcdef.0123456789abcdef", leader_ip, ca_hash))
     assert data.startswith("#cloud-config\n")
     loaded = yaml.safe_load(data)
     assert isinstance(loaded, dict)
@@ -91,6 +99,19 @@ def test_worker_user_data_joins_the_leader() -> None:
     script = files["/usr/local/sbin/toil-bootstrap"]
     assert 'kubeadm join "$TOIL_LEADER_IP:6443" --token abcdef.0123456789abcdef' in script
     assert "TOIL_LEADER_IP=10.0.0.5" in files["/etc/toil/cluster.env"] and "docker run" not in script
+    assert "--discovery-token-unsafe-skip-ca-verification" in script  # no CA hash known (--leaderWait 0)
+
+
+def test_worker_pins_the_leaders_ca_when_known() -> None:
+    script = _files(_cloud_config("worker", "ab" * 32))["/usr/local/sbin/toil-bootstrap"]
+    assert f"--discovery-token-ca-cert-hash sha256:{'ab' * 32}" in script
+    assert "unsafe" not in script
+
+
+def test_leader_writes_the_ca_hash_for_the_workers() -> None:
+    script = _files(_cloud_config("leader"))["/usr/local/sbin/toil-bootstrap"]
+    init, hashed = script.index("kubeadm init"), script.index(f">{CA_CERT_HASH_FILE}.new")
+    assert init < hashed < script.index("docker run -d --name toil_leader")  # ready before the appliance runs
 
 
 def test_include_user_data_names_the_url() -> None:

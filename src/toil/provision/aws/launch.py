@@ -13,8 +13,14 @@ import botocore.exceptions
 from toil.provision.aws.clients import AwsClients, WaitTimeout, describe, error_code, retry_on, wait_until
 from toil.provision.aws.names import bucket_name, cluster_filter, role_name, tag_list
 from toil.provision.aws.policy import assume_role_policy, node_policy
-from toil.provision.bootstrap import NodeBootstrap, include_user_data, new_join_token, user_data
-from toil.provision.remote import SSH_USER, wait_for_appliance
+from toil.provision.bootstrap import (
+    CA_CERT_HASH_FILE,
+    NodeBootstrap,
+    include_user_data,
+    new_join_token,
+    user_data,
+)
+from toil.provision.remote import SSH_USER, read_ca_cert_hash, wait_for_appliance
 from toil.provision.spec import LEADER, WORKER, ClusterExistsError, ClusterSpec, LaunchedCluster, ProvisionError
 
 log = logging.getLogger(__name__)
@@ -83,13 +89,25 @@ class AwsLaunch:
         self.profile_arn = self.spec.profile_arn or self._create_instance_profile()
         leader = self._start_leader()
         cluster = LaunchedCluster(self.spec.name, leader["InstanceId"])
-        self._start_workers(cluster, leader.get("PrivateIpAddress", ""))
-        self.step = "waiting for the instances to run"
-        self._wait_running([cluster.leader_id, *cluster.worker_ids])
-        if self.spec.leader_wait > 0:
-            address = self._address(cluster.leader_id)
-            self.step = f"waiting for the leader's appliance over ssh ({SSH_USER}@{address})"
-            wait_for_appliance(address, self.spec.leader_wait)
+        leader_ip = leader.get("PrivateIpAddress", "")
+        if self.spec.leader_wait <= 0:  # as asked: no wait for the leader (workers cannot pin its CA)
+            self._start_workers(cluster, leader_ip, "")
+            self.step = "waiting for the instances to run"
+            self._wait_running([cluster.leader_id, *cluster.worker_ids])
+            return cluster
+        # as Toil does: the leader first, up and answering, then the workers, told what to trust of it
+        self.step = "waiting for the leader to run"
+        self._wait_running([cluster.leader_id])
+        address = self._address(cluster.leader_id)
+        self.step = f"waiting for the leader's appliance over ssh ({SSH_USER}@{address})"
+        wait_for_appliance(address, self.spec.leader_wait)
+        ca_hash = ""
+        if self.spec.cluster_type == "kubernetes" and any(g.min_count for g in self.spec.workers):
+            self.step = f"reading the cluster's CA hash from the leader over ssh ({SSH_USER}@{address})"
+            ca_hash = read_ca_cert_hash(address, CA_CERT_HASH_FILE)
+        self._start_workers(cluster, leader_ip, ca_hash)
+        self.step = "waiting for the workers to run"
+        self._wait_running(cluster.worker_ids)
         return cluster
 
     def _address(self, instance_id: str) -> str:
@@ -238,8 +256,8 @@ class AwsLaunch:
             spec["Placement"] = {"AvailabilityZone": self.spec.zone}
         return spec
 
-    def _node_user_data(self, role: str, leader_ip: str = "") -> str:
-        data = user_data(NodeBootstrap(self.spec, role, self.token, leader_ip))
+    def _node_user_data(self, role: str, leader_ip: str = "", ca_hash: str = "") -> str:
+        data = user_data(NodeBootstrap(self.spec, role, self.token, leader_ip, ca_hash))
         if len(data.encode()) <= USER_DATA_LIMIT:
             return data
         self.step = f"putting the {role}'s user data in the cluster's bucket"
@@ -302,11 +320,11 @@ class AwsLaunch:
         leader_type = (self.spec.leader_node_type,)
         return self._run_on_demand(leader_type, LEADER, 1, self.spec.leader_storage_gb, data)[0]
 
-    def _start_workers(self, cluster: LaunchedCluster, leader_ip: str) -> None:
+    def _start_workers(self, cluster: LaunchedCluster, leader_ip: str, ca_hash: str) -> None:
         for group in self.spec.workers:
             if group.min_count == 0:
                 continue
-            data = self._node_user_data(WORKER, leader_ip)
+            data = self._node_user_data(WORKER, leader_ip, ca_hash)
             node_type = group.node_type
             if node_type.spot_bid is None:
                 self.step = f"starting {group.min_count} on-demand {node_type} worker(s)"
@@ -392,6 +410,9 @@ class AwsLaunch:
         ]
 
     def _wait_running(self, instance_ids: list[str]) -> None:
+        if not instance_ids:  # (describe_instances without ids would describe every instance)
+            return
+
         def running() -> bool:
             reservations = self.aws.ec2.describe_instances(InstanceIds=instance_ids)["Reservations"]
             states = {i["InstanceId"]: i["State"]["Name"] for r in reservations for i in r["Instances"]}
