@@ -210,6 +210,9 @@ def _check_shape(name: str) -> None:
         size = _ec2().describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["Size"]
         sizes.setdefault(_tags(node["Tags"])["ToilNodeType"], set()).add(size)
     assert sizes == {"leader": {80}, "worker": {60}}
+    # every node, spot ones too: IMDSv2 with two hops, so containers reach the metadata (and the role)
+    metadata = {(n["MetadataOptions"]["HttpTokens"], n["MetadataOptions"]["HttpPutResponseHopLimit"]) for n in nodes}
+    assert metadata == {("required", 2)}, metadata
     spot = _ec2().describe_spot_instance_requests(Filters=[{"Name": "tag:clusterName", "Values": [name]}])
     assert [float(r["SpotPrice"]) for r in spot["SpotInstanceRequests"]] == [0.05, 0.05]
     group = _ec2().describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"][0]

@@ -25,6 +25,8 @@ from toil.provision.spec import LEADER, WORKER, ClusterExistsError, ClusterSpec,
 
 log = logging.getLogger(__name__)
 USER_DATA_LIMIT = 16 * 1024  # EC2's limit on raw user data
+# IMDSv2 with two hops: the metadata (the role's credentials, spot notices) is reachable from containers
+METADATA_OPTIONS: dict[str, Any] = {"HttpTokens": "required", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"}
 CANONICAL = "099720109477"  # Ubuntu's images: cloud-init runs the bootstrap
 _CAPACITY_CODES = {"InsufficientInstanceCapacity", "Unsupported", "InstanceLimitExceeded"}
 # a new instance profile is not usable by RunInstances for some seconds (IAM is eventually consistent)
@@ -286,8 +288,7 @@ class AwsLaunch:
                 **self._launch_spec(instance_type, role, storage, data),
                 "MinCount": count,
                 "MaxCount": count,
-                # IMDSv2 with two hops: the metadata (the role's credentials) is reachable from containers
-                "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"},
+                "MetadataOptions": METADATA_OPTIONS,
                 "TagSpecifications": [
                     {"ResourceType": "instance", "Tags": tag_list(tags)},
                     {"ResourceType": "volume", "Tags": tag_list(tags)},
@@ -381,6 +382,8 @@ class AwsLaunch:
         cluster.worker_ids += instance_ids
         if instance_ids:  # instances from spot requests come untagged; tag them and their root volumes
             self.aws.ec2.create_tags(Resources=instance_ids + self._volumes_of(instance_ids), Tags=tags)
+        for instance_id in instance_ids:  # (a spot request's launch specification cannot carry them)
+            self.aws.ec2.modify_instance_metadata_options(InstanceId=instance_id, **METADATA_OPTIONS)
         return instance_ids
 
     def _fulfilled(self, request_ids: list[str], fulfilled: dict[str, str]) -> bool:
