@@ -41,7 +41,9 @@ def _statement(policy: dict[str, object], sid: str) -> dict[str, object]:
 def test_policy_limits_resources_to_the_cluster() -> None:
     policy = node_policy("c1", ROLE_ARN, "c1--internal", "kubernetes")
     assert _statement(policy, "PassOwnRole")["Resource"] == ROLE_ARN
-    assert _statement(policy, "StopOwn")["Condition"] == {"StringEquals": {"ec2:ResourceTag/clusterName": "c1"}}
+    own = _statement(policy, "ActOnOwn")
+    assert own["Condition"] == {"StringEquals": {"ec2:ResourceTag/clusterName": "c1"}}
+    assert "ec2:TerminateInstances" in own["Action"] and "ec2:ModifyInstanceMetadataOptions" in own["Action"]
     assert _statement(policy, "StartOwnTagged")["Condition"] == {"StringEquals": {"aws:RequestTag/clusterName": "c1"}}
     buckets = _statement(policy, "JobStores")["Resource"]
     assert "arn:aws:s3:::c1--internal/*" in buckets and all("--internal" in b or "--toil" in b for b in buckets)  # type: ignore[union-attr]

@@ -25,7 +25,9 @@ DESCRIBE_ACTIONS = [
     "ec2:DescribeVolumes",
 ]
 START_ACTIONS = ["ec2:RunInstances", "ec2:RequestSpotInstances", "ec2:CreateTags"]
-STOP_ACTIONS = ["ec2:TerminateInstances", "ec2:CancelSpotInstanceRequests"]
+# on the cluster's own (tagged) instances and spot requests: stop them; give a fulfilled spot instance the
+# metadata options (IMDSv2, two hops) a spot request cannot carry
+OWN_ACTIONS = ["ec2:TerminateInstances", "ec2:CancelSpotInstanceRequests", "ec2:ModifyInstanceMetadataOptions"]
 JOB_STORE_ACTIONS = [
     "s3:CreateBucket",
     "s3:DeleteBucket",
@@ -67,7 +69,7 @@ def node_policy(cluster: str, role_arn: str, bucket: str, cluster_type: str) -> 
         _allow("StartOwnTagged", START_ACTIONS, "*", own),
         # RunInstances also names the image, subnet, security group and key pair, which carry no request tag
         _allow("StartUsing", ["ec2:RunInstances"], _run_instances_resources()),
-        _allow("StopOwn", STOP_ACTIONS, "*", tagged),
+        _allow("ActOnOwn", OWN_ACTIONS, "*", tagged),
         _allow("PassOwnRole", ["iam:PassRole"], role_arn),
         _allow("JobStores", JOB_STORE_ACTIONS, _bucket_arns(bucket)),
     ]
