@@ -179,6 +179,9 @@ class ToilScaler:
         if self.scaler is not None and self.cluster is not None:
             self.scaler.addCompletedJob(self.cluster.description(job), int(wall_time))
 
+    def on_notice(self, sim: Any, node: Any) -> list[int]:
+        return []  # Toil reads no interruption notices (never called: the simulation runs without them)
+
     def finish(self, sim: Any) -> None:
         scaler, _ = self._setup(sim)
         scaler.shutDown()

@@ -19,6 +19,7 @@ from toil.provision.autoscale.policy import (
     NodeStatus,
     PolicyOptions,
     decide,
+    reissue_on_notice,
 )
 from toil.provision.autoscale.state import ScalerState
 
@@ -48,6 +49,9 @@ class ClusterBackend(Protocol):
 
     def fail_job(self, job: str, message: str) -> None:
         """Fail a job that no node type can run, with the policy's one line."""
+
+    def reissue(self, job: str) -> None:
+        """Run a job again elsewhere now (its node is being preempted); no retry is spent."""
 
 
 @dataclass
@@ -101,6 +105,17 @@ class AutoscaleDriver:
         self.state = replace(decision.state, launched=kept + tuple(started))
         self._save()
         return decision
+
+    def preemption_notice(self, node: str, time_left: float) -> tuple[str, ...]:
+        """A node will be preempted in ``time_left`` seconds: re-issue elsewhere the jobs that would not finish."""
+        on_node = [j for j in self.backend.jobs() if j.node == node]
+        state = self.state
+        for done in self._completions:
+            state = state.learn(done.name, done.wall_time)
+        late = reissue_on_notice(on_node, state, self.options, time_left)
+        for job in late:
+            self.backend.reissue(job)
+        return late
 
     def shutdown(self) -> None:
         """The workflow ended: remove every node it launched."""

@@ -65,9 +65,10 @@ class PolicyOptions:
     target_time: float = 1800.0
     beta_inertia: float = 0.1
     preemptible_compensation: float = 0.0
-    unknown_runtime: float = 300.0  # seconds assumed for a job name never seen finish, before any job finished
+    unknown_runtime: float = 60.0  # seconds assumed for a job name never seen finish, before any job finished
     min_remaining: float = 60.0  # seconds assumed left for a running job past its expected time
     assume_zero_overhead: bool = False
+    stretch_to_bottleneck: bool = True  # size other types to finish with a type held at its maximum, not sooner
 
 
 @dataclass(frozen=True)
@@ -132,14 +133,23 @@ def slots(choice: NodeChoice, job: JobDemand) -> int:
     return min(MANY_SLOTS, math.floor(min(fits))) if fits else MANY_SLOTS
 
 
-def expected_runtime(state: ScalerState, job: JobDemand, options: PolicyOptions) -> float:
-    """Seconds a job is expected to take: learned by name, else the mean of all, else the prior."""
+def expected_runtime(state: ScalerState, job: JobDemand, options: PolicyOptions, longest: float = 0.0) -> float:
+    """Seconds a job is expected to take (by name, else all, else the prior), at least as long as its kind has run."""
     if job.service:
         return options.target_time * 24 + 3600  # services stay up: never pack two in one slot one after the other
     learned = state.runtimes.get(job.name)
     if learned is not None and learned.count:
-        return learned.mean
-    return state.overall.mean if state.overall.count else options.unknown_runtime
+        return max(learned.mean, longest)
+    # none finished yet: one that has run X seconds is, as likely as not, half done
+    return max(state.overall.mean if state.overall.count else options.unknown_runtime, 2 * longest)
+
+
+def reissue_on_notice(
+    jobs: Sequence[JobDemand], state: ScalerState, options: PolicyOptions, time_left: float
+) -> tuple[str, ...]:
+    """Jobs on a node under preemption notice to run elsewhere now: those not expected to finish before it goes."""
+    late = [j for j in jobs if expected_runtime(state, j, options, j.running_for) - j.running_for > time_left]
+    return tuple(j.id or j.name for j in late)
 
 
 def human_bytes(n: float) -> str:
@@ -167,21 +177,53 @@ def unfit_message(job: JobDemand, choices: Sequence[NodeChoice]) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Share:
+    """The part of one node a job takes per resource: in whole slots (what sizes the type), and physically."""
+
+    slotted: tuple[float, ...]
+    physical: tuple[float, ...]
+
+
+def share(choice: NodeChoice, job: JobDemand) -> _Share:
+    """A job's part of a node of the type, per resource (cores, memory, disk, accelerators)."""
+    have = (choice.cores, choice.memory, choice.disk, choice.accelerators)
+    need = (job.cores, job.memory, job.disk, job.accelerators)
+    physical = [n / h if n > 0 and h > 0 else 0.0 for n, h in zip(need, have)]
+    slotted = list(physical)
+    slotted[max(range(4), key=lambda d: physical[d])] = 1 / slots(choice, job)  # no fragments: a whole slot
+    return _Share(tuple(slotted), tuple(physical))
+
+
 @dataclass
 class _Load:
-    """Work assigned to one node type: node-seconds and concurrent node fractions."""
+    """Work assigned to one node type, per resource, in node-seconds and in nodes at once."""
 
-    node_seconds: float = 0.0
-    concurrent: float = 0.0
+    slot_seconds: list[float] = field(default_factory=lambda: [0.0] * 4)
+    slot_nodes: list[float] = field(default_factory=lambda: [0.0] * 4)
+    busy_seconds: list[float] = field(default_factory=lambda: [0.0] * 4)  # physical, riders included
+    busy_nodes: list[float] = field(default_factory=lambda: [0.0] * 4)
 
-    def add(self, runtime: float, per_node: int) -> None:
-        self.node_seconds += runtime / per_node
-        self.concurrent += 1 / per_node
+    def add(self, runtime: float, part: _Share, ride: bool = False) -> None:
+        """Add a job; a rider fills room on nodes wanted anyway, so it does not size the type."""
+        for d in range(4):
+            if not ride:
+                self.slot_seconds[d] += part.slotted[d] * runtime
+                self.slot_nodes[d] += part.slotted[d]
+            self.busy_seconds[d] += part.physical[d] * runtime
+            self.busy_nodes[d] += part.physical[d]
 
-    def nodes(self, target_time: float) -> int:
-        """Nodes to finish the work within the target time, never more than can run at once."""
-        by_time = math.ceil(self.node_seconds / target_time - 1e-9)
-        return max(0, min(by_time, math.ceil(self.concurrent - 1e-9)))
+    def nodes(self, target_time: float, extra: _Share | None = None, runtime: float = 0.0) -> int:
+        """Nodes to finish the work (and ``extra``) within the target time, never more than can run at once."""
+        more = extra.slotted if extra else (0.0,) * 4
+        seconds = max(max(s + m * runtime for s, m in zip(self.slot_seconds, more)), max(self.busy_seconds))
+        at_once = max(max(n + m for n, m in zip(self.slot_nodes, more)), max(self.busy_nodes))
+        return max(0, min(math.ceil(seconds / target_time - 1e-9), math.ceil(at_once - 1e-9)))
+
+    def has_room(self, nodes: int, target_time: float, runtime: float, part: _Share) -> bool:
+        """Whether ``nodes`` nodes still have the resources for the job within the target time."""
+        by_time = all(b + p * runtime <= nodes * target_time for b, p in zip(self.busy_seconds, part.physical))
+        return by_time or all(b + p <= nodes for b, p in zip(self.busy_nodes, part.physical))
 
 
 def _assign(
@@ -198,26 +240,44 @@ def _assign(
     for shape in sorted(by_shape, reverse=True):  # largest first, as first-fit-decreasing does
         jobs = sorted(by_shape[shape], key=lambda p: -p[1])
         example = jobs[0][0]
-        ranked = sorted(
+        fitting = sorted(
             ((c.hourly / n, -n, i, c, n) for i, c in enumerate(choices) if (n := slots(c, example)) > 0),
         )
+        ranked = fitting
+        shares = {r[3].key: share(r[3], example) for r in fitting}
         if any(r[3].preemptible for r in ranked):  # on-demand stands in for spot only by --preemptibleCompensation
             ranked = [r for r in ranked if r[3].preemptible]
         if not ranked:
             unfit.extend(job for job, _ in jobs)
             continue
         for _job, runtime in jobs:
-            for _, _, _, choice, per_node in ranked:
-                load = loads[choice.key]
-                room = (load.node_seconds + runtime / per_node) / target_time <= choice.max_count or (
-                    load.concurrent + 1 / per_node <= choice.max_count
-                )
-                if room:
-                    load.add(runtime, per_node)
+            free = _free_ride(fitting, loads, runtime, target_time, shares)
+            if free is not None:  # room on nodes wanted anyway (say, beside a large-memory job): it costs nothing
+                loads[free.key].add(runtime, shares[free.key], ride=True)
+                continue
+            for _, _, _, choice, _ in ranked:
+                if loads[choice.key].nodes(target_time, shares[choice.key], runtime) <= choice.max_count:
+                    loads[choice.key].add(runtime, shares[choice.key])
                     break
             else:
-                loads[ranked[0][3].key].add(runtime, ranked[0][4])  # it waits for the cheapest
+                loads[ranked[0][3].key].add(runtime, shares[ranked[0][3].key])  # it waits for the cheapest
     return unfit
+
+
+def _free_ride(
+    fitting: Sequence[tuple[float, int, int, NodeChoice, int]],
+    loads: dict[str, _Load],
+    runtime: float,
+    target: float,
+    shares: dict[str, _Share],
+) -> NodeChoice | None:
+    """The cheapest type whose wanted nodes have room left for the job (say, beside a large-memory job)."""
+    for option in fitting:
+        choice = option[3]
+        wanted = min(loads[choice.key].nodes(target), choice.max_count)
+        if wanted > 0 and loads[choice.key].has_room(wanted, target, runtime, shares[choice.key]):
+            return choice
+    return None
 
 
 def _round_half_up(x: float) -> int:
@@ -242,18 +302,12 @@ def decide(
     for done in completions:
         state = state.learn(done.name, done.wall_time)
     fitted = [usable(c, options.assume_zero_overhead) for c in choices]
-    by_key = {c.key: c for c in fitted}
     node_type = {n.name: n.type_key for n in nodes if n.state != NOTICE}
-    loads: dict[str, _Load] = {c.key: _Load() for c in fitted}
-    queued: list[tuple[JobDemand, float]] = []
-    for job in jobs:
-        runtime = expected_runtime(state, job, options)
-        key = node_type.get(job.node) if job.node is not None else None
-        if key is not None and key in by_key and (per_node := slots(by_key[key], job)) > 0:
-            loads[key].add(max(runtime - job.running_for, options.min_remaining), per_node)
-        elif job.node is None or key is None:  # queued, or on a node being preempted: it runs again elsewhere
-            queued.append((job, runtime))
-    unfit_jobs = _assign(queued, fitted, loads, options.target_time)
+    loads, unfit_jobs = _plan(jobs, fitted, node_type, state, options, options.target_time)
+    horizon = _bottleneck(loads, fitted, options.target_time) if options.stretch_to_bottleneck else 0.0
+    if horizon > options.target_time:  # a type at its maximum needs longer: the others need not finish sooner
+        loads, unfit_jobs = _plan(jobs, fitted, node_type, state, options, horizon)
+    horizon = max(horizon, options.target_time)
     unfit = tuple(Unfit(j.id or j.name, unfit_message(j, fitted)) for j in unfit_jobs)
 
     live: dict[str, list[NodeStatus]] = defaultdict(list)
@@ -263,9 +317,7 @@ def decide(
     estimates: dict[str, float] = {}
     wanted: dict[str, int] = {}
     for c in fitted:
-        estimates[c.key] = _smooth(
-            state.estimates.get(c.key, 0.0), loads[c.key].nodes(options.target_time), options.beta_inertia
-        )
+        estimates[c.key] = _smooth(state.estimates.get(c.key, 0.0), loads[c.key].nodes(horizon), options.beta_inertia)
         want = _round_half_up(estimates[c.key])
         if not c.preemptible:
             want += _round_half_up(deficit.get(c.instance_type, 0) * options.preemptible_compensation)
@@ -273,6 +325,40 @@ def decide(
     launch, undrain, retire = _reconcile(fitted, live, wanted)
     new_state = replace(state, estimates=estimates, spot_deficit=deficit, last_decision=now)
     return Decision(new_state, launch, undrain, retire, wanted, unfit)
+
+
+def _plan(
+    jobs: Sequence[JobDemand],
+    fitted: Sequence[NodeChoice],
+    node_type: dict[str, str],
+    state: ScalerState,
+    options: PolicyOptions,
+    target: float,
+) -> tuple[dict[str, _Load], list[JobDemand]]:
+    """Each type's load (running jobs where they run, queued ones placed by cost) and the jobs no type fits."""
+    by_key = {c.key: c for c in fitted}
+    loads: dict[str, _Load] = {c.key: _Load() for c in fitted}
+    queued: list[tuple[JobDemand, float]] = []
+    longest: dict[str, float] = defaultdict(float)
+    for job in jobs:
+        if job.node is not None:
+            longest[job.name] = max(longest[job.name], job.running_for)
+    for job in jobs:
+        runtime = expected_runtime(state, job, options, longest[job.name])
+        key = node_type.get(job.node) if job.node is not None else None
+        if key is not None and key in by_key and slots(by_key[key], job) > 0:
+            loads[key].add(max(runtime - job.running_for, options.min_remaining), share(by_key[key], job))
+        elif job.node is None or key is None:  # queued, or on a node being preempted: it runs again elsewhere
+            queued.append((job, runtime))
+    return loads, _assign(queued, fitted, loads, target)
+
+
+def _bottleneck(loads: dict[str, _Load], fitted: Sequence[NodeChoice], target: float) -> float:
+    """How long the slowest type at its maximum needs for its work (0 if none is at its maximum)."""
+    return max(
+        (max(loads[c.key].slot_seconds) / c.max_count for c in fitted if 0 < c.max_count < loads[c.key].nodes(target)),
+        default=0.0,
+    )
 
 
 def _spot_deficit(
@@ -291,7 +377,11 @@ def _spot_deficit(
 def _reconcile(
     choices: Sequence[NodeChoice], live: dict[str, list[NodeStatus]], wanted: dict[str, int]
 ) -> tuple[tuple[Launch, ...], tuple[str, ...], tuple[str, ...]]:
-    """Launches, nodes to take back from draining, and idle nodes to retire, to move each type to its wanted count."""
+    """Launches, nodes to take back from draining, and idle nodes to retire, to move each type to its wanted count.
+
+    A busy node is never drained for being surplus: under per-second billing a busy node costs only the work it
+    does, and draining it stretches the run (the queue then always aims to drain one target time from now).
+    """
     launch: list[Launch] = []
     undrain: list[str] = []
     retire: list[str] = []

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from toil.provision.autoscale.driver import AutoscaleDriver
 from toil.provision.autoscale.policy import JobDemand, NodeChoice, NodeStatus, PolicyOptions
-from toil.provision.autoscale.simulator import SimJob, SimNodeType, Simulation
+from toil.provision.autoscale.simulator import SimJob, SimNode, SimNodeType, Simulation
 
 
 def demand(job: SimJob, node: str | None = None, running_for: float = 0.0) -> JobDemand:
@@ -51,6 +51,10 @@ class SimulatedBackend:
         """Fail a simulated job."""
         self.sim.fail(int(job), message)
 
+    def reissue(self, job: str) -> None:
+        """Re-issue a simulated job elsewhere."""
+        self.sim.reissue(int(job))
+
 
 def node_choice(t: SimNodeType, min_count: int = 0, max_count: int = 10) -> NodeChoice:
     """The policy's view of a simulated node type."""
@@ -79,6 +83,11 @@ class PolicyScaler:
         """Tell the driver."""
         if self.driver is not None:
             self.driver.job_finished(job.name, wall_time)
+
+    def on_notice(self, sim: Simulation, node: SimNode) -> list[int]:
+        """Let the driver re-issue what would not finish before the node goes."""
+        self._driver(sim).preemption_notice(node.name, sim.spot.notice)
+        return []
 
     def finish(self, sim: Simulation) -> None:
         """Remove everything launched."""

@@ -105,6 +105,7 @@ class RunResult:
     lost_work: float = 0.0  # seconds of job run time thrown away by preemption
     killed_by_scaler: int = 0  # running jobs killed because the scaler removed their node
     peak_nodes: int = 0
+    launched: int = 0  # nodes started (each boot is billed and does no work)
     left_running: int = 0  # nodes the scaler had not removed when the workflow ended
     finished: bool = True
 
@@ -120,6 +121,9 @@ class Scaler(Protocol):
 
     def finish(self, sim: Simulation) -> None:
         """The workflow ended: remove what was launched."""
+
+    def on_notice(self, sim: Simulation, node: SimNode) -> list[int]:
+        """A node got its preemption notice: the jobs on it to run again elsewhere now (the rest may finish)."""
 
 
 class Simulation:
@@ -198,6 +202,12 @@ class Simulation:
             self.result.killed_by_scaler += len(node.running)
             self._end_node(node)
 
+    def reissue(self, job_id: int) -> None:
+        """Stop a running job and queue it again first (a re-issue on a preemption notice: no retry spent)."""
+        if job_id in self.where:
+            self.result.reissued_on_notice += 1
+            self._requeue(job_id)
+
     def fail(self, job_id: int, why: str) -> None:
         """Fail a queued job (and what waits for it) for good."""
         job = self.jobs[job_id]
@@ -274,9 +284,8 @@ class Simulation:
         elif kind == _NOTICE:
             self.result.spot_losses += 1
             node.state = "notice"
-            for job in list(node.running):
-                self.result.reissued_on_notice += 1
-                self._requeue(job)
+            for job in scaler.on_notice(self, node):
+                self.reissue(job)
         elif kind == _LOSS:
             self.result.spot_losses += node.state != "notice"
             for job in list(node.running):
@@ -337,6 +346,7 @@ class Simulation:
         self._push(self.now + job.runtime, _DONE, job_id, node.name)
 
     def _bill(self) -> None:
+        self.result.launched = sum(1 for n in self.nodes.values() if not n.static)
         for node in self.nodes.values():
             hours = ((node.ended_at or self.now) - node.launched_at) / 3600
             label = f"{node.type.instance_type} {'spot' if node.type.preemptible else 'on-demand'}"

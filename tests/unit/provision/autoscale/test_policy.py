@@ -13,6 +13,7 @@ from toil.provision.autoscale.policy import (
     NodeStatus,
     PolicyOptions,
     decide,
+    reissue_on_notice,
 )
 from toil.provision.autoscale.prices import OfflinePrices, hourly_price
 from toil.provision.autoscale.state import ScalerState
@@ -141,3 +142,16 @@ def test_prices_offline_and_capped_at_the_bid() -> None:
     assert hourly_price("c5.4xlarge", None, prices) == 0.68
     assert hourly_price("c5.4xlarge", 0.1, prices) == 0.1
     assert hourly_price("c5.4xlarge", 1.0, prices) == prices.spot("c5.4xlarge")
+
+
+def test_on_notice_only_jobs_that_would_not_finish_are_reissued() -> None:
+    state = ScalerState().learn("short", 60.0).learn("long", 3000.0)
+    on_node = [job("short", running_for=30.0, id="1"), job("long", running_for=100.0, id="2")]
+    assert reissue_on_notice(on_node, state, ZERO, 120.0) == ("2",)
+
+
+def test_a_job_fitting_only_beside_a_large_one_rides_on_the_large_node() -> None:
+    state = ScalerState().learn("big", 1800.0).learn("small", 60.0)
+    jobs = [job("big", cores=4, memory=100 * GIB), job("small", memory=GIB)]
+    decision = decide(0.0, jobs, [], [ON_DEMAND, BIG], ZERO, state)
+    assert decision.wanted == {"c5.4xlarge": 0, "r5.4xlarge": 1}
