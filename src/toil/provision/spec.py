@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from toil.exceptions import ToilUserError
@@ -106,6 +107,17 @@ class LaunchedCluster:
     spot_request_ids: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class WorkerNode:
+    """One worker instance of a cluster as its provider lists it (what the autoscaler adds and removes)."""
+
+    name: str  # the provider's id of it (an EC2 instance id)
+    node_type: str  # the node type it was started as, as --nodeTypes spells it (str(NodeType))
+    preemptible: bool
+    address: str = ""  # its private address: how batch systems name the node
+    launched_at: float = 0.0  # seconds since the epoch
+
+
 @dataclass
 class DestroyReport:
     """What a destroy removed, by kind ('instance', 'security-group', ...)."""
@@ -135,3 +147,15 @@ class ClusterProvisioner(abc.ABC):
     @abc.abstractmethod
     def leader_address(self, name: str) -> str:
         """The leader's public address (else private), NoSuchClusterError if there is no running leader."""
+
+    def add_nodes(self, cluster: str, node_type: NodeType, count: int) -> list[WorkerNode]:
+        """Start ``count`` workers of a type (spot at its bid); those started, fewer when spot capacity is short."""
+        raise ProvisionError(f"the {type(self).__name__} provisioner cannot add nodes to cluster {cluster}")
+
+    def terminate_nodes(self, cluster: str, names: Sequence[str]) -> None:
+        """Remove workers of the cluster by name; names not of its workers are left alone."""
+        raise ProvisionError(f"the {type(self).__name__} provisioner cannot remove nodes of cluster {cluster}")
+
+    def worker_nodes(self, cluster: str) -> list[WorkerNode]:
+        """The cluster's workers that are starting or running."""
+        raise ProvisionError(f"the {type(self).__name__} provisioner cannot list the nodes of cluster {cluster}")
