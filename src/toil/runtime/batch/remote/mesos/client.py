@@ -138,8 +138,8 @@ class SchedulerClient:
                 if record is None:
                     break
                 self.on_event(json.loads(record))
-        except (OSError, socket.timeout, http.client.HTTPException, ValueError) as e:
-            why = f"the event stream broke: {e}"
+        except Exception as e:  # a broken stream, or one close() cut mid-read (http.client's errors vary)
+            why = f"the event stream broke: {type(e).__name__}: {e}"
         if not self._closing:
             self.on_close(why)
 

@@ -91,6 +91,8 @@ class Framework:
     def _offer(self, offer: Offer) -> None:
         with self.lock:
             chosen = match(offer, list(self.pending.values()))
+            log.debug("Offer %s: %s%s; %d task(s) waiting, %d fit", offer.agent_id, offer.available.describe(),
+                      " (preemptible)" if offer.preemptible else "", len(self.pending), len(chosen))  # fmt: skip
             for task in chosen:
                 del self.pending[task.task_id]
                 self.tasks[task.task_id] = Task(task.task_id, offer.agent_id, JobState(task.task_id, "pending"))
