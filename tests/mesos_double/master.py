@@ -7,7 +7,8 @@ framework that suppressed offers or declined that agent's within its filter's re
 each task's resources against the offer (TASK_ERROR otherwise). A framework whose stream breaks keeps its
 tasks for its failover_timeout, then it is removed and its tasks killed; TEARDOWN does that at once.
 ``GET /master/slaves`` lists the agents as the master's endpoint does. Test-only controls live under
-``/double/``: the state, and losing an agent (its tasks TASK_LOST with REASON_AGENT_REMOVED, a FAILURE event).
+``/double/``: the state, losing an agent (its tasks TASK_LOST with REASON_AGENT_REMOVED, a FAILURE event) and
+breaking a framework's stream.
 """
 
 from __future__ import annotations
@@ -251,6 +252,14 @@ class Master:
                 fw.send({"type": "FAILURE", "failure": {"agent_id": {"value": agent_id}}})
         return len(tasks)
 
+    def drop_stream(self, framework_id: str) -> bool:
+        """Break a framework's event stream (as a network fault would); the framework stays, within its failover."""
+        with self.lock:
+            fw = self.frameworks.get(framework_id)
+            if fw is not None:
+                fw.send({"type": "__close__"})
+        return fw is not None
+
     def slaves(self) -> dict[str, Any]:
         out = []
         for a in self.agents.values():
@@ -299,6 +308,9 @@ def handler_for(master: Master) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length)
             if self.path.startswith("/double/agents/") and self.path.endswith("/lose"):
                 self._reply(200, {"lost": master.agent_lost(self.path.split("/")[3])})
+                return
+            if self.path.startswith("/double/frameworks/") and self.path.endswith("/drop"):
+                self._reply(200, {"dropped": master.drop_stream(self.path.split("/")[3])})
                 return
             if self.path != "/api/v1/scheduler":
                 self._reply(404, b"")

@@ -1,0 +1,134 @@
+"""The Mesos batch system's framework against the protocol double's master in this process (127.0.0.1): its
+agents for the autoscaler, a stream that breaks (subscribe again, reconcile), a lost agent, cancelling before and
+after launch, and the teardown at shutdown."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import wait_for
+from tests.mesos_double.agent import Agent
+from tests.mesos_double.master import Master, serve
+from toil.runtime.batch import new_batch_system
+from toil.runtime.batch.base import BatchContext
+from toil.runtime.batch.remote.mesos.offers import PendingTask, Shape
+from toil.runtime.batch.remote.mesos.system import MesosBatchSystem
+from toil.runtime.config import Config
+from toil.runtime.jobstores.file.store import FileJobStore
+
+
+@pytest.fixture
+def master(tmp_path: Path) -> Iterator[tuple[Master, str]]:
+    def agent(name: str, cpus: float, preemptible: bool) -> Agent:
+        attributes = {"preemptible": "True"} if preemptible else {}
+        total = {"cpus": cpus, "mem": 2048.0, "disk": 10000.0, "gpus": 0.0}
+        return Agent(name, "127.0.0.1", total, attributes, str(tmp_path / "sb"), report=lambda *a: None)
+
+    m = Master([agent("firm", 2, False), agent("spot", 4, True)], heartbeat=1.0)
+    server = serve(m)
+    yield m, f"127.0.0.1:{server.server_address[1]}"
+    m.stopping = True
+    for a in m.agents.values():
+        a.lose()
+    server.shutdown()
+
+
+@pytest.fixture
+def mesos(tmp_path: Path, master: tuple[Master, str]) -> Iterator[MesosBatchSystem]:
+    config = Config()
+    config.workflowID = "1234-5678-9abc-def0"
+    config.mesos_endpoint = master[1]
+    js = FileJobStore(str(tmp_path / "js"))
+    js.create({"workflow_id": config.workflowID, "config": config.to_json()})
+    b = new_batch_system(MesosBatchSystem, BatchContext(config, js, str(tmp_path)))
+    assert isinstance(b, MesosBatchSystem)
+    b.start()
+    yield b
+    b.shutdown()
+
+
+def sleeper(task_id: str, seconds: float, cpus: float = 1.0, preemptible: bool = False) -> PendingTask:
+    info: dict[str, Any] = {"name": task_id, "task_id": {"value": task_id},
+                            "command": {"shell": True, "value": f"sleep {seconds}"}}  # fmt: skip
+    return PendingTask(task_id, Shape(cpus, 64, 1, 0), preemptible, info)
+
+
+def state_of(b: MesosBatchSystem, task_id: str) -> str:
+    fw = b._fw()
+    with fw.lock:
+        task = fw.tasks.get(task_id)
+        return task.state.state if task else ("pending" if task_id in fw.pending else "gone")
+
+
+def test_agents_are_described_for_the_autoscaler(mesos: MesosBatchSystem) -> None:
+    mesos._fw().add(sleeper("t1", 30, cpus=1.5))
+    wait_for(lambda: state_of(mesos, "t1") == "running", timeout=20, what="the task to run")
+    nodes = {n.name: n for n in mesos.nodes()}
+    firm, spot = nodes["firm"], nodes["spot"]
+    assert (firm.cores, firm.memory, firm.preemptible) == (2.0, 2048 * 2**20, False)
+    assert (spot.cores, spot.preemptible, spot.busy) == (4.0, True, False)
+    assert firm.busy and firm.used_cores == 1.5 and firm.running_jobs == 1 and firm.used_memory == 64 * 2**20
+
+
+def test_a_broken_stream_subscribes_again_as_the_same_framework_and_reconciles(
+    mesos: MesosBatchSystem, master: tuple[Master, str]
+) -> None:
+    m, address = master
+    fw = mesos._fw()
+    fid = fw.framework_id
+    fw.add(sleeper("t1", 1.5))
+    wait_for(lambda: state_of(mesos, "t1") == "running", timeout=20, what="the task to run")
+    reconciles = m.calls.get("RECONCILE", 0)
+    req = urllib.request.Request(f"http://{address}/double/frameworks/{fid}/drop", data=b"", method="POST")
+    assert json.loads(urllib.request.urlopen(req, timeout=10).read()) == {"dropped": True}
+    wait_for(lambda: m.frameworks[fid].subscriptions == 2, timeout=20, what="a second subscription")
+    wait_for(lambda: m.calls.get("RECONCILE", 0) > reconciles, timeout=20, what="a reconciliation")
+    assert fw.framework_id == fid and mesos.framework is fw
+    wait_for(lambda: state_of(mesos, "t1") == "done", timeout=20, what="the task's end, after the reconnect")
+
+
+def test_a_lost_agents_tasks_are_lost_and_its_offers_stop(mesos: MesosBatchSystem, master: tuple[Master, str]) -> None:
+    m, _ = master
+    mesos._fw().add(sleeper("t1", 30))
+    wait_for(lambda: state_of(mesos, "t1") == "running", timeout=20, what="the task to run")
+    assert m.agent_lost("firm") == 1
+    wait_for(lambda: state_of(mesos, "t1") == "lost", timeout=20, what="the task to be lost")
+    states = mesos.query()
+    assert states["t1"].state == "lost" and "REASON_AGENT_REMOVED" in states["t1"].reason
+    assert "t1" not in mesos.query()  # read once
+    mesos._fw().add(sleeper("t2", 30))  # not preemptible: only the lost agent could take it
+    assert state_of(mesos, "t2") == "pending"
+    assert [n.state for n in mesos.nodes() if n.name == "firm"] == ["down"]
+
+
+def test_cancel_before_and_after_launch(mesos: MesosBatchSystem, master: tuple[Master, str]) -> None:
+    m, _ = master
+    fw = mesos._fw()
+    fw.add(sleeper("big", 30, cpus=64))  # waits for ever: no agent has 64 cores
+    fw.add(sleeper("t1", 30, preemptible=True))
+    wait_for(lambda: state_of(mesos, "t1") == "running", timeout=20, what="the task to run")
+    assert [a for a in m.agents.values() if a.tasks] != []
+    mesos.cancel(["big", "t1"])
+    assert state_of(mesos, "big") == "cancelled"
+    wait_for(lambda: state_of(mesos, "t1") == "cancelled", timeout=20, what="the kill")
+    assert not any(a.tasks for a in m.agents.values())
+    assert m.frameworks[mesos._fw().framework_id or ""].states["t1"] == "TASK_KILLED"
+
+
+def test_shutdown_tears_the_framework_down(mesos: MesosBatchSystem, master: tuple[Master, str]) -> None:
+    m, _ = master
+    mesos._fw().add(sleeper("t1", 30))
+    wait_for(lambda: state_of(mesos, "t1") == "running", timeout=20, what="the task to run")
+    fid = mesos._fw().framework_id
+    assert mesos.job_store.read_message("mesos-framework-id").decode() == fid
+    mesos.shutdown()
+    assert fid in m.removed and not m.frameworks
+    wait_for(lambda: not m.agents["firm"].tasks, timeout=20, what="the agent to kill the task")
+    with pytest.raises(KeyError):
+        mesos.job_store.read_message("mesos-framework-id")
