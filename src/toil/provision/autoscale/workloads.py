@@ -53,6 +53,7 @@ def fan_out_tail(width: int = 4000, tail: int = 12, preemptible: bool = True) ->
     return Workload(f"fan-out {width} + tail {tail} x 45 min", jobs)
 
 
-def bench_node_types() -> list[SimNodeType]:
-    """Spot and on-demand compute nodes, and on-demand large-memory nodes."""
-    return [node_type("c5.4xlarge", spot=True), node_type("c5.4xlarge"), node_type("r5.4xlarge")]
+def bench_node_types(general_spot: bool = False) -> list[SimNodeType]:
+    """Spot and on-demand compute nodes, on-demand large-memory nodes; with ``general_spot``, spot m5 nodes too."""
+    types = [node_type("c5.4xlarge", spot=True), node_type("c5.4xlarge"), node_type("r5.4xlarge")]
+    return types + [node_type("m5.4xlarge", spot=True)] if general_spot else types
