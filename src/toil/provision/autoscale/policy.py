@@ -134,14 +134,14 @@ def slots(choice: NodeChoice, job: JobDemand) -> int:
 
 
 def expected_runtime(state: ScalerState, job: JobDemand, options: PolicyOptions, longest: float = 0.0) -> float:
-    """Seconds a job is expected to take (by name, else all, else the prior), at least as long as its kind has run."""
+    """Seconds a job is expected to take: by name, else (bounded below by its kind's running ones) all, else a prior."""
     if job.service:
         return options.target_time * 24 + 3600  # services stay up: never pack two in one slot one after the other
     learned = state.runtimes.get(job.name)
     if learned is not None and learned.count:
-        return max(learned.mean, longest)
+        return learned.mean
     # none finished yet: one that has run X seconds is, as likely as not, half done
-    return max(state.overall.mean if state.overall.count else options.unknown_runtime, 2 * longest)
+    return max(state.overall.mean if state.overall.count else options.unknown_runtime, 1.5 * longest)
 
 
 def reissue_on_notice(
@@ -399,8 +399,8 @@ def _reconcile(
             if count > 0:
                 launch.append(Launch(c.key, count))
         elif want < len(active):
-            idle = [n for n in active if not n.busy and not n.static]
-            idle.sort(key=lambda n: n.state == BOOTING)  # up and idle first: a booting node is about to be useful
+            # a booting node is kept: its boot is paid for, and it may well be wanted again by the time it is up
+            idle = [n for n in active if n.state == UP and not n.busy and not n.static]
             retire.extend(n.name for n in idle[: len(active) - want])
         retire.extend(n.name for n in draining + doomed if not n.busy and not n.static)
     return tuple(launch), tuple(undrain), tuple(retire)
