@@ -1,10 +1,11 @@
 """``--batchSystem mesos`` against the Mesos protocol double (tests/mesos_double): the master's v1 scheduler API on
 127.0.0.1, its agents running every task as a real process on this host, with a memory limit.
 
-Python (files, promises), CWL and WDL workflows; offers fit to cores and memory, preemptible agents kept for
-preemptible jobs; an OOM kill retried with --doubleMem; an agent lost mid-run (its tasks issued again without a
-retry spent); a job no agent can take refused in one line; ``toil kill``; a leader killed with -9, then
---restart (the same framework, the dead leader's tasks killed). Every leader exit tears the framework down.
+Python (files, promises; tiny jobs packed into few tasks), CWL and WDL workflows, a file: store and an aws: one
+on moto_server; offers fit to cores and memory, preemptible agents kept for preemptible jobs; an OOM kill retried
+with --doubleMem; an agent lost mid-run (its tasks issued again without a retry spent); a job no agent can take
+refused in one line; ``toil kill``; a leader killed with -9, then --restart (the same framework, the dead
+leader's tasks killed). Every leader exit tears the framework down.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pytest
 
 from tests.conftest import run_script, wait_for
 from tests.integration.test_toil_status import alive, job_pids, toil
+from tests.objectstores import aws_locator, s3_env
 from toil.runtime.jobstores import open_job_store
 
 pytestmark = pytest.mark.integration
@@ -122,6 +124,14 @@ def test_python_fan_out_with_files_and_promises(mesos, tmp_path):
     torn_down(mesos)
 
 
+def test_tiny_jobs_are_packed_into_few_tasks(mesos, tmp_path):
+    p = run_script(SLEEPY, str(tmp_path / "js"), "--n", "30", *mesos.options(), timeout=120)
+    assert p.returncode == 0 and "RESULT 435" in p.stdout, p.stderr
+    tasks = only_framework(mesos)["tasks"]
+    assert 2 <= len(tasks) <= 8, tasks  # 32 jobs: the root, a probe of 'work', then packs
+    torn_down(mesos)
+
+
 def test_cwl_scatter(mesos, tmp_path):
     job = tmp_path / "job.yml"
     job.write_text("words: [alpha, keep, gamma]\n")
@@ -170,6 +180,7 @@ def test_oom_is_reported_and_retried_with_double_memory(mesos, tmp_path):
     assert "REASON_CONTAINER_LIMITATION_MEMORY" in p.stderr and "Requested: 300MB" in p.stderr
     states = sorted(only_framework(mesos)["states"].values())
     assert states == ["TASK_FAILED", "TASK_FINISHED"], states
+    torn_down(mesos)
 
 
 def test_a_job_larger_than_any_agent_is_refused_in_one_line(mesos, tmp_path):
@@ -180,6 +191,7 @@ def test_a_job_larger_than_any_agent_is_refused_in_one_line(mesos, tmp_path):
     assert "mesos rejected the job: no non-preemptible Mesos agent can run a job of 3 core(s)" in last, p.stderr
     assert "Traceback" not in p.stderr and p.stderr.count("rejected the job") <= 2, "not retried"
     assert only_framework(mesos)["states"] == {}
+    torn_down(mesos)
 
 
 def test_unreachable_master_is_one_line(tmp_path):
@@ -263,4 +275,13 @@ def test_leader_killed_with_9_then_restart_reregisters_and_kills_leftovers(mesos
     finally:
         restarted.kill()
     assert restarted.returncode == 0 and "RESULT 6" in out, err
+    torn_down(mesos)
+
+
+def test_an_aws_job_store_on_moto(mesos, tmp_path):
+    """The agents reach an ``aws:`` store (moto_server on 127.0.0.1) with the variables the leader forwards."""
+    env = s3_env("moto")
+    p = run_script(SCRIPTS / "stats_workflow.py", aws_locator("mesos"), *mesos.options(), env=env, timeout=180)
+    assert p.returncode == 0 and "RESULT 69" in p.stdout, p.stderr
+    assert set(only_framework(mesos)["states"].values()) == {"TASK_FINISHED"}
     torn_down(mesos)

@@ -132,3 +132,30 @@ def test_shutdown_tears_the_framework_down(mesos: MesosBatchSystem, master: tupl
     wait_for(lambda: not m.agents["firm"].tasks, timeout=20, what="the agent to kill the task")
     with pytest.raises(KeyError):
         mesos.job_store.read_message("mesos-framework-id")
+
+
+def test_a_removed_framework_id_registers_anew_and_a_live_one_is_taken_over(
+    mesos: MesosBatchSystem, master: tuple[Master, str]
+) -> None:
+    m, _ = master
+    old = mesos._fw().framework_id or ""
+    mesos.shutdown()  # torn down: the master removed it
+    mesos.job_store.write_message("mesos-framework-id", old.encode())  # as a leader killed before its teardown
+    again = new_batch_system(MesosBatchSystem, mesos.context)
+    assert isinstance(again, MesosBatchSystem)
+    again.start()
+    try:
+        new = again._fw().framework_id or ""
+        assert new != old and new in m.frameworks
+        assert again.job_store.read_message("mesos-framework-id").decode() == new
+        # A leader that died without a teardown: the next one subscribes as the same framework.
+        again._fw().closing = True
+        again._fw().client.close()
+        wait_for(lambda: not m.frameworks[new].connected, timeout=10, what="the master to see the stream end")
+        third = new_batch_system(MesosBatchSystem, mesos.context)
+        assert isinstance(third, MesosBatchSystem)
+        third.start()
+        assert third._fw().framework_id == new and m.frameworks[new].subscriptions == 2
+        third.shutdown()
+    finally:
+        again.framework = None

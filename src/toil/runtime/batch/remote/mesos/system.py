@@ -38,6 +38,7 @@ LEFTOVER_MAX_SECONDS = 5.0  # ... or after this long
 
 class MesosBatchSystem(RemoteBatchSystem):
     name = "mesos"
+    shares_leader_files = False  # agents are other machines: the front ends import input files into the job store
 
     def __init__(self, context: BatchContext) -> None:
         super().__init__(context)
