@@ -45,7 +45,7 @@ class NodeInfo:
     used_cores: float = 0.0
     used_memory: int = 0  # bytes reserved by running jobs
     running_jobs: int | None = None  # None where the engine does not say
-    state: str = "up"  # up | draining | down
+    state: str = "up"  # up | draining | notice (a spot interruption notice: it goes soon) | down
     node_type: str = ""  # the provisioner's node type (an instance type), "" where there is none
     cpu_busy: float | None = None  # cores busy as measured on the node (the dashboard), None where not measured
     memory_busy: int | None = None  # bytes in use as measured on the node, None where not measured

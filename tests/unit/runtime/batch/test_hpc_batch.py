@@ -160,6 +160,20 @@ def test_slurm_nodes_from_scontrol():
     assert (n1.cpu_busy, n1.memory_busy) == (1.5, GiB)  # measured: the load average, RealMemory - FreeMem
     assert (n2.cpu_busy, n2.memory_busy, n3.cpu_busy, n3.memory_busy) == (None, None, None, None)
     assert not slurm_nodes(SCONTROL_NODES, None)[0].preemptible
+    assert n1.node_type == ""  # no features
+
+
+def test_slurm_cloud_nodes_carry_their_type_spot_feature_and_notice():
+    """An autoscaled node: its instance type and 'preemptible' as features; drained by its node agent on a spot
+    interruption notice (reason toil-spot-notice) it is under notice, drained for another reason draining."""
+    text = (
+        "NodeName=i-0a CPUTot=2 RealMemory=8192 State=IDLE+DRAIN AvailableFeatures=t2.large,preemptible "
+        "Reason=toil-spot-notice:2026-12-07T04:00:00Z [root@2026-12-07T03:58:00]\n"
+        "NodeName=i-0b CPUTot=4 RealMemory=16384 State=MIXED+DRAIN AvailableFeatures=m5.xlarge Reason=maintenance\n"
+    )
+    spot, other = slurm_nodes(text)
+    assert (spot.node_type, spot.preemptible, spot.state) == ("t2.large", True, "notice")
+    assert (other.node_type, other.preemptible, other.state) == ("m5.xlarge", False, "draining")
 
 
 QHOST_Q = """HOSTNAME                ARCH         NCPU NSOC NCOR NTHR  LOAD  MEMTOT  MEMUSE  SWAPTO  SWAPUS

@@ -198,14 +198,26 @@ class SlurmBatchSystem(HPCBatchSystem):
         return out
 
 
+# The drain reason a node agent gives a node under a spot interruption notice (one word: scontrol -o splits on
+# spaces), and the node feature that marks spot nodes; a node's other feature is its instance type.
+SPOT_NOTICE_REASON = "toil-spot-notice"
+PREEMPTIBLE_FEATURE = "preemptible"
+
+
 def slurm_nodes(text: str, preemptible_partition: str | None = None) -> list[NodeInfo]:
-    """Nodes from ``scontrol show node -o`` (sizes in MB); those in the preemptible partition are preemptible."""
+    """Nodes from ``scontrol show node -o`` (sizes in MB); those in the preemptible partition or with the
+    preemptible feature are preemptible; a node drained for a spot interruption notice is under notice."""
     out = []
     for line in text.splitlines():
         f = dict(w.split("=", 1) for w in line.split() if "=" in w)
         if "NodeName" not in f:
             continue
         state = f.get("State", "")
+        features = [x for x in f.get("AvailableFeatures", "").split(",") if x and x != "(null)"]
+        partitions = f.get("Partitions", "").split(",")
+        preemptible = (
+            PREEMPTIBLE_FEATURE in features or bool(preemptible_partition) and preemptible_partition in partitions
+        )
         mib = 2**20
         out.append(
             NodeInfo(
@@ -214,21 +226,27 @@ def slurm_nodes(text: str, preemptible_partition: str | None = None) -> list[Nod
                 cores=_number(f.get("CPUTot")),
                 memory=int(_number(f.get("RealMemory")) * mib),
                 disk=int(_number(f.get("TmpDisk")) * mib),
-                preemptible=bool(preemptible_partition) and preemptible_partition in f.get("Partitions", "").split(","),
+                preemptible=preemptible,
+                node_type=next((x for x in features if x != PREEMPTIBLE_FEATURE), ""),
                 used_cores=_number(f.get("CPUAlloc")),
                 used_memory=int(_number(f.get("AllocMem")) * mib),
                 cpu_busy=_number(f["CPULoad"]) if _is_number(f.get("CPULoad")) else None,  # the load average
                 memory_busy=int((_number(f.get("RealMemory")) - _number(f["FreeMem"])) * mib)
                 if _is_number(f.get("FreeMem"))
                 else None,
-                state="down"
-                if any(w in state for w in ("DOWN", "FAIL", "*"))
-                else "draining"
-                if "DRAIN" in state
-                else "up",
+                state=_node_state(state, f.get("Reason", "")),
             )
         )
     return out
+
+
+def _node_state(state: str, reason: str) -> str:
+    """up | draining | notice | down, from a node's State and the first word of its Reason."""
+    if any(w in state for w in ("DOWN", "FAIL", "*")):
+        return "down"
+    if "DRAIN" in state:
+        return "notice" if reason.startswith(SPOT_NOTICE_REASON) else "draining"
+    return "up"
 
 
 def _is_number(text: str | None) -> bool:
