@@ -21,6 +21,8 @@ PREEMPTIBLE_LABELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cloud.google.com/gke-preemptible", ("true",)),
 )
 PREEMPTIBLE_TAINTS: tuple[tuple[str, str], ...] = (("cloud.google.com/gke-preemptible", "true"),)
+# The label a node agent puts on a (cordoned) node under a spot interruption notice; its value, when.
+SPOT_NOTICE_LABEL = "toil.io/spot-notice"
 # What every object of a workflow carries: one selector finds, counts and deletes them all.
 RUN_LABEL = "toil_run"
 OWNER_LABEL = "toil_owner"

@@ -388,7 +388,7 @@ class KubernetesBatchSystem(RemoteBatchSystem):
                     memory=int(parse_quantity(alloc.get("memory", "0"))),
                     disk=int(parse_quantity(alloc.get("ephemeral-storage", "0"))),
                     preemptible=any(labels.get(k) in v for k, v in specs.PREEMPTIBLE_LABELS),
-                    state="up" if ready and not node.spec.unschedulable else "down",
+                    state=_node_state(ready, bool(node.spec.unschedulable), specs.SPOT_NOTICE_LABEL in labels),
                     node_type=labels.get("node.kubernetes.io/instance-type")
                     or labels.get("beta.kubernetes.io/instance-type", ""),
                 )
@@ -458,3 +458,10 @@ def forwarded_environment(config: Any) -> dict[str, str]:
 
 def _gib(n: float) -> str:
     return f"{n / 2**30:.3g} GiB"
+
+
+def _node_state(ready: bool, cordoned: bool, noticed: bool) -> str:
+    """up | notice (cordoned by its node agent on a spot interruption notice) | down."""
+    if ready and noticed:
+        return "notice"
+    return "up" if ready and not cordoned else "down"
