@@ -107,10 +107,11 @@ def fail_records(js: Path) -> list[dict[str, Any]]:
 
 
 def sleeping_leader(double: Double, js: Path, pids: Path, n: int = 4, *extra: str) -> subprocess.Popen:
-    """A leader in the background whose ``n`` jobs record their pids and sleep until GO (or 120 s). The tasks get
-    FIX_DIR through --setEnv: an agent's tasks do not inherit the leader's environment."""
+    """A leader in the background whose ``n`` jobs record their pids and sleep until GO (or 120 s), all at once
+    (not packed: one would wait for another's end). The tasks get FIX_DIR through --setEnv: an agent's tasks do
+    not inherit the leader's environment."""
     argv = [sys.executable, str(SLEEPY), str(js), "--n", str(n), "--sleep", "120", "--pid-dir", str(pids),
-            "--setEnv", f"FIX_DIR={pids}"]  # fmt: skip
+            "--setEnv", f"FIX_DIR={pids}", "--packJobs", "false"]  # fmt: skip
     return subprocess.Popen([*argv, *double.options(*extra)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, "FIX_DIR": str(pids)})  # fmt: skip
 
@@ -210,7 +211,7 @@ def test_unreachable_master_is_one_line(tmp_path):
 def test_an_agent_lost_mid_run_reissues_its_tasks_without_a_retry(mesos, tmp_path):
     js, pids = tmp_path / "js", tmp_path / "pids"
     pids.mkdir()
-    leader = sleeping_leader(mesos, js, pids, 2, "--retryCount", "0", "--clean", "never", "--packJobs", "false")
+    leader = sleeping_leader(mesos, js, pids, 2, "--retryCount", "0", "--clean", "never")
     try:
         wait_for(lambda: len(job_pids(pids)) == 2, timeout=60, what="two running work tasks")
         first = set(job_pids(pids))

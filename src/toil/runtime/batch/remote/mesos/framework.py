@@ -145,8 +145,10 @@ class Framework:
             elif task.mesos_state not in TERMINAL:
                 task.mesos_state, task.state = state, job_state(task_id, status)
                 task.agent_id = agent_id or task.agent_id
+                # Taken for lost and issued again: should its agent come back, this copy must not run on.
+                kill = state == "TASK_UNREACHABLE"
         if kill:
-            log.info("Killing Mesos task %s, which this leader did not launch", task_id)
+            log.info("Killing Mesos task %s (%s), which this leader no longer runs", task_id, state)
             self.kill(task_id, agent_id)
         self.news.set()
 
