@@ -82,6 +82,8 @@ EOF
 for n in $(seq 1 "$NODES"); do
   echo "NodeName=node$n NodeHostname=localhost NodeAddr=127.0.0.1 Port=$((6818 + 10*(n-1))) CPUs=2 RealMemory=4096 State=UNKNOWN" >> $CONF
 done
+# dynamic nodes (slurmd -Z): the autoscaling tests' stand-in machines join under their instances' names
+echo "MaxNodeCount=64" >> $CONF
 echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP" >> $CONF
 # a controller left running with another configuration (say, another node count) is stopped first
 if ! cmp -s $CONF /etc/slurm/slurm.conf && pgrep -x slurmctld >/dev/null; then
