@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from toil.provision.autoscale.messages import unfit_message
 from toil.provision.autoscale.state import ScalerState
 
 GIB = 1024**3
@@ -150,31 +151,6 @@ def reissue_on_notice(
     """Jobs on a node under preemption notice to run elsewhere now: those not expected to finish before it goes."""
     late = [j for j in jobs if expected_runtime(state, j, options, j.running_for) - j.running_for > time_left]
     return tuple(j.id or j.name for j in late)
-
-
-def human_bytes(n: float) -> str:
-    """1.5 GiB, 512 MiB: a size in one short word."""
-    for unit, size in (("TiB", 1024**4), ("GiB", GIB), ("MiB", 1024**2), ("KiB", 1024)):
-        if n >= size:
-            return f"{n / size:.4g} {unit}"
-    return f"{n:g} B"
-
-
-def unfit_message(job: JobDemand, choices: Sequence[NodeChoice]) -> str:
-    """One line: the job, what it needs, and the largest node type."""
-    needs = f"{job.cores:g} cores, {human_bytes(job.memory)} memory, {human_bytes(job.disk)} disk"
-    if job.accelerators:
-        needs += f", {job.accelerators} accelerators"
-    if not job.preemptible:
-        needs += ", not preemptible"
-    if not choices:
-        return f"job {job.name} needs {needs}: no node types are configured"
-    big = max(choices, key=lambda c: (c.memory, c.cores, c.disk, not c.preemptible))
-    spot = ", spot" if big.preemptible else ""
-    return (
-        f"job {job.name} needs {needs}: no node type fits it; the largest is {big.key} "
-        f"({big.cores:g} cores, {human_bytes(big.memory)} memory, {human_bytes(big.disk)} disk{spot})"
-    )
 
 
 @dataclass(frozen=True)
