@@ -83,8 +83,13 @@ for n in $(seq 1 "$NODES"); do
   echo "NodeName=node$n NodeHostname=localhost NodeAddr=127.0.0.1 Port=$((6818 + 10*(n-1))) CPUs=2 RealMemory=4096 State=UNKNOWN" >> $CONF
 done
 # dynamic nodes (slurmd -Z): the autoscaling tests' stand-in machines join under their instances' names
+# (those with the feature 'cloud' form the partition 'cloud'; a FUTURE node, never started, lets that partition
+# take jobs before the autoscaler has started any)
 echo "MaxNodeCount=64" >> $CONF
+echo "NodeName=cloud-reserve CPUs=8 RealMemory=32768 Feature=cloud State=FUTURE" >> $CONF
+echo "NodeSet=cloudnodes Feature=cloud" >> $CONF
 echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP" >> $CONF
+echo "PartitionName=cloud Nodes=cloudnodes MaxTime=INFINITE State=UP" >> $CONF
 # a controller left running with another configuration (say, another node count) is stopped first
 if ! cmp -s $CONF /etc/slurm/slurm.conf && pgrep -x slurmctld >/dev/null; then
   bash "$(dirname "$0")/slurm-down.sh" --keep-dbd

@@ -106,7 +106,7 @@ def _start_slurmd(machine: StandinMachine) -> Path:
         + "\n"
     )
     cores, mib = SHAPES.get(machine.instance_type, (2, 4096))
-    features = ",".join([machine.instance_type, *(["preemptible"] if machine.spot else [])])
+    features = ",".join([machine.instance_type, "cloud", *(["preemptible"] if machine.spot else [])])
     node = f"CPUs={cores} RealMemory={mib} Feature={features} NodeAddr={machine.machine_ip}"
     Path(f"/var/spool/slurmd/{machine.instance_id}").mkdir(parents=True, exist_ok=True)
     # slurmctld reads this node's slurm.conf too (the controller's, with another SlurmctldHost): the same
