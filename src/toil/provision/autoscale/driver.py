@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from toil.provision.autoscale.cost import CostReport, cost_report
 from toil.provision.autoscale.policy import (
     Completion,
     Decision,
@@ -21,7 +22,7 @@ from toil.provision.autoscale.policy import (
     decide,
     reissue_on_notice,
 )
-from toil.provision.autoscale.state import ScalerState
+from toil.provision.autoscale.state import NodeUsage, ScalerState
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class AutoscaleDriver:
     options: PolicyOptions
     state: ScalerState = field(default_factory=ScalerState)
     state_path: Path | None = None  # where the state is saved after each step (read back on a leader restart)
+    stats_path: Path | None = None  # --clusterStats: where the node-hours and cost go when the workflow ends
     _completions: list[Completion] = field(default_factory=list)
     _failed: set[str] = field(default_factory=set)
 
@@ -93,8 +95,12 @@ class AutoscaleDriver:
             self.backend.undrain(name)
         by_key = {c.key: c for c in self.choices}
         started: list[str] = []
+        usage = list(self.state.usage)
         for launch in decision.launch:
-            started += self.backend.add_nodes(by_key[launch.key], launch.count)
+            choice = by_key[launch.key]
+            names = self.backend.add_nodes(choice, launch.count)
+            started += names
+            usage += [NodeUsage(n, choice.key, choice.preemptible, choice.hourly, now) for n in names]
         for name in decision.retire:
             self.backend.drain(name)
         if decision.retire:
@@ -102,9 +108,13 @@ class AutoscaleDriver:
             self.backend.terminate([name for name in decision.retire if name in idle])
         existing = {n.name for n in self.backend.nodes()}
         kept = tuple(name for name in self.state.launched if name in existing)
-        self.state = replace(decision.state, launched=kept + tuple(started))
+        self.state = replace(decision.state, launched=kept + tuple(started), usage=_ended(usage, existing, now))
         self._save()
         return decision
+
+    def costs(self, now: float) -> CostReport:
+        """Node-hours and estimated cost of the nodes launched so far."""
+        return cost_report(self.state.usage, now)
 
     def preemption_notice(self, node: str, time_left: float) -> tuple[str, ...]:
         """A node will be preempted in ``time_left`` seconds: re-issue elsewhere the jobs that would not finish."""
@@ -117,12 +127,17 @@ class AutoscaleDriver:
             self.backend.reissue(job)
         return late
 
-    def shutdown(self) -> None:
-        """The workflow ended: remove every node it launched."""
+    def shutdown(self, now: float | None = None) -> None:
+        """The workflow ended: remove every node it launched; write the node-hours and cost (--clusterStats)."""
+        now = time.time() if now is None else now
         existing = {n.name for n in self.backend.nodes()}
         self.backend.terminate([name for name in self.state.launched if name in existing])
-        self.state = replace(self.state, launched=())
+        self.state = replace(self.state, launched=(), usage=_ended(self.state.usage, set(), now))
         self._save()
+        if self.stats_path is not None:
+            self.stats_path.write_text(self.costs(now).to_json())
+        for line in self.costs(now).lines():
+            log.info("%s", line)
 
     def run(self, stop: threading.Event, clock: Callable[[], float] = time.time, interval: float = 60.0) -> None:
         """Step every ``interval`` seconds until ``stop`` is set, then shut down; a failed step is logged, not fatal."""
@@ -134,7 +149,7 @@ class AutoscaleDriver:
                     log.exception("autoscaling step failed; trying again in %g s", interval)
                 stop.wait(interval)
         finally:
-            self.shutdown()
+            self.shutdown(clock())
 
     def _save(self) -> None:
         if self.state_path is None:
@@ -142,3 +157,8 @@ class AutoscaleDriver:
         temporary = self.state_path.with_suffix(".tmp")
         temporary.write_text(self.state.to_json())
         os.replace(temporary, self.state_path)
+
+
+def _ended(usage: Sequence[NodeUsage], existing: set[str], now: float) -> tuple[NodeUsage, ...]:
+    """The usage with nodes no longer there (removed or preempted) ended at ``now``."""
+    return tuple(u if u.ended is not None or u.name in existing else replace(u, ended=now) for u in usage)

@@ -91,4 +91,4 @@ class PolicyScaler:
 
     def finish(self, sim: Simulation) -> None:
         """Remove everything launched."""
-        self._driver(sim).shutdown()
+        self._driver(sim).shutdown(sim.now)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,18 @@ class RuntimeStat:
 
 
 @dataclass(frozen=True)
+class NodeUsage:
+    """One node this workflow launched: its type, its price, when it started and ended (None: still up)."""
+
+    name: str
+    type_key: str
+    preemptible: bool
+    hourly: float
+    started: float
+    ended: float | None = None
+
+
+@dataclass(frozen=True)
 class ScalerState:
     """Learned run times, smoothed node estimates, the spot deficit, and the nodes this workflow launched."""
 
@@ -29,14 +41,13 @@ class ScalerState:
     spot_deficit: dict[str, int] = field(default_factory=dict)  # instance type -> spot nodes wanted but missing
     launched: tuple[str, ...] = ()  # node names this workflow launched (all removed when it ends)
     last_decision: float = 0.0
+    usage: tuple[NodeUsage, ...] = ()  # every node launched, for node-hours and cost
 
     def learn(self, name: str, wall_time: float) -> ScalerState:
         """This state with one finished job of ``name`` folded into the run times."""
         runtimes = dict(self.runtimes)
         runtimes[name] = runtimes.get(name, RuntimeStat()).add(wall_time)
-        return ScalerState(
-            runtimes, self.overall.add(wall_time), self.estimates, self.spot_deficit, self.launched, self.last_decision
-        )
+        return replace(self, runtimes=runtimes, overall=self.overall.add(wall_time))
 
     def to_json(self) -> str:
         """The state as JSON (what a restarted leader reads back with ``from_json``)."""
@@ -53,4 +64,5 @@ class ScalerState:
             spot_deficit={k: int(v) for k, v in raw["spot_deficit"].items()},
             launched=tuple(raw["launched"]),
             last_decision=float(raw["last_decision"]),
+            usage=tuple(NodeUsage(**u) for u in raw.get("usage", [])),
         )

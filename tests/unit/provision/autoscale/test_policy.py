@@ -16,7 +16,7 @@ from toil.provision.autoscale.policy import (
     reissue_on_notice,
 )
 from toil.provision.autoscale.prices import OfflinePrices, hourly_price
-from toil.provision.autoscale.state import ScalerState
+from toil.provision.autoscale.state import NodeUsage, ScalerState
 
 GIB = 1024**3
 SPOT = NodeChoice("c5.4xlarge:0.4", "c5.4xlarge", 16, 32 * GIB, 50 * GIB, 0.238, preemptible=True, max_count=5)
@@ -133,7 +133,9 @@ def test_booting_nodes_count_and_are_retired_after_idle_up_ones() -> None:
 
 
 def test_state_round_trips_through_json() -> None:
-    state = ScalerState(estimates={"x": 1.5}, spot_deficit={"c5": 2}, launched=("n1",)).learn("a", 3.0)
+    usage = (NodeUsage("n1", "c5.4xlarge", False, 0.68, 10.0), NodeUsage("n0", "x:0.2", True, 0.2, 0.0, 5.0))
+    state = ScalerState(estimates={"x": 1.5}, spot_deficit={"c5": 2}, launched=("n1",), usage=usage).learn("a", 3.0)
+    assert state.usage == usage
     assert ScalerState.from_json(state.to_json()) == state
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pytest
 
 from toil.provision.autoscale.driver import AutoscaleDriver
 from toil.provision.autoscale.policy import PolicyOptions
 from toil.provision.autoscale.prices import GIB
 from toil.provision.autoscale.simulated import PolicyScaler, SimulatedBackend, node_choice
-from toil.provision.autoscale.simulator import SimJob, Simulation, SpotModel
+from toil.provision.autoscale.simulator import SimJob, SimNode, Simulation, SpotModel
 from toil.provision.autoscale.workloads import bench_node_types, fan_out_tail, mixed, uniform
 
 OPTIONS = PolicyOptions(assume_zero_overhead=True)
@@ -73,3 +76,41 @@ def test_static_nodes_stay_and_the_driver_state_survives_a_restart(tmp_path: Pat
     assert again.state == driver.state
     again.shutdown()
     assert [n.name for n in sim.live_nodes()] == [n.name for n in sim.nodes.values() if n.static]
+
+
+def test_the_drivers_node_hours_and_cost_match_the_simulators_bill(tmp_path: Path) -> None:
+    types = bench_node_types()
+    sim = Simulation(mixed(300, 2).jobs, types)
+    scaler = PolicyScaler([node_choice(t, 0, m) for t, m in zip(types, MAX)], OPTIONS)
+    scaler_driver_stats = tmp_path / "cluster-stats.json"
+    sim.run(_WithStats(scaler, scaler_driver_stats))
+    assert scaler.driver is not None
+    report = scaler.driver.costs(sim.now)
+    assert report.total == pytest.approx(sim.result.cost)
+    hours = {
+        f"{t.type_key.split(':')[0]} {'spot' if t.preemptible else 'on-demand'}": t.node_hours for t in report.types
+    }
+    assert hours == pytest.approx(sim.result.node_hours)
+    assert json.loads(scaler_driver_stats.read_text())["total"] == pytest.approx(sim.result.cost)
+    assert report.lines()[-1].startswith("  estimated cost: $")
+
+
+class _WithStats:
+    """A PolicyScaler whose driver writes --clusterStats."""
+
+    def __init__(self, scaler: PolicyScaler, path: Path) -> None:
+        self.scaler, self.path = scaler, path
+
+    def tick(self, sim: Simulation) -> None:
+        self.scaler.tick(sim)
+        assert self.scaler.driver is not None
+        self.scaler.driver.stats_path = self.path
+
+    def job_finished(self, job: SimJob, wall_time: float) -> None:
+        self.scaler.job_finished(job, wall_time)
+
+    def finish(self, sim: Simulation) -> None:
+        self.scaler.finish(sim)
+
+    def on_notice(self, sim: Simulation, node: SimNode) -> list[int]:
+        return self.scaler.on_notice(sim, node)
