@@ -277,6 +277,7 @@ def decide(
     """The decision for this moment; pure: the same arguments always give the same decision."""
     for done in completions:
         state = state.learn(done.name, done.wall_time)
+    state = state.seen_running((job.name, job.running_for) for job in jobs if job.node is not None)
     fitted = [usable(c, options.assume_zero_overhead) for c in choices]
     node_type = {n.name: n.type_key for n in nodes if n.state != NOTICE}
     loads, unfit_jobs = _plan(jobs, fitted, node_type, state, options, options.target_time)
@@ -315,12 +316,9 @@ def _plan(
     by_key = {c.key: c for c in fitted}
     loads: dict[str, _Load] = {c.key: _Load() for c in fitted}
     queued: list[tuple[JobDemand, float]] = []
-    longest: dict[str, float] = defaultdict(float)
+    longest = state.ran_at_least
     for job in jobs:
-        if job.node is not None:
-            longest[job.name] = max(longest[job.name], job.running_for)
-    for job in jobs:
-        runtime = expected_runtime(state, job, options, longest[job.name])
+        runtime = expected_runtime(state, job, options, longest.get(job.name, 0.0))
         key = node_type.get(job.node) if job.node is not None else None
         if key is not None and key in by_key and slots(by_key[key], job) > 0:
             loads[key].add(max(runtime - job.running_for, options.min_remaining), share(by_key[key], job))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 
 
@@ -42,12 +43,22 @@ class ScalerState:
     launched: tuple[str, ...] = ()  # node names this workflow launched (all removed when it ends)
     last_decision: float = 0.0
     usage: tuple[NodeUsage, ...] = ()  # every node launched, for node-hours and cost
+    # name -> the longest any job of it has been seen running: kept when the job is lost with its node
+    ran_at_least: dict[str, float] = field(default_factory=dict)
 
     def learn(self, name: str, wall_time: float) -> ScalerState:
         """This state with one finished job of ``name`` folded into the run times."""
         runtimes = dict(self.runtimes)
         runtimes[name] = runtimes.get(name, RuntimeStat()).add(wall_time)
         return replace(self, runtimes=runtimes, overall=self.overall.add(wall_time))
+
+    def seen_running(self, running: Iterable[tuple[str, float]]) -> ScalerState:
+        """This state knowing that jobs of these names have run this many seconds so far."""
+        longest = dict(self.ran_at_least)
+        for name, seconds in running:
+            if seconds > longest.get(name, 0.0):
+                longest[name] = seconds
+        return replace(self, ran_at_least=longest)
 
     def to_json(self) -> str:
         """The state as JSON (what a restarted leader reads back with ``from_json``)."""
@@ -65,4 +76,5 @@ class ScalerState:
             launched=tuple(raw["launched"]),
             last_decision=float(raw["last_decision"]),
             usage=tuple(NodeUsage(**u) for u in raw.get("usage", [])),
+            ran_at_least={k: float(v) for k, v in raw.get("ran_at_least", {}).items()},
         )
