@@ -79,5 +79,6 @@ def test_kubernetes_node_under_notice() -> None:
     from toil.runtime.batch.remote.kubernetes.system import _node_state
 
     assert _node_state(ready=True, cordoned=True, noticed=True) == "notice"
-    assert _node_state(ready=True, cordoned=True, noticed=False) == "down"
+    assert _node_state(ready=True, cordoned=True, noticed=False) == "draining"
+    assert _node_state(ready=False, cordoned=False, noticed=True) == "down"
     assert _node_state(ready=True, cordoned=False, noticed=False) == "up"

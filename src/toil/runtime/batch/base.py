@@ -161,6 +161,14 @@ class BatchSystem(abc.ABC):
         """The machines jobs run on, as cheaply as the engine tells (for the autoscaler); [] when unknown."""
         return []
 
+    def drain_node(self, name: str) -> bool:
+        """Send no new job to the node (an autoscaler about to remove it); False where the engine cannot."""
+        return False
+
+    def undrain_node(self, name: str) -> bool:
+        """Send jobs to the node again; False where the engine cannot."""
+        return False
+
     def batch_ids(self) -> dict[str, str]:
         """The engine's id of each running job (a process group, a Slurm job id), for 'toil kill --force'."""
         return {}

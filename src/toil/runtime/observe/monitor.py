@@ -18,10 +18,12 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from toil.runtime.observe.snapshot import IssuedJob, NodeSample, Sink, Snapshot
+from toil.runtime.observe.snapshot import IssuedJob, NodeSample, PluggedSink, Sink, SinkFactory, Snapshot, WallTotals
 from toil.runtime.observe.statsdata import JobStatLine
+from toil.runtime.scheduling import attempt_resources
 
 if TYPE_CHECKING:
+    from toil.runtime.batch.base import BatchSystem
     from toil.runtime.config import Config
     from toil.runtime.jobstores.base import JobStore
     from toil.runtime.leader import Leader
@@ -57,10 +59,12 @@ class Monitor:
         self.sinks = sinks
         self.completed: Counter[str] = Counter()
         self.failed: Counter[str] = Counter()
+        self.walls: dict[str, WallTotals] = {}
         self.started = time.time()
         self._last = 0.0
         self.metrics_url: str | None = None
-        self.watch_nodes = False  # whether snapshots carry the batch system's nodes (the dashboard's)
+        self.watch_nodes = False  # whether snapshots carry the batch system's nodes (the dashboard's, an autoscaler's)
+        self.listed_jobs = LISTED_JOBS  # issued jobs named in a snapshot (all of them for an autoscaler)
         self._nodes: list[NodeSample] = []
         self._nodes_asked = 0.0
 
@@ -69,6 +73,10 @@ class Monitor:
         for s in stats:
             name = str(s.get("name") or s.get("display") or "?")
             (self.completed if s.get("ok") else self.failed)[name] += 1
+            if s.get("ok"):
+                totals = self.walls.setdefault(name, {"count": 0, "wall": 0.0})
+                totals["count"] += 1
+                totals["wall"] += float(s.get("wall") or 0.0)
 
     def tick(self, force: bool = False) -> None:
         now = time.time()
@@ -113,7 +121,8 @@ class Monitor:
             if is_running:
                 entry["running"] += 1
                 cores += node.spec.resources.cores
-            if len(issued_jobs) < LISTED_JOBS:
+            if len(issued_jobs) < self.listed_jobs:
+                r = attempt_resources(node)
                 issued_jobs.append(
                     {
                         "token": token,
@@ -122,6 +131,11 @@ class Monitor:
                         "name": name,
                         "running": is_running,
                         "batch_id": batch_ids.get(token),
+                        "cores": r.cores,
+                        "memory": r.memory,
+                        "disk": r.disk,
+                        "accelerators": r.accelerator_count,
+                        "preemptible": r.preemptible,
                     }
                 )
         for name, n in self.completed.items():
@@ -144,6 +158,7 @@ class Monitor:
             batch_system=leader.batch.name,
             metrics_url=self.metrics_url,
             nodes=self._watched_nodes(),
+            walls={name: WallTotals(count=t["count"], wall=t["wall"]) for name, t in self.walls.items()},
         )
 
     def _watched_nodes(self) -> list[NodeSample]:
@@ -173,4 +188,27 @@ def make_monitor(leader: "Leader", config: "Config") -> Monitor:
 
     if progress_wanted(config):
         sinks.append(ProgressSink())
+    for plugged in plugged_sinks(config, leader.batch):
+        monitor.watch_nodes = True
+        monitor.listed_jobs = max(monitor.listed_jobs, plugged.wants_jobs)
+        sinks.append(plugged)
     return monitor
+
+
+SINK_ENTRY_POINTS = "toil.leader_sinks"  # installed packages add sinks here (the autoscaler: provision/)
+
+
+def plugged_sinks(config: "Config", batch: "BatchSystem") -> list[PluggedSink]:
+    """The sinks installed packages give this run (each factory returns None when the run does not want it).
+
+    The runtime never imports the cloud layer: it finds its sinks by entry point, as Toil finds plugins.
+    """
+    from importlib.metadata import entry_points
+
+    found: list[PluggedSink] = []
+    for entry in entry_points(group=SINK_ENTRY_POINTS):
+        factory: SinkFactory = entry.load()
+        sink = factory(config, batch)
+        if sink is not None:
+            found.append(sink)
+    return found

@@ -1,7 +1,7 @@
 """What a running leader publishes about its workflow, once a second: one ``Snapshot``, handed to every ``Sink``.
 
 The monitor (monitor.py) builds snapshots; sinks (the status file, the
-progress bar, the metrics endpoint, next the autoscaler) consume them
+progress bar, the metrics endpoint, the autoscaler) consume them
 and never reach into the leader.
 """
 
@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Protocol, TypedDict
 from toil.runtime.scheduling import JobCounts
 
 if TYPE_CHECKING:
-    from toil.runtime.batch.base import NodeInfo
+    from toil.runtime.batch.base import BatchSystem, NodeInfo
+    from toil.runtime.config import Config
 
 
 class LeaderInfo(TypedDict):
@@ -33,6 +34,18 @@ class IssuedJob(TypedDict):
     name: str
     running: bool
     batch_id: str | None  # the batch system's id of it, when it tells
+    cores: float  # what it asked for (an autoscaler packs these shapes onto node types)
+    memory: int  # bytes
+    disk: int  # bytes
+    accelerators: int
+    preemptible: bool
+
+
+class WallTotals(TypedDict):
+    """Finished attempts of one job name and their summed wall time (seconds), since the leader started."""
+
+    count: int
+    wall: float
 
 
 class FailedJob(TypedDict):
@@ -86,7 +99,8 @@ class Snapshot:
     failed_jobs: list[FailedJob] = field(default_factory=list)
     batch_system: str = ""
     metrics_url: str | None = None
-    nodes: list[NodeSample] = field(default_factory=list)  # with --metrics: the batch system's nodes
+    nodes: list[NodeSample] = field(default_factory=list)  # with --metrics or --provisioner: the batch system's
+    walls: dict[str, WallTotals] = field(default_factory=dict)  # by job name: how long such jobs take
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode()
@@ -96,3 +110,15 @@ class Sink(Protocol):
     def publish(self, snapshot: Snapshot) -> None: ...
 
     def close(self, snapshot: Snapshot) -> None: ...
+
+
+class PluggedSink(Sink, Protocol):
+    """A sink an installed package adds (an autoscaler): it sees every node and up to ``wants_jobs`` issued jobs."""
+
+    wants_jobs: int
+
+
+class SinkFactory(Protocol):
+    """An entry point of the group ``toil.leader_sinks``: the sink for this run, or None."""
+
+    def __call__(self, config: Config, batch: BatchSystem) -> PluggedSink | None: ...

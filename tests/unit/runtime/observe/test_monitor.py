@@ -144,6 +144,12 @@ def issued_job(node_id: str, name: str, running: bool) -> dict[str, Any]:
         "name": name,
         "running": running,
         "batch_id": None,
+        # the shape it asked for (the test graph's default), as an autoscaler packs it
+        "cores": 1.0,
+        "memory": 2**20,
+        "disk": 2**20,
+        "accelerators": 0,
+        "preemptible": False,
     }
 
 

@@ -153,13 +153,46 @@ class SlurmBatchSystem(HPCBatchSystem):
         return states
 
     def _squeue(self) -> dict[str, JobState]:
-        p = run_command(["squeue", "-h", f"--name={self.label}", "-o", "%i|%T|%r"])
+        p = run_command(["squeue", "-h", f"--name={self.label}", "-o", "%i|%T|%r|%N"])
         out: dict[str, JobState] = {}
+        running_on: dict[str, str] = {}
         for line in p.stdout.splitlines():
             parts = line.strip().split("|")
             if len(parts) >= 2:
                 out[parts[0]] = slurm_state(parts[0], parts[1], "", parts[2] if len(parts) > 2 else "")
+                if out[parts[0]].state == "running" and len(parts) > 3 and parts[3]:
+                    running_on[parts[0]] = parts[3]
+        out.update(self._evacuate(running_on))
         return out
+
+    def _evacuate(self, running_on: dict[str, str]) -> dict[str, JobState]:
+        """Jobs running on nodes under a spot interruption notice: cancelled and reported lost, to run elsewhere
+        now rather than die with the node (a lost job spends no retry)."""
+        if not running_on:
+            return {}
+        p = run_command(["sinfo", "-h", "-N", "-t", "drain,draining,drained", "-o", "%N|%E"])
+        noticed = {
+            node
+            for node, _, reason in (line.partition("|") for line in p.stdout.splitlines())
+            if reason.startswith(SPOT_NOTICE_REASON)
+        }
+        lost = {i: node for i, node in running_on.items() if node in noticed}
+        if lost:
+            run_command(["scancel", *lost])
+        return {
+            i: JobState(i, "lost", None, f"its node {node} is being reclaimed (spot interruption notice)")
+            for i, node in lost.items()
+        }
+
+    def drain_node(self, name: str) -> bool:
+        """scontrol: no new jobs on the node (an autoscaler is about to remove it)."""
+        return (
+            run_command(["scontrol", "update", f"NodeName={name}", "State=DRAIN", "Reason=toil-autoscaler"]).returncode
+            == 0
+        )
+
+    def undrain_node(self, name: str) -> bool:
+        return run_command(["scontrol", "update", f"NodeName={name}", "State=RESUME"]).returncode == 0
 
     def _finished_states(self) -> dict[str, JobState]:
         if self.accounting is not False:

@@ -367,6 +367,23 @@ class KubernetesBatchSystem(RemoteBatchSystem):
             self._node_sizes = (time.time(), nodes)
         return nodes
 
+    def drain_node(self, name: str) -> bool:
+        """Cordon the node: no new pods there (an autoscaler is about to remove it)."""
+        return self._cordon(name, True)
+
+    def undrain_node(self, name: str) -> bool:
+        return self._cordon(name, False)
+
+    def _cordon(self, name: str, unschedulable: bool) -> bool:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self.core.patch_node(name, {"spec": {"unschedulable": unschedulable}})
+        except ApiException as e:
+            log.warning("Cannot %s node %s: %s", "cordon" if unschedulable else "uncordon", name, e.reason)
+            return False
+        return True
+
     def nodes(self) -> list[NodeInfo]:
         """The cluster's nodes with what each can give to pods (allocatable), and whether each is spot capacity."""
         from kubernetes.client.exceptions import ApiException
@@ -461,7 +478,9 @@ def _gib(n: float) -> str:
 
 
 def _node_state(ready: bool, cordoned: bool, noticed: bool) -> str:
-    """up | notice (cordoned by its node agent on a spot interruption notice) | down."""
-    if ready and noticed:
+    """up | draining (cordoned) | notice (cordoned by its node agent on a spot interruption notice) | down."""
+    if not ready:
+        return "down"
+    if noticed:
         return "notice"
-    return "up" if ready and not cordoned else "down"
+    return "draining" if cordoned else "up"
