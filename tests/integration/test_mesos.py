@@ -257,6 +257,25 @@ def test_toil_kill_kills_every_task_and_tears_the_framework_down(mesos, tmp_path
     torn_down(mesos)
 
 
+def test_toil_kill_force_tears_the_dead_leaders_framework_down(mesos, tmp_path):
+    def force(leader: subprocess.Popen, js: Path) -> None:
+        def listed() -> int:  # the status file names the issued jobs' tasks, which toil kill --force reads
+            status = json.loads(open_job_store(str(js)).read_status() or b"{}")
+            return sum(1 for j in status.get("issued_jobs", []) if "@" in str(j.get("batch_id")))
+
+        wait_for(lambda: listed() >= 2, timeout=30, what="the status to name the running tasks")
+        k = subprocess.Popen([sys.executable, "-m", "toil.cli.toil_main", "kill", "--force", str(js)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        leader.wait(timeout=30)  # reaped, not a zombie toil kill would wait for
+        _, err = k.communicate(timeout=60)
+        assert k.returncode == 0, err
+
+    _, pids = stopped_mid_run(mesos, tmp_path, force)
+    wait_for(lambda: not any(alive(pid) for pid in job_pids(pids)), timeout=30, what="task processes to end")
+    torn_down(mesos)
+    assert only_framework(mesos)["subscriptions"] == 2  # the leader's, then toil kill's to tear it down
+
+
 def test_leader_killed_with_9_then_restart_reregisters_and_kills_leftovers(mesos, tmp_path):
     js, pids = stopped_mid_run(mesos, tmp_path, lambda leader, _: leader.send_signal(signal.SIGKILL))
     left = job_pids(pids)

@@ -15,8 +15,9 @@ import pytest
 from tests.conftest import wait_for
 from tests.mesos_double.agent import Agent
 from tests.mesos_double.master import Master, serve
+from toil.compiler.ir import Resources
 from toil.runtime.batch import new_batch_system
-from toil.runtime.batch.base import BatchContext
+from toil.runtime.batch.base import BatchContext, BatchJob
 from toil.runtime.batch.remote.mesos.offers import PendingTask, Shape
 from toil.runtime.batch.remote.mesos.system import MesosBatchSystem
 from toil.runtime.config import Config
@@ -159,3 +160,22 @@ def test_a_removed_framework_id_registers_anew_and_a_live_one_is_taken_over(
         third.shutdown()
     finally:
         again.framework = None
+
+
+def test_toil_kill_force_tears_down_a_dead_leaders_framework(
+    mesos: MesosBatchSystem, master: tuple[Master, str], tmp_path: Path
+) -> None:
+    m, address = master
+    fw = mesos._fw()
+    fid = fw.framework_id or ""
+    fw.add(sleeper("t1", 30))
+    wait_for(lambda: state_of(mesos, "t1") == "running", timeout=20, what="the task to run")
+    mesos.issue(BatchJob("n1.0", "n1", "'work' n1", Resources(1, 2**20, 2**20), {"token": "n1.0"}, name="work"))
+    [batch_id] = mesos.batch_ids().values()
+    assert batch_id.endswith(f"@{fid}@{address}")
+    fw.closing = True  # the leader dies: no teardown
+    fw.client.close()
+    mesos.framework = None
+    MesosBatchSystem.kill_batch_ids([batch_id])
+    assert fid in m.removed and not m.frameworks
+    wait_for(lambda: not any(a.tasks for a in m.agents.values()), timeout=20, what="the agents to kill the tasks")

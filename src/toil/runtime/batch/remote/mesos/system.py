@@ -169,7 +169,9 @@ class MesosBatchSystem(RemoteBatchSystem):
         return states
 
     def cancel(self, ids: list[str]) -> None:
-        fw = self._fw()
+        fw = self.framework
+        if fw is None:  # never started, or already torn down (which killed every task)
+            return
         kill: list[tuple[str, str]] = []
         with fw.lock:
             for task_id in ids:
@@ -189,6 +191,28 @@ class MesosBatchSystem(RemoteBatchSystem):
         news = fw.news.wait(seconds)
         fw.news.clear()
         return news
+
+    # ------------------------------------------------------------------ for 'toil kill --force'
+    def batch_ids(self) -> dict[str, str]:
+        """Each job's task, with what reaches it once this leader is dead: ``TASK@FRAMEWORK@MASTER``."""
+        fid = self.framework.framework_id if self.framework else None
+        return {token: f"{batch_id}@{fid}@{self.endpoint}" for token, batch_id in super().batch_ids().items()}
+
+    @classmethod
+    def kill_batch_ids(cls, ids: list[str]) -> None:
+        """Subscribe as each dead leader's framework (within its failover timeout) and tear it down."""
+        for fid, endpoint in sorted({tuple(i.split("@", 2)[1:]) for i in ids if i.count("@") >= 2}):
+            if fid == "None":
+                continue
+            framework = Framework(endpoint, {"user": get_user_name(), "name": "toil", "id": {"value": fid},
+                                             "failover_timeout": FAILOVER_SECONDS})  # fmt: skip
+            framework.client.framework_id = fid
+            try:
+                framework.client.subscribe(framework.framework_info)
+            except MesosError as e:
+                log.warning("Cannot tear down Mesos framework %s: %s", fid, e)
+                continue
+            framework.teardown()
 
     # ------------------------------------------------------------------ for the autoscaler
     def nodes(self) -> list[NodeInfo]:
