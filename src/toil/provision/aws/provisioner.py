@@ -9,21 +9,21 @@ from typing import Any
 from toil.provision.aws.clients import AwsClients, describe
 from toil.provision.aws.destroy import AwsDestroy, DestroyLimits
 from toil.provision.aws.launch import AwsLaunch, LaunchLimits
-from toil.provision.aws.names import NODE_TYPE_TAG, cluster_filter, tag_dict
+from toil.provision.aws.names import NODE_TYPE_TAG
+from toil.provision.aws.workers import AwsWorkers
 from toil.provision.spec import (
     ClusterExistsError,
     ClusterProvisioner,
     ClusterSpec,
     DestroyReport,
     LaunchedCluster,
+    NodeType,
     NoSuchClusterError,
     ProvisionError,
     WorkerNode,
 )
 
 log = logging.getLogger(__name__)
-
-AUTOSCALE_TYPE_TAG = "ToilAutoscaleNodeType"  # the --nodeTypes entry an autoscaled worker was started as
 
 
 def region_of(zone: str) -> str:
@@ -91,41 +91,21 @@ class AWSProvisioner(ClusterProvisioner):
             raise ProvisionError(f"the leader of cluster {name} ({leader['InstanceId']}) has no address yet")
         return str(address)
 
-    def _workers(self, cluster: str, *extra: dict[str, Any]) -> list[dict[str, Any]]:
-        """The cluster's worker instances that are pending or running."""
-        filters = [
-            *cluster_filter(cluster),
-            {"Name": f"tag:{NODE_TYPE_TAG}", "Values": ["worker"]},
-            {"Name": "instance-state-name", "Values": ["pending", "running"]},
-            *extra,
-        ]
-        pages = self.aws.ec2.get_paginator("describe_instances").paginate(Filters=filters)
-        return [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
-
     def worker_nodes(self, cluster: str) -> list[WorkerNode]:
         """The cluster's workers, each with the node type it was started as (its instance type if not autoscaled)."""
-        nodes = []
-        for instance in self._workers(cluster):
-            tags = tag_dict(instance.get("Tags"))
-            spot = instance.get("InstanceLifecycle") == "spot"
-            launched = instance.get("LaunchTime")
-            nodes.append(
-                WorkerNode(
-                    instance["InstanceId"],
-                    tags.get(AUTOSCALE_TYPE_TAG) or instance["InstanceType"],
-                    spot,
-                    instance.get("PrivateIpAddress", ""),
-                    launched.timestamp() if launched is not None else 0.0,
-                )
-            )
-        return nodes
+        return AwsWorkers(self.aws, cluster).nodes()
+
+    def add_nodes(self, cluster: str, node_type: NodeType, count: int) -> list[WorkerNode]:
+        """Start workers like the cluster's newest one, tagged as its workers; spot at the bid; fewer if short."""
+        try:
+            return AwsWorkers(self.aws, cluster).add(node_type, count)
+        except ProvisionError:
+            raise
+        except Exception as e:
+            raise ProvisionError(
+                f"adding {count} {node_type} worker(s) to cluster {cluster} failed: {describe(e)}"
+            ) from None
 
     def terminate_nodes(self, cluster: str, names: Sequence[str]) -> None:
         """Terminate those of the named instances that are this cluster's workers; any other id is left alone."""
-        if not names:
-            return
-        ours = [i["InstanceId"] for i in self._workers(cluster, {"Name": "instance-id", "Values": list(names)})]
-        if ours:
-            self.aws.ec2.terminate_instances(InstanceIds=ours)
-        for name in sorted(set(names) - set(ours)):
-            log.warning("not terminating %s: it is not a running worker of cluster %s", name, cluster)
+        AwsWorkers(self.aws, cluster).terminate(names)
