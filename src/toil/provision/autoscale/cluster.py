@@ -17,7 +17,7 @@ from toil.provision.autoscale.policy import (
 )
 from toil.provision.autoscale.prices import GIB, OfflinePrices, PriceSource, hourly_price, instance_shape
 from toil.provision.parsing import parse_node_types
-from toil.provision.spec import ClusterProvisioner, NodeType, ProvisionError
+from toil.provision.spec import ClusterProvisioner, ClusterSpec, NodeType, ProvisionError, WorkerGroup
 from toil.runtime.batch.base import NodeInfo
 from toil.runtime.config import Config
 
@@ -43,19 +43,31 @@ def _storage_overrides(overrides: Sequence[str]) -> dict[str, int]:
 
 def node_choices(config: Config, prices: PriceSource | None = None) -> tuple[list[NodeChoice], dict[str, NodeType]]:
     """The policy's node types from --nodeTypes (with bids), --minNodes, --maxNodes, --nodeStorage(Overrides)."""
-    prices = prices or OfflinePrices()
     types = parse_node_types(",".join(config.nodeTypes))
     if not types:
         raise ProvisionError("autoscaling needs --nodeTypes")
-    highs = _per_type(config.maxNodes, len(types), None)
-    lows = _per_type(config.minNodes, len(types), 0)
+    groups = zip(types, _per_type(config.minNodes, len(types), 0), _per_type(config.maxNodes, len(types), None))
     storage = _storage_overrides(config.nodeStorageOverrides)
+    return _choices([WorkerGroup(t, low, high) for t, low, high in groups], config.nodeStorage, storage, prices)
+
+
+def cluster_node_choices(
+    spec: ClusterSpec, prices: PriceSource | None = None
+) -> tuple[list[NodeChoice], dict[str, NodeType]]:
+    """The policy's node types from launch-cluster's --nodeTypes and -w ranges ('-w 1-4': at least 1, at most 4)."""
+    return _choices(list(spec.workers), spec.node_storage_gb, {}, prices)
+
+
+def _choices(
+    groups: list[WorkerGroup], storage_gb: int, overrides: dict[str, int], prices: PriceSource | None
+) -> tuple[list[NodeChoice], dict[str, NodeType]]:
+    prices = prices or OfflinePrices()
     choices, by_key = [], {}
-    for node_type, low, high in zip(types, lows, highs):
+    for group in groups:
+        node_type = group.node_type
         # interchangeable instance types: the shape of the first, the price of the cheapest
         shape = instance_shape(node_type.instance_types[0])
         hourly = min(hourly_price(t, node_type.spot_bid, prices) for t in node_type.instance_types)
-        disk = storage.get(shape.name, config.nodeStorage) * GIB
         key = str(node_type)
         choices.append(
             NodeChoice(
@@ -63,12 +75,12 @@ def node_choices(config: Config, prices: PriceSource | None = None) -> tuple[lis
                 shape.name,
                 shape.cores,
                 shape.memory,
-                disk,
+                overrides.get(shape.name, storage_gb) * GIB,
                 hourly,
                 node_type.preemptible,
                 shape.accelerators,
-                min(low, high),
-                high,
+                min(group.min_count, group.max_count),
+                group.max_count,
             )
         )
         by_key[key] = node_type

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from toil.provision.autoscale.cluster import ProvisionedBackend, node_choices, policy_options
+from toil.provision.autoscale.cluster import ProvisionedBackend, cluster_node_choices, node_choices, policy_options
 from toil.provision.autoscale.driver import AutoscaleDriver
 from toil.provision.autoscale.policy import BOOTING, DRAINING, UP, JobDemand
+from toil.provision.parsing import build_spec
 from toil.provision.spec import ClusterProvisioner, NodeType, ProvisionError, WorkerNode
 from toil.runtime.batch.base import NodeInfo
 
@@ -111,3 +112,14 @@ def test_the_driver_scales_a_cluster_through_the_provisioner_and_removes_all_it_
 def test_a_provisioner_without_autoscaling_says_so_in_one_line() -> None:
     with pytest.raises(ProvisionError, match="cannot add nodes to cluster c"):
         FakeProvisioner.__mro__[1].add_nodes(FakeProvisioner(), "c", NodeType(("t2.large",)), 1)
+
+
+def test_launch_cluster_ranges_are_the_autoscalers_minimum_and_maximum() -> None:
+    spec = build_spec(
+        "c", "us-west-2a", "key", "t2.medium", node_types="t2.large:0.2,r5.4xlarge", workers="1-4,0-2", environ={}
+    )
+    choices, _ = cluster_node_choices(spec)
+    assert [(c.key, c.min_count, c.max_count, c.preemptible) for c in choices] == [
+        ("t2.large:0.2", 1, 4, True),
+        ("r5.4xlarge", 0, 2, False),
+    ]
