@@ -134,3 +134,19 @@ def test_mesos_master_forms() -> None:
     assert split_endpoint("http://127.0.0.1:1234/") == ("127.0.0.1", 1234)
     with pytest.raises(ToilUserError, match="not HOST:PORT"):
         split_endpoint("host:notaport")
+
+
+def test_mesos_is_registered_under_toils_name_and_import_path() -> None:
+    from toil.batchSystems.mesos.batchSystem import MesosBatchSystem as Facade
+    from toil.runtime.batch import batch_system_class
+    from toil.runtime.batch.remote.mesos.system import MesosBatchSystem
+
+    assert batch_system_class("mesos") is MesosBatchSystem and issubclass(Facade, MesosBatchSystem)
+    from toil.job import Job
+
+    options = Job.Runner.getDefaultArgumentParser().parse_args(
+        ["js", "--batchSystem", "mesos", "--mesosMaster", "m:5050", "--mesosRole", "r", "--mesosFrameworkId", "f"]
+    )
+    assert (options.mesos_endpoint, options.mesos_role, options.mesos_framework_id) == ("m:5050", "r", "f")
+    assert options.mesos_name == "toil"
+    assert Job.Runner.getDefaultArgumentParser().parse_args(["js", "--mesosEndpoint", "e:1"]).mesos_endpoint == "e:1"
