@@ -319,6 +319,7 @@ class Leader:
         resources = self._resources(node)
         try:
             self.batch.check_resources(resources, node.spec.label())
+            self.monitor.admit(resources, node.spec.label())
         except InsufficientSystemResources as e:
             log.error("%s", e)
             self.failure_notes[node.id] = str(e)

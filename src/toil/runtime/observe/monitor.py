@@ -18,11 +18,13 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from toil.exceptions import InsufficientSystemResources
 from toil.runtime.observe.snapshot import IssuedJob, NodeSample, PluggedSink, Sink, SinkFactory, Snapshot, WallTotals
 from toil.runtime.observe.statsdata import JobStatLine
 from toil.runtime.scheduling import attempt_resources
 
 if TYPE_CHECKING:
+    from toil.compiler.ir import Resources
     from toil.runtime.batch.base import BatchSystem
     from toil.runtime.config import Config
     from toil.runtime.jobstores.base import JobStore
@@ -65,8 +67,16 @@ class Monitor:
         self.metrics_url: str | None = None
         self.watch_nodes = False  # whether snapshots carry the batch system's nodes (the dashboard's, an autoscaler's)
         self.listed_jobs = LISTED_JOBS  # issued jobs named in a snapshot (all of them for an autoscaler)
+        self.plugged: list[PluggedSink] = []  # the sinks installed packages added (they may refuse jobs too)
         self._nodes: list[NodeSample] = []
         self._nodes_asked = 0.0
+
+    def admit(self, resources: Resources, label: str) -> None:
+        """Raise InsufficientSystemResources if a plugged sink says the job can never run (no node type fits)."""
+        for sink in self.plugged:
+            said = sink.refuse(resources, label)
+            if said:
+                raise InsufficientSystemResources(said)
 
     def job_ended(self, stats: list[JobStatLine]) -> None:
         """Count the job attempts of one worker result (its ``stats`` entries)."""
@@ -191,6 +201,7 @@ def make_monitor(leader: "Leader", config: "Config") -> Monitor:
     for plugged in plugged_sinks(config, leader.batch):
         monitor.watch_nodes = True
         monitor.listed_jobs = max(monitor.listed_jobs, plugged.wants_jobs)
+        monitor.plugged.append(plugged)
         sinks.append(plugged)
     return monitor
 

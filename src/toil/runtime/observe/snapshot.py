@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol, TypedDict
 from toil.runtime.scheduling import JobCounts
 
 if TYPE_CHECKING:
+    from toil.compiler.ir import Resources
     from toil.runtime.batch.base import BatchSystem, NodeInfo
     from toil.runtime.config import Config
 
@@ -113,9 +114,12 @@ class Sink(Protocol):
 
 
 class PluggedSink(Sink, Protocol):
-    """A sink an installed package adds (an autoscaler): it sees every node and up to ``wants_jobs`` issued jobs."""
+    """A sink an installed package adds (an autoscaler): it sees every node and up to ``wants_jobs`` issued jobs,
+    and may refuse a job that could never run (one line saying why), before the job is issued."""
 
     wants_jobs: int
+
+    def refuse(self, resources: Resources, label: str) -> str | None: ...
 
 
 class SinkFactory(Protocol):
