@@ -137,7 +137,11 @@ class SchedulerClient:
                 record = read_record(response)
                 if record is None:
                     break
-                self.on_event(json.loads(record))
+                event = json.loads(record)
+                try:
+                    self.on_event(event)
+                except Exception:  # one event handled badly must not end the stream
+                    log.exception("Could not handle the Mesos event %s", event.get("type"))
         except Exception as e:  # a broken stream, or one close() cut mid-read (http.client's errors vary)
             why = f"the event stream broke: {type(e).__name__}: {e}"
         if not self._closing:
