@@ -15,8 +15,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Callable
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -195,17 +197,25 @@ def test_a_job_larger_than_any_agent_is_refused_in_one_line(mesos, tmp_path):
     torn_down(mesos)
 
 
-def test_unreachable_master_is_one_line(tmp_path):
-    p = run_script(SCRIPTS / "stats_workflow.py", str(tmp_path / "js"), "--batchSystem", "mesos", "--mesosMaster",
-                   "127.0.0.1:1", timeout=60)  # fmt: skip
-    assert p.returncode != 0 and "Traceback" not in p.stderr
-    assert (
-        p.stderr.strip()
-        .splitlines()[-1]
-        .endswith(
-            "cannot reach the Mesos master at 127.0.0.1:1: [Errno 111] Connection refused (--mesosMaster 127.0.0.1:1)"
-        )
+def test_an_unreachable_master_or_a_server_that_is_none_is_one_line(tmp_path):
+    def last_line(master: str) -> str:
+        p = run_script(SCRIPTS / "stats_workflow.py", str(tmp_path / f"js{len(master)}"), "--batchSystem", "mesos",
+                       "--mesosMaster", master, timeout=60)  # fmt: skip
+        assert p.returncode != 0 and "Traceback" not in p.stderr, p.stderr
+        return p.stderr.strip().splitlines()[-1]
+
+    assert last_line("127.0.0.1:1").endswith(
+        "cannot reach the Mesos master at 127.0.0.1:1: [Errno 111] Connection refused (--mesosMaster 127.0.0.1:1)"
     )
+    web = ThreadingHTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)  # answers POST with 501 and a page
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        address = f"127.0.0.1:{web.server_address[1]}"
+        line = last_line(address)
+    finally:
+        web.shutdown()
+    assert f"{address} is not a Mesos master that accepts this framework (501 Unsupported method" in line, line
+    assert "<" not in line
 
 
 def test_an_agent_lost_mid_run_reissues_its_tasks_without_a_retry(mesos, tmp_path):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import re
 import socket
 import threading
 from collections.abc import Callable
@@ -46,6 +47,12 @@ def split_endpoint(endpoint: str) -> tuple[str, int]:
     if not parts.hostname:
         raise ToilUserError(f"--mesosMaster {endpoint}: not HOST:PORT")
     return parts.hostname, port
+
+
+def brief(text: str) -> str:
+    """What a server said, on one short line (an HTML error page included)."""
+    words = " ".join(re.sub(r"<[^>]*>", " ", text).split())
+    return words[:200] or "(nothing)"
 
 
 def read_record(stream: Any) -> bytes | None:
@@ -110,7 +117,8 @@ class SchedulerClient:
             if response.status != 200:
                 text = response.read().decode(errors="replace")
                 conn.close()
-                raise MesosError(f"the Mesos master at {self.address} refused SUBSCRIBE: {response.status} {text}")
+                said = f"{response.status} {response.reason}: {brief(text)}"
+                raise MesosError(f"{self.address} is not a Mesos master that accepts this framework ({said})")
             break
         else:
             raise MesosError(f"the Mesos master at {self.address} redirected too often")
@@ -182,7 +190,7 @@ class SchedulerClient:
         finally:
             conn.close()
         if response.status not in (200, 202):
-            raise MesosError(f"the Mesos master refused {kind}: {response.status} {text.strip()}")
+            raise MesosError(f"the Mesos master refused {kind}: {response.status} {brief(text)}")
 
     def get_json(self, path: str) -> Any:
         """A GET of one of the master's JSON endpoints (e.g. ``/master/slaves``)."""
