@@ -179,3 +179,27 @@ def test_toil_kill_force_tears_down_a_dead_leaders_framework(
     MesosBatchSystem.kill_batch_ids([batch_id])
     assert fid in m.removed and not m.frameworks
     wait_for(lambda: not any(a.tasks for a in m.agents.values()), timeout=20, what="the agents to kill the tasks")
+
+
+def test_mesos_framework_id_and_name_and_the_default_master(
+    mesos: MesosBatchSystem, master: tuple[Master, str]
+) -> None:
+    from dataclasses import replace
+
+    from toil.lib.misc import get_public_ip
+
+    m, address = master
+    mesos.shutdown()
+    config = Config.from_json(mesos.config.to_json())
+    config.mesos_framework_id, config.mesos_name = "chosen-0000", "mine"
+    chosen = new_batch_system(MesosBatchSystem, replace(mesos.context, config=config))
+    assert isinstance(chosen, MesosBatchSystem)
+    chosen.start()
+    try:
+        assert chosen._fw().framework_id == "chosen-0000"
+        assert m.frameworks["chosen-0000"].info["name"] == "mine"
+    finally:
+        chosen.shutdown()
+    config.mesos_endpoint = None
+    default = new_batch_system(MesosBatchSystem, replace(mesos.context, config=config))
+    assert isinstance(default, MesosBatchSystem) and default.endpoint == f"{get_public_ip()}:5050"
