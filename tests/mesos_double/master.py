@@ -7,8 +7,8 @@ framework that suppressed offers or declined that agent's within its filter's re
 each task's resources against the offer (TASK_ERROR otherwise). A framework whose stream breaks keeps its
 tasks for its failover_timeout, then it is removed and its tasks killed; TEARDOWN does that at once.
 ``GET /master/slaves`` lists the agents as the master's endpoint does. Test-only controls live under
-``/double/``: the state, losing an agent (its tasks TASK_LOST with REASON_AGENT_REMOVED, a FAILURE event) and
-breaking a framework's stream.
+``/double/``: the state, losing an agent (its tasks TASK_LOST with REASON_AGENT_REMOVED, a FAILURE event),
+partitioning one (its tasks TASK_UNREACHABLE, still running) and breaking a framework's stream.
 """
 
 from __future__ import annotations
@@ -252,6 +252,20 @@ class Master:
                 fw.send({"type": "FAILURE", "failure": {"agent_id": {"value": agent_id}}})
         return len(tasks)
 
+    def agent_partitioned(self, agent_id: str) -> int:
+        """The master loses sight of an agent whose tasks go on running: TASK_UNREACHABLE, no more offers. A KILL
+        still reaches the agent (as when it comes back and the master passes the kill on)."""
+        agent = self.agents[agent_id]
+        agent.active = False
+        with agent.lock:
+            tasks = list(agent.tasks.values())
+        for rt in tasks:
+            self.report(rt, "TASK_UNREACHABLE", "REASON_AGENT_PARTITIONED", "Agent partitioned", "SOURCE_MASTER")
+        with self.lock:
+            for fw in self.frameworks.values():
+                fw.offers = {o: a for o, a in fw.offers.items() if a != agent_id}
+        return len(tasks)
+
     def drop_stream(self, framework_id: str) -> bool:
         """Break a framework's event stream (as a network fault would); the framework stays, within its failover."""
         with self.lock:
@@ -308,6 +322,9 @@ def handler_for(master: Master) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length)
             if self.path.startswith("/double/agents/") and self.path.endswith("/lose"):
                 self._reply(200, {"lost": master.agent_lost(self.path.split("/")[3])})
+                return
+            if self.path.startswith("/double/agents/") and self.path.endswith("/partition"):
+                self._reply(200, {"unreachable": master.agent_partitioned(self.path.split("/")[3])})
                 return
             if self.path.startswith("/double/frameworks/") and self.path.endswith("/drop"):
                 self._reply(200, {"dropped": master.drop_stream(self.path.split("/")[3])})

@@ -203,3 +203,16 @@ def test_mesos_framework_id_and_name_and_the_default_master(
     config.mesos_endpoint = None
     default = new_batch_system(MesosBatchSystem, replace(mesos.context, config=config))
     assert isinstance(default, MesosBatchSystem) and default.endpoint == f"{get_public_ip()}:5050"
+
+
+def test_an_unreachable_task_is_lost_and_killed_so_no_second_copy_runs_on(
+    mesos: MesosBatchSystem, master: tuple[Master, str]
+) -> None:
+    m, _ = master
+    mesos._fw().add(sleeper("t1", 30))
+    wait_for(lambda: state_of(mesos, "t1") == "running", timeout=20, what="the task to run")
+    [agent] = [a for a in m.agents.values() if a.tasks]
+    assert m.agent_partitioned(agent.agent_id) == 1
+    wait_for(lambda: state_of(mesos, "t1") == "lost", timeout=20, what="the task to be taken for lost")
+    assert "REASON_AGENT_PARTITIONED" in mesos.query()["t1"].reason
+    wait_for(lambda: not agent.tasks, timeout=20, what="the framework to kill the unreachable copy")
