@@ -216,3 +216,37 @@ def test_an_unreachable_task_is_lost_and_killed_so_no_second_copy_runs_on(
     wait_for(lambda: state_of(mesos, "t1") == "lost", timeout=20, what="the task to be taken for lost")
     assert "REASON_AGENT_PARTITIONED" in mesos.query()["t1"].reason
     wait_for(lambda: not agent.tasks, timeout=20, what="the framework to kill the unreachable copy")
+
+
+def test_a_master_that_is_not_leading_redirects_to_the_leader(
+    mesos: MesosBatchSystem, master: tuple[Master, str]
+) -> None:
+    from dataclasses import replace
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    m, leader = master
+
+    class NotLeading(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # as a non-leading master answers: 307, Location //LEADER
+            self.send_response(307)
+            self.send_header("Location", f"//{leader}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    standby = ThreadingHTTPServer(("127.0.0.1", 0), NotLeading)
+    Thread(target=standby.serve_forever, daemon=True).start()
+    mesos.shutdown()
+    config = Config.from_json(mesos.config.to_json())
+    config.mesos_endpoint = f"127.0.0.1:{standby.server_address[1]}"
+    try:
+        b = new_batch_system(MesosBatchSystem, replace(mesos.context, config=config))
+        assert isinstance(b, MesosBatchSystem)
+        b.start()
+        assert b._fw().client.address == leader and b._fw().framework_id in m.frameworks
+        b.shutdown()
+    finally:
+        standby.shutdown()
