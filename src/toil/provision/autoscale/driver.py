@@ -86,6 +86,7 @@ class AutoscaleDriver:
         nodes = [replace(n, static=n.name not in launched) for n in self.backend.nodes()]
         decision = decide(now, self.backend.jobs(), nodes, self.choices, self.options, self.state, self._completions)
         self._completions = []
+        self.state = replace(decision.state, launched=self.state.launched, usage=self.state.usage)  # learned, kept
         for unfit in decision.unfit:
             if unfit.job not in self._failed:
                 self._failed.add(unfit.job)

@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from toil.compiler.ir import Resources
@@ -23,7 +24,7 @@ from toil.provision.autoscale.driver import AutoscaleDriver
 from toil.provision.autoscale.messages import unfit_message
 from toil.provision.autoscale.policy import JobDemand, NodeChoice, slots
 from toil.provision.spec import ProvisionError
-from toil.runtime.batch.base import BatchSystem
+from toil.runtime.batch.base import BatchSystem, NodeInfo
 from toil.runtime.config import Config
 from toil.runtime.observe.snapshot import Snapshot
 
@@ -37,8 +38,14 @@ class AutoscaleSink:
 
     wants_jobs = 1_000_000  # the whole queue: the policy packs every issued job
 
-    def __init__(self, driver: AutoscaleDriver, choices: list[NodeChoice], interval: float) -> None:
-        self.driver, self.choices, self.interval = driver, choices, interval
+    def __init__(
+        self,
+        driver: AutoscaleDriver,
+        choices: list[NodeChoice],
+        interval: float,
+        nodes: Callable[[], Sequence[NodeInfo]],
+    ) -> None:
+        self.driver, self.choices, self.interval, self.nodes = driver, choices, interval, nodes
         self._latest: Snapshot | None = None
         self._walls: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
@@ -88,14 +95,15 @@ class AutoscaleSink:
         )
         if any(slots(choice, job) > 0 for choice in self.choices):
             return None
+        if any(_fits_node(node, job) for node in self.nodes()):  # a node already there (a static one) can run it
+            return None
         return unfit_message(job, self.choices)
 
     def close(self, snapshot: Snapshot) -> None:
         """The workflow ended: stop scaling and remove every node it launched."""
         self.publish(snapshot)
-        self._stop.set()
-        self._thread.join(timeout=max(60.0, self.interval))
-        self.driver.shutdown()
+        self._stop.set()  # the driver's loop then shuts down: every node it launched is removed
+        self._thread.join(timeout=max(120.0, self.interval))
 
     def _run(self) -> None:
         self.driver.run(self._stop, time.time, self.interval)
@@ -127,7 +135,7 @@ def make_sink(config: Config, batch: BatchSystem) -> AutoscaleSink | None:
     driver = AutoscaleDriver.resume(backend, choices, policy_options(config), state_path)
     if config.clusterStats:
         driver.stats_path = Path(config.clusterStats)
-    sink = AutoscaleSink(driver, choices, float(config.scaleInterval))
+    sink = AutoscaleSink(driver, choices, float(config.scaleInterval), batch.nodes)
     log.info(
         "Autoscaling cluster %s in %s: %s, every %d s",
         cluster,
@@ -136,6 +144,13 @@ def make_sink(config: Config, batch: BatchSystem) -> AutoscaleSink | None:
         config.scaleInterval,
     )
     return sink
+
+
+def _fits_node(node: NodeInfo, job: JobDemand) -> bool:
+    """Whether the job fits the node's whole shape (a job that is not preemptible never goes to a spot node)."""
+    if node.state == "down" or (node.preemptible and not job.preemptible):
+        return False
+    return node.cores >= job.cores and node.memory >= job.memory
 
 
 def _done(ok: bool, what: str, name: str) -> None:

@@ -123,3 +123,20 @@ def test_launch_cluster_ranges_are_the_autoscalers_minimum_and_maximum() -> None
         ("t2.large:0.2", 1, 4, True),
         ("r5.4xlarge", 0, 2, False),
     ]
+
+
+def test_a_failing_provisioner_loses_neither_what_was_learned_nor_the_loop() -> None:
+    class Refusing(FakeProvisioner):
+        def add_nodes(self, cluster: str, node_type: NodeType, count: int) -> list[WorkerNode]:
+            raise ProvisionError("no capacity")
+
+    choices, types = node_choices(config(minNodes=[0]))
+    queue = [JobDemand("a", 1, GIB, GIB, preemptible=True)] * 4
+    backend = ProvisionedBackend(
+        Refusing(), "c", types, list, lambda: queue, print, print, lambda j, m: None, lambda j: None
+    )
+    driver = AutoscaleDriver(backend, choices, policy_options(config()))
+    driver.job_finished("a", 42.0)
+    with pytest.raises(ProvisionError):
+        driver.step(0.0)
+    assert driver.state.runtimes["a"].mean == 42.0
