@@ -345,8 +345,14 @@ def handler_for(master: Master) -> type[BaseHTTPRequestHandler]:
 
         def _stream(self, body: dict[str, Any]) -> None:
             fw, error = master.subscribe(body)
-            if fw is None:
-                self._reply(403, error.encode())
+            if fw is None:  # as Mesos answers a removed framework: a stream whose one event is an ERROR
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self._chunk(encode_record({"type": "ERROR", "error": {"message": error}}))
+                self.wfile.write(b"0\r\n\r\n")
+                self.close_connection = True
                 return
             events, stream_id = fw.events, fw.stream_id
             self.send_response(200)

@@ -31,7 +31,11 @@ Event = dict[str, Any]
 
 
 class MesosError(Exception):
-    """The master refused a call or could not be reached."""
+    """The master refused a call (``status``: its HTTP status) or could not be reached (``status`` 0)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def split_endpoint(endpoint: str) -> tuple[str, int]:
@@ -118,13 +122,18 @@ class SchedulerClient:
                 text = response.read().decode(errors="replace")
                 conn.close()
                 said = f"{response.status} {response.reason}: {brief(text)}"
-                raise MesosError(f"{self.address} is not a Mesos master that accepts this framework ({said})")
+                raise MesosError(f"{self.address} is not a Mesos master that accepts this framework ({said})",
+                                 response.status)  # fmt: skip
             break
         else:
             raise MesosError(f"the Mesos master at {self.address} redirected too often")
         self.stream_id = response.getheader("Mesos-Stream-Id")
         record = read_record(response)
         event = json.loads(record) if record else {}
+        if event.get("type") == "ERROR":  # e.g. "Framework has been removed": a 200 stream whose one event says no
+            conn.close()
+            said = brief(str(event.get("error", {}).get("message", "")))
+            raise MesosError(f"the Mesos master at {self.address} refused the framework: {said}", 403)
         if event.get("type") != "SUBSCRIBED":
             conn.close()
             raise MesosError(f"the Mesos master at {self.address} did not confirm the subscription: {event}")

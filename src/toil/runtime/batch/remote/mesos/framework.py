@@ -62,8 +62,8 @@ class Framework:
             info["id"] = {"value": self.client.framework_id}
         try:
             self.client.subscribe(info)
-        except MesosError:
-            if "id" not in info:
+        except MesosError as e:
+            if "id" not in info or e.status != 403:  # refused as this framework ("Framework has been removed")
                 raise
             log.warning("The Mesos master refused framework %s; registering a new framework", info["id"]["value"])
             info.pop("id")
