@@ -13,6 +13,7 @@ from typing import Protocol
 
 from toil.provision.autoscale.cost import CostReport, cost_report
 from toil.provision.autoscale.policy import (
+    NOTICE,
     Completion,
     Decision,
     JobDemand,
@@ -67,6 +68,7 @@ class AutoscaleDriver:
     stats_path: Path | None = None  # --clusterStats: where the node-hours and cost go when the workflow ends
     _completions: list[Completion] = field(default_factory=list)
     _failed: set[str] = field(default_factory=set)
+    _noticed: set[str] = field(default_factory=set)  # nodes whose preemption notice was acted on
 
     @classmethod
     def resume(
@@ -84,6 +86,9 @@ class AutoscaleDriver:
         """One decision, applied."""
         launched = set(self.state.launched)
         nodes = [replace(n, static=n.name not in launched) for n in self.backend.nodes()]
+        for node in nodes:  # a notice its node agent reported: the jobs that would not finish run elsewhere now
+            if node.state == NOTICE and node.name not in self._noticed:
+                self.preemption_notice(node.name, self.options.notice_window)
         decision = decide(now, self.backend.jobs(), nodes, self.choices, self.options, self.state, self._completions)
         self._completions = []
         self.state = replace(decision.state, launched=self.state.launched, usage=self.state.usage)  # learned, kept
@@ -119,6 +124,7 @@ class AutoscaleDriver:
 
     def preemption_notice(self, node: str, time_left: float) -> tuple[str, ...]:
         """A node will be preempted in ``time_left`` seconds: re-issue elsewhere the jobs that would not finish."""
+        self._noticed.add(node)
         on_node = [j for j in self.backend.jobs() if j.node == node]
         state = self.state
         for done in self._completions:

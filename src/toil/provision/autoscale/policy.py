@@ -69,6 +69,7 @@ class PolicyOptions:
     unknown_runtime: float = 60.0  # seconds assumed for a job name never seen finish, before any job finished
     min_remaining: float = 60.0  # seconds assumed left for a running job past its expected time
     assume_zero_overhead: bool = False
+    notice_window: float = 120.0  # seconds between a spot interruption notice and the loss (AWS: two minutes)
     stretch_to_bottleneck: bool = True  # size other types to finish with a type held at its maximum, not sooner
 
 

@@ -140,3 +140,31 @@ def test_a_failing_provisioner_loses_neither_what_was_learned_nor_the_loop() -> 
     with pytest.raises(ProvisionError):
         driver.step(0.0)
     assert driver.state.runtimes["a"].mean == 42.0
+
+
+def test_a_notice_reported_by_the_batch_system_reissues_the_jobs_that_would_not_finish() -> None:
+    provisioner = FakeProvisioner()
+    provisioner.workers = [WorkerNode("i-9", "c5.4xlarge/c5a.4xlarge:0.4", True)]
+    choices, types = node_choices(config(minNodes=[0]))
+    reissued: list[str] = []
+    queue = [
+        JobDemand("long", 1, GIB, GIB, preemptible=True, node="i-9", running_for=10.0, id="1"),
+        JobDemand("short", 1, GIB, GIB, preemptible=True, node="i-9", running_for=10.0, id="2"),
+    ]
+    backend = ProvisionedBackend(
+        provisioner,
+        "c",
+        types,
+        lambda: [NodeInfo("i-9", state="notice", running_jobs=2)],
+        lambda: queue,
+        print,
+        print,
+        lambda j, m: None,
+        reissued.append,
+    )
+    driver = AutoscaleDriver(backend, choices, policy_options(config()))
+    driver.job_finished("long", 3000.0)
+    driver.job_finished("short", 30.0)
+    driver.step(0.0)
+    driver.step(60.0)
+    assert reissued == ["1"]
