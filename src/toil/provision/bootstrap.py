@@ -81,7 +81,7 @@ def bootstrap_script(boot: NodeBootstrap) -> str:
     lines = ["#!/bin/bash", "set -euo pipefail", "set -a; . /etc/toil/cluster.env; set +a", *_docker_lines()]
     if boot.spec.cluster_type == "kubernetes":
         lines += _kubernetes_install_lines() + _kubeadm_lines(boot)
-    lines += _appliance_lines(boot.role, sorted(cluster_environment(boot)))
+    lines += _appliance_lines(boot.role, sorted(cluster_environment(boot)), boot.spec.cluster_type)
     return "\n".join(lines) + "\n"
 
 
@@ -129,9 +129,17 @@ def _kubeadm_lines(boot: NodeBootstrap) -> list[str]:
     return [f'until kubeadm join "$TOIL_LEADER_IP:6443" --token {token} {discovery}; do sleep 10; done']
 
 
-def _appliance_lines(role: str, variables: list[str]) -> list[str]:
+def _appliance_lines(role: str, variables: list[str], cluster_type: str = "kubernetes") -> list[str]:
     if role != LEADER:
-        return []  # workers run jobs as pods (Kubernetes) from the appliance image; nothing else to start
+        # workers run jobs as pods from the appliance image; beside them, the node agent watches for a spot
+        # interruption notice and cordons the node (with the kubelet's own credentials) so jobs leave it in time
+        if cluster_type != "kubernetes":
+            return []
+        return [
+            "docker run -d --name toil_node_agent --restart always --network host "
+            "-v /etc/kubernetes/kubelet.conf:/root/.kube/config:ro -v /var/lib/kubelet/pki:/var/lib/kubelet/pki:ro "
+            '"$TOIL_APPLIANCE_SELF" toil-node-agent --batchSystem kubernetes --node "$(hostname | tr A-Z a-z)"',
+        ]
     # -e NAME passes the sourced value through unchanged (an --env-file would keep the shell quoting)
     passed = " ".join(f"-e {name}" for name in variables)
     return [

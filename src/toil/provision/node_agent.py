@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from toil.runtime.batch.remote.kubernetes.specs import SPOT_NOTICE_LABEL
 from toil.runtime.batch.remote.slurm import SPOT_NOTICE_REASON
@@ -80,23 +81,37 @@ class MetadataClient:
         return SpotNotice(str(found.get("action", "terminate")), str(found.get("time", "")))
 
 
-def slurm_drain(node: str, notice: SpotNotice) -> list[list[str]]:
-    """Drain the Slurm node with the reason the Slurm batch system reads as a notice (one word)."""
+def slurm_drain_argv(node: str, notice: SpotNotice) -> list[str]:
+    """scontrol draining the node with the reason the Slurm batch system reads as a notice (one word)."""
     reason = f"{SPOT_NOTICE_REASON}:{notice.action}@{notice.time}"
-    return [["scontrol", "update", f"NodeName={node}", "State=DRAIN", f"Reason={reason}"]]
+    return ["scontrol", "update", f"NodeName={node}", "State=DRAIN", f"Reason={reason}"]
 
 
-def kubernetes_drain(node: str, notice: SpotNotice) -> list[list[str]]:
-    """Cordon the Kubernetes node and label it, which the Kubernetes batch system reads as a notice."""
+def slurm_drain(node: str, notice: SpotNotice) -> None:
+    done = subprocess.run(slurm_drain_argv(node, notice), capture_output=True, text=True)
+    if done.returncode != 0:
+        log.error("scontrol could not drain %s: %s", node, done.stderr.strip())
+
+
+def kubernetes_patch(notice: SpotNotice) -> dict[str, Any]:
+    """The Node patch: cordoned, and labelled with when it goes (read by the Kubernetes batch system as a notice)."""
     when = notice.time.replace(":", "").replace("-", "")  # label values: [A-Za-z0-9_.-]
-    return [
-        ["kubectl", "cordon", node],
-        ["kubectl", "label", "--overwrite", "node", node, f"{SPOT_NOTICE_LABEL}={when}"],
-    ]
+    return {"metadata": {"labels": {SPOT_NOTICE_LABEL: when}}, "spec": {"unschedulable": True}}
 
 
-# batch system -> the commands that mark a node under notice
-DRAINERS: dict[str, Callable[[str, SpotNotice], list[list[str]]]] = {
+def kubernetes_drain(node: str, notice: SpotNotice) -> None:
+    """Patch the node through the API (the kubelet's credentials, ~/.kube/config, or the pod's service account)."""
+    from kubernetes import client, config
+
+    try:
+        config.load_kube_config()
+    except config.ConfigException:
+        config.load_incluster_config()
+    client.CoreV1Api().patch_node(node, kubernetes_patch(notice))
+
+
+# batch system -> how to mark this node as under notice
+DRAINERS: dict[str, Callable[[str, SpotNotice], None]] = {
     "slurm": slurm_drain,
     "kubernetes": kubernetes_drain,
 }
@@ -122,13 +137,6 @@ def watch(
     return None
 
 
-def _run_all(commands: list[list[str]]) -> None:
-    for argv in commands:
-        done = subprocess.run(argv, capture_output=True, text=True)
-        if done.returncode != 0:
-            log.error("%s failed: %s", " ".join(argv), done.stderr.strip())
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="toil-node-agent", description=__doc__.splitlines()[0])
     parser.add_argument("--batchSystem", choices=sorted(DRAINERS), required=True)
@@ -138,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s toil-node-agent: %(message)s")
     drainer = DRAINERS[args.batchSystem]
-    notice = watch(MetadataClient(args.imds), lambda n: _run_all(drainer(args.node, n)), args.interval)
+    notice = watch(MetadataClient(args.imds), lambda n: drainer(args.node, n), args.interval)
     if notice is not None:
         log.info("spot interruption notice (%s at %s): drained %s", notice.action, notice.time, args.node)
     return 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.imds_standin import serve
-from toil.provision.node_agent import MetadataClient, SpotNotice, kubernetes_drain, slurm_drain, watch
+from toil.provision.node_agent import MetadataClient, SpotNotice, kubernetes_patch, slurm_drain_argv, watch
 from toil.runtime.batch.remote.slurm import slurm_nodes
 
 
@@ -62,7 +62,7 @@ def test_unreachable_metadata_is_retried_not_fatal() -> None:
 
 def test_slurm_drain_is_read_back_as_a_notice() -> None:
     """The reason the agent gives is the one the Slurm batch system reads as 'under notice'."""
-    (argv,) = slurm_drain("i-0abc", SpotNotice("terminate", "2026-12-07T04:02:00Z"))
+    argv = slurm_drain_argv("i-0abc", SpotNotice("terminate", "2026-12-07T04:02:00Z"))
     reason = next(a for a in argv if a.startswith("Reason="))
     assert " " not in reason  # scontrol -o splits fields on spaces
     line = f"NodeName=i-0abc CPUTot=2 RealMemory=8192 State=MIXED+DRAIN AvailableFeatures=t2.large {reason}"
@@ -70,9 +70,11 @@ def test_slurm_drain_is_read_back_as_a_notice() -> None:
 
 
 def test_kubernetes_drain_cordons_and_labels_with_a_valid_value() -> None:
-    cordon, label = kubernetes_drain("ip-10-0-0-5", SpotNotice("terminate", "2026-12-07T04:02:00Z"))
-    assert cordon == ["kubectl", "cordon", "ip-10-0-0-5"]
-    assert label[-1] == "toil.io/spot-notice=20261207T040200Z"
+    patch = kubernetes_patch(SpotNotice("terminate", "2026-12-07T04:02:00Z"))
+    assert patch == {
+        "metadata": {"labels": {"toil.io/spot-notice": "20261207T040200Z"}},
+        "spec": {"unschedulable": True},
+    }
 
 
 def test_kubernetes_node_under_notice() -> None:

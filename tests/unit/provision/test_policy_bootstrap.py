@@ -100,7 +100,11 @@ def test_worker_user_data_joins_the_leader() -> None:
     files = _files(_cloud_config("worker"))
     script = files["/usr/local/sbin/toil-bootstrap"]
     assert 'kubeadm join "$TOIL_LEADER_IP:6443" --token abcdef.0123456789abcdef' in script
-    assert "TOIL_LEADER_IP=10.0.0.5" in files["/etc/toil/cluster.env"] and "docker run" not in script
+    assert "TOIL_LEADER_IP=10.0.0.5" in files["/etc/toil/cluster.env"] and "toil_leader" not in script
+    # the node agent, to cordon the node on a spot interruption notice
+    assert "toil-node-agent --batchSystem kubernetes" in script and script.index("kubeadm join") < script.index(
+        "toil_node_agent"
+    )
     assert "--discovery-token-unsafe-skip-ca-verification" in script  # no CA hash known (--leaderWait 0)
 
 

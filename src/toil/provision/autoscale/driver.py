@@ -66,6 +66,10 @@ class AutoscaleDriver:
     state: ScalerState = field(default_factory=ScalerState)
     state_path: Path | None = None  # where the state is saved after each step (read back on a leader restart)
     stats_path: Path | None = None  # --clusterStats: where the node-hours and cost go when the workflow ends
+    # where the node-hours and cost go as the run goes (the job store, for 'toil stats'), and how often at least
+    record: Callable[[CostReport, float], None] | None = None
+    record_every: float = 60.0
+    _recorded: tuple[tuple[NodeUsage, ...], float] | None = None  # the usage last recorded, and when
     _completions: list[Completion] = field(default_factory=list)
     _failed: set[str] = field(default_factory=set)
     _noticed: set[str] = field(default_factory=set)  # nodes whose preemption notice was acted on
@@ -94,8 +98,7 @@ class AutoscaleDriver:
         self.state = replace(decision.state, launched=self.state.launched, usage=self.state.usage)  # learned, kept
         for unfit in decision.unfit:
             if unfit.job not in self._failed:
-                self._failed.add(unfit.job)
-                log.error("%s", unfit.message)
+                self._failed.add(unfit.job)  # the backend says it (a static node may still run the job)
                 self.backend.fail_job(unfit.job, unfit.message)
         for name in decision.undrain:
             self.backend.undrain(name)
@@ -116,6 +119,7 @@ class AutoscaleDriver:
         kept = tuple(name for name in self.state.launched if name in existing)
         self.state = replace(decision.state, launched=kept + tuple(started), usage=_ended(usage, existing, now))
         self._save()
+        self._record(now)
         return decision
 
     def costs(self, now: float) -> CostReport:
@@ -141,6 +145,7 @@ class AutoscaleDriver:
         self.backend.terminate([name for name in self.state.launched if name in existing])
         self.state = replace(self.state, launched=(), usage=_ended(self.state.usage, set(), now))
         self._save()
+        self._record(now, force=True)
         if self.stats_path is not None:
             self.stats_path.write_text(self.costs(now).to_json())
         for line in self.costs(now).lines():
@@ -157,6 +162,19 @@ class AutoscaleDriver:
                 stop.wait(interval)
         finally:
             self.shutdown(clock())
+
+    def _record(self, now: float, force: bool = False) -> None:
+        """Hand ``record`` the costs when nodes came or went, every ``record_every`` seconds, and when forced."""
+        last = self._recorded
+        if self.record is None or not self.state.usage:
+            return
+        if not force and last is not None and last[0] == self.state.usage and now - last[1] < self.record_every:
+            return
+        try:
+            self.record(self.costs(now), now)
+            self._recorded = (self.state.usage, now)
+        except Exception:
+            log.exception("could not record the cluster's node-hours and cost")
 
     def _save(self) -> None:
         if self.state_path is None:

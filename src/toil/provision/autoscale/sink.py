@@ -23,14 +23,17 @@ from toil.provision.autoscale.cluster import ProvisionedBackend, node_choices, p
 from toil.provision.autoscale.driver import AutoscaleDriver
 from toil.provision.autoscale.messages import unfit_message
 from toil.provision.autoscale.policy import JobDemand, NodeChoice, slots
+from toil.provision.autoscale.prices import SPOT_FRACTION
 from toil.provision.spec import ProvisionError
 from toil.runtime.batch.base import BatchSystem, NodeInfo
 from toil.runtime.config import Config
+from toil.runtime.observe.clusterusage import write_cluster_usage
 from toil.runtime.observe.snapshot import Snapshot
 
 log = logging.getLogger("toil.autoscale")
 
 STATE_FILE = "autoscaler-state.json"
+PRICE_SOURCE = f"offline table; spot {SPOT_FRACTION:.0%} of on-demand, at most the bid"
 
 
 class AutoscaleSink:
@@ -128,13 +131,16 @@ def make_sink(config: Config, batch: BatchSystem) -> AutoscaleSink | None:
         queue=lambda: sink.queue(),
         drain_node=lambda name: _done(batch.drain_node(name), "drain", name),
         undrain_node=lambda name: _done(batch.undrain_node(name), "undrain", name),
-        fail=lambda job, message: None,  # never reached: refuse() fails such jobs before they are issued
+        # refuse() fails a job no node type nor node fits before it is issued; one queued here fits a node already
+        # there (a static one), which will run it: the autoscaler only cannot add room for it
+        fail=lambda job, message: log.info("No node type to add for it: %s", message),
         reissue_job=lambda job: None,  # the batch system re-issues jobs of a node under notice itself
     )
     state_path = Path(batch.workflow_dir) / STATE_FILE
     driver = AutoscaleDriver.resume(backend, choices, policy_options(config), state_path)
     if config.clusterStats:
         driver.stats_path = Path(config.clusterStats)
+    driver.record = lambda report, now: write_cluster_usage(batch.job_store, report.usage(PRICE_SOURCE, now))
     sink = AutoscaleSink(driver, choices, float(config.scaleInterval), batch.nodes)
     log.info(
         "Autoscaling cluster %s in %s: %s, every %d s",

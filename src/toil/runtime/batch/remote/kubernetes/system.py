@@ -398,9 +398,11 @@ class KubernetesBatchSystem(RemoteBatchSystem):
             alloc = node.status.allocatable or {}
             labels = node.metadata.labels or {}
             ready = any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+            internal = [a.address for a in node.status.addresses or [] if a.type == "InternalIP"]
             out.append(
                 NodeInfo(
                     node.metadata.name,
+                    internal[0] if internal else "",  # the instance's private address, as the provider knows it
                     cores=float(parse_quantity(alloc.get("cpu", "0"))),
                     memory=int(parse_quantity(alloc.get("memory", "0"))),
                     disk=int(parse_quantity(alloc.get("ephemeral-storage", "0"))),
