@@ -103,6 +103,15 @@ def _category_json(cat: Category) -> dict[str, Any]:
 
 
 def raw_report(stats: WorkflowStats) -> dict[str, Any]:
+    """The statistics as JSON data; ``cluster`` only when an autoscaled run recorded its nodes."""
+    report = _raw_jobs(stats)
+    if stats.cluster is not None:
+        report["cluster"] = stats.cluster.to_dict()
+    return report
+
+
+def _raw_jobs(stats: WorkflowStats) -> dict[str, Any]:
+    """The job statistics as JSON data."""
     settings = stats.settings
     per_worker = [float(len(jobs)) for jobs in stats.workers().values()]
     jobs_per_worker = Summary.of(per_worker)
@@ -211,6 +220,15 @@ def _sort_key(args: Any) -> Any:
 
 
 def table(stats: WorkflowStats, args: Any) -> str:
+    """Toil's table, then the cluster's node-hours and cost if an autoscaled run recorded them."""
+    cluster = stats.cluster.lines() if stats.cluster is not None else []
+    if not stats.runs and not stats.jobs and cluster:  # no --stats: only the cluster was recorded
+        return "\n".join(cluster) + "\n"
+    return _job_table(stats, args) + "".join(line + "\n" for line in cluster)
+
+
+def _job_table(stats: WorkflowStats, args: Any) -> str:
+    """Toil's table: settings, workers, jobs, then each job name."""
     settings = stats.settings
     max_cores = settings.get("maxCores")
     max_text = "unlimited" if max_cores is None or float(max_cores) >= 2**62 else f"{float(max_cores):g}"

@@ -455,10 +455,32 @@ def summary_section(stats: WorkflowStats) -> str:
     return f'<section id="summary"><h2>Summary</h2><dl class="summary">{body}</dl></section>'
 
 
+def cluster_section(stats: WorkflowStats) -> str:
+    """Node-hours and cost per node type of an autoscaled run; nothing when none was recorded."""
+    usage = stats.cluster
+    if usage is None:
+        return ""
+    rows = [
+        [
+            (t.node_type, ""),
+            ("spot" if t.preemptible else "on-demand", ""),
+            (str(t.nodes), "num"),
+            (f"{t.node_hours:.2f}", "num"),
+            (f"${t.hourly:.4f}", "num"),
+            (f"${t.cost:.2f}", "num"),
+        ]
+        for t in usage.types
+    ]
+    table = _table(["Node type", "Kind", "Nodes", "Node-hours", "Price per hour", "Cost"], rows)
+    intro = f"<p>Estimated cost ${usage.total_cost:.2f} (prices: {escape(usage.price_source)}).</p>"
+    return f'<section id="cluster"><h2>Cluster</h2>{intro}{table}</section>'
+
+
 def render_html(stats: WorkflowStats, title: str) -> str:
     """The whole report: one self-contained HTML document (inline CSS and SVG, nothing fetched)."""
     sections = [
         summary_section(stats),
+        cluster_section(stats),
         timeline_section(stats),
         graph_section(stats),
         slowest_section(stats),
@@ -467,5 +489,5 @@ def render_html(stats: WorkflowStats, title: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{_CSS}</style></head>"
-        f"<body><h1>{escape(title)}</h1>\n" + "\n".join(sections) + "\n</body></html>\n"
+        f"<body><h1>{escape(title)}</h1>\n" + "\n".join(filter(None, sections)) + "\n</body></html>\n"
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, NotRequired, TypedDict
 
 from toil.exceptions import ToilUserError
+from toil.runtime.observe.clusterusage import ClusterUsage, read_cluster_usage
 
 if TYPE_CHECKING:
     from toil.runtime.jobstores.base import JobStore
@@ -141,6 +142,7 @@ class WorkflowStats:
     ends: list[EndStatLine]
     jobs: list[JobStat]
     _workers: dict[str, list[JobStat]] | None = None
+    cluster: ClusterUsage | None = None  # the nodes an autoscaled run used and their cost (clusterusage.py)
 
     @property
     def settings(self) -> RunStatLine:
@@ -253,13 +255,16 @@ def _parse_lines(data: bytes, source: str) -> list[Any]:
 
 
 def load_stats(job_store: "JobStore") -> WorkflowStats:
-    """The recorded stats of a job store; a clear error when the run had no --stats."""
+    """The recorded stats of a job store and its cluster usage; a clear error when the run recorded neither."""
     data = job_store.read_stats()
-    if data is None:
+    cluster = read_cluster_usage(job_store)
+    if data is None and cluster is None:
         raise ToilUserError(
             f"the job store {job_store.locator} holds no statistics: run the workflow with --stats to record them"
         )
     from toil.runtime.bulk import paused_gc
 
     with paused_gc():
-        return parse_stats([data], source=f"{job_store.locator} stats")
+        stats = parse_stats([data or b""], source=f"{job_store.locator} stats")
+    stats.cluster = cluster
+    return stats
