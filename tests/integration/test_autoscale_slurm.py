@@ -11,6 +11,7 @@ partition (infra/slurm-up.sh), which holds only those machines. Nothing connects
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -26,6 +27,7 @@ import pytest
 from tests import standin_nodes
 from tests.integration.hpc import ensure_slurm
 from tests.integration.test_aws_provision import ZONE, moto, moto_port  # noqa: F401 (fixtures)
+from tests.integration.test_toil_status import toil
 from tests.provision_contract import fresh_name
 from toil.provision.cli import destroy_main, launch_main
 
@@ -125,6 +127,8 @@ def test_autoscaled_spot_nodes_run_jobs_survive_an_interruption_and_are_removed(
         "INFO",
         "--packJobs",
         "false",
+        "--clean",
+        "never",  # kept for 'toil stats' below
     ]
     argv += ["--workDir", str(tmp_path), "--clusterStats", str(tmp_path / "cluster-stats.json")]
     run = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -164,6 +168,16 @@ def test_autoscaled_spot_nodes_run_jobs_survive_an_interruption_and_are_removed(
     spot = [i for i in _workers(name, ("terminated", "shutting-down")) if i.get("InstanceLifecycle") == "spot"]
     assert spot, "no spot worker was launched"
     assert (tmp_path / "cluster-stats.json").exists()
+    # 'toil stats' shows the node-hours of the spot type and the run's estimated cost (no --stats: only those)
+    shown = toil("stats", f"file:{tmp_path / 'js'}")
+    assert shown.returncode == 0, shown.stderr
+    assert re.match(r"Cluster: estimated cost \$\d+\.\d\d \(prices: offline table", shown.stdout), shown.stdout
+    assert re.search(
+        rf"^  {re.escape(SPOT)} \(spot\): [1-9]\d* nodes?, \d+\.\d\d node-hours at \$0\.0325/hour", shown.stdout, re.M
+    ), shown.stdout
+    raw = json.loads(toil("stats", "--raw", f"file:{tmp_path / 'js'}").stdout)["cluster"]
+    (spot_usage,) = [t for t in raw["types"] if t["node_type"] == SPOT]
+    assert spot_usage["preemptible"] and spot_usage["node_hours"] > 0 and raw["total_cost"] > 0
     # the leader connected to nothing but loopback (moto): never to the addresses moto invents
     seen = peers.read_text().splitlines()
     assert seen and not [p for p in seen if not re.match(r"\('(127\.0\.0\.1|::1|localhost)'|'/", p)], seen
