@@ -84,11 +84,11 @@ for n in $(seq 1 "$NODES"); do
 done
 # dynamic nodes (slurmd -Z): the autoscaling tests' stand-in machines join under their instances' names
 # (those with the feature 'cloud' form the partition 'cloud'; a FUTURE node, never started, lets that partition
-# take jobs before the autoscaler has started any)
+# take jobs before the autoscaler has started any; the default partition names its own nodes, so neither joins it)
 echo "MaxNodeCount=64" >> $CONF
 echo "NodeName=cloud-reserve CPUs=8 RealMemory=32768 Feature=cloud State=FUTURE" >> $CONF
 echo "NodeSet=cloudnodes Feature=cloud" >> $CONF
-echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP" >> $CONF
+echo "PartitionName=debug Nodes=node[1-$NODES] Default=YES MaxTime=INFINITE State=UP" >> $CONF
 echo "PartitionName=cloud Nodes=cloudnodes MaxTime=INFINITE State=UP" >> $CONF
 # a controller left running with another configuration (say, another node count) is stopped first
 if ! cmp -s $CONF /etc/slurm/slurm.conf && pgrep -x slurmctld >/dev/null; then
