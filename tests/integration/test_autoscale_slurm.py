@@ -57,7 +57,8 @@ if __name__ == "__main__":
     parser.add_argument("--out")
     options = parser.parse_args()
     with Toil(options) as toil:
-        print("RESULT", toil.start(Job.wrapJobFn(root, 6, 20, options.out, cores=1, memory="256M", disk="100M")))
+        root_job = Job.wrapJobFn(root, 6, 20, options.out, cores=1, memory="256M", disk="100M")
+        print("RESULT", toil.restart() if options.restart else toil.start(root_job))
 """
 
 
@@ -98,50 +99,52 @@ def _wait(what: str, check: Any, run: subprocess.Popen[str], limit: float = 120.
     return found
 
 
-def test_autoscaled_spot_nodes_run_jobs_survive_an_interruption_and_are_removed(
-    cluster: tuple[str, standin_nodes.InstanceMirror], tmp_path: Path
-) -> None:
-    name, mirror = cluster
+def _static_worker(name: str, mirror: standin_nodes.InstanceMirror) -> str:
+    """The cluster's one static worker, once its machine is up."""
     (static,) = [i["InstanceId"] for i in _workers(name)]
     deadline = time.monotonic() + 60
     while static not in mirror.machines:
         assert time.monotonic() < deadline and not mirror.errors, f"no machine for the static worker: {mirror.errors}"
         time.sleep(0.2)
+    return static
+
+
+def _workflow(name: str, tmp_path: Path) -> tuple[list[str], dict[str, str], Path]:
+    """The workflow's command line (on Slurm's cloud partition, autoscaled on moto), its environment, its starts."""
     out = tmp_path / "starts"
     out.mkdir()
     script = tmp_path / "flow.py"
     script.write_text(WORKFLOW)
-    peers = tmp_path / "peers.log"
-    env = dict(os.environ, TOIL_CLUSTER_NAME=name, TOIL_AWS_ZONE=ZONE, TOIL_TEST_PEERS_LOG=str(peers))
+    env = dict(os.environ, TOIL_CLUSTER_NAME=name, TOIL_AWS_ZONE=ZONE, TOIL_TEST_PEERS_LOG=str(tmp_path / "peers"))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GUARD), os.environ.get("PYTHONPATH")]))
     argv = [sys.executable, str(script), f"file:{tmp_path / 'js'}", "--out", str(out), "--batchSystem", "slurm"]
     argv += ["--slurmPartition", "cloud", "--provisioner", "aws", "--nodeTypes", SPOT, "--maxNodes", "2"]
-    argv += [
-        "--targetTime",
-        "5",
-        "--scaleInterval",
-        "2",
-        "--retryCount",
-        "0",
-        "--logLevel",
-        "INFO",
-        "--packJobs",
-        "false",
-        "--clean",
-        "never",  # kept for 'toil stats' below
-    ]
+    argv += ["--targetTime", "5", "--scaleInterval", "2", "--retryCount", "0", "--logLevel", "INFO"]
+    argv += ["--packJobs", "false", "--clean", "never"]  # kept for 'toil stats'
     argv += ["--workDir", str(tmp_path), "--clusterStats", str(tmp_path / "cluster-stats.json")]
+    return argv, env, out
+
+
+def _spot_job(out: Path, mirror: standin_nodes.InstanceMirror) -> tuple[str, str] | None:
+    """A job that started on an autoscaled spot machine: (job, instance)."""
+    for start in sorted(out.iterdir()):
+        _, job, node, _ = start.name.split("_")
+        if node in mirror.machines and mirror.machines[node].spot:
+            return job, node
+    return None
+
+
+def test_autoscaled_spot_nodes_run_jobs_survive_an_interruption_and_are_removed(
+    cluster: tuple[str, standin_nodes.InstanceMirror], tmp_path: Path
+) -> None:
+    name, mirror = cluster
+    static = _static_worker(name, mirror)
+    argv, env, out = _workflow(name, tmp_path)
+    peers = Path(env["TOIL_TEST_PEERS_LOG"])
     run = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         # the autoscaler starts spot workers; their machines join Slurm and take jobs
-        def spot_job() -> tuple[str, str] | None:
-            for start in sorted(out.iterdir()):
-                _, job, node, _ = start.name.split("_")
-                if node in mirror.machines and mirror.machines[node].spot:
-                    return job, node
-            return None
-
-        job, node = _wait("job on an autoscaled spot node", spot_job, run)
+        job, node = _wait("job on an autoscaled spot node", lambda: _spot_job(out, mirror), run)
         # EC2's two-minute notice: the node agent drains the node, the leader re-issues its job elsewhere
         standin_nodes.notice(mirror.machines[node])
         _wait(f"restart of job {job} elsewhere", lambda: len(list(out.glob(f"start_{job}_*"))) >= 2, run, 60)
@@ -181,4 +184,30 @@ def test_autoscaled_spot_nodes_run_jobs_survive_an_interruption_and_are_removed(
     # the leader connected to nothing but loopback (moto): never to the addresses moto invents
     seen = peers.read_text().splitlines()
     assert seen and not [p for p in seen if not re.match(r"\('(127\.0\.0\.1|::1|localhost)'|'/", p)], seen
+    assert mirror.errors == []
+
+
+def test_a_restarted_leader_carries_on_with_the_nodes_the_killed_one_launched(
+    cluster: tuple[str, standin_nodes.InstanceMirror], tmp_path: Path
+) -> None:
+    """The autoscaler's state survives the leader: after a kill -9 and --restart, the nodes the first leader
+    launched are known as the workflow's own (used, then terminated at the end), not taken for static ones."""
+    name, mirror = cluster
+    static = _static_worker(name, mirror)
+    argv, env, out = _workflow(name, tmp_path)
+    first = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait("job on an autoscaled spot node", lambda: _spot_job(out, mirror), first)
+    except AssertionError as failed:
+        first.kill()
+        raise AssertionError(f"{failed}\n--- the workflow's log:\n{first.communicate()[1][-4000:]}") from None
+    launched_first = {i["InstanceId"] for i in _workers(name)} - {static}
+    first.kill()  # kill -9: no shutdown, the nodes it launched stay up
+    first.communicate()
+    assert launched_first and {i["InstanceId"] for i in _workers(name)} >= launched_first
+    again = subprocess.run([*argv, "--restart"], env=env, capture_output=True, text=True, timeout=400)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "RESULT 55" in again.stdout
+    running = {i["InstanceId"] for i in _workers(name)}
+    assert running == {static}, f"left running: {running - {static}} (the first leader launched {launched_first})"
     assert mirror.errors == []
