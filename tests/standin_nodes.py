@@ -29,8 +29,6 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
-# instance type -> (cores, MiB) the stand-in declares (moto does not run anything; the shape is Slurm's view)
-SHAPES = {"t2.small": (1, 2048), "t2.medium": (2, 4096), "t2.large": (2, 8192), "t2.xlarge": (4, 16384)}
 
 
 def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -105,7 +103,7 @@ def _start_slurmd(machine: StandinMachine) -> Path:
         "\n".join(f"SlurmctldHost=localhost({machine.host_ip})" if x.startswith("SlurmctldHost=") else x for x in lines)
         + "\n"
     )
-    cores, mib = SHAPES.get(machine.instance_type, (2, 4096))
+    cores, mib = _shape(machine.instance_type)
     features = ",".join([machine.instance_type, "cloud", *(["preemptible"] if machine.spot else [])])
     node = f"CPUs={cores} RealMemory={mib} Feature={features} NodeAddr={machine.machine_ip}"
     Path(f"/var/spool/slurmd/{machine.instance_id}").mkdir(parents=True, exist_ok=True)
@@ -115,6 +113,17 @@ def _start_slurmd(machine: StandinMachine) -> Path:
     log = open(machine.work / "slurmd.log", "ab")
     machine.processes.append(subprocess.Popen(argv, stdout=log, stderr=log))
     return conf
+
+
+def _shape(instance_type: str) -> tuple[int, int]:
+    """(cores, MiB) the stand-in declares to Slurm: the instance type's, as the autoscaler's price table has it."""
+    from toil.provision.autoscale.prices import instance_shape
+
+    try:
+        shape = instance_shape(instance_type)
+    except KeyError:
+        return 2, 4096
+    return int(shape.cores), shape.memory // 2**20
 
 
 def notice(machine: StandinMachine, seconds: int = 120) -> None:
