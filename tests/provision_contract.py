@@ -37,6 +37,15 @@ class ProvisionerContract:
         assert leftovers(name) == {}
         assert provisioner.destroy(name).count() == 0  # a second run finds nothing and succeeds
 
+    def test_every_worker_type_has_prices(self, provisioner: ClusterProvisioner, make_spec: MakeSpec) -> None:
+        prices = provisioner.prices()
+        for group in make_spec(fresh_name()).workers:
+            for instance_type in group.node_type.instance_types:
+                on_demand, spot = prices.on_demand(instance_type), prices.spot(instance_type)
+                assert on_demand is not None and on_demand > 0, instance_type
+                assert spot is not None and 0 < spot, instance_type
+        assert prices.name
+
     def test_destroy_of_an_unknown_cluster_removes_nothing(self, provisioner: ClusterProvisioner) -> None:
         assert provisioner.destroy(fresh_name()).count() == 0
 

@@ -25,7 +25,9 @@ import pytest
 from tests.aws_inventory import leftovers as inventory_leftovers
 from tests.faultproxy import ApiFaultProxy
 from tests.objectstores import answers
+from tests.pricing_standin import pricing_standin
 from tests.provision_contract import Leftovers, MakeSpec, ProvisionerContract, fresh_name
+from toil.provision.autoscale.prices import OfflinePrices
 from toil.provision.aws.destroy import AwsDestroy, DestroyLimits
 from toil.provision.aws.launch import LaunchLimits
 from toil.provision.aws.provisioner import AWSProvisioner
@@ -534,3 +536,34 @@ def test_a_destroy_that_fails_half_way_is_one_line_and_a_second_run_finishes(
     assert leftovers(name) == {"role": [f"toil-cluster--{name}"]}  # the rest went: each step runs regardless
     assert destroy_main(["-z", ZONE, name]) == 0
     assert "removed 1 role(s)" in capsys.readouterr().out and leftovers(name) == {}
+
+
+def test_prices_come_from_aws_and_the_table_fills_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    listed = {("c5.4xlarge", "us-west-2"): 0.612}
+    with pricing_standin(listed) as (endpoint, queries):
+        monkeypatch.setenv("AWS_ENDPOINT_URL_PRICING", endpoint)
+        prices = AWSProvisioner(ZONE).prices()
+        assert prices.on_demand("c5.4xlarge") == 0.612  # the Price List API's, not the table's 0.68
+        assert prices.spot("c5.4xlarge") == 0.00001  # moto's spot price history, not the table's estimate
+        assert prices.on_demand("r5.4xlarge") == OfflinePrices().on_demand("r5.4xlarge")  # not listed: the table
+        assert prices.on_demand("c5.4xlarge") == 0.612 and len(queries) == 2  # each asked once
+    assert queries[0] == {
+        "instanceType": "c5.4xlarge",
+        "regionCode": "us-west-2",
+        "operatingSystem": "Linux",
+        "tenancy": "Shared",
+        "preInstalledSw": "NA",
+        "capacitystatus": "Used",
+    }
+    assert prices.name.endswith("offline table for r5.4xlarge on-demand"), prices.name
+
+
+def test_an_unreachable_price_list_falls_back_to_the_table_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("AWS_ENDPOINT_URL_PRICING", f"http://127.0.0.1:{closed.getsockname()[1]}")
+        prices = AWSProvisioner(ZONE).prices()
+        started = time.monotonic()
+        assert [prices.on_demand(t) for t in ("t2.large", "m5.large")] == [0.0928, 0.096]
+    assert time.monotonic() - started < 15  # the second type is not asked again
+    assert "offline table for m5.large on-demand, t2.large on-demand" in prices.name

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from toil.exceptions import ToilUserError
+from toil.provision.autoscale.prices import OfflinePrices, PriceSource
 
 CLUSTER_TYPES = ("kubernetes", "mesos")
 LEADER = "leader"
@@ -159,3 +160,7 @@ class ClusterProvisioner(abc.ABC):
     def worker_nodes(self, cluster: str) -> list[WorkerNode]:
         """The cluster's workers that are starting or running."""
         raise ProvisionError(f"the {type(self).__name__} provisioner cannot list the nodes of cluster {cluster}")
+
+    def prices(self) -> PriceSource:
+        """The provider's hourly prices (the offline table where it has none)."""
+        return OfflinePrices()

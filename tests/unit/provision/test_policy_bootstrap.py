@@ -31,6 +31,7 @@ def test_policy_grants_no_whole_service() -> None:
     assert not [a for a in actions if a.endswith(":*") or a == "*"]
     assert not [a for a in actions if a.startswith(("iam:Create", "iam:Put", "iam:Attach", "iam:Delete"))]
     assert "ec2:RunInstances" in actions and "autoscaling:SetDesiredCapacity" in actions
+    assert {"ec2:DescribeSpotPriceHistory", "pricing:GetProducts"} <= actions  # the autoscaler's live prices
     assert "autoscaling:SetDesiredCapacity" not in granted_actions(node_policy("c1", ROLE_ARN, "b", "mesos"))
 
 

@@ -59,6 +59,10 @@ OFFLINE_TABLE: dict[str, InstanceShape] = {
 class PriceSource(Protocol):
     """A provider's prices (dollars per hour); None where it does not know one."""
 
+    @property
+    def name(self) -> str:
+        """Where the prices come from, for the cost report."""
+
     def on_demand(self, instance_type: str) -> float | None:
         """The on-demand price of the instance type."""
 
@@ -72,6 +76,11 @@ class OfflinePrices:
 
     table: Mapping[str, InstanceShape] = field(default_factory=lambda: OFFLINE_TABLE)
     spot_fraction: float = SPOT_FRACTION
+
+    @property
+    def name(self) -> str:
+        """Where the prices come from."""
+        return f"offline table; spot {self.spot_fraction:.0%} of on-demand, at most the bid"
 
     def on_demand(self, instance_type: str) -> float | None:
         """The table's on-demand price."""

@@ -23,7 +23,6 @@ from toil.provision.autoscale.cluster import ProvisionedBackend, node_choices, p
 from toil.provision.autoscale.driver import AutoscaleDriver
 from toil.provision.autoscale.messages import unfit_message
 from toil.provision.autoscale.policy import JobDemand, NodeChoice, slots
-from toil.provision.autoscale.prices import SPOT_FRACTION
 from toil.provision.spec import ProvisionError
 from toil.runtime.batch.base import BatchSystem, NodeInfo
 from toil.runtime.config import Config
@@ -33,7 +32,6 @@ from toil.runtime.observe.snapshot import Snapshot
 log = logging.getLogger("toil.autoscale")
 
 STATE_FILE = "autoscaler-state.json"
-PRICE_SOURCE = f"offline table; spot {SPOT_FRACTION:.0%} of on-demand, at most the bid"
 
 
 class AutoscaleSink:
@@ -122,9 +120,11 @@ def make_sink(config: Config, batch: BatchSystem) -> AutoscaleSink | None:
             f"--provisioner {config.provisioner} scales the cluster this workflow runs on: run it on the leader "
             "of a cluster made by 'toil launch-cluster' (TOIL_CLUSTER_NAME and TOIL_AWS_ZONE are not set)"
         )
-    choices, types = node_choices(config)
+    provider = provisioner(config.provisioner, zone)
+    prices = provider.prices()
+    choices, types = node_choices(config, prices)
     backend = ProvisionedBackend(
-        provisioner(config.provisioner, zone),
+        provider,
         cluster,
         types,
         batch_nodes=batch.nodes,
@@ -140,14 +140,15 @@ def make_sink(config: Config, batch: BatchSystem) -> AutoscaleSink | None:
     driver = AutoscaleDriver.resume(backend, choices, policy_options(config), state_path)
     if config.clusterStats:
         driver.stats_path = Path(config.clusterStats)
-    driver.record = lambda report, now: write_cluster_usage(batch.job_store, report.usage(PRICE_SOURCE, now))
+    driver.record = lambda report, now: write_cluster_usage(batch.job_store, report.usage(prices.name, now))
     sink = AutoscaleSink(driver, choices, float(config.scaleInterval), batch.nodes)
     log.info(
-        "Autoscaling cluster %s in %s: %s, every %d s",
+        "Autoscaling cluster %s in %s: %s, every %d s; prices: %s",
         cluster,
         zone,
-        ", ".join(f"{c.key} {c.min_count}-{c.max_count}" for c in choices),
+        ", ".join(f"{c.key} {c.min_count}-{c.max_count} at ${c.hourly:g}/h" for c in choices),
         config.scaleInterval,
+        prices.name,
     )
     return sink
 

@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 # Toil grants iam:*, ec2:*, s3:* and sdb:* on "*". A node here needs only:
-#  - to read the EC2 state the autoscaler plans with (Describe* takes no resource-level limit),
+#  - to read the EC2 state the autoscaler plans with (Describe* takes no resource-level limit) and the
+#    on-demand prices it weighs node types by (pricing:GetProducts, read-only public data),
 #  - to start and tag instances and spot requests carrying this cluster's clusterName tag, and to stop only those,
 #  - to pass this cluster's own role (and no other) to the instances it starts,
 #  - the cluster's private bucket and the aws: job stores' buckets (NAME--toil), nothing else of S3,
@@ -23,6 +24,7 @@ DESCRIBE_ACTIONS = [
     "ec2:DescribeLaunchTemplates",
     "ec2:DescribeTags",
     "ec2:DescribeVolumes",
+    "pricing:GetProducts",
 ]
 START_ACTIONS = ["ec2:RunInstances", "ec2:RequestSpotInstances", "ec2:CreateTags"]
 # on the cluster's own (tagged) instances and spot requests: stop them; give a fulfilled spot instance the

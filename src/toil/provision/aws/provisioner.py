@@ -6,10 +6,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from toil.provision.autoscale.prices import PriceSource
 from toil.provision.aws.clients import AwsClients, describe
 from toil.provision.aws.destroy import AwsDestroy, DestroyLimits
 from toil.provision.aws.launch import AwsLaunch, LaunchLimits
 from toil.provision.aws.names import NODE_TYPE_TAG
+from toil.provision.aws.prices import AwsPrices
 from toil.provision.aws.workers import AwsWorkers
 from toil.provision.spec import (
     ClusterExistsError,
@@ -41,6 +43,10 @@ class AWSProvisioner(ClusterProvisioner):
         self.aws = AwsClients(region_of(zone))
         self.launch_limits = launch_limits or LaunchLimits()
         self.destroy_limits = destroy_limits or DestroyLimits()
+
+    def prices(self) -> PriceSource:
+        """AWS's prices: the Price List API on demand, the zone's spot price history (the offline table if not)."""
+        return AwsPrices(self.aws.session, self.zone)
 
     def launch(self, spec: ClusterSpec) -> LaunchedCluster:
         """Make the cluster; if any step fails, destroy what was made and raise one line saying what failed."""

@@ -40,8 +40,13 @@ class NodeTypeUsage:
         kind = "spot" if self.preemptible else "on-demand"
         return (
             f"  {self.node_type} ({kind}): {self.nodes} node{'s' if self.nodes != 1 else ''}, "
-            f"{self.node_hours:.2f} node-hours at ${self.hourly:.4f}/hour, ${self.cost:.2f}"
+            f"{self.node_hours:.2f} node-hours at ${hourly_text(self.hourly)}/hour, ${self.cost:.2f}"
         )
+
+
+def hourly_text(dollars: float) -> str:
+    """An hourly price to four places, six when it is under a tenth of a cent."""
+    return f"{dollars:.4f}" if dollars >= 0.001 or dollars == 0 else f"{dollars:.6f}"
 
 
 @dataclass(frozen=True)

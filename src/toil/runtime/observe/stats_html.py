@@ -16,6 +16,7 @@ import zlib
 from html import escape
 from typing import Iterable, Sequence
 
+from toil.runtime.observe.clusterusage import hourly_text
 from toil.runtime.observe.statsdata import FIELDS, Category, JobStat, WorkflowStats
 
 MAX_TIMELINE_JOBS = 5000
@@ -466,7 +467,7 @@ def cluster_section(stats: WorkflowStats) -> str:
             ("spot" if t.preemptible else "on-demand", ""),
             (str(t.nodes), "num"),
             (f"{t.node_hours:.2f}", "num"),
-            (f"${t.hourly:.4f}", "num"),
+            (f"${hourly_text(t.hourly)}", "num"),
             (f"${t.cost:.2f}", "num"),
         ]
         for t in usage.types
