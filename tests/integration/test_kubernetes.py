@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -220,7 +221,13 @@ def test_a_file_job_store_outside_the_host_path_is_one_line(host: Path, tmp_path
     assert inside.returncode == 0 and "ALLOCATED 1" in inside.stdout, inside.stderr[-2000:]
 
 
-def _start(host: Path, locator: str, env: dict[str, str], delay: float) -> subprocess.Popen[str]:
+def _toil(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """A ``toil`` command (status, kill) as a user runs it, in the workflow's environment."""
+    command = [sys.executable, "-m", "toil.cli.toil_main", *args]
+    return subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
+
+
+def _start(host: Path, locator: str, env: dict[str, str], delay: float, *more: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -228,13 +235,45 @@ def _start(host: Path, locator: str, env: dict[str, str], delay: float) -> subpr
             locator,
             "--n",
             "12",
-            *kube_args(host, "--clean", "never", *side_env(host, delay)),
+            *kube_args(host, "--clean", "never", *side_env(host, delay), *more),
         ],
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_the_dashboard_shows_what_the_pods_reserve_on_each_node(host: Path) -> None:
+    env = {**kube_env(), "SIDE_FILE": str(host / "side")}
+    locator = aws_locator()
+    leader = _start(host, locator, env, 8, "--metrics")
+    try:
+
+        def dashboard() -> str | None:
+            out = _toil(env, "status", locator).stdout
+            return out.split("Dashboard: ")[1].split()[0] if "Dashboard: " in out else None
+
+        address = wait_for(dashboard, 180, "the dashboard's address in toil status", step=1.0)
+
+        def reserved() -> tuple[float, float] | None:
+            with urllib.request.urlopen(address + "api/series", timeout=10) as r:
+                body = json.loads(r.read())
+            peak = {
+                c["id"]: max((v for ln in c["lines"] for v in ln["values"] if v), default=0) for c in body["charts"]
+            }
+            return (peak["cpu"], peak["memory"]) if peak["cpu"] and peak["memory"] else None
+
+        # the node's series show the cores and memory this workflow's running pods asked for (the autoscaler
+        # also reads them: a node running none of its pods is idle)
+        cores, memory = wait_for(reserved, 240, "a pod's reservation in the node series", step=2.0)
+        assert cores > 0 and memory >= 2**20  # the sidefx jobs ask for half a core each
+        out, err = leader.communicate(timeout=600)
+        assert leader.returncode == 0, err[-3000:]
+        assert f"RESULT {expected(12)}" in out
+    finally:
+        leader.kill()
+        leader.communicate()
 
 
 def test_toil_kill_deletes_every_job_and_pod(host: Path) -> None:
@@ -246,24 +285,12 @@ def test_toil_kill_deletes_every_job_and_pod(host: Path) -> None:
         wait_for(lambda: side_counts(host / "side")["root"], 180, "the root job to start")
 
         def status_names_a_running_pod() -> bool:
-            status = subprocess.run(
-                [sys.executable, "-m", "toil.cli.toil_main", "status", locator, "--printStatus"],
-                capture_output=True,
-                text=True,
-                env={**os.environ, **env},
-                timeout=60,
-            )
+            status = _toil(env, "status", locator, "--printStatus")
             running = {o["metadata"]["name"] for o in objects("pods") if o["status"].get("phase") == "Running"}
             return any(f"batch system ID {name})" in status.stdout for name in running)
 
         wait_for(status_names_a_running_pod, 30, "toil status to name the running pod")
-        killed = subprocess.run(
-            [sys.executable, "-m", "toil.cli.toil_main", "kill", locator],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **env},
-            timeout=60,
-        )
+        killed = _toil(env, "kill", locator)
         assert killed.returncode == 0, killed.stderr
         _, err = leader.communicate(timeout=120)
         assert leader.returncode != 0

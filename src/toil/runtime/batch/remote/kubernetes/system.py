@@ -393,9 +393,11 @@ class KubernetesBatchSystem(RemoteBatchSystem):
             items = self.core.list_node().items
         except ApiException:
             return []
+        used = self._used_by_node()
         out = []
         for node in items:
             alloc = node.status.allocatable or {}
+            cores, memory, count = used.get(node.metadata.name, (0.0, 0, 0))
             labels = node.metadata.labels or {}
             ready = any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
             internal = [a.address for a in node.status.addresses or [] if a.type == "InternalIP"]
@@ -410,9 +412,28 @@ class KubernetesBatchSystem(RemoteBatchSystem):
                     state=_node_state(ready, bool(node.spec.unschedulable), specs.SPOT_NOTICE_LABEL in labels),
                     node_type=labels.get("node.kubernetes.io/instance-type")
                     or labels.get("beta.kubernetes.io/instance-type", ""),
+                    used_cores=cores,
+                    used_memory=memory,
+                    running_jobs=count,
                 )
             )
         return out
+
+    def _used_by_node(self) -> dict[str, tuple[float, int, int]]:
+        """Per node: the cores and memory this workflow's pods placed there asked for, and how many jobs they run.
+
+        The autoscaler retires only nodes running none of them; the dashboard shows what they reserve.
+        """
+        pods = self.watch.pods() if self.watch is not None else {}
+        used: dict[str, tuple[float, int, int]] = {}
+        for sub in list(self.jobs.values()):
+            pod = pods.get(sub.batch_id)
+            if pod is None or not pod.node or pod.deleted or pod.phase not in ("Pending", "Running"):
+                continue
+            cores, memory, count = used.get(pod.node, (0.0, 0, 0))
+            need = sub.job.resources
+            used[pod.node] = (cores + need.cores, memory + need.memory, count + 1)
+        return used
 
     def _events(self, name: str) -> list[str]:
         """What Kubernetes said about the Job ``name`` (e.g. why it made no pod), oldest first."""
