@@ -4,7 +4,7 @@ Three workloads, each without and with spot losses (the losses averaged over --s
 on one menu of node types (--all-menus: two), replayed by src/toil/provision/autoscale/simulator.py. Toil's
 ClusterScaler runs in bench/toil-venv (bench/autoscale_toil_scaler.py) over the same simulator file, without
 interruption notices (Toil reads none).
-Run: .venv/bin/python bench/autoscale_sim.py [--quick] [--seeds N] [--all-menus]
+Run: .venv/bin/python bench/autoscale_sim.py [--quick] [--seeds N] [--all-menus] [--only WORKLOAD ...]
 """
 
 from __future__ import annotations
@@ -96,11 +96,12 @@ def row(workload: Workload, menu: Menu, losses: bool, pair: Pair) -> str:
     span_a, span_b = pair.mean("ours", "makespan"), pair.mean("toil", "makespan")
     return (
         f"{workload.name:32} {menu.name:22} {'yes' if losses else 'no':4} {cost_a:7.2f} {cost_b:7.2f} "
-        f"{cost_a / cost_b:5.2f} {span_a:7.0f} {span_b:7.0f} {span_a / span_b:5.2f} "
+        f"{cost_a / cost_b:5.3f} {span_a:7.0f} {span_b:7.0f} {span_a / span_b:5.2f} "
         f"{pair.mean('ours', 'retries_on_spot'):6.0f} {pair.mean('toil', 'retries_on_spot'):6.0f} "
         f"{pair.mean('ours', 'spot_losses'):4.1f}/{pair.mean('toil', 'spot_losses'):<4.1f} "
         f"{pair.mean('ours', 'lost_work') / 3600:5.2f}/{pair.mean('toil', 'lost_work') / 3600:<5.2f} "
-        f"{pair.mean('ours', 'launched'):4.0f}/{pair.mean('toil', 'launched'):<4.0f}"
+        f"{pair.mean('ours', 'launched'):4.0f}/{pair.mean('toil', 'launched'):<4.0f} "
+        f"{pair.mean('ours', 'idle_seconds') / 3600:5.2f}/{pair.mean('toil', 'idle_seconds') / 3600:<5.2f}"
     )
 
 
@@ -109,13 +110,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="workloads a tenth the size")
     parser.add_argument("--seeds", type=int, default=10, help="spot-loss seeds to average over (default 10)")
     parser.add_argument("--all-menus", action="store_true", help="also the menu with spot m5 nodes")
+    parser.add_argument("--only", choices=["uniform", "mixed", "fan-out"], action="append", help="these workloads")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
-    workloads = [uniform(10_000 // scale), mixed(3000 // scale), fan_out_tail(4000 // scale)]
+    named = {"uniform": uniform(10_000 // scale), "mixed": mixed(3000 // scale), "fan-out": fan_out_tail(4000 // scale)}
+    workloads = [w for name, w in named.items() if not args.only or name in args.only]
     print(
         f"{'workload':32} {'node types':22} {'loss':4} {'$ ours':>7} {'$ Toil':>7} {'ratio':>5} "
         f"{'s ours':>7} {'s Toil':>7} {'ratio':>5} {'retry ours':>6} {'Toil':>6} {'lost nodes':>9} "
-        f"{'lost job-h':>11} {'launched':>9}"
+        f"{'lost job-h':>11} {'launched':>9} {'idle node-h':>11}"
     )
     worst = 0.0
     for menu in MENUS if args.all_menus else MENUS[:1]:

@@ -37,6 +37,19 @@ def load_simulator(path: str) -> Any:
     return module
 
 
+class SimulatedNode(Node):
+    """A Toil Node on the simulated clock: Toil ranks nodes to remove by the time left in their billing hour,
+    which Node reads from the wall clock (that made Toil's runs differ by up to 2% from one to the next)."""
+
+    def __init__(self, sim: Any, n: Any) -> None:
+        launched = datetime.datetime.fromtimestamp(n.launched_at, datetime.timezone.utc).isoformat()
+        super().__init__(n.name, n.name, n.name, launched, n.type.instance_type, n.type.preemptible)
+        self.sim, self.launched_at = sim, n.launched_at
+
+    def remainingBillingInterval(self) -> float:
+        return 1.0 - ((self.sim.now - self.launched_at) % 3600.0) / 3600.0
+
+
 class SimulatedCluster(AbstractScalableBatchSystem, AbstractProvisioner):
     """Leader, scalable batch system and provisioner in one, over a Simulation (as clusterScalerTest mocks them)."""
 
@@ -53,7 +66,6 @@ class SimulatedCluster(AbstractScalableBatchSystem, AbstractProvisioner):
         self.toilState = Namespace(bus=Namespace(publish=lambda *_: None))
         self.by_instance = {(t.instance_type, t.preemptible): t for t in node_types}
         self.descriptions: dict[int, JobDescription] = {}
-        self.launch_time = datetime.datetime.now(datetime.timezone.utc).isoformat()
 
     def supportedClusterTypes(self) -> set[str]:
         return {"mesos"}
@@ -80,7 +92,7 @@ class SimulatedCluster(AbstractScalableBatchSystem, AbstractProvisioner):
         return [self.description(j) for j in self.sim.queued() + running]
 
     def _node(self, n: Any) -> Node:
-        return Node(n.name, n.name, n.name, self.launch_time, n.type.instance_type, n.type.preemptible)
+        return SimulatedNode(self.sim, n)
 
     def getProvisionedWorkers(self, instance_type: str | None = None, preemptible: bool | None = None) -> list[Node]:
         return [
@@ -174,6 +186,9 @@ class ToilScaler:
         }
         estimated, _could_not_fit = scaler.getEstimatedNodeCounts(shapes, current)
         scaler.updateClusterSize(estimated)
+
+    def settle(self, sim: Any) -> None:
+        pass  # Toil's ScalerThread acts once per --scaleInterval only
 
     def job_finished(self, job: Any, wall_time: float) -> None:
         if self.scaler is not None and self.cluster is not None:

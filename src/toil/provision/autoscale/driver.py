@@ -13,6 +13,7 @@ from typing import Protocol
 
 from toil.provision.autoscale.cost import CostReport, cost_report
 from toil.provision.autoscale.policy import (
+    DRAINING,
     NOTICE,
     Completion,
     Decision,
@@ -22,6 +23,9 @@ from toil.provision.autoscale.policy import (
     PolicyOptions,
     decide,
     reissue_on_notice,
+    slots,
+    surplus_idle,
+    usable,
 )
 from toil.provision.autoscale.state import NodeUsage, ScalerState
 
@@ -58,7 +62,7 @@ class ClusterBackend(Protocol):
 
 @dataclass
 class AutoscaleDriver:
-    """Asks the policy what to do and does it: undrain, launch, drain then remove idle nodes; remembers launches."""
+    """Asks the policy what to do and does it: undrain, launch, drain (then remove idle) nodes; remembers launches."""
 
     backend: ClusterBackend
     choices: Sequence[NodeChoice]
@@ -73,6 +77,8 @@ class AutoscaleDriver:
     _completions: list[Completion] = field(default_factory=list)
     _failed: set[str] = field(default_factory=set)
     _noticed: set[str] = field(default_factory=set)  # nodes whose preemption notice was acted on
+    _wanted: dict[str, int] | None = None  # the last decision's node count per type (None before the first)
+    _replanned: set[str] = field(default_factory=set)  # nodes under notice some decision already knew of
 
     @classmethod
     def resume(
@@ -93,6 +99,7 @@ class AutoscaleDriver:
         for node in nodes:  # a notice its node agent reported: the jobs that would not finish run elsewhere now
             if node.state == NOTICE and node.name not in self._noticed:
                 self.preemption_notice(node.name, self.options.notice_window)
+        self._replanned |= {n.name for n in nodes if n.state == NOTICE}
         decision = decide(now, self.backend.jobs(), nodes, self.choices, self.options, self.state, self._completions)
         self._completions = []
         self.state = replace(decision.state, launched=self.state.launched, usage=self.state.usage)  # learned, kept
@@ -110,17 +117,59 @@ class AutoscaleDriver:
             names = self.backend.add_nodes(choice, launch.count)
             started += names
             usage += [NodeUsage(n, choice.key, choice.preemptible, choice.hourly, now) for n in names]
-        for name in decision.retire:
+        self._retire(decision.retire, launched)
+        for name in decision.drain:  # busy: removed once idle (by settle, or the next step)
             self.backend.drain(name)
-        if decision.retire:
+        self._wanted = decision.wanted
+        self._keep(tuple(started), usage, now)
+        return decision
+
+    def settle(self, now: float) -> tuple[str, ...]:
+        """Between steps: retire nodes gone idle that the last decision did not want, or under notice; their names.
+
+        Per-second billing makes every idle second count, so a surplus node is removed when it goes idle rather
+        than at the next --scaleInterval. Nodes of a type some queued job fits are left to the next decision.
+        A new preemption notice is decided on at once (a step), so its replacement boots during the notice.
+        """
+        if self._wanted is None:
+            return ()
+        launched = set(self.state.launched)
+        nodes = [replace(n, static=n.name not in launched) for n in self.backend.nodes()]
+        if any(n.state == NOTICE and n.name not in self._replanned for n in nodes):
+            # capacity is going: decide again now, so a replacement boots during the notice
+            return self.step(now).retire
+        queued = [j for j in self.backend.jobs() if j.node is None]
+        fitted = [usable(c, self.options.assume_zero_overhead) for c in self.choices]
+        wanted_by = {c.key for c in fitted if any(slots(c, j) > 0 for j in queued)}  # the next decision's call
+        live: dict[str, list[NodeStatus]] = {}
+        for n in nodes:
+            live.setdefault(n.type_key, []).append(n)
+        state = {n.name: (n.state, n.type_key) for n in nodes}
+        retire = tuple(
+            name
+            for name in surplus_idle(fitted, live, self._wanted)
+            if state[name][0] in (NOTICE, DRAINING) or state[name][1] not in wanted_by
+        )
+        if retire:
+            self._retire(retire, launched)
+            self._keep((), self.state.usage, now)
+        return retire
+
+    def _retire(self, names: Sequence[str], launched: set[str]) -> None:
+        """Drain the nodes, then remove those this workflow launched that run nothing."""
+        for name in names:
+            self.backend.drain(name)
+        if names:
             idle = {n.name for n in self.backend.nodes() if not n.busy and n.name in launched}
-            self.backend.terminate([name for name in decision.retire if name in idle])
+            self.backend.terminate([name for name in names if name in idle])
+
+    def _keep(self, started: tuple[str, ...], usage: Sequence[NodeUsage], now: float) -> None:
+        """Remember the launched nodes that still exist (and those just started), end the usage of the rest."""
         existing = {n.name for n in self.backend.nodes()}
         kept = tuple(name for name in self.state.launched if name in existing)
-        self.state = replace(decision.state, launched=kept + tuple(started), usage=_ended(usage, existing, now))
+        self.state = replace(self.state, launched=kept + started, usage=_ended(usage, existing, now))
         self._save()
         self._record(now)
-        return decision
 
     def costs(self, now: float) -> CostReport:
         """Node-hours and estimated cost of the nodes launched so far."""
@@ -151,17 +200,32 @@ class AutoscaleDriver:
         for line in self.costs(now).lines():
             log.info("%s", line)
 
-    def run(self, stop: threading.Event, clock: Callable[[], float] = time.time, interval: float = 60.0) -> None:
-        """Step every ``interval`` seconds until ``stop`` is set, then shut down; a failed step is logged, not fatal."""
+    def run(
+        self,
+        stop: threading.Event,
+        clock: Callable[[], float] = time.time,
+        interval: float = 60.0,
+        settle_every: float = 10.0,
+    ) -> None:
+        """Step every ``interval`` seconds (settling every ``settle_every`` between) until ``stop``, then shut down.
+
+        A failed step or settle is logged, not fatal.
+        """
         try:
             while not stop.is_set():
-                try:
-                    self.step(clock())
-                except Exception:
-                    log.exception("autoscaling step failed; trying again in %g s", interval)
-                stop.wait(interval)
+                self._guarded(self.step, clock(), "autoscaling step")
+                due = clock() + interval
+                while not stop.wait(max(0.0, min(settle_every, due - clock()))) and clock() < due:
+                    self._guarded(self.settle, clock(), "retiring idle nodes")
         finally:
             self.shutdown(clock())
+
+    @staticmethod
+    def _guarded(action: Callable[[float], object], now: float, what: str) -> None:
+        try:
+            action(now)
+        except Exception:
+            log.exception("%s failed; trying again later", what)
 
     def _record(self, now: float, force: bool = False) -> None:
         """Hand ``record`` the costs when nodes came or went, every ``record_every`` seconds, and when forced."""

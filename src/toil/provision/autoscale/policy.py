@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -99,7 +100,7 @@ class Unfit:
 
 @dataclass(frozen=True)
 class Decision:
-    """What to do now: launch, take draining nodes back, retire idle nodes (drain, then remove); the new state."""
+    """What to do now: launch, take draining nodes back, retire idle nodes (drain, then remove), drain busy ones."""
 
     state: ScalerState
     launch: tuple[Launch, ...] = ()
@@ -107,6 +108,7 @@ class Decision:
     retire: tuple[str, ...] = ()
     wanted: dict[str, int] = field(default_factory=dict)
     unfit: tuple[Unfit, ...] = ()
+    drain: tuple[str, ...] = ()  # busy nodes to send no new jobs to: removed once idle
 
 
 def usable(choice: NodeChoice, zero_overhead: bool) -> NodeChoice:
@@ -283,7 +285,10 @@ def decide(
     node_type = {n.name: n.type_key for n in nodes if n.state != NOTICE}
     loads, unfit_jobs = _plan(jobs, fitted, node_type, state, options, options.target_time)
     horizon = _bottleneck(loads, fitted, options.target_time) if options.stretch_to_bottleneck else 0.0
-    if horizon > options.target_time:  # a type at its maximum needs longer: the others need not finish sooner
+    stretched = horizon > options.target_time
+    held = _held_at_maximum(loads, fitted, options.target_time)
+    paced_by = {c.key for c in held if max(loads[c.key].slot_seconds) / c.max_count >= horizon}  # the slowest
+    if stretched:  # a type at its maximum needs longer: the others need not finish sooner
         loads, unfit_jobs = _plan(jobs, fitted, node_type, state, options, horizon)
     horizon = max(horizon, options.target_time)
     unfit = tuple(Unfit(j.id or j.name, unfit_message(j, fitted)) for j in unfit_jobs)
@@ -300,9 +305,14 @@ def decide(
         if not c.preemptible:
             want += _round_half_up(deficit.get(c.instance_type, 0) * options.preemptible_compensation)
         wanted[c.key] = max(c.min_count, min(c.max_count, want))
+    paced = _keep_pace(jobs, fitted, paced_by, state, options, live) if stretched else {}
+    if stretched:  # the slowest type sets the pace: the others keep the queue moving to it, no faster
+        for c in fitted:
+            wanted[c.key] = min(c.max_count, max(wanted[c.key], paced.get(c.key, 0)))
     launch, undrain, retire = _reconcile(fitted, live, wanted)
+    drain = _surplus_busy(fitted, live, wanted, set(retire)) if stretched else ()
     new_state = replace(state, estimates=estimates, spot_deficit=deficit, last_decision=now)
-    return Decision(new_state, launch, undrain, retire, wanted, unfit)
+    return Decision(new_state, launch, undrain, retire, wanted, unfit, drain)
 
 
 def _plan(
@@ -328,12 +338,15 @@ def _plan(
     return loads, _assign(queued, fitted, loads, target)
 
 
+def _held_at_maximum(loads: dict[str, _Load], fitted: Sequence[NodeChoice], target: float) -> list[NodeChoice]:
+    """The types that would need more than their maximum to finish their work within the target time."""
+    return [c for c in fitted if 0 < c.max_count < loads[c.key].nodes(target)]
+
+
 def _bottleneck(loads: dict[str, _Load], fitted: Sequence[NodeChoice], target: float) -> float:
     """How long the slowest type at its maximum needs for its work (0 if none is at its maximum)."""
-    return max(
-        (max(loads[c.key].slot_seconds) / c.max_count for c in fitted if 0 < c.max_count < loads[c.key].nodes(target)),
-        default=0.0,
-    )
+    held = _held_at_maximum(loads, fitted, target)
+    return max((max(loads[c.key].slot_seconds) / c.max_count for c in held), default=0.0)
 
 
 def _spot_deficit(
@@ -352,30 +365,109 @@ def _spot_deficit(
 def _reconcile(
     choices: Sequence[NodeChoice], live: dict[str, list[NodeStatus]], wanted: dict[str, int]
 ) -> tuple[tuple[Launch, ...], tuple[str, ...], tuple[str, ...]]:
-    """Launches, nodes to take back from draining, and idle nodes to retire, to move each type to its wanted count.
-
-    A busy node is never drained for being surplus: under per-second billing a busy node costs only the work it
-    does, and draining it stretches the run (the queue then always aims to drain one target time from now).
-    """
+    """Launches, nodes to take back from draining, and idle nodes to retire, to move each type to its wanted count."""
     launch: list[Launch] = []
     undrain: list[str] = []
-    retire: list[str] = []
     for c in choices:
         mine = live.get(c.key, [])
         active = [n for n in mine if n.state in (BOOTING, UP)]
         draining = [n for n in mine if n.state == DRAINING]
-        doomed = [n for n in mine if n.state == NOTICE]
         want = wanted[c.key]
         if want > len(active):
             back = sorted(draining, key=lambda n: not n.busy)[: want - len(active)]
             undrain.extend(n.name for n in back)
-            draining = [n for n in draining if n not in back]
-            count = min(want - len(active) - len(back), c.max_count - len(active) - len(back) - len(draining))
+            count = min(want - len(active) - len(back), c.max_count - len(active) - len(draining))
             if count > 0:
                 launch.append(Launch(c.key, count))
-        elif want < len(active):
-            # a booting node is kept: its boot is paid for, and it may well be wanted again by the time it is up
+    taken_back = set(undrain)
+    rest = {key: [n for n in nodes if n.name not in taken_back] for key, nodes in live.items()}
+    return tuple(launch), tuple(undrain), surplus_idle(choices, rest, wanted)
+
+
+def surplus_idle(
+    choices: Sequence[NodeChoice], live: dict[str, list[NodeStatus]], wanted: dict[str, int]
+) -> tuple[str, ...]:
+    """Idle nodes to retire: beyond each type's wanted count, and every idle node draining or under notice.
+
+    A busy node is not drained for being surplus here: under per-second billing a busy node costs only the work
+    it does, and draining it stretches the run (the queue then always aims to drain one target time from now);
+    only a type held at its maximum that sets the pace makes busy nodes of the others surplus (``_surplus_busy``).
+    A booting node is kept: its boot is paid for, and it may well be wanted again by the time it is up.
+    The driver applies this between decisions too, so a surplus node is removed as soon as it goes idle.
+    """
+    retire: list[str] = []
+    for c in choices:
+        mine = live.get(c.key, [])
+        active = [n for n in mine if n.state in (BOOTING, UP)]
+        surplus = len(active) - wanted.get(c.key, len(active))
+        if surplus > 0:
             idle = [n for n in active if n.state == UP and not n.busy and not n.static]
-            retire.extend(n.name for n in idle[: len(active) - want])
-        retire.extend(n.name for n in draining + doomed if not n.busy and not n.static)
-    return tuple(launch), tuple(undrain), tuple(retire)
+            retire.extend(n.name for n in idle[:surplus])
+        retire.extend(n.name for n in mine if n.state in (DRAINING, NOTICE) and not n.busy and not n.static)
+    return tuple(retire)
+
+
+def _surplus_busy(
+    choices: Sequence[NodeChoice], live: dict[str, list[NodeStatus]], wanted: dict[str, int], retiring: set[str]
+) -> tuple[str, ...]:
+    """Busy nodes beyond their type's wanted count, to drain while a type held at its maximum sets the pace.
+
+    The work they would take next can wait for the slowest type (and ride on its nodes, paid for anyway);
+    drained, they finish what they run, take nothing new, and go once idle; nothing running is killed.
+    """
+    drain: list[str] = []
+    for c in choices:
+        active = [n for n in live.get(c.key, []) if n.state in (BOOTING, UP)]
+        surplus = len(active) - wanted[c.key] - sum(1 for n in active if n.name in retiring)
+        busy = [n for n in active if n.state == UP and n.busy and not n.static and n.name not in retiring]
+        drain.extend(n.name for n in busy[::-1][: max(0, surplus)])  # the newest first
+    return tuple(drain)
+
+
+def _keep_pace(
+    jobs: Sequence[JobDemand],
+    fitted: Sequence[NodeChoice],
+    paced_by: set[str],
+    state: ScalerState,
+    options: PolicyOptions,
+    live: dict[str, list[NodeStatus]],
+) -> dict[str, int]:
+    """Nodes of the other types that keep the queue, taken in order, moving fast enough for the slowest types.
+
+    A job only a type held at its maximum (``paced_by``) can run waits behind the jobs queued before it; it
+    should reach the front by the time a node of that type frees, or the type that sets the run's length idles.
+    Each job ahead counts on the type it would go to (the cheapest per slot; spot for a preemptible job if any).
+    """
+    others = [c for c in fitted if c.key not in paced_by]
+    longest = state.ran_at_least
+    on_node: dict[str, list[JobDemand]] = defaultdict(list)
+    for j in jobs:
+        if j.node is not None:
+            on_node[j.node].append(j)
+    frees: list[float] = []  # when each node of a pacing type is next free, from now
+    for key in paced_by:
+        for node in live.get(key, ()):
+            if node.busy and not on_node[node.name]:
+                return {}  # the backend does not say what runs where: no pace to keep
+            ends = [
+                expected_runtime(state, j, options, longest.get(j.name, 0.0)) - j.running_for
+                for j in on_node[node.name]
+            ]
+            frees.append(max([0.0, *ends]))
+    heapq.heapify(frees)
+    ahead: dict[str, float] = defaultdict(float)  # node-seconds queued so far, per type
+    need: dict[str, int] = {}
+    for job in (j for j in jobs if j.node is None):
+        runtime = expected_runtime(state, job, options, longest.get(job.name, 0.0))
+        fits = [(c.hourly / n, not c.preemptible, c.key, n) for c in others if (n := slots(c, job)) > 0]
+        if fits:
+            if job.preemptible and any(not f[1] for f in fits):
+                fits = [f for f in fits if not f[1]]  # as _assign: spot only, unless --preemptibleCompensation
+            _, _, key, n = min(fits)
+            ahead[key] += runtime / n
+            continue
+        free = max(heapq.heappop(frees) if frees else 0.0, options.min_remaining)
+        heapq.heappush(frees, free + runtime)
+        for key, seconds in ahead.items():
+            need[key] = max(need.get(key, 0), math.ceil(seconds / free - 1e-9))
+    return need

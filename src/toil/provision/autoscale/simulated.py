@@ -79,6 +79,11 @@ class PolicyScaler:
         """Step the driver at the simulated time."""
         self._driver(sim).step(sim.now)
 
+    def settle(self, sim: Simulation) -> None:
+        """Let the driver retire nodes gone idle between steps."""
+        if self.driver is not None:
+            self.driver.settle(sim.now)
+
     def job_finished(self, job: SimJob, wall_time: float) -> None:
         """Tell the driver."""
         if self.driver is not None:

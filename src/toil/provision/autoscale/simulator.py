@@ -2,7 +2,8 @@
 
 It imports nothing but the standard library, so a benchmark can load this file by path into another
 Python (Toil 9.6's virtualenv) and drive Toil's own ClusterScaler with exactly the same simulation.
-A scaler sees it through ``tick`` every scale interval and acts through launch, drain and terminate.
+A scaler sees it through ``tick`` every scale interval (and ``settle`` after other events, if it acts between
+intervals) and acts through launch, drain and terminate.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class SimNode:
     accelerators: int = 0
     running: dict[int, float] = field(default_factory=dict)  # job id -> start time
     ended_at: float | None = None
+    idle_since: float | None = None  # when it last ran nothing while up (None: busy, or not up yet)
 
     def fits(self, job: SimJob) -> bool:
         """Whether the job fits in what is free (a job that is not preemptible never goes to a spot node)."""
@@ -104,6 +106,7 @@ class RunResult:
     reissued_on_notice: int = 0  # jobs re-issued elsewhere on a preemption notice (no retry spent)
     lost_work: float = 0.0  # seconds of job run time thrown away by preemption
     killed_by_scaler: int = 0  # running jobs killed because the scaler removed their node
+    idle_seconds: float = 0.0  # node-seconds nodes were up with nothing running (billed, no work done)
     peak_nodes: int = 0
     launched: int = 0  # nodes started (each boot is billed and does no work)
     left_running: int = 0  # nodes the scaler had not removed when the workflow ended
@@ -115,6 +118,9 @@ class Scaler(Protocol):
 
     def tick(self, sim: Simulation) -> None:
         """Look at the simulation and act on it."""
+
+    def settle(self, sim: Simulation) -> None:
+        """Between ticks, once jobs finished or nodes came, went or got notices: act on that at once if it acts."""
 
     def job_finished(self, job: SimJob, wall_time: float) -> None:
         """A job finished after ``wall_time`` seconds."""
@@ -236,6 +242,8 @@ class Simulation:
                 scaler.tick(self)
                 self._schedule()
                 self._push(self.now + self.scale_interval, _TICK, 0, "")
+            else:
+                scaler.settle(self)
             self.result.peak_nodes = max(self.result.peak_nodes, len(self.live_nodes()))
         self.result.makespan = self.now
         scaler.finish(self)
@@ -267,6 +275,7 @@ class Simulation:
         if node.state == "gone":
             return
         if kind == _UP:
+            node.idle_since = self.now
             if node.state == "booting":
                 node.state = "up"
         elif kind == _DONE:
@@ -305,6 +314,8 @@ class Simulation:
         node = self.nodes[self.where.pop(job_id)]
         job = self.jobs[job_id]
         del node.running[job_id]
+        if not node.running:
+            node.idle_since = self.now
         node.cores -= job.cores
         node.memory -= job.memory
         node.disk -= job.disk
@@ -313,7 +324,13 @@ class Simulation:
     def _end_node(self, node: SimNode) -> None:
         for job in list(node.running):
             self._requeue(job)
+        self._count_idle(node)
         node.state, node.ended_at = "gone", self.now
+
+    def _count_idle(self, node: SimNode) -> None:
+        if node.idle_since is not None:
+            self.result.idle_seconds += self.now - node.idle_since
+            node.idle_since = None
 
     def _fail_tree(self, job_id: int, why: str) -> None:
         self.failed[job_id] = why
@@ -337,6 +354,7 @@ class Simulation:
 
     def _start(self, job_id: int, node: SimNode) -> None:
         job = self.jobs[job_id]
+        self._count_idle(node)
         node.running[job_id] = self.now
         node.cores += job.cores
         node.memory += job.memory

@@ -157,3 +157,34 @@ def test_a_job_fitting_only_beside_a_large_one_rides_on_the_large_node() -> None
     jobs = [job("big", cores=4, memory=100 * GIB), job("small", memory=GIB)]
     decision = decide(0.0, jobs, [], [ON_DEMAND, BIG], ZERO, state)
     assert decision.wanted == {"c5.4xlarge": 0, "r5.4xlarge": 1}
+
+
+def test_busy_surplus_nodes_are_drained_only_while_a_type_at_its_maximum_sets_the_pace() -> None:
+    state = ScalerState().learn("large", 1200.0).learn("small", 150.0)
+    small = [job("small", preemptible=True, node=f"s{i}", running_for=60.0) for i in range(4)]
+    large = [job("large", cores=4, memory=100 * GIB, preemptible=True, node=f"b{i}", running_for=60.0) for i in (0, 1)]
+    nodes = [NodeStatus(f"s{i}", SPOT.key, UP, busy=True) for i in range(4)]
+    nodes += [NodeStatus(f"b{i}", BIG.key, UP, busy=True) for i in (0, 1)] + [NodeStatus("idle", SPOT.key, UP)]
+    waiting = [job("large", cores=4, memory=100 * GIB, preemptible=True) for _ in range(6)]
+    paced = decide(0.0, small + large + waiting, nodes, [SPOT, BIG], ZERO, state)
+    assert paced.wanted[BIG.key] == BIG.max_count and paced.wanted[SPOT.key] < 4
+    assert paced.retire == ("idle",) and len(paced.drain) == 4 - paced.wanted[SPOT.key]
+    assert set(paced.drain) <= {"s0", "s1", "s2", "s3"}  # busy spot nodes: they finish their jobs, then go
+    unpaced = decide(0.0, small + large, nodes, [SPOT, BIG], ZERO, state)  # the large ones need no more than 2
+    assert unpaced.drain == () and unpaced.retire == ("idle",)
+
+
+def test_the_others_keep_the_queue_moving_to_the_next_job_for_the_type_at_its_maximum() -> None:
+    state = ScalerState().learn("large", 1200.0).learn("small", 150.0)
+    large = [job("large", cores=4, memory=100 * GIB, preemptible=True, node=f"b{i}", running_for=600.0) for i in (0, 1)]
+    nodes = [NodeStatus(f"b{i}", BIG.key, UP, busy=True) for i in (0, 1)]
+    nodes += [NodeStatus(f"s{i}", SPOT.key, UP, busy=True) for i in range(12)]
+    spot = NodeChoice(**{**SPOT.__dict__, "max_count": 20})
+    running = [job("small", preemptible=True, node=f"s{i}", running_for=10.0) for i in range(12)]
+    smalls = [job("small", preemptible=True) for _ in range(640)]  # 640 x 150 s / 16 cores = 6000 node-seconds
+    bigs = [job("large", cores=4, memory=100 * GIB, preemptible=True) for _ in range(4)]
+    behind = decide(0.0, running + large + smalls + bigs, nodes, [spot, BIG], ZERO, state)
+    # the first two large jobs get a slot in 600 s: the 640 small jobs ahead of them must have started by then
+    assert behind.wanted[spot.key] == 10 and len(behind.drain) == 2
+    ahead = decide(0.0, running + large + bigs + smalls, nodes, [spot, BIG], ZERO, state)
+    assert ahead.wanted[spot.key] < 10 and len(ahead.drain) == 12 - ahead.wanted[spot.key]

@@ -71,9 +71,11 @@ def test_policy_invariants(
     by_name = {n.name: n for n in cluster}
     for name in decision.retire:
         assert not by_name[name].busy and not by_name[name].static
+    for name in decision.drain:  # drained to go once idle: never a static one, never one also retired now
+        assert by_name[name].busy and not by_name[name].static and name not in decision.retire
     for c in choices:
         mine = [n for n in cluster if n.type_key == c.key and n.state != NOTICE]
-        retired = sum(1 for n in mine if n.name in decision.retire)
+        retired = sum(1 for n in mine if n.name in decision.retire + decision.drain)
         launched = sum(launch.count for launch in decision.launch if launch.key == c.key)
         assert c.min_count <= decision.wanted[c.key] <= c.max_count
         after = len(mine) - retired + launched
