@@ -131,8 +131,8 @@ class AutoscaleDriver:
         than at the next --scaleInterval. Nodes of a type some queued job fits are left to the next decision.
         A new preemption notice is decided on at once (a step), so its replacement boots during the notice.
         """
-        if self._wanted is None:
-            return ()
+        if self._wanted is None or not self.state.launched:
+            return ()  # before the first decision, or nothing of ours to remove: no need to ask the provider
         launched = set(self.state.launched)
         nodes = [replace(n, static=n.name not in launched) for n in self.backend.nodes()]
         if any(n.state == NOTICE and n.name not in self._replanned for n in nodes):

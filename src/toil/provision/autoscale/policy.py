@@ -219,13 +219,9 @@ def _assign(
     for shape in sorted(by_shape, reverse=True):  # largest first, as first-fit-decreasing does
         jobs = sorted(by_shape[shape], key=lambda p: -p[1])
         example = jobs[0][0]
-        fitting = sorted(
-            ((c.hourly / n, -n, i, c, n) for i, c in enumerate(choices) if (n := slots(c, example)) > 0),
-        )
-        ranked = fitting
+        fitting = _fitting(choices, example)
+        ranked = _ranked(fitting)
         shares = {r[3].key: share(r[3], example) for r in fitting}
-        if any(r[3].preemptible for r in ranked):  # on-demand stands in for spot only by --preemptibleCompensation
-            ranked = [r for r in ranked if r[3].preemptible]
         if not ranked:
             unfit.extend(job for job, _ in jobs)
             continue
@@ -243,8 +239,22 @@ def _assign(
     return unfit
 
 
+_Fit = tuple[float, int, int, NodeChoice, int]  # price per slot, -slots, menu position, the type, slots
+
+
+def _fitting(choices: Sequence[NodeChoice], job: JobDemand) -> list[_Fit]:
+    """The types a job fits, cheapest per job slot first (then the roomiest, then menu order)."""
+    return sorted((c.hourly / n, -n, i, c, n) for i, c in enumerate(choices) if (n := slots(c, job)) > 0)
+
+
+def _ranked(fitting: list[_Fit]) -> list[_Fit]:
+    """The types a job is sized onto: spot ones only if any fits (on-demand stands in by --preemptibleCompensation)."""
+    spot = [f for f in fitting if f[3].preemptible]
+    return spot or fitting
+
+
 def _free_ride(
-    fitting: Sequence[tuple[float, int, int, NodeChoice, int]],
+    fitting: Sequence[_Fit],
     loads: dict[str, _Load],
     runtime: float,
     target: float,
@@ -284,10 +294,9 @@ def decide(
     fitted = [usable(c, options.assume_zero_overhead) for c in choices]
     node_type = {n.name: n.type_key for n in nodes if n.state != NOTICE}
     loads, unfit_jobs = _plan(jobs, fitted, node_type, state, options, options.target_time)
-    horizon = _bottleneck(loads, fitted, options.target_time) if options.stretch_to_bottleneck else 0.0
+    paced_by = _bottleneck(loads, fitted, options.target_time) if options.stretch_to_bottleneck else {}
+    horizon = max(paced_by.values(), default=0.0)
     stretched = horizon > options.target_time
-    held = _held_at_maximum(loads, fitted, options.target_time)
-    paced_by = {c.key for c in held if max(loads[c.key].slot_seconds) / c.max_count >= horizon}  # the slowest
     if stretched:  # a type at its maximum needs longer: the others need not finish sooner
         loads, unfit_jobs = _plan(jobs, fitted, node_type, state, options, horizon)
     horizon = max(horizon, options.target_time)
@@ -305,8 +314,8 @@ def decide(
         if not c.preemptible:
             want += _round_half_up(deficit.get(c.instance_type, 0) * options.preemptible_compensation)
         wanted[c.key] = max(c.min_count, min(c.max_count, want))
-    paced = _keep_pace(jobs, fitted, paced_by, state, options, live) if stretched else {}
     if stretched:  # the slowest type sets the pace: the others keep the queue moving to it, no faster
+        paced = _keep_pace(jobs, fitted, set(paced_by), state, options, live)
         for c in fitted:
             wanted[c.key] = min(c.max_count, max(wanted[c.key], paced.get(c.key, 0)))
     launch, undrain, retire = _reconcile(fitted, live, wanted)
@@ -338,15 +347,18 @@ def _plan(
     return loads, _assign(queued, fitted, loads, target)
 
 
-def _held_at_maximum(loads: dict[str, _Load], fitted: Sequence[NodeChoice], target: float) -> list[NodeChoice]:
-    """The types that would need more than their maximum to finish their work within the target time."""
-    return [c for c in fitted if 0 < c.max_count < loads[c.key].nodes(target)]
+def _bottleneck(loads: dict[str, _Load], fitted: Sequence[NodeChoice], target: float) -> dict[str, float]:
+    """The slowest of the types that need more than their maximum for the target time, and how long it needs.
 
-
-def _bottleneck(loads: dict[str, _Load], fitted: Sequence[NodeChoice], target: float) -> float:
-    """How long the slowest type at its maximum needs for its work (0 if none is at its maximum)."""
-    held = _held_at_maximum(loads, fitted, target)
-    return max((max(loads[c.key].slot_seconds) / c.max_count for c in held), default=0.0)
+    Empty if no type is held at its maximum; several entries only when they tie.
+    """
+    needs = {
+        c.key: max(loads[c.key].slot_seconds) / c.max_count
+        for c in fitted
+        if 0 < c.max_count < loads[c.key].nodes(target)
+    }
+    longest = max(needs.values(), default=0.0)
+    return {key: seconds for key, seconds in needs.items() if seconds >= longest}
 
 
 def _spot_deficit(
@@ -436,7 +448,7 @@ def _keep_pace(
 
     A job only a type held at its maximum (``paced_by``) can run waits behind the jobs queued before it; it
     should reach the front by the time a node of that type frees, or the type that sets the run's length idles.
-    Each job ahead counts on the type it would go to (the cheapest per slot; spot for a preemptible job if any).
+    Each job ahead counts on the type it would be sized onto (``_ranked``).
     """
     others = [c for c in fitted if c.key not in paced_by]
     longest = state.ran_at_least
@@ -459,12 +471,10 @@ def _keep_pace(
     need: dict[str, int] = {}
     for job in (j for j in jobs if j.node is None):
         runtime = expected_runtime(state, job, options, longest.get(job.name, 0.0))
-        fits = [(c.hourly / n, not c.preemptible, c.key, n) for c in others if (n := slots(c, job)) > 0]
+        fits = _ranked(_fitting(others, job))
         if fits:
-            if job.preemptible and any(not f[1] for f in fits):
-                fits = [f for f in fits if not f[1]]  # as _assign: spot only, unless --preemptibleCompensation
-            _, _, key, n = min(fits)
-            ahead[key] += runtime / n
+            _, _, _, choice, n = fits[0]
+            ahead[choice.key] += runtime / n
             continue
         free = max(heapq.heappop(frees) if frees else 0.0, options.min_remaining)
         heapq.heappush(frees, free + runtime)

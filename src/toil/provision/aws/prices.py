@@ -75,9 +75,17 @@ class AwsPrices:
             self.from_table.setdefault(label, self._broken.get(api, "none listed"))
         return price
 
+    # each client is made once, when first asked: making one reads its service's model (tenths of a second)
+    @functools.cached_property
+    def _ec2(self) -> Any:
+        return self.session.client("ec2", config=_CONFIG)
+
+    @functools.cached_property
+    def _pricing(self) -> Any:
+        return self.session.client("pricing", region_name=PRICE_LIST_REGION, config=_CONFIG)
+
     def _spot_price(self, instance_type: str) -> float | None:
-        ec2 = self.session.client("ec2", config=_CONFIG)
-        answer = ec2.describe_spot_price_history(
+        answer = self._ec2.describe_spot_price_history(
             InstanceTypes=[instance_type],
             ProductDescriptions=list(LINUX),
             AvailabilityZone=self.zone,
@@ -87,7 +95,6 @@ class AwsPrices:
         return float(history[-1]["SpotPrice"]) if history else None
 
     def _list_price(self, instance_type: str) -> float | None:
-        pricing = self.session.client("pricing", region_name=PRICE_LIST_REGION, config=_CONFIG)
         filters = {
             "instanceType": instance_type,
             "regionCode": self.region,
@@ -96,7 +103,7 @@ class AwsPrices:
             "preInstalledSw": "NA",
             "capacitystatus": "Used",
         }
-        answer = pricing.get_products(
+        answer = self._pricing.get_products(
             ServiceCode="AmazonEC2",
             Filters=[{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in filters.items()],
             FormatVersion="aws_v1",
